@@ -1,0 +1,105 @@
+// The one zod schema for the config file and the environment; the only reader of process.env.
+// Defaults < file < environment < command-line flags. A bad config is refused whole: exit 2.
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { InputError, errorMessage } from './errors.js';
+import { LOG_LEVELS, type LogLevel } from './log.js';
+import { describeIssues } from './validation.js';
+
+const Webhook = z.strictObject({
+  url: z.url().describe('where to POST'),
+  format: z.enum(['generic', 'slack', 'discord']).default('generic'),
+  events: z
+    .array(z.enum(['notify', 'approval.requested', 'approval.decided', 'escalation', 'audit.checkpoint']))
+    .optional()
+    .describe('only these events; all when absent'),
+});
+
+export const ConfigFile = z.strictObject({
+  dataDir: z.string().optional(),
+  logLevel: z.enum(LOG_LEVELS).optional(),
+  policy: z.string().optional().describe('path of the policy YAML file'),
+  inventory: z.string().optional().describe('directory of the inventory YAML files'),
+  stdio: z
+    .strictObject({
+      principal: z.string().regex(/^[A-Za-z0-9_.@-]{1,64}$/).default('local'),
+      role: z.enum(['readonly', 'operator', 'admin']).default('operator'),
+      /** Ask the human in the client for approve-decisions; stored requests remain the fallback. */
+      elicitApprovals: z.boolean().default(true),
+    })
+    .default({ principal: 'local', role: 'operator', elicitApprovals: true }),
+  approvals: z
+    .strictObject({ ttlMinutes: z.number().int().positive().max(7 * 24 * 60).default(15) })
+    .default({ ttlMinutes: 15 }),
+  tools: z
+    .strictObject({
+      readOnly: z.boolean().default(false),
+      disabled: z.array(z.string()).default([]),
+      callTimeoutMs: z.number().int().positive().default(60_000),
+    })
+    .default({ readOnly: false, disabled: [], callTimeoutMs: 60_000 }),
+  notify: z.strictObject({ webhooks: z.array(Webhook).default([]) }).default({ webhooks: [] }),
+});
+export type ConfigFile = z.infer<typeof ConfigFile>;
+
+export interface Config extends Omit<ConfigFile, 'dataDir' | 'logLevel'> {
+  dataDir: string;
+  logLevel: LogLevel;
+  /** The file the config came from, if any. */
+  source?: string;
+  policyPath?: string;
+  inventoryDir: string;
+  /** Local Docker endpoint: DOCKER_HOST when set, else the default socket. */
+  dockerHost: string;
+}
+
+export interface ConfigFlags {
+  config?: string;
+  dataDir?: string;
+  logLevel?: string;
+}
+
+function readConfigFile(path: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new InputError(`config ${path}: cannot read: ${errorMessage(err)}`);
+  }
+  try {
+    return parseYaml(text) ?? {};
+  } catch (err) {
+    throw new InputError(`config ${path}: not valid YAML: ${errorMessage(err)}`);
+  }
+}
+
+export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
+  const explicit = flags.config ?? env.WARDEN_CONFIG;
+  const implicit = resolve(cwd, 'warden.yaml');
+  const source = explicit ? resolve(cwd, explicit) : existsSync(implicit) ? implicit : undefined;
+  if (explicit && !existsSync(source!)) throw new InputError(`config ${source}: no such file`);
+
+  const parsed = ConfigFile.safeParse(source ? readConfigFile(source) : {});
+  if (!parsed.success) {
+    throw new InputError(`config ${source}: ${describeIssues(parsed.error).join('; ')}`);
+  }
+  const file = parsed.data;
+  const logLevel = flags.logLevel ?? env.WARDEN_LOG_LEVEL ?? file.logLevel ?? 'info';
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+    throw new InputError(`log level "${logLevel}": expected one of ${LOG_LEVELS.join(', ')}`);
+  }
+  // Paths in the file are relative to the file, not to wherever warden was started from.
+  const base = source ? resolve(source, '..') : cwd;
+  const policy = env.WARDEN_POLICY ?? (file.policy ? resolve(base, file.policy) : undefined);
+  return {
+    ...file,
+    source,
+    dataDir: resolve(cwd, flags.dataDir ?? env.WARDEN_DATA_DIR ?? (file.dataDir ? resolve(base, file.dataDir) : 'data')),
+    logLevel: logLevel as LogLevel,
+    policyPath: policy ? resolve(cwd, policy) : undefined,
+    inventoryDir: resolve(base, file.inventory ?? 'inventory'),
+    dockerHost: env.DOCKER_HOST ?? 'unix:///var/run/docker.sock',
+  };
+}

@@ -1,0 +1,13 @@
+// Structured logging to stderr only: stdout belongs to the stdio MCP protocol.
+import { pino, type Logger } from 'pino';
+
+export type { Logger };
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export function createLogger(level: LogLevel = 'info'): Logger {
+  return pino({ level, base: { name: 'warden' } }, pino.destination({ fd: 2, sync: true }));
+}
+
+/** A logger that writes nothing, for library use and tests that do not read logs. */
+export const silentLogger: Logger = pino({ level: 'silent' });

@@ -1,0 +1,56 @@
+// The schema, one entry per version. Never edit a shipped entry: append a new one.
+export const MIGRATIONS: readonly string[] = [
+  // 1: the audit chain, append-only by trigger; approvals.
+  `
+  CREATE TABLE audit (
+    seq          INTEGER PRIMARY KEY,
+    time         TEXT    NOT NULL,
+    call_id      TEXT    NOT NULL,
+    principal    TEXT    NOT NULL,
+    transport    TEXT    NOT NULL,
+    tool         TEXT    NOT NULL,
+    target       TEXT,
+    args         TEXT    NOT NULL,
+    args_hash    TEXT    NOT NULL,
+    risk         TEXT,
+    decision     TEXT,
+    rule         TEXT,
+    approval_id  TEXT,
+    phase        TEXT    NOT NULL,
+    dry_run      INTEGER NOT NULL DEFAULT 0,
+    result       TEXT,
+    error_kind   TEXT,
+    duration_ms  INTEGER,
+    incident_id  TEXT,
+    prev_hash    TEXT    NOT NULL,
+    hash         TEXT    NOT NULL
+  );
+  CREATE INDEX audit_tool_time ON audit (tool, time);
+  CREATE INDEX audit_call ON audit (call_id);
+  CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+    BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;
+  CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+    BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;
+
+  CREATE TABLE approvals (
+    id              TEXT PRIMARY KEY,
+    created_at      TEXT NOT NULL,
+    expires_at      TEXT NOT NULL,
+    principal       TEXT NOT NULL,
+    tool            TEXT NOT NULL,
+    target          TEXT,
+    args            TEXT NOT NULL,
+    args_hash       TEXT NOT NULL,
+    risk            TEXT NOT NULL,
+    rule            TEXT NOT NULL,
+    reason          TEXT NOT NULL,
+    status          TEXT NOT NULL CHECK (status IN ('pending', 'approved', 'denied', 'used')),
+    decided_by      TEXT,
+    decided_at      TEXT,
+    decision_reason TEXT,
+    used_at         TEXT,
+    incident_id     TEXT
+  );
+  CREATE INDEX approvals_status ON approvals (status, expires_at);
+  `,
+];
