@@ -1,0 +1,83 @@
+// Outbound webhooks (generic JSON, Slack, Discord) for notify-decisions, approval requests and
+// escalations. Delivery is fire-and-forget with retries: it never blocks or fails a tool call.
+import type { Logger } from '../log.js';
+import { redactValue } from '../policy/redact.js';
+
+export type NotifyEvent = 'notify' | 'approval.requested' | 'approval.decided' | 'escalation' | 'audit.checkpoint';
+
+export interface Notification {
+  event: NotifyEvent;
+  /** One line for chat: what happened and what a human can do. */
+  title: string;
+  fields: Record<string, string | number | boolean | null | undefined>;
+}
+
+export interface WebhookConfig {
+  url: string;
+  format: 'generic' | 'slack' | 'discord';
+  events?: NotifyEvent[];
+}
+
+export interface Notifier {
+  send(n: Notification): void;
+  /** Resolves when every delivery under way has finished or given up. */
+  flush(): Promise<void>;
+}
+
+export function formatBody(format: WebhookConfig['format'], n: Notification): unknown {
+  const fields = Object.entries(n.fields).filter(([, v]) => v !== undefined && v !== null);
+  const lines = fields.map(([k, v]) => `${k}: ${String(v)}`);
+  if (format === 'slack') return { text: `*${n.title}*\n${lines.join('\n')}` };
+  if (format === 'discord') return { content: `**${n.title}**\n${lines.join('\n')}`.slice(0, 2000) };
+  return { event: n.event, title: n.title, time: new Date().toISOString(), ...Object.fromEntries(fields) };
+}
+
+export interface NotifierOptions {
+  retries?: number;
+  baseDelayMs?: number;
+  timeoutMs?: number;
+}
+
+export function createNotifier(hooks: WebhookConfig[], log: Logger, opts: NotifierOptions = {}): Notifier {
+  const retries = opts.retries ?? 4;
+  const baseDelayMs = opts.baseDelayMs ?? 500;
+  const timeoutMs = opts.timeoutMs ?? 5_000;
+  const inflight = new Set<Promise<void>>();
+
+  async function deliver(hook: WebhookConfig, body: unknown): Promise<void> {
+    for (let attempt = 0; attempt <= retries; attempt += 1) {
+      try {
+        const res = await fetch(hook.url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+          signal: AbortSignal.timeout(timeoutMs),
+        });
+        if (res.ok) return;
+        // A 4xx other than 429 will not get better by retrying.
+        if (res.status < 500 && res.status !== 429) {
+          log.warn({ url: hook.url, status: res.status }, 'webhook refused notification');
+          return;
+        }
+      } catch (err) {
+        log.debug({ url: hook.url, err: String(err) }, 'webhook delivery failed');
+      }
+      if (attempt < retries) await new Promise((r) => setTimeout(r, baseDelayMs * 2 ** attempt));
+    }
+    log.warn({ url: hook.url }, 'webhook delivery gave up');
+  }
+
+  return {
+    send(n) {
+      const safe = { ...n, fields: redactValue(n.fields) };
+      for (const hook of hooks) {
+        if (hook.events && !hook.events.includes(n.event)) continue;
+        const p = deliver(hook, formatBody(hook.format, safe)).finally(() => inflight.delete(p));
+        inflight.add(p);
+      }
+    },
+    async flush() {
+      await Promise.allSettled([...inflight]);
+    },
+  };
+}

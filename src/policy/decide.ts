@@ -1,0 +1,83 @@
+// decide(): the pure, table-driven heart of the gate. No I/O: the guard passes in everything
+// it needs, including how many calls each limit has already seen in its window.
+import type { CompiledLimit, CompiledRule, Policy, Role } from './policy-file.js';
+import { stricter, type Decision, type Risk } from './tiers.js';
+
+/** What the inventory knows of a target; empty when it knows nothing. */
+export interface TargetInfo {
+  service?: string;
+  tier?: string;
+  owner?: string;
+  labels?: Record<string, string>;
+}
+
+export interface DecisionRequest {
+  principal: string;
+  role: Role;
+  tool: string;
+  /** Undefined when the tool is not in the catalog. */
+  risk: Risk | undefined;
+  target: string;
+  info: TargetInfo;
+}
+
+export interface GateDecision {
+  decision: Decision;
+  risk: Risk | null;
+  rule: string;
+  reason: string;
+  /** Non-read calls are decided and audited but not executed. */
+  dryRun: boolean;
+}
+
+function ruleMatches(rule: CompiledRule, req: DecisionRequest): boolean {
+  if (!rule.principal(req.principal) || !rule.role(req.role) || !rule.tool(req.tool)) return false;
+  if (!rule.risk(req.risk) || !rule.target(req.target)) return false;
+  if (rule.service) {
+    const { info } = req;
+    if (info.service === undefined) return false;
+    if (!rule.service.name(info.service) || !rule.service.tier(info.tier) || !rule.service.owner(info.owner)) return false;
+    for (const [k, v] of Object.entries(rule.service.labels)) if (info.labels?.[k] !== v) return false;
+  }
+  return true;
+}
+
+/** The limits that count this request; the guard counts past calls for each. */
+export function limitsFor(policy: Policy, req: Pick<DecisionRequest, 'tool' | 'principal'>): CompiledLimit[] {
+  return policy.limits.filter((l) => l.tool(req.tool) && l.principal(req.principal));
+}
+
+export function decide(policy: Policy, req: DecisionRequest, limitCounts: ReadonlyMap<string, number> = new Map()): GateDecision {
+  const risk = req.risk ?? null;
+  const result = (decision: Decision, rule: string, reason: string): GateDecision => ({
+    decision,
+    risk,
+    rule,
+    reason,
+    dryRun: policy.dryRun && decision !== 'deny' && risk !== 'read',
+  });
+
+  if (req.risk === undefined) return result('deny', 'unknown-tool', `no tool named ${req.tool}`);
+  if (req.role === 'alerts') return result('deny', 'role:alerts', 'the alerts role may only post alerts');
+  if (req.role === 'readonly' && req.risk !== 'read') {
+    return result('deny', 'role:readonly', `the readonly role may not call ${req.risk}-risk tools`);
+  }
+  if (policy.killSwitch && req.risk !== 'read') {
+    return result('deny', 'killSwitch', 'the kill switch is on: only read tools run');
+  }
+
+  const rule = policy.rules.find((r) => ruleMatches(r, req));
+  let decided = rule
+    ? result(rule.decision, rule.name, rule.reason ?? `matched rule ${rule.name}`)
+    : result(policy.defaults[req.risk], `default:${req.risk}`, `default for ${req.risk}-risk tools`);
+
+  for (const limit of limitsFor(policy, req)) {
+    const seen = limitCounts.get(limit.name) ?? 0;
+    if (seen < limit.max) continue;
+    const tightened = stricter(decided.decision, limit.then);
+    if (tightened === decided.decision) continue;
+    const window = Math.round(limit.windowMs / 60_000);
+    decided = result(tightened, limit.name, limit.reason ?? `${seen} calls in ${window} min reached the limit of ${limit.max}`);
+  }
+  return decided;
+}

@@ -1,0 +1,20 @@
+// The policy in force when neither config `policy:` nor WARDEN_POLICY names a file.
+import { parsePolicy, type Policy } from './policy-file.js';
+import { DEFAULT_DECISION } from './tiers.js';
+
+export const DEFAULT_POLICY_YAML = `
+# Built-in default: reads run, low-risk writes run and notify, the rest wait for a human.
+rules: []
+limits:
+  - name: restart-breaker
+    tool: [restart_container, start_container, recreate_container]
+    per: target
+    max: 3
+    windowMinutes: 15
+    then: approve
+    reason: the same target was restarted 3 times in 15 minutes; a restart loop needs a human
+`;
+
+export function defaultPolicy(): Policy {
+  return parsePolicy(DEFAULT_POLICY_YAML, 'built-in default', DEFAULT_DECISION);
+}

@@ -1,0 +1,231 @@
+// The guard: the only place that calls the gate or writes tool-call audit entries, and the one
+// path from a request to a side effect: validate -> decide -> audit 'requested' -> run -> audit outcome.
+import { randomUUID } from 'node:crypto';
+import type { Adapters } from '../adapters/index.js';
+import { ToolFailure, errorMessage, type FailureDetails, type FailureKind } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { Notifier } from '../loop/notify.js';
+import type { AuditInput, AuditLog } from '../store/audit.js';
+import type { ApprovalStore } from '../store/approvals.js';
+import { canonicalJson, sha256 } from '../store/canonical.js';
+import { APPROVAL_ID_FIELD, type AnyToolSpec } from '../tools/spec.js';
+import { describeIssues } from '../validation.js';
+import { decide, limitsFor, type DecisionRequest, type GateDecision, type TargetInfo } from './decide.js';
+import type { Policy, Role } from './policy-file.js';
+import { redactText, redactValue } from './redact.js';
+import { resolveApproval, type ApprovalPrompt } from './approval-flow.js';
+
+export type Transport = 'stdio' | 'http' | 'loop' | 'cli' | 'memory';
+
+export interface Caller {
+  principal: string;
+  role: Role;
+  transport: Transport;
+  incidentId?: string;
+  /**
+   * Present only where a human can answer in the client (a local stdio client that declared
+   * elicitation). `answer` is undefined until the client has asked; then accept, decline or cancel.
+   */
+  human?: { answer?: 'accept' | 'decline' | 'cancel' };
+}
+
+export type CallOutcome =
+  | { ok: true; callId: string; output: unknown; text: string; dryRun: boolean }
+  | { ok: false; callId: string; kind: FailureKind; message: string; details: FailureDetails }
+  /** The transport must ask the human and call again with the answer; nothing was audited yet. */
+  | { ok: false; callId: string; kind: 'ask_human'; prompt: ApprovalPrompt };
+
+export interface GuardDeps {
+  catalog: readonly AnyToolSpec[];
+  policy: Policy;
+  audit: AuditLog;
+  approvals: ApprovalStore;
+  adapters: Adapters;
+  notifier: Notifier;
+  log: Logger;
+  resolveTarget?: (target: string) => TargetInfo;
+  callTimeoutMs: number;
+  approvalTtlMs: number;
+}
+
+/** A validated call on its way through the guard. */
+export interface PreparedCall {
+  callId: string;
+  caller: Caller;
+  spec: AnyToolSpec;
+  input: Record<string, unknown>;
+  approvalId?: string;
+  target: string;
+  argsHash: string;
+  redactedArgs: unknown;
+  decision: GateDecision;
+}
+
+const MAX_AUDIT_ARGS_CHARS = 8_000;
+
+function auditableArgs(args: unknown): unknown {
+  const redacted = redactValue(args ?? {});
+  const text = canonicalJson(redacted);
+  return text.length <= MAX_AUDIT_ARGS_CHARS ? redacted : { truncated: text.slice(0, MAX_AUDIT_ARGS_CHARS) };
+}
+
+export class Guard {
+  private readonly byName: Map<string, AnyToolSpec>;
+
+  constructor(readonly deps: GuardDeps) {
+    this.byName = new Map(deps.catalog.map((t) => [t.name, t]));
+  }
+
+  tools(): readonly AnyToolSpec[] {
+    return this.deps.catalog;
+  }
+
+  /** The decision alone, for `warden policy check`: nothing runs, nothing is written. */
+  check(caller: Pick<Caller, 'principal' | 'role'>, tool: string, args: unknown): GateDecision & { target: string } {
+    const spec = this.byName.get(tool);
+    const parsed = spec?.input.safeParse(args ?? {});
+    const input = parsed?.success ? (parsed.data as Record<string, unknown>) : {};
+    const target = spec && parsed?.success ? spec.target(input) : '';
+    return { ...this.decideFor({ principal: caller.principal, role: caller.role, tool, risk: spec?.risk, target }), target };
+  }
+
+  private decideFor(req: Omit<DecisionRequest, 'info'>): GateDecision {
+    const full: DecisionRequest = { ...req, info: this.deps.resolveTarget?.(req.target) ?? {} };
+    const counts = new Map<string, number>();
+    for (const limit of limitsFor(this.deps.policy, full)) {
+      const since = new Date(Date.now() - limit.windowMs);
+      const key = limit.per === 'target' ? { target: req.target } : limit.per === 'principal' ? { principal: req.principal } : {};
+      const tools = this.deps.catalog.map((t) => t.name).filter((n) => limit.tool(n));
+      counts.set(limit.name, tools.reduce((n, t) => n + this.deps.audit.countExecuted(t, since, key), 0));
+    }
+    return decide(this.deps.policy, full, counts);
+  }
+
+  async call(caller: Caller, tool: string, rawArgs: unknown, signal?: AbortSignal): Promise<CallOutcome> {
+    const callId = randomUUID();
+    const prepared = this.prepare(callId, caller, tool, rawArgs);
+    if (!prepared.ok) return prepared.outcome;
+    const call = prepared.call;
+    const { decision } = call.decision;
+
+    if (decision === 'deny') return this.refuse(call, 'denied', `${call.spec.name} on ${call.target} denied by ${call.decision.rule}: ${call.decision.reason}. Do not retry.`);
+    if (decision === 'approve' && !call.decision.dryRun) {
+      const cleared = await resolveApproval(this, call);
+      if (!cleared.ok) return cleared.outcome;
+    }
+    return this.execute(call, signal);
+  }
+
+  private prepare(callId: string, caller: Caller, tool: string, rawArgs: unknown): { ok: true; call: PreparedCall } | { ok: false; outcome: CallOutcome } {
+    const spec = this.byName.get(tool);
+    const base = { callId, principal: caller.principal, transport: caller.transport, tool, incidentId: caller.incidentId };
+    if (!spec) {
+      const d = decide(this.deps.policy, { principal: caller.principal, role: caller.role, tool, risk: undefined, target: '', info: {} });
+      this.audit({ ...base, args: auditableArgs(rawArgs), argsHash: sha256(canonicalJson(rawArgs ?? {})), decision: d.decision, rule: d.rule, phase: 'denied', errorKind: 'denied', result: d.reason });
+      return { ok: false, outcome: { ok: false, callId, kind: 'denied', message: `unknown tool "${tool}"; tools/list shows the available tools`, details: { rule: d.rule } } };
+    }
+    const parsed = spec.input.safeParse(rawArgs ?? {});
+    if (!parsed.success) {
+      const message = `invalid arguments for ${tool}: ${describeIssues(parsed.error).join('; ')}`;
+      this.audit({ ...base, risk: spec.risk, args: auditableArgs(rawArgs), argsHash: sha256(canonicalJson(rawArgs ?? {})), phase: 'failed', errorKind: 'invalid_input', result: message });
+      return { ok: false, outcome: { ok: false, callId, kind: 'invalid_input', message, details: {} } };
+    }
+    const { [APPROVAL_ID_FIELD]: approvalId, ...input } = parsed.data as Record<string, unknown>;
+    const target = spec.target(input);
+    return {
+      ok: true,
+      call: {
+        callId, caller, spec, input, target,
+        approvalId: approvalId as string | undefined,
+        // The hash binds an approval to these exact arguments, defaults applied, approvalId excluded.
+        argsHash: sha256(canonicalJson(input)),
+        redactedArgs: auditableArgs(input),
+        decision: this.decideFor({ principal: caller.principal, role: caller.role, tool, risk: spec.risk, target }),
+      },
+    };
+  }
+
+  /** Appends an entry for `call` in the given phase; the decision fields come from the call. */
+  auditCall(call: PreparedCall, extra: Pick<AuditInput, 'phase'> & Partial<AuditInput>): void {
+    this.audit({
+      callId: call.callId,
+      principal: call.caller.principal,
+      transport: call.caller.transport,
+      tool: call.spec.name,
+      target: call.target,
+      args: call.redactedArgs,
+      argsHash: call.argsHash,
+      risk: call.spec.risk,
+      decision: call.decision.decision,
+      rule: call.decision.rule,
+      approvalId: call.approvalId ?? null,
+      incidentId: call.caller.incidentId ?? null,
+      dryRun: call.decision.dryRun,
+      ...extra,
+    });
+  }
+
+  private audit(input: AuditInput): void {
+    this.deps.audit.append(input);
+  }
+
+  /** A refusal that ran nothing: audited in `phase`, returned as a failure of `kind`. */
+  refuse(call: PreparedCall, kind: FailureKind, message: string, details: FailureDetails = {}, phase: AuditInput['phase'] = 'denied'): CallOutcome {
+    this.auditCall(call, { phase, errorKind: kind, result: message, approvalId: details.approvalId ?? call.approvalId ?? null });
+    return { ok: false, callId: call.callId, kind, message, details: { rule: call.decision.rule, ...details } };
+  }
+
+  private async execute(call: PreparedCall, signal?: AbortSignal): Promise<CallOutcome> {
+    // If this write fails the call is refused: nothing runs without its 'requested' entry committed.
+    this.auditCall(call, { phase: 'requested' });
+    if (call.decision.decision === 'notify') this.announce(call);
+    if (call.decision.dryRun) {
+      const plan = call.spec.plan?.(call.input) ?? `call ${call.spec.name} on ${call.target}`;
+      const text = `dry run: would ${plan} (decision ${call.decision.decision} by ${call.decision.rule}); nothing was executed`;
+      this.auditCall(call, { phase: 'completed', result: text, durationMs: 0 });
+      return { ok: true, callId: call.callId, output: { dryRun: true, plan, decision: call.decision.decision }, text, dryRun: true };
+    }
+    const started = performance.now();
+    try {
+      const output = await this.runHandler(call, signal);
+      const text = redactText(call.spec.summarize(output));
+      this.auditCall(call, { phase: 'completed', result: text.slice(0, 500), durationMs: Math.round(performance.now() - started) });
+      return { ok: true, callId: call.callId, output, text, dryRun: false };
+    } catch (err) {
+      const failure = this.toFailure(err, call);
+      this.auditCall(call, { phase: 'failed', errorKind: failure.kind, result: `${failure.message}${err === failure ? '' : ` [cause: ${redactText(errorMessage((failure.cause as unknown) ?? err)).slice(0, 300)}]`}`, durationMs: Math.round(performance.now() - started) });
+      return { ok: false, callId: call.callId, kind: failure.kind, message: failure.message, details: failure.details };
+    }
+  }
+
+  private async runHandler(call: PreparedCall, clientSignal?: AbortSignal): Promise<unknown> {
+    const timeout = AbortSignal.timeout(this.deps.callTimeoutMs);
+    const signal = clientSignal ? AbortSignal.any([clientSignal, timeout]) : timeout;
+    const aborted = new Promise<never>((_, reject) => {
+      const fail = (): void => reject(timeout.aborted
+        ? new ToolFailure('unavailable', `${call.spec.name} on ${call.target} timed out after ${this.deps.callTimeoutMs} ms; retry later`)
+        : new ToolFailure('unavailable', `${call.spec.name} on ${call.target} was cancelled by the client`));
+      if (signal.aborted) fail();
+      else signal.addEventListener('abort', fail, { once: true });
+    });
+    const log = this.deps.log.child({ callId: call.callId, tool: call.spec.name });
+    const output = await Promise.race([call.spec.run(call.input, { adapters: this.deps.adapters, signal, log }), aborted]);
+    const checked = call.spec.output.safeParse(output);
+    if (!checked.success) throw new Error(`output of ${call.spec.name} does not match its schema: ${describeIssues(checked.error).join('; ')}`);
+    return checked.data;
+  }
+
+  private toFailure(err: unknown, call: PreparedCall): ToolFailure {
+    if (err instanceof ToolFailure) return err;
+    this.deps.log.error({ callId: call.callId, tool: call.spec.name, err }, 'tool failed with an internal error');
+    return new ToolFailure('internal', `internal error, ref ${call.callId}`, {}, err);
+  }
+
+  announce(call: PreparedCall, extra: Record<string, string> = {}): void {
+    this.deps.notifier.send({
+      event: 'notify',
+      title: `warden: ${call.caller.principal} called ${call.spec.name} on ${call.target}`,
+      fields: { tool: call.spec.name, target: call.target, principal: call.caller.principal, rule: call.decision.rule, callId: call.callId, ...extra },
+    });
+  }
+}

@@ -1,0 +1,160 @@
+// The policy file: ordered rules (first match wins), limits (circuit breakers), kill switch and
+// dry run. Unknown keys are errors, because a typo must never silently weaken a policy.
+import { readFileSync } from 'node:fs';
+import picomatch from 'picomatch';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { InputError, errorMessage } from '../errors.js';
+import { describeIssues } from '../validation.js';
+import { DECISIONS, RISKS, type Decision, type Risk } from './tiers.js';
+
+export const ROLES = ['readonly', 'operator', 'admin', 'alerts'] as const;
+export type Role = (typeof ROLES)[number];
+
+const oneOrMany = <T extends z.ZodType>(item: T) => z.union([item, z.array(item).min(1)]);
+
+const Rule = z.strictObject({
+  name: z.string().min(1).optional(),
+  principal: oneOrMany(z.string().min(1)).optional().describe('glob(s) on the principal name'),
+  role: oneOrMany(z.enum(ROLES)).optional(),
+  tool: oneOrMany(z.string().min(1)).optional().describe('glob(s) on the tool name'),
+  risk: oneOrMany(z.enum(RISKS)).optional(),
+  target: oneOrMany(z.string().min(1)).optional().describe('glob(s) on the target, e.g. "*/db-*"'),
+  service: z
+    .strictObject({
+      name: oneOrMany(z.string()).optional(),
+      tier: oneOrMany(z.string()).optional(),
+      owner: oneOrMany(z.string()).optional(),
+      labels: z.record(z.string(), z.string()).optional(),
+    })
+    .optional()
+    .describe('inventory attributes of the target'),
+  decision: z.enum(DECISIONS),
+  reason: z.string().optional(),
+});
+
+const Limit = z.strictObject({
+  name: z.string().min(1).optional(),
+  tool: oneOrMany(z.string().min(1)),
+  principal: oneOrMany(z.string().min(1)).optional(),
+  per: z.enum(['target', 'principal', 'overall']).default('target'),
+  max: z.number().int().nonnegative(),
+  windowMinutes: z.number().positive().default(10),
+  then: z.enum(['notify', 'approve', 'deny']).default('deny'),
+  reason: z.string().optional(),
+});
+
+export const PolicyFile = z.strictObject({
+  killSwitch: z.boolean().default(false),
+  dryRun: z.boolean().default(false),
+  defaults: z.strictObject(Object.fromEntries(RISKS.map((r) => [r, z.enum(DECISIONS).optional()])) as Record<Risk, z.ZodOptional<z.ZodEnum<{ [K in Decision]: K }>>>).optional(),
+  rules: z.array(Rule).default([]),
+  limits: z.array(Limit).default([]),
+});
+export type PolicyFile = z.infer<typeof PolicyFile>;
+
+type Matcher = (value: string) => boolean;
+const ANY: Matcher = () => true;
+
+function globs(patterns: string | string[] | undefined): Matcher {
+  if (patterns === undefined) return ANY;
+  return picomatch(patterns, { dot: true });
+}
+
+function among<T extends string>(values: T | T[] | undefined): (value: T | undefined) => boolean {
+  if (values === undefined) return () => true;
+  const set = new Set<string>(Array.isArray(values) ? values : [values]);
+  return (value) => value !== undefined && set.has(value);
+}
+
+export interface CompiledRule {
+  name: string;
+  decision: Decision;
+  reason?: string;
+  principal: Matcher;
+  role: (r: Role | undefined) => boolean;
+  tool: Matcher;
+  risk: (r: Risk | undefined) => boolean;
+  target: Matcher;
+  /** Rules that name inventory attributes match only targets the inventory knows. */
+  service?: { name: (v?: string) => boolean; tier: (v?: string) => boolean; owner: (v?: string) => boolean; labels: Record<string, string> };
+}
+
+export interface CompiledLimit {
+  name: string;
+  tools: string[];
+  tool: Matcher;
+  principal: Matcher;
+  per: 'target' | 'principal' | 'overall';
+  max: number;
+  windowMs: number;
+  then: Decision;
+  reason?: string;
+}
+
+export interface Policy {
+  killSwitch: boolean;
+  dryRun: boolean;
+  defaults: Record<Risk, Decision>;
+  rules: CompiledRule[];
+  limits: CompiledLimit[];
+  source: string;
+}
+
+export function compilePolicy(file: PolicyFile, source: string, defaults: Record<Risk, Decision>): Policy {
+  return {
+    killSwitch: file.killSwitch,
+    dryRun: file.dryRun,
+    defaults: { ...defaults, ...Object.fromEntries(Object.entries(file.defaults ?? {}).filter(([, v]) => v !== undefined)) },
+    source,
+    rules: file.rules.map((r, i) => ({
+      name: r.name ?? `rules[${i}]`,
+      decision: r.decision,
+      reason: r.reason,
+      principal: globs(r.principal),
+      role: among(r.role),
+      tool: globs(r.tool),
+      risk: among(r.risk),
+      target: globs(r.target),
+      service: r.service && {
+        name: among(r.service.name),
+        tier: among(r.service.tier),
+        owner: among(r.service.owner),
+        labels: r.service.labels ?? {},
+      },
+    })),
+    limits: file.limits.map((l, i) => ({
+      name: l.name ?? `limits[${i}]`,
+      tools: Array.isArray(l.tool) ? l.tool : [l.tool],
+      tool: globs(l.tool),
+      principal: globs(l.principal),
+      per: l.per,
+      max: l.max,
+      windowMs: l.windowMinutes * 60_000,
+      then: l.then,
+      reason: l.reason,
+    })),
+  };
+}
+
+export function parsePolicy(text: string, source: string, defaults: Record<Risk, Decision>): Policy {
+  let raw: unknown;
+  try {
+    raw = parseYaml(text) ?? {};
+  } catch (err) {
+    throw new InputError(`policy ${source}: not valid YAML: ${errorMessage(err)}`);
+  }
+  const parsed = PolicyFile.safeParse(raw);
+  if (!parsed.success) throw new InputError(`policy ${source}: ${describeIssues(parsed.error).join('; ')}`);
+  return compilePolicy(parsed.data, source, defaults);
+}
+
+export function loadPolicyFile(path: string, defaults: Record<Risk, Decision>): Policy {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new InputError(`policy ${path}: cannot read: ${errorMessage(err)}`);
+  }
+  return parsePolicy(text, path, defaults);
+}

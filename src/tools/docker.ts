@@ -1,0 +1,98 @@
+// Container tools. Each is a spec around a plain function over the injected Docker adapter.
+import { z } from 'zod';
+import { ContainerRef, HostName, defineTool } from './spec.js';
+
+const MAX_CONTAINERS = 200;
+
+const ContainerRow = z.object({
+  id: z.string(),
+  name: z.string(),
+  image: z.string(),
+  state: z.string().describe('created, running, paused, restarting, exited, dead'),
+  status: z.string(),
+  exitCode: z.number().int().nullable(),
+  health: z.string().nullable(),
+  restartCount: z.number().int(),
+  restartPolicy: z.string(),
+});
+
+const ListContainersOutput = z.object({
+  host: z.string(),
+  containers: z.array(ContainerRow),
+  truncated: z.boolean().describe(`true when more than ${MAX_CONTAINERS} matched`),
+});
+
+export const listContainers = defineTool({
+  name: 'list_containers',
+  title: 'List containers',
+  description:
+    'Lists the Docker containers on one host with name, image, state, status, exit code, health, restart count and restart policy. ' +
+    'Use it first to find a container by name and see what is down or unhealthy. ' +
+    'By default stopped containers are included; set all=false for running ones only. ' +
+    `Read-only. Returns at most ${MAX_CONTAINERS} containers (truncated=true says more exist); use name to filter.`,
+  family: 'docker',
+  risk: 'read',
+  input: z.strictObject({
+    host: HostName,
+    all: z.boolean().default(true).describe('Include stopped containers (default true).'),
+    name: z.string().max(128).optional().describe('Only containers whose name contains this text.'),
+  }),
+  output: ListContainersOutput,
+  target: (i) => `${i.host}/*`,
+  async run(input, ctx) {
+    const docker = ctx.adapters.docker(input.host);
+    const all = await docker.listContainers({ all: input.all });
+    const matched = input.name ? all.filter((c) => c.name.includes(input.name!)) : all;
+    matched.sort((a, b) => a.name.localeCompare(b.name));
+    return { host: input.host, containers: matched.slice(0, MAX_CONTAINERS), truncated: matched.length > MAX_CONTAINERS };
+  },
+  summarize(out) {
+    if (out.containers.length === 0) return `${out.host}: no containers`;
+    const lines = out.containers.map((c) => {
+      const extra = [
+        c.exitCode !== null && c.state !== 'running' ? `exit ${c.exitCode}` : '',
+        c.health ? c.health : '',
+        c.restartCount > 0 ? `restarts ${c.restartCount}` : '',
+      ].filter(Boolean);
+      return `${c.name} ${c.state}${extra.length ? ` (${extra.join(', ')})` : ''} ${c.image}`;
+    });
+    return `${out.host}: ${out.containers.length} containers${out.truncated ? ' (truncated)' : ''}\n${lines.join('\n')}`;
+  },
+});
+
+const StateOutput = z.object({
+  host: z.string(),
+  name: z.string(),
+  state: z.string(),
+  running: z.boolean(),
+  startedAt: z.string(),
+  health: z.string().nullable(),
+  restartCount: z.number().int(),
+});
+
+export const restartContainer = defineTool({
+  name: 'restart_container',
+  title: 'Restart a container',
+  description:
+    'Restarts one container (stop with a grace period, then start) and returns its new state. ' +
+    'Use it for a crashed or hung service once logs or inspect_container show a restart is the fix. ' +
+    'Do not use it on a container whose own restart policy is already restarting it, and never in a loop: ' +
+    'repeated restarts of the same target are held by the policy. Side effect: brief downtime of that container.',
+  family: 'docker',
+  risk: 'low',
+  input: z.strictObject({
+    host: HostName,
+    container: ContainerRef,
+    timeoutSeconds: z.number().int().min(0).max(300).default(10).describe('Grace period before SIGKILL (default 10).'),
+  }),
+  output: StateOutput,
+  target: (i) => `${i.host}/${i.container.replace(/^\//, '')}`,
+  plan: (i) => `restart container ${i.container} on host ${i.host} (grace ${i.timeoutSeconds}s)`,
+  async run(input, ctx) {
+    const docker = ctx.adapters.docker(input.host);
+    await docker.restartContainer(input.container, input.timeoutSeconds);
+    const s = await docker.containerState(input.container);
+    return { host: input.host, name: s.name, state: s.state, running: s.running, startedAt: s.startedAt, health: s.health, restartCount: s.restartCount };
+  },
+  summarize: (o) => `${o.host}/${o.name} ${o.state} since ${o.startedAt}${o.health ? ` (${o.health})` : ''}`,
+});

@@ -1,0 +1,63 @@
+// A tool is data plus a plain function: schemas, risk tier, how to derive its target, and run().
+// run() never imports the SDK, reads config, writes audit rows, consults policy or calls another tool.
+import { z } from 'zod';
+import type { Logger } from '../log.js';
+import type { Risk } from '../policy/tiers.js';
+import type { Adapters } from '../adapters/index.js';
+
+export interface ToolContext {
+  adapters: Adapters;
+  signal: AbortSignal;
+  log: Logger;
+}
+
+export type ToolFamily = 'docker' | 'nginx' | 'gpu' | 'host' | 'inventory' | 'runbooks' | 'incidents';
+
+export const APPROVAL_ID_FIELD = 'approvalId';
+const ApprovalId = z
+  .string()
+  .regex(/^apr_[A-Za-z0-9_-]{6,40}$/)
+  .optional()
+  .describe('Only when re-calling a call that was held for approval: the approval id it returned, with the same arguments.');
+
+export interface ToolSpec<I extends z.ZodObject = z.ZodObject, O extends z.ZodType = z.ZodType> {
+  name: string;
+  title: string;
+  /** A prompt for Claude: what it does, when to use it, when not, side effects, output caps. */
+  description: string;
+  family: ToolFamily;
+  risk: Risk;
+  /** Strict; for non-read tools it also carries the optional approvalId. */
+  input: I;
+  output: O;
+  /** Where the call acts, e.g. `local/web-1`; policy rules and limits match on it. */
+  target: (input: z.infer<I>) => string;
+  run: (input: z.infer<I>, ctx: ToolContext) => Promise<z.infer<O>>;
+  /** The short text a model reads beside structuredContent: a line per item, never a JSON dump. */
+  summarize: (output: z.infer<O>) => string;
+  /** What a dry run reports it would do. */
+  plan?: (input: z.infer<I>) => string;
+  openWorld?: boolean;
+  idempotent?: boolean;
+}
+
+/** Declares a tool; non-read tools get the optional approvalId so a held call can be re-made. */
+export function defineTool<I extends z.ZodObject, O extends z.ZodType>(spec: ToolSpec<I, O>): ToolSpec<I, O> {
+  if (spec.risk === 'read') return spec;
+  const input = spec.input.extend({ [APPROVAL_ID_FIELD]: ApprovalId }) as unknown as I;
+  return { ...spec, input };
+}
+
+/** Erases the generic parameters so specs of different shapes fit in one catalog array. */
+export type AnyToolSpec = ToolSpec<z.ZodObject, z.ZodType>;
+
+export const HostName = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'a host name from the inventory, e.g. "local"')
+  .default('local')
+  .describe('Inventory host name; "local" (the default) is the machine warden runs on.');
+
+export const ContainerRef = z
+  .string()
+  .regex(/^\/?[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/, 'a container name or id')
+  .describe('Container name or id, as list_containers shows it.');
