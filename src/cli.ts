@@ -1,0 +1,66 @@
+#!/usr/bin/env node
+// The `warden` command: parses arguments and calls into the folders below. Bad input exits 2
+// with a message naming what was wrong; other failures exit 1; nothing prints a stack trace.
+import { Command, CommanderError, Option } from 'commander';
+import { loadConfig, type Config } from './config.js';
+import { CommandError, InputError, errorMessage } from './errors.js';
+import { LOG_LEVELS } from './log.js';
+import { registerApprovalCommands } from './commands/approvals.js';
+import { registerAuditCommands } from './commands/audit.js';
+import { registerPolicyCommands } from './commands/policy.js';
+import { registerNotYetCommands } from './commands/not-yet.js';
+import { registerStdioCommand } from './commands/stdio.js';
+
+export interface GlobalOptions {
+  config?: string;
+  dataDir?: string;
+  logLevel?: string;
+}
+
+/** Reads the global options from the root command; every subcommand loads config through here. */
+export type ConfigLoader = () => Config;
+
+export function buildProgram(): Command {
+  const program = new Command('warden')
+    .description('MCP server with typed, policy-gated, audited infrastructure tools for Claude.')
+    .version('0.1.0')
+    .option('--config <file>', 'config file (env WARDEN_CONFIG; default ./warden.yaml when present)')
+    .option('--data-dir <dir>', 'directory holding warden.db (env WARDEN_DATA_DIR; default ./data)')
+    .addOption(new Option('--log-level <level>', 'log level, logs go to stderr (env WARDEN_LOG_LEVEL)').choices(LOG_LEVELS))
+    .showHelpAfterError('(run with --help for usage)')
+    .enablePositionalOptions();
+  const loadFromFlags: ConfigLoader = () => loadConfig(program.opts<GlobalOptions>());
+
+  registerStdioCommand(program, loadFromFlags);
+  registerNotYetCommands(program, loadFromFlags);
+  registerPolicyCommands(program, loadFromFlags);
+  registerAuditCommands(program, loadFromFlags);
+  registerApprovalCommands(program, loadFromFlags);
+  return program;
+}
+
+function fail(code: number, message: string): never {
+  process.stderr.write(`warden: ${message}\n`);
+  process.exit(code);
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  program.exitOverride();
+  program.configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  for (const cmd of program.commands) cmd.exitOverride();
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Help and version are not errors; a usage mistake is bad input: exit 2.
+      if (err.exitCode === 0) process.exit(0);
+      process.exit(2);
+    }
+    if (err instanceof InputError) fail(2, err.message);
+    if (err instanceof CommandError) fail(1, err.message);
+    fail(1, `unexpected error: ${errorMessage(err)}`);
+  }
+}
+
+await main(process.argv);

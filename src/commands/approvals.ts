@@ -1,0 +1,52 @@
+// `warden approvals list | approve | deny`: a human decides on held calls.
+import { userInfo } from 'node:os';
+import type { Command } from 'commander';
+import type { ConfigLoader } from '../cli.js';
+import { decideApproval } from '../policy/approvals.js';
+import { createRuntime } from '../server/runtime.js';
+import { printJson, printLines, table } from './output.js';
+
+function whoami(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return 'cli';
+  }
+}
+
+export function registerApprovalCommands(program: Command, loadConfig: ConfigLoader): void {
+  const approvals = program.command('approvals').description('calls held for a human decision');
+  approvals
+    .command('list')
+    .description('approval requests, newest first (pending only unless --all)')
+    .option('--all', 'include decided, used and expired requests')
+    .option('--json', 'machine-readable output')
+    .action(async (opts: { all?: boolean; json?: boolean }) => {
+      const rt = createRuntime(loadConfig());
+      const list = rt.approvals.list(opts.all ? {} : { status: 'pending' });
+      await rt.close();
+      if (opts.json) return printJson(list);
+      if (list.length === 0) return printLines([opts.all ? 'no approval requests' : 'no pending approvals']);
+      printLines(table(list.map((a) => [a.id, a.status, a.principal, a.tool, a.target ?? '-', `expires ${a.expiresAt}`, a.args])));
+    });
+  for (const verdict of ['approve', 'deny'] as const) {
+    const cmd = approvals
+      .command(`${verdict} <id>`)
+      .description(verdict === 'approve' ? 'let the held call run once, with the same arguments' : 'refuse the held call')
+      .option('--by <name>', 'who decides (default: your user name)', whoami())
+      .option('--json', 'machine-readable output');
+    if (verdict === 'deny') cmd.option('--reason <text>', 'why, for the audit and the requester');
+    cmd.action(async (id: string, opts: { by: string; reason?: string; json?: boolean }) => {
+      const rt = createRuntime(loadConfig());
+      try {
+        const a = decideApproval(rt.approvals, rt.audit, rt.notifier, {
+          id, verdict: verdict === 'approve' ? 'approved' : 'denied', by: opts.by, reason: opts.reason, transport: 'cli',
+        });
+        if (opts.json) printJson(a);
+        else printLines([`${a.id} ${a.status} by ${a.decidedBy}: ${a.tool} on ${a.target ?? '-'}`]);
+      } finally {
+        await rt.close();
+      }
+    });
+  }
+}

@@ -1,0 +1,39 @@
+// `warden audit verify | list`: the chain's integrity, and what was called by whom.
+import type { Command } from 'commander';
+import type { ConfigLoader } from '../cli.js';
+import { createRuntime } from '../server/runtime.js';
+import { parseLimit, printJson, printLines, table } from './output.js';
+
+export function registerAuditCommands(program: Command, loadConfig: ConfigLoader): void {
+  const audit = program.command('audit').description('the tamper-evident audit log');
+  audit
+    .command('verify')
+    .description('check the hash chain and its checkpoint; exit 1 naming the first broken entry')
+    .option('--json', 'machine-readable output')
+    .action(async (opts: { json?: boolean }) => {
+      const rt = createRuntime(loadConfig());
+      const result = rt.audit.verify();
+      await rt.close();
+      if (opts.json) printJson(result);
+      else {
+        for (const w of result.warnings) process.stderr.write(`warning: ${w}\n`);
+        printLines([result.ok ? `ok: ${result.entries} entries` : `broken at entry ${result.brokenAt}: ${result.reason}`]);
+      }
+      if (!result.ok) process.exitCode = 1;
+    });
+  audit
+    .command('list')
+    .description('the newest audit entries, oldest first')
+    .option('--limit <n>', 'how many entries', parseLimit, 50)
+    .option('--json', 'machine-readable output')
+    .action(async (opts: { limit: number; json?: boolean }) => {
+      const rt = createRuntime(loadConfig());
+      const entries = rt.audit.list({ limit: opts.limit });
+      await rt.close();
+      if (opts.json) return printJson(entries);
+      printLines(table(entries.map((e) => [
+        String(e.seq), e.time, e.principal, e.tool, e.target ?? '-', e.phase + (e.dryRun ? ' (dry run)' : ''),
+        e.decision ?? '-', e.result ?? '',
+      ])));
+    });
+}

@@ -1,0 +1,22 @@
+// Turns the guard's outcome into an MCP tool result: structuredContent plus a short text on
+// success; isError with a short, safe message otherwise. The failure kind and ids ride in _meta,
+// where the loop reads them; a model reads the text.
+import type { CallToolResult } from '@modelcontextprotocol/server';
+import type { CallOutcome } from '../policy/guard.js';
+
+export const FAILURE_META = 'warden/failure';
+
+export function toCallToolResult(outcome: Exclude<CallOutcome, { kind: 'ask_human' }>): CallToolResult {
+  if (outcome.ok && !outcome.dryRun) {
+    return { content: [{ type: 'text', text: outcome.text }], structuredContent: outcome.output as Record<string, unknown> };
+  }
+  // A dry run's report is not the tool's output shape, so it travels like a refusal that explains itself.
+  const [kind, text, details] = outcome.ok
+    ? (['dry_run', outcome.text, {}] as const)
+    : ([outcome.kind, outcome.message, outcome.details] as const);
+  return {
+    content: [{ type: 'text', text: `[${kind}] ${text}` }],
+    isError: true,
+    _meta: { [FAILURE_META]: { kind, callId: outcome.callId, ...details } },
+  };
+}

@@ -1,0 +1,67 @@
+// A warden runtime in a temp data dir, and a real SDK client linked to its MCP server in-process.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Client, InMemoryTransport } from '@modelcontextprotocol/client';
+import { serveStdio } from '@modelcontextprotocol/server/stdio';
+import type { Adapters } from '../../src/adapters/index.js';
+import { loadConfig } from '../../src/config.js';
+import { silentLogger } from '../../src/log.js';
+import type { Caller } from '../../src/policy/guard.js';
+import { createMcpServer } from '../../src/server/mcp-server.js';
+import { createRuntime, type Runtime } from '../../src/server/runtime.js';
+import { tempDir } from './processes.js';
+
+export interface TestRuntimeOptions {
+  policy?: string;
+  adapters?: Adapters;
+  dockerHost?: string;
+  config?: string;
+}
+
+export function testRuntime(opts: TestRuntimeOptions = {}): Runtime {
+  const dir = tempDir('warden');
+  const env: NodeJS.ProcessEnv = { WARDEN_DATA_DIR: join(dir, 'data') };
+  if (opts.policy !== undefined) {
+    writeFileSync(join(dir, 'policy.yaml'), opts.policy);
+    env.WARDEN_POLICY = join(dir, 'policy.yaml');
+  }
+  if (opts.dockerHost) env.DOCKER_HOST = opts.dockerHost;
+  if (opts.config !== undefined) {
+    writeFileSync(join(dir, 'warden.yaml'), opts.config);
+    env.WARDEN_CONFIG = join(dir, 'warden.yaml');
+  }
+  return createRuntime(loadConfig({}, env, dir), silentLogger, { adapters: opts.adapters });
+}
+
+export interface Linked {
+  client: Client;
+  close(): Promise<void>;
+}
+
+export type ElicitAnswer = { action: 'accept'; content: Record<string, string | number | boolean | string[]> } | { action: 'decline' | 'cancel' };
+
+/** A real SDK client linked in-process to warden's real MCP server, both protocol eras via serveStdio. */
+export async function linkClient(
+  rt: Runtime,
+  caller: Omit<Caller, 'human'> = { principal: 'local', role: 'operator', transport: 'memory' },
+  opts: { elicit?: (message: string) => ElicitAnswer; elicitApprovals?: boolean } = {},
+): Promise<Linked> {
+  const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+  const handle = serveStdio(() => createMcpServer(rt.guard, () => ({ ...caller }), { elicitApprovals: opts.elicitApprovals ?? true }), { transport: serverSide });
+  const client = new Client(
+    { name: 'warden-test', version: '1' },
+    { capabilities: opts.elicit ? { elicitation: { form: {} } } : {}, versionNegotiation: { mode: 'auto' } },
+  );
+  if (opts.elicit) {
+    const answer = opts.elicit;
+    client.setRequestHandler('elicitation/create', async (req) => answer(String((req.params as { message?: string }).message ?? '')));
+  }
+  await client.connect(clientSide);
+  return {
+    client,
+    async close() {
+      await client.close();
+      await handle.close();
+    },
+  };
+}

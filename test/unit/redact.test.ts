@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest';
+import { REDACTED, redactText, redactValue } from '../../src/policy/redact.js';
+
+describe('redactText', () => {
+  it.each([
+    ['password in key=value', 'connecting with DB_PASSWORD=hunter2 now', 'hunter2'],
+    ['password in key: value', 'password: "s3cr3t!"', 's3cr3t!'],
+    ['bearer token', 'Authorization: Bearer abcdef0123456789xyz', 'abcdef0123456789xyz'],
+    ['AWS access key id', 'key AKIAIOSFODNN7EXAMPLE used', 'AKIAIOSFODNN7EXAMPLE'],
+    ['AWS secret key', 'aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY', 'wJalrXUtnFEMI'],
+    ['Anthropic key', 'ANTHROPIC=sk-ant-api03-AbCdEfGhIjKlMnOpQrStUv', 'sk-ant-api03-AbCdEfGhIjKlMnOpQrStUv'],
+    ['OpenAI-style key', 'using sk-proj-abcdefghijklmnopqrstuvwxyz123456', 'sk-proj-abcdefghijklmnopqrstuvwxyz'],
+    ['GitHub token', 'ghp_abcdefghijklmnopqrstuvwxyz0123456789', 'ghp_abcdefghijklmnopqrstuvwxyz0123456789'],
+    ['Slack token', 'xoxb-1234567890-abcdefghij', 'xoxb-1234567890-abcdefghij'],
+    ['private key block', '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAA\n-----END OPENSSH PRIVATE KEY-----', 'b3BlbnNzaC1rZXktdjEAAAA'],
+    ['URL credentials', 'postgres://app:pa55word@db:5432/app', 'pa55word'],
+    ['JWT', 'token eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U', 'dozjgNryP4J3jVmNHl0w5N'],
+  ])('hides a %s', (_kind, text, secret) => {
+    const out = redactText(text);
+    expect(out).not.toContain(secret);
+    expect(out).toContain(REDACTED);
+  });
+
+  it('leaves ordinary log lines alone', () => {
+    const line = 'GET /health 200 3ms worker=4 cache=hit';
+    expect(redactText(line)).toBe(line);
+  });
+});
+
+describe('redactValue', () => {
+  it('blanks values under secret-named keys and scans nested strings', () => {
+    const out = redactValue({ env: { API_KEY: 'abc', HOME: '/root' }, note: 'token=xyz123', list: ['Bearer abcdefghijklmnop'] });
+    expect(out).toEqual({ env: { API_KEY: REDACTED, HOME: '/root' }, note: `token=${REDACTED}`, list: [`Bearer ${REDACTED}`] });
+  });
+});
