@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# The project's one test command (npm test). The integration tests start real services, so this
+# first makes sure the Debian packages that provide them are installed, then builds and runs vitest.
+# Arguments go to vitest: `npm test -- test/dockerd.test.ts`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Package -> the file the tests run.
+missing=()
+have_dockerd() { command -v dockerd >/dev/null 2>&1 || [ -x /usr/sbin/dockerd ]; }
+have_busybox_static() {
+  # The test image copies /bin/busybox into an empty rootfs, so it must be the static build.
+  if command -v dpkg-query >/dev/null 2>&1; then
+    [ "$(dpkg-query -W -f='${db:Status-Status}' busybox-static 2>/dev/null || true)" = installed ]
+  else
+    [ -x /bin/busybox ]
+  fi
+}
+have_dockerd || missing+=(docker.io)
+[ -x /usr/sbin/sshd ] || missing+=(openssh-server)
+[ -x /usr/sbin/nginx ] || missing+=(nginx)
+have_busybox_static || missing+=(busybox-static)
+
+if [ "${#missing[@]}" -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "sudo apt-get install ${missing[*]}" >&2
+    exit 1
+  fi
+  if ! command -v apt-get >/dev/null 2>&1; then
+    echo "the tests need these Debian packages, and there is no apt-get here: ${missing[*]}" >&2
+    exit 1
+  fi
+  # Installing docker.io, nginx or openssh-server must not start the system's own daemons:
+  # a policy-rc.d that answers 101 ("action forbidden") stops invoke-rc.d from starting them.
+  policy=/usr/sbin/policy-rc.d
+  backup=""
+  if [ -e "$policy" ]; then
+    backup="$(mktemp /usr/sbin/policy-rc.d.warden.XXXXXX)"
+    cp -p "$policy" "$backup"
+  fi
+  restore_policy() {
+    if [ -n "$backup" ]; then mv -f "$backup" "$policy"; else rm -f "$policy"; fi
+  }
+  trap restore_policy EXIT
+  printf '#!/bin/sh\nexit 101\n' >"$policy"
+  chmod 0755 "$policy"
+  export DEBIAN_FRONTEND=noninteractive
+  apt_install() { apt-get install -y -q --no-install-recommends -o Dpkg::Options::=--force-confold "${missing[@]}"; }
+  # Update the package lists only when the install cannot find what it needs.
+  if ! apt_install; then
+    apt-get update -q
+    apt_install
+  fi
+  restore_policy
+  trap - EXIT
+fi
+
+[ -d node_modules ] || npm ci
+npm run build
+npx vitest run "$@"
