@@ -31,7 +31,7 @@ export const ConfigFile = z.strictObject({
     })
     .default({ principal: 'local', role: 'operator', elicitApprovals: true }),
   approvals: z
-    .strictObject({ ttlMinutes: z.number().int().positive().max(7 * 24 * 60).default(15) })
+    .strictObject({ ttlMinutes: z.number().positive().max(7 * 24 * 60).default(15).describe('how long a held call may wait for a decision') })
     .default({ ttlMinutes: 15 }),
   tools: z
     .strictObject({

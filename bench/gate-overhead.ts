@@ -1,0 +1,180 @@
+// What the guard adds to one tool call, measured in one run. Each path is warmed up, then called
+// sequentially (one call in flight), with the FakeDocker adapter so the handler costs next to nothing:
+//   direct   spec.run(input, ctx): the handler alone, on input already validated;
+//   guarded  guard.call(): input validation, decide() (+ the breaker's COUNT queries for restart),
+//            the 'requested' and 'completed' audit appends (a SQLite WAL commit and a checkpoint
+//            file write + rename each), the handler, output validation;
+//   mcp      a real SDK client linked in-memory to warden's MCP server: guarded + transport.
+// restart_container runs under the default policy with the restart-breaker's max raised so it never
+// trips: its COUNT queries run and the call still executes. "none" is the same call with no limits.
+// Prints median/p90/p99 per call in µs, the added median (guarded - direct) against the 0.2 ms
+// target, how the median drifts as the audit table grows, peak RSS, audit rows and verify().
+// It asserts nothing and is not a test.
+//
+// Run: npm run bench:gate [-- --calls 5000 --warmup 500 --no-mcp]
+//      (tsx bench/gate-overhead.ts; profile: node --cpu-prof --import tsx bench/gate-overhead.ts)
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { loadConfig } from '../src/config.js';
+import { silentLogger } from '../src/log.js';
+import { DEFAULT_POLICY_YAML } from '../src/policy/default-policy.js';
+import type { Caller } from '../src/policy/guard.js';
+import { createRuntime, type Runtime } from '../src/server/runtime.js';
+import type { ToolContext } from '../src/tools/spec.js';
+import { fakeAdapters } from '../test/support/fake-docker.js';
+import { linkClient, type Linked } from '../test/support/warden.js';
+
+const { values: flags } = parseArgs({
+  options: {
+    calls: { type: 'string', default: '5000' },
+    warmup: { type: 'string', default: '500' },
+    'no-mcp': { type: 'boolean', default: false },
+  },
+});
+const CALLS = Number(flags.calls);
+const WARMUP = Number(flags.warmup);
+const TARGET_MS = 0.2;
+
+const CALLER: Caller = { principal: 'bench', role: 'operator', transport: 'memory' };
+const ARGS = {
+  list_containers: {},
+  restart_container: { container: 'web-1', timeoutSeconds: 1 },
+} as const;
+type ToolName = keyof typeof ARGS;
+
+// The breaker is evaluated on every restart (COUNT queries) but never tightens the decision, so
+// every measured call takes the same path: notify, run, complete.
+const BREAKER_NEVER_TRIPS = DEFAULT_POLICY_YAML.replace('max: 3', 'max: 1000000000');
+if (BREAKER_NEVER_TRIPS === DEFAULT_POLICY_YAML) throw new Error('the default policy no longer says "max: 3"; update this bench');
+const NO_LIMITS = 'rules: []\nlimits: []\n';
+
+/** A runtime like test/support/warden.ts builds: real SQLite (WAL), audit chain, checkpoint file. */
+function benchRuntime(dir: string, policy: string): Runtime {
+  mkdirSync(dir);
+  writeFileSync(join(dir, 'policy.yaml'), policy);
+  const env = { WARDEN_DATA_DIR: join(dir, 'data'), WARDEN_POLICY: join(dir, 'policy.yaml') };
+  return createRuntime(loadConfig({}, env, dir), silentLogger, { adapters: fakeAdapters() });
+}
+
+async function measure(call: () => Promise<void>): Promise<Float64Array> {
+  for (let i = 0; i < WARMUP; i += 1) await call();
+  const times = new Float64Array(CALLS);
+  for (let i = 0; i < CALLS; i += 1) {
+    const start = performance.now();
+    await call();
+    times[i] = performance.now() - start;
+  }
+  return times;
+}
+
+function direct(rt: Runtime, tool: ToolName): () => Promise<void> {
+  const spec = rt.guard.tools().find((t) => t.name === tool);
+  if (!spec) throw new Error(`${tool} is not in the catalog`);
+  const input = spec.input.parse(ARGS[tool]);
+  const ctx: ToolContext = { adapters: rt.adapters, signal: new AbortController().signal, log: silentLogger };
+  return async () => {
+    await spec.run(input, ctx);
+  };
+}
+
+function guarded(rt: Runtime, tool: ToolName): () => Promise<void> {
+  return async () => {
+    const outcome = await rt.guard.call(CALLER, tool, ARGS[tool]);
+    if (!outcome.ok) throw new Error(`guarded ${tool} did not run: ${outcome.kind}`);
+  };
+}
+
+function overMcp(link: Linked, tool: ToolName): () => Promise<void> {
+  return async () => {
+    const result = await link.client.callTool({ name: tool, arguments: { ...ARGS[tool] } });
+    if (result.isError) throw new Error(`mcp ${tool} failed: ${JSON.stringify(result.content)}`);
+  };
+}
+
+interface Stats { median: number; p90: number; p99: number; drift: number }
+
+function quantile(sorted: Float64Array, q: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+}
+
+/** Times in ms in, µs out; drift is the median of the last tenth over that of the first tenth. */
+function stats(times: Float64Array): Stats {
+  const tenth = Math.max(1, Math.floor(times.length / 10));
+  const med = (a: Float64Array): number => quantile(a.slice().sort(), 0.5);
+  const sorted = times.slice().sort();
+  return {
+    median: quantile(sorted, 0.5) * 1000,
+    p90: quantile(sorted, 0.9) * 1000,
+    p99: quantile(sorted, 0.99) * 1000,
+    drift: med(times.subarray(times.length - tenth)) / med(times.subarray(0, tenth)),
+  };
+}
+
+interface Row { path: string; tool: ToolName; limit: string; stats: Stats }
+
+function printTable(rows: Row[]): void {
+  const fmt = (n: number): string => n.toFixed(1).padStart(9);
+  console.log(`${'path'.padEnd(8)} ${'tool'.padEnd(18)} ${'limit'.padEnd(8)} ${'median'.padStart(9)} ${'p90'.padStart(9)} ${'p99'.padStart(9)}  last/first`);
+  for (const r of rows) {
+    const s = r.stats;
+    console.log(`${r.path.padEnd(8)} ${r.tool.padEnd(18)} ${r.limit.padEnd(8)} ${fmt(s.median)} ${fmt(s.p90)} ${fmt(s.p99)}  ${s.drift.toFixed(2).padStart(10)}`);
+  }
+}
+
+function auditRows(rt: Runtime): number {
+  return (rt.db.prepare('SELECT count(*) AS n FROM audit').get() as { n: number }).n;
+}
+
+async function main(): Promise<void> {
+  const root = mkdtempSync(join(tmpdir(), 'warden-bench-'));
+  const rt = benchRuntime(join(root, 'breaker'), BREAKER_NEVER_TRIPS);
+  const bare = benchRuntime(join(root, 'no-limits'), NO_LIMITS);
+  const link = flags['no-mcp'] ? null : await linkClient(rt, CALLER);
+  try {
+    if (link) await link.client.listTools(); // as a real client does: it caches the output schemas
+    console.log(`warden gate overhead: ${CALLS} calls after ${WARMUP} warm-up, sequential; node ${process.version}, ` +
+      `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, load ${loadavg()[0]!.toFixed(2)}`);
+    console.log('per call, µs; last/first = median of the last tenth / median of the first tenth\n');
+
+    const rows: Row[] = [];
+    const run = async (path: string, tool: ToolName, limit: string, call: () => Promise<void>): Promise<void> => {
+      rows.push({ path, tool, limit, stats: stats(await measure(call)) });
+    };
+    await run('direct', 'list_containers', '-', direct(rt, 'list_containers'));
+    await run('guarded', 'list_containers', 'none', guarded(rt, 'list_containers'));
+    if (link) await run('mcp', 'list_containers', 'none', overMcp(link, 'list_containers'));
+    await run('direct', 'restart_container', '-', direct(rt, 'restart_container'));
+    await run('guarded', 'restart_container', 'none', guarded(bare, 'restart_container'));
+    await run('guarded', 'restart_container', 'breaker', guarded(rt, 'restart_container'));
+    if (link) await run('mcp', 'restart_container', 'breaker', overMcp(link, 'restart_container'));
+    printTable(rows);
+
+    const median = (path: string, tool: ToolName, limit?: string): number =>
+      rows.find((r) => r.path === path && r.tool === tool && (limit === undefined || r.limit === limit))?.stats.median ?? NaN;
+    console.log(`\nadded by the guard at the median (guarded - direct), target < ${TARGET_MS} ms:`);
+    for (const [tool, limit] of [['list_containers', 'none'], ['restart_container', 'none'], ['restart_container', 'breaker']] as const) {
+      const added = (median('guarded', tool, limit) - median('direct', tool)) / 1000;
+      console.log(`  ${tool.padEnd(18)} ${limit.padEnd(8)} ${added.toFixed(3)} ms  ${added < TARGET_MS ? 'met' : 'MISSED'}`);
+    }
+    if (link) {
+      console.log('added by the MCP layer at the median (mcp - guarded):');
+      for (const [tool, limit] of [['list_containers', 'none'], ['restart_container', 'breaker']] as const) {
+        console.log(`  ${tool.padEnd(18)} ${limit.padEnd(8)} ${((median('mcp', tool, limit) - median('guarded', tool, limit)) / 1000).toFixed(3)} ms`);
+      }
+    }
+
+    console.log(`\npeak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`);
+    for (const [name, r] of [['breaker', rt], ['no-limits', bare]] as const) {
+      console.log(`${name.padEnd(9)} audit rows ${auditRows(r)}; verify() ${JSON.stringify(r.audit.verify())}`);
+    }
+  } finally {
+    await link?.close();
+    await rt.close();
+    await bare.close();
+    rmSync(root, { recursive: true, force: true });
+  }
+}
+
+await main();

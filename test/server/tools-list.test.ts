@@ -1,0 +1,54 @@
+// Every change to what Claude sees is reviewed in the diff: tools/list is snapshotted whole.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Tool } from '@modelcontextprotocol/client';
+import { fakeAdapters } from '../support/fake-docker.js';
+import { linkClient, testRuntime, type Linked } from '../support/warden.js';
+import type { Runtime } from '../../src/server/runtime.js';
+
+let rt: Runtime;
+let linked: Linked;
+let tools: Tool[];
+
+beforeAll(async () => {
+  rt = testRuntime({ adapters: fakeAdapters() });
+  linked = await linkClient(rt);
+  tools = (await linked.client.listTools()).tools;
+});
+afterAll(async () => {
+  await linked.close();
+  await rt.close();
+});
+
+describe('tools/list', () => {
+  it('matches the committed snapshot', async () => {
+    await expect(JSON.stringify(tools, null, 2) + '\n').toMatchFileSnapshot('./__snapshots__/tools-list.json');
+  });
+
+  it('sets all four annotations and the risk tier on every tool', () => {
+    for (const t of tools) {
+      expect(Object.keys(t.annotations ?? {}).sort(), t.name).toEqual(['destructiveHint', 'idempotentHint', 'openWorldHint', 'readOnlyHint', 'title']);
+      expect(['read', 'low', 'medium', 'high'], t.name).toContain(t._meta?.['warden/risk']);
+      expect(t.outputSchema, t.name).toBeDefined();
+      expect(t.name).toMatch(/^[a-z][a-z0-9_]{0,63}$/);
+    }
+  });
+
+  it('offers approvalId on every non-read tool and on no read tool', () => {
+    for (const t of tools) {
+      const props = Object.keys((t.inputSchema as { properties?: object }).properties ?? {});
+      expect(props.includes('approvalId'), t.name).toBe(t._meta?.['warden/risk'] !== 'read');
+      expect(t.annotations?.readOnlyHint, t.name).toBe(t._meta?.['warden/risk'] === 'read');
+    }
+  });
+
+  it('lists nothing but read tools in read-only mode', async () => {
+    const ro = testRuntime({ adapters: fakeAdapters(), config: 'tools:\n  readOnly: true\n' });
+    const l = await linkClient(ro);
+    const names = (await l.client.listTools()).tools.map((t) => t.name);
+    const r = await l.client.callTool({ name: 'restart_container', arguments: { container: 'db' } });
+    await l.close();
+    await ro.close();
+    expect(names).toEqual(['list_containers']);
+    expect(r._meta?.['warden/failure']).toMatchObject({ kind: 'denied', rule: 'unknown-tool' });
+  });
+});
