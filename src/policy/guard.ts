@@ -7,6 +7,7 @@ import type { Logger } from '../log.js';
 import type { Notifier } from '../loop/notify.js';
 import type { AuditInput, AuditLog } from '../store/audit.js';
 import type { ApprovalStore } from '../store/approvals.js';
+import type { IncidentReader, InventoryReader } from '../store/readers.js';
 import { canonicalJson, sha256 } from '../store/canonical.js';
 import { APPROVAL_ID_FIELD, type AnyToolSpec } from '../tools/spec.js';
 import { describeIssues } from '../validation.js';
@@ -41,6 +42,8 @@ export interface GuardDeps {
   audit: AuditLog;
   approvals: ApprovalStore;
   adapters: Adapters;
+  inventory: InventoryReader;
+  incidents: IncidentReader;
   notifier: Notifier;
   log: Logger;
   resolveTarget?: (target: string) => TargetInfo;
@@ -209,7 +212,7 @@ export class Guard {
       else signal.addEventListener('abort', fail, { once: true });
     });
     const log = this.deps.log.child({ callId: call.callId, tool: call.spec.name });
-    const output = await Promise.race([call.spec.run(call.input, { adapters: this.deps.adapters, signal, log }), aborted]);
+    const output = await Promise.race([call.spec.run(call.input, { adapters: this.deps.adapters, inventory: this.deps.inventory, incidents: this.deps.incidents, signal, log }), aborted]);
     const checked = call.spec.output.safeParse(output);
     if (!checked.success) throw new Error(`output of ${call.spec.name} does not match its schema: ${describeIssues(checked.error).join('; ')}`);
     return checked.data;

@@ -11,6 +11,8 @@ import { loadPolicyFile, type Policy } from '../policy/policy-file.js';
 import { DEFAULT_DECISION } from '../policy/tiers.js';
 import { AuditLog } from '../store/audit.js';
 import { ApprovalStore } from '../store/approvals.js';
+import { IncidentStore } from '../store/incidents.js';
+import { InventoryStore } from '../store/inventory.js';
 import { DB_FILE, openDb, type Db } from '../store/db.js';
 import { CATALOG, filterCatalog } from '../tools/catalog.js';
 
@@ -46,6 +48,8 @@ export function createRuntime(config: Config, log: Logger = createLogger(config.
   const guard = new Guard({
     catalog: filterCatalog(CATALOG, config.tools),
     policy, audit, approvals, adapters, notifier, log,
+    inventory: new InventoryStore(db),
+    incidents: new IncidentStore(db),
     callTimeoutMs: config.tools.callTimeoutMs,
     approvalTtlMs: config.approvals.ttlMinutes * 60_000,
   });

@@ -53,4 +53,34 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX approvals_status ON approvals (status, expires_at);
   `,
+  // 2: incidents, with full-text search over what happened and how it was resolved.
+  `
+  CREATE TABLE incidents (
+    id          TEXT PRIMARY KEY,
+    fingerprint TEXT NOT NULL,
+    opened_at   TEXT NOT NULL,
+    updated_at  TEXT NOT NULL,
+    closed_at   TEXT,
+    status      TEXT NOT NULL,
+    source      TEXT NOT NULL,
+    target      TEXT,
+    severity    TEXT,
+    title       TEXT NOT NULL,
+    summary     TEXT NOT NULL DEFAULT '',
+    resolution  TEXT
+  );
+  CREATE INDEX incidents_fingerprint ON incidents (fingerprint, status);
+  CREATE INDEX incidents_target ON incidents (target, status);
+  CREATE VIRTUAL TABLE incidents_fts USING fts5 (title, summary, resolution, target, content = 'incidents', content_rowid = 'rowid');
+  CREATE TRIGGER incidents_fts_insert AFTER INSERT ON incidents BEGIN
+    INSERT INTO incidents_fts (rowid, title, summary, resolution, target) VALUES (new.rowid, new.title, new.summary, new.resolution, new.target);
+  END;
+  CREATE TRIGGER incidents_fts_update AFTER UPDATE ON incidents BEGIN
+    INSERT INTO incidents_fts (incidents_fts, rowid, title, summary, resolution, target) VALUES ('delete', old.rowid, old.title, old.summary, old.resolution, old.target);
+    INSERT INTO incidents_fts (rowid, title, summary, resolution, target) VALUES (new.rowid, new.title, new.summary, new.resolution, new.target);
+  END;
+  CREATE TRIGGER incidents_fts_delete AFTER DELETE ON incidents BEGIN
+    INSERT INTO incidents_fts (incidents_fts, rowid, title, summary, resolution, target) VALUES ('delete', old.rowid, old.title, old.summary, old.resolution, old.target);
+  END;
+  `,
 ];

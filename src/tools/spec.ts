@@ -4,9 +4,12 @@ import { z } from 'zod';
 import type { Logger } from '../log.js';
 import type { Risk } from '../policy/tiers.js';
 import type { Adapters } from '../adapters/index.js';
+import type { IncidentReader, InventoryReader } from '../store/readers.js';
 
 export interface ToolContext {
   adapters: Adapters;
+  inventory: InventoryReader;
+  incidents: IncidentReader;
   signal: AbortSignal;
   log: Logger;
 }

@@ -1,0 +1,25 @@
+// Running a fixed program on a host: argv only, never a shell string built from input. Local
+// commands use execFile; remote ones go over SSH with every argument quoted (src/adapters/ssh.ts).
+
+export interface CommandResult {
+  exitCode: number;
+  /** Set when a signal ended the process. */
+  signal?: string;
+  stdout: string;
+  stderr: string;
+  /** True when stdout or stderr was cut at maxOutputBytes. */
+  truncated: boolean;
+}
+
+export interface RunOptions {
+  timeoutMs: number;
+  maxOutputBytes?: number;
+  signal?: AbortSignal;
+  /** Extra environment for local runs (PATH lookups of nvidia-smi, say). */
+  env?: Record<string, string>;
+}
+
+export interface CommandRunner {
+  readonly host: string;
+  run(argv: readonly string[], opts: RunOptions): Promise<CommandResult>;
+}

@@ -1,0 +1,45 @@
+// Read-only views of the store that tools may use through ToolContext. Tools never write to
+// the store and never see the database handle itself.
+
+export interface ServiceRecord {
+  name: string;
+  host: string;
+  container: string | null;
+  owner: string | null;
+  tier: string | null;
+  labels: Record<string, string>;
+  dependsOn: string[];
+  healthCheck: unknown;
+  notes: string | null;
+  runbooks: string[];
+}
+
+export interface QueryResult {
+  columns: string[];
+  rows: unknown[][];
+  truncated: boolean;
+}
+
+export interface InventoryReader {
+  /** One read-only statement with bound parameters, capped in rows and time. */
+  query(sql: string, params: readonly (string | number | null)[], caps: { maxRows: number; timeoutMs: number }): QueryResult;
+  service(name: string): ServiceRecord | undefined;
+  /** The service running as this container on this host, if the inventory knows it. */
+  serviceAt(host: string, container: string): ServiceRecord | undefined;
+  services(): ServiceRecord[];
+}
+
+export interface IncidentSummary {
+  id: string;
+  openedAt: string;
+  closedAt: string | null;
+  status: string;
+  target: string | null;
+  title: string;
+  resolution: string | null;
+}
+
+export interface IncidentReader {
+  /** Full-text search over past incidents, newest first. */
+  search(text: string, limit: number): IncidentSummary[];
+}
