@@ -1,8 +1,9 @@
 // The one array of tools. Nothing else registers tools; transports and the loop read from here.
 import type { AnyToolSpec } from './spec.js';
 import { listContainers, restartContainer } from './docker.js';
+import { searchIncidents } from './incidents.js';
 
-export const CATALOG: readonly AnyToolSpec[] = [listContainers, restartContainer] as unknown as AnyToolSpec[];
+export const CATALOG: readonly AnyToolSpec[] = [listContainers, restartContainer, searchIncidents] as unknown as AnyToolSpec[];
 
 export interface CatalogFilter {
   readOnly: boolean;
