@@ -11,6 +11,8 @@ import {
 } from '@modelcontextprotocol/server';
 import type { Caller, Guard } from '../policy/guard.js';
 import type { ApprovalPrompt } from '../policy/approval-flow.js';
+import { registerPrompts } from './prompts.js';
+import { registerResources } from './resources.js';
 import { toCallToolResult } from './results.js';
 import { toolListing } from './tool-list.js';
 
@@ -59,7 +61,9 @@ function humanAnswer(ctx: ServerContext): 'accept' | 'decline' | 'cancel' | unde
 }
 
 export function createMcpServer(guard: Guard, callerFor: CallerFor, opts: McpServerOptions): Server {
-  const server = new Server(SERVER_INFO, { capabilities: { tools: {} }, instructions: INSTRUCTIONS });
+  const server = new Server(SERVER_INFO, { capabilities: { tools: {}, prompts: {}, resources: {} }, instructions: INSTRUCTIONS });
+  registerPrompts(server);
+  registerResources(server, guard.deps.inventory, guard.deps.policy);
   const listing: Tool[] = guard.tools().map(toolListing);
 
   server.setRequestHandler('tools/list', async () => ({ tools: listing }));
