@@ -1,0 +1,37 @@
+// tools/list as a third-party client sees it: the MCP Inspector CLI spawning `warden stdio`.
+import { describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { join, resolve } from 'node:path';
+import { CLI } from '../support/cli.js';
+import { tempDir } from '../support/processes.js';
+import { CATALOG } from '../../src/tools/catalog.js';
+
+const root = resolve(import.meta.dirname, '../..');
+const inspector = join(root, 'node_modules/@modelcontextprotocol/inspector-cli/build/cli.js');
+
+function inspect(args: string[]): unknown {
+  const env = { PATH: process.env.PATH, HOME: process.env.HOME, WARDEN_DATA_DIR: join(tempDir('inspector'), 'data'), WARDEN_LOG_LEVEL: 'warn' };
+  // inspector-cli 1.0.3 looks for its own package.json at ../package.json relative to the working
+  // directory (a bug of the standalone package), so run it one level below a directory that has one.
+  const r = spawnSync(process.execPath, [inspector, '--cli', process.execPath, CLI, 'stdio', ...args], { cwd: join(root, 'test'), env, encoding: 'utf8', timeout: 60_000 });
+  if (r.status !== 0) throw new Error(`inspector exited ${r.status}: ${r.stderr}`);
+  return JSON.parse(r.stdout);
+}
+
+describe('the MCP Inspector CLI', () => {
+  it('lists every catalog tool with its schemas and all four annotations', () => {
+    const { tools } = inspect(['--method', 'tools/list']) as { tools: Array<{ name: string; inputSchema: { type: string }; outputSchema?: object; annotations: Record<string, boolean> }> };
+    expect(tools.map((t) => t.name).sort()).toEqual(CATALOG.map((t) => t.name).sort());
+    for (const t of tools) {
+      expect(t.inputSchema.type, t.name).toBe('object');
+      expect(t.outputSchema, t.name).toBeDefined();
+      expect(Object.keys(t.annotations).sort(), t.name).toEqual(['destructiveHint', 'idempotentHint', 'openWorldHint', 'readOnlyHint', 'title']);
+    }
+  });
+
+  it('calls a tool and gets structured content', () => {
+    const r = inspect(['--method', 'tools/call', '--tool-name', 'search_incidents', '--tool-arg', 'query=oom']) as { structuredContent: unknown; isError?: boolean };
+    expect(r.isError).toBeFalsy();
+    expect(r.structuredContent).toEqual({ incidents: [] });
+  });
+});
