@@ -25,19 +25,11 @@ export interface Approval {
   incidentId: string | null;
 }
 
-export interface NewApproval {
-  principal: string;
-  tool: string;
-  target: string | null;
-  /** Redacted, canonical JSON, for the human deciding. */
-  args: string;
-  argsHash: string;
-  risk: string;
-  rule: string;
-  reason: string;
+/** What a held call stores; `args` is redacted canonical JSON, for the human deciding. */
+export type NewApproval = Pick<Approval, 'principal' | 'tool' | 'target' | 'args' | 'argsHash' | 'risk' | 'rule' | 'reason'> & {
   ttlMs: number;
   incidentId?: string | null;
-}
+};
 
 const COLUMNS = `id, created_at AS createdAt, expires_at AS expiresAt, principal, tool, target, args, args_hash AS argsHash,
   risk, rule, reason, status, decided_by AS decidedBy, decided_at AS decidedAt, decision_reason AS decisionReason,
