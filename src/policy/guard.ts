@@ -12,7 +12,7 @@ import { canonicalJson, sha256 } from '../store/canonical.js';
 import { APPROVAL_ID_FIELD, type AnyToolSpec } from '../tools/spec.js';
 import { describeIssues } from '../validation.js';
 import { decide, limitsFor, type DecisionRequest, type GateDecision, type TargetInfo } from './decide.js';
-import type { Policy, Role } from './policy-file.js';
+import type { CompiledLimit, Policy, Role } from './policy-file.js';
 import { redactText, redactValue } from './redact.js';
 import { resolveApproval, type ApprovalPrompt } from './approval-flow.js';
 
@@ -49,6 +49,8 @@ export interface GuardDeps {
   resolveTarget?: (target: string) => TargetInfo;
   callTimeoutMs: number;
   approvalTtlMs: number;
+  /** Told of each call's last audit entry (any phase but requested and approved), e.g. for metrics; must not throw. */
+  observe?: (entry: AuditInput) => void;
 }
 
 /** A validated call on its way through the guard. */
@@ -92,14 +94,25 @@ export class Guard {
     return { ...this.decideFor({ principal: caller.principal, role: caller.role, tool, risk: spec?.risk, target }), target };
   }
 
+  private readonly toolsOfLimit = new Map<CompiledLimit, string[]>();
+
+  /** The catalog tools a limit's globs name, resolved once per limit. */
+  private limitTools(limit: CompiledLimit): string[] {
+    let tools = this.toolsOfLimit.get(limit);
+    if (!tools) {
+      tools = this.deps.catalog.map((t) => t.name).filter((n) => limit.tool(n));
+      this.toolsOfLimit.set(limit, tools);
+    }
+    return tools;
+  }
+
   private decideFor(req: Omit<DecisionRequest, 'info'>): GateDecision {
     const full: DecisionRequest = { ...req, info: this.deps.resolveTarget?.(req.target) ?? {} };
     const counts = new Map<string, number>();
     for (const limit of limitsFor(this.deps.policy, full)) {
       const since = new Date(Date.now() - limit.windowMs);
       const key = limit.per === 'target' ? { target: req.target } : limit.per === 'principal' ? { principal: req.principal } : {};
-      const tools = this.deps.catalog.map((t) => t.name).filter((n) => limit.tool(n));
-      counts.set(limit.name, tools.reduce((n, t) => n + this.deps.audit.countExecuted(t, since, key), 0));
+      counts.set(limit.name, this.deps.audit.countExecuted(this.limitTools(limit), since, key));
     }
     return decide(this.deps.policy, full, counts);
   }
@@ -170,6 +183,7 @@ export class Guard {
 
   private audit(input: AuditInput): void {
     this.deps.audit.append(input);
+    if (input.phase !== 'requested' && input.phase !== 'approved') this.deps.observe?.(input);
   }
 
   /** A refusal that ran nothing: audited in `phase`, returned as a failure of `kind`. */
@@ -202,20 +216,31 @@ export class Guard {
   }
 
   private async runHandler(call: PreparedCall, clientSignal?: AbortSignal): Promise<unknown> {
-    const timeout = AbortSignal.timeout(this.deps.callTimeoutMs);
-    const signal = clientSignal ? AbortSignal.any([clientSignal, timeout]) : timeout;
+    // One timer per call, cleared when the call ends: AbortSignal.timeout would keep every call's
+    // signal alive for the whole timeout.
+    const deadline = new AbortController();
+    const signal = clientSignal ? AbortSignal.any([clientSignal, deadline.signal]) : deadline.signal;
+    let timer: NodeJS.Timeout | undefined;
+    let onAbort: (() => void) | undefined;
     const aborted = new Promise<never>((_, reject) => {
-      const fail = (): void => reject(timeout.aborted
+      onAbort = (): void => reject(deadline.signal.aborted
         ? new ToolFailure('unavailable', `${call.spec.name} on ${call.target} timed out after ${this.deps.callTimeoutMs} ms; retry later`)
         : new ToolFailure('unavailable', `${call.spec.name} on ${call.target} was cancelled by the client`));
-      if (signal.aborted) fail();
-      else signal.addEventListener('abort', fail, { once: true });
+      timer = setTimeout(() => deadline.abort(), this.deps.callTimeoutMs);
+      if (signal.aborted) onAbort();
+      else signal.addEventListener('abort', onAbort, { once: true });
     });
     const log = this.deps.log.child({ callId: call.callId, tool: call.spec.name });
-    const output = await Promise.race([call.spec.run(call.input, { adapters: this.deps.adapters, inventory: this.deps.inventory, incidents: this.deps.incidents, signal, log }), aborted]);
-    const checked = call.spec.output.safeParse(output);
-    if (!checked.success) throw new Error(`output of ${call.spec.name} does not match its schema: ${describeIssues(checked.error).join('; ')}`);
-    return checked.data;
+    const ctx = { adapters: this.deps.adapters, inventory: this.deps.inventory, incidents: this.deps.incidents, signal, log };
+    try {
+      const output = await Promise.race([call.spec.run(call.input, ctx), aborted]);
+      const checked = call.spec.output.safeParse(output);
+      if (!checked.success) throw new Error(`output of ${call.spec.name} does not match its schema: ${describeIssues(checked.error).join('; ')}`);
+      return checked.data;
+    } finally {
+      clearTimeout(timer);
+      if (onAbort) signal.removeEventListener('abort', onAbort);
+    }
   }
 
   private toFailure(err: unknown, call: PreparedCall): ToolFailure {

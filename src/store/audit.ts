@@ -1,7 +1,7 @@
 // The tamper-evident audit log: an append-only table (triggers refuse UPDATE and DELETE) whose
 // rows are chained by SHA-256, with the chain head anchored in a checkpoint file beside the
 // database so that cutting off the newest rows is detected too. Only the guard appends tool calls.
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, writeSync } from 'node:fs';
 import type { Db } from './db.js';
 import { canonicalJson, sha256 } from './canonical.js';
 
@@ -81,10 +81,30 @@ export function entryHash(entry: Omit<AuditEntry, 'hash'>): string {
   return sha256(`${prevHash}\n${canonicalJson(body)}`);
 }
 
+const SLOT_BYTES = 128;
+
+/** `seq hash check`, padded to a fixed width; check covers seq and hash so a torn slot is ignored. */
+function encodeSlot(cp: Checkpoint): string {
+  return `${cp.seq} ${cp.hash} ${sha256(`${cp.seq} ${cp.hash}`).slice(0, 16)}`.padEnd(SLOT_BYTES - 1) + '\n';
+}
+
+/** The newest intact slot of a checkpoint file. */
+export function decodeCheckpoint(text: string): Checkpoint | null {
+  let best: Checkpoint | null = null;
+  for (const line of text.split('\n')) {
+    const [seqText, hash, check] = line.trim().split(' ');
+    const seq = Number(seqText);
+    if (!Number.isInteger(seq) || !hash || check !== sha256(`${seq} ${hash}`).slice(0, 16)) continue;
+    if (!best || seq > best.seq) best = { seq, hash };
+  }
+  return best;
+}
+
 export class AuditLog {
   private readonly insert;
   private readonly head;
   private readonly executedCount;
+  private checkpointFd: number | undefined;
 
   constructor(private readonly db: Db, private readonly checkpointPath: string | null) {
     this.insert = db.prepare(`INSERT INTO audit (seq, time, call_id, principal, transport, tool, target, args, args_hash,
@@ -92,9 +112,13 @@ export class AuditLog {
       VALUES (@seq, @time, @callId, @principal, @transport, @tool, @target, @args, @argsHash, @risk, @decision, @rule,
       @approvalId, @phase, @dryRun, @result, @errorKind, @durationMs, @incidentId, @prevHash, @hash)`);
     this.head = db.prepare('SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1');
-    this.executedCount = db.prepare(`SELECT count(*) AS n FROM audit WHERE tool = @tool AND time >= @since
-      AND phase IN ('completed', 'failed') AND dry_run = 0
-      AND (@target IS NULL OR target = @target) AND (@principal IS NULL OR principal = @principal)`);
+    // Three shapes so each uses its partial index (migration 5) instead of a scan.
+    const ran = `phase IN ('completed', 'failed') AND dry_run = 0 AND time >= @since AND tool IN (SELECT value FROM json_each(@tools))`;
+    this.executedCount = {
+      target: db.prepare(`SELECT count(*) AS n FROM audit WHERE target = @target AND ${ran}`),
+      principal: db.prepare(`SELECT count(*) AS n FROM audit WHERE principal = @principal AND ${ran}`),
+      overall: db.prepare(`SELECT count(*) AS n FROM audit WHERE ${ran}`),
+    };
   }
 
   /**
@@ -138,15 +162,20 @@ export class AuditLog {
 
   private writeCheckpoint(cp: Checkpoint): void {
     if (!this.checkpointPath) return;
-    // rename is atomic: a crash leaves the old checkpoint or the new one, never half of one.
-    const tmp = `${this.checkpointPath}.${process.pid}.tmp`;
-    writeFileSync(tmp, `${JSON.stringify(cp)}\n`);
-    renameSync(tmp, this.checkpointPath);
+    this.checkpointFd ??= openSync(this.checkpointPath, existsSync(this.checkpointPath) ? 'r+' : 'w+');
+    // Two fixed slots, written in place by seq parity: a torn write spoils one slot, never both,
+    // and no create-and-rename per entry (that cost more than the two SQLite commits of a call).
+    writeSync(this.checkpointFd, encodeSlot(cp), (cp.seq % 2) * SLOT_BYTES, 'utf8');
   }
 
   readCheckpoint(): Checkpoint | null {
     if (!this.checkpointPath || !existsSync(this.checkpointPath)) return null;
-    return JSON.parse(readFileSync(this.checkpointPath, 'utf8')) as Checkpoint;
+    return decodeCheckpoint(readFileSync(this.checkpointPath, 'utf8'));
+  }
+
+  close(): void {
+    if (this.checkpointFd !== undefined) closeSync(this.checkpointFd);
+    this.checkpointFd = undefined;
   }
 
   list(opts: { limit?: number; afterSeq?: number; callId?: string } = {}): AuditEntry[] {
@@ -157,14 +186,10 @@ export class AuditLog {
     return rows.map(fromRow).reverse();
   }
 
-  /** Calls of `tool` that actually ran since `since`, optionally for one target or principal. */
-  countExecuted(tool: string, since: Date, key: { target?: string; principal?: string } = {}): number {
-    const row = this.executedCount.get({
-      tool,
-      since: since.toISOString(),
-      target: key.target ?? null,
-      principal: key.principal ?? null,
-    }) as { n: number };
+  /** Calls of these tools that actually ran since `since`, for one target, one principal, or all. */
+  countExecuted(tools: readonly string[], since: Date, key: { target?: string; principal?: string } = {}): number {
+    const stmt = key.target !== undefined ? this.executedCount.target : key.principal !== undefined ? this.executedCount.principal : this.executedCount.overall;
+    const row = stmt.get({ tools: JSON.stringify(tools), since: since.toISOString(), ...key }) as { n: number };
     return row.n;
   }
 

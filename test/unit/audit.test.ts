@@ -70,6 +70,16 @@ describe('audit chain', () => {
     expect(audit.verify()).toMatchObject({ ok: false, brokenAt: 4, reason: expect.stringMatching(/4\.\.5 are missing/) });
   });
 
+  it('uses the newer intact checkpoint slot when the other is torn', () => {
+    const { dir, audit } = fresh();
+    const path = join(dir, 'warden.db.head');
+    const text = readFileSync(path, 'utf8');
+    writeFileSync(path, text.slice(0, 128) + 'garbage'.padEnd(127) + '\n');
+    expect(audit.readCheckpoint()?.seq).toBe(4);
+    writeFileSync(path, text);
+    expect(audit.readCheckpoint()?.seq).toBe(5);
+  });
+
   it('detects a cut-off tail replaced by new entries', () => {
     const { db, audit, dir } = fresh();
     const checkpoint = readFileSync(join(dir, 'warden.db.head'), 'utf8');
@@ -94,8 +104,10 @@ describe('audit chain', () => {
     audit.append({ ...entry(1), phase: 'denied' });
     audit.append({ ...entry(1), phase: 'completed', dryRun: true });
     audit.append({ ...entry(2), phase: 'completed' });
-    expect(audit.countExecuted('restart_container', since, { target: 'local/web-1' })).toBe(2);
-    expect(audit.countExecuted('restart_container', since)).toBe(3);
-    expect(audit.countExecuted('restart_container', new Date(Date.now() + 1000))).toBe(0);
+    expect(audit.countExecuted(['restart_container'], since, { target: 'local/web-1' })).toBe(2);
+    expect(audit.countExecuted(['restart_container'], since)).toBe(3);
+    expect(audit.countExecuted(['restart_container'], new Date(Date.now() + 1000))).toBe(0);
+    expect(audit.countExecuted(['restart_container', 'start_container'], since, { principal: 'local' })).toBe(3);
+    expect(audit.countExecuted(['start_container'], since)).toBe(0);
   });
 });
