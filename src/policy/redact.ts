@@ -11,8 +11,8 @@ interface Pattern {
 }
 
 const PATTERNS: Pattern[] = [
-  // PEM private key blocks, whole.
-  { re: /-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----[\s\S]*?(-----END \1PRIVATE KEY-----|$)/g, replace: `-----BEGIN PRIVATE KEY----- ${REDACTED}` },
+  // PEM private key blocks, whole. The replacement has no BEGIN line, so redacting twice is harmless.
+  { re: /-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----[\s\S]*?(-----END \1PRIVATE KEY-----|$)/g, replace: `${REDACTED} (private key)` },
   // Authorization headers and bearer tokens.
   { re: /\b(Bearer|Basic|Token)\s+[A-Za-z0-9._~+/=-]{8,}/gi, replace: (_m, scheme) => `${scheme} ${REDACTED}` },
   // Provider keys with recognisable prefixes.

@@ -21,6 +21,13 @@ describe('redactText', () => {
     expect(out).toContain(REDACTED);
   });
 
+  it('is idempotent, so a second pass over redacted text loses nothing', () => {
+    const text = 'a\n-----BEGIN RSA PRIVATE KEY-----\nMIIabc\n-----END RSA PRIVATE KEY-----\nafter the key password=x';
+    const once = redactText(text);
+    expect(redactText(once)).toBe(once);
+    expect(once).toContain('after the key');
+  });
+
   it('leaves ordinary log lines alone', () => {
     const line = 'GET /health 200 3ms worker=4 cache=hit';
     expect(redactText(line)).toBe(line);
