@@ -1,21 +1,186 @@
-// PLACEHOLDER until the inventory lands: knows no services, answers no queries.
+// The inventory tables: loaded whole from validated YAML, read by tools, the guard (to resolve a
+// target to its service, tier, owner and labels) and the adapters (hosts). A load replaces
+// everything in one transaction; free-form SQL only ever runs on the separate read-only connection.
+import type { HostSpec } from '../adapters/hosts.js';
+import type { TargetInfo } from '../policy/decide.js';
+import type Database from 'better-sqlite3';
 import type { Db } from './db.js';
-import type { InventoryReader, QueryResult, ServiceRecord } from './readers.js';
-import { ToolFailure } from '../errors.js';
+import { toHostSpec, type Inventory } from './inventory-file.js';
+import { ReadOnlyQuery, type QueryCaps } from './inventory-query.js';
+import type { HostEntry } from './inventory-schema.js';
+import type { HostRecord, InventoryReader, QueryResult, RunbookRecord, ServiceRecord } from './readers.js';
+
+export interface LoadCounts {
+  hosts: number;
+  services: number;
+  runbooks: number;
+}
+
+export interface DiscoveredContainer {
+  host: string;
+  name: string;
+  image: string;
+  state: string;
+  firstSeen: string;
+  lastSeen: string;
+}
+
+interface ServiceRow {
+  name: string; host: string; container: string | null; owner: string | null; tier: string;
+  labels: string; depends_on: string; health_check: string | null; runbooks: string; notes: string | null; nginx: string | null;
+}
+interface HostRow {
+  name: string; address: string | null; docker: string | null; docker_tls: string | null; ssh: string | null;
+  nvidia_smi_path: string | null; nginx_path: string | null; labels: string; notes: string | null;
+}
+interface RunbookRow { name: string; description: string; hosts: string; argv: string; params: string; risk: RunbookRecord['risk']; timeout_seconds: number }
+
+const json = <T>(text: string | null): T | null => (text === null ? null : (JSON.parse(text) as T));
+const text = (value: unknown): string | null => (value === undefined ? null : JSON.stringify(value));
+
+function toService(r: ServiceRow): ServiceRecord {
+  return {
+    name: r.name, host: r.host, container: r.container, owner: r.owner, tier: r.tier,
+    labels: json(r.labels) ?? {}, dependsOn: json(r.depends_on) ?? [], healthCheck: json(r.health_check),
+    notes: r.notes, runbooks: json(r.runbooks) ?? [], nginx: json(r.nginx),
+  };
+}
+
+function toHostEntry(r: HostRow): HostEntry {
+  return {
+    name: r.name, address: r.address ?? undefined, docker: r.docker ?? undefined,
+    dockerTls: json(r.docker_tls) ?? undefined, ssh: json(r.ssh) ?? undefined, labels: json(r.labels) ?? {}, notes: r.notes ?? undefined,
+    nvidiaSmiPath: r.nvidia_smi_path ?? undefined, nginxPath: r.nginx_path ?? undefined,
+  };
+}
+
+function toHost(r: HostRow): HostRecord {
+  const ssh = json<{ address?: string; port: number; user: string }>(r.ssh);
+  return {
+    name: r.name, address: r.address, docker: r.docker, labels: json(r.labels) ?? {}, notes: r.notes,
+    ssh: ssh && { address: ssh.address ?? r.address, port: ssh.port, user: ssh.user },
+  };
+}
+
+function toRunbook(r: RunbookRow): RunbookRecord {
+  return {
+    name: r.name, description: r.description, hosts: JSON.parse(r.hosts) as string[], argv: JSON.parse(r.argv) as string[],
+    params: JSON.parse(r.params) as RunbookRecord['params'], risk: r.risk, timeoutSeconds: r.timeout_seconds,
+  };
+}
 
 export class InventoryStore implements InventoryReader {
-  constructor(private readonly db: Db) {}
-  query(): QueryResult {
-    void this.db;
-    throw new ToolFailure('unavailable', 'the inventory is not built yet');
+  private readonly reader: ReadOnlyQuery;
+  private readonly statements = new Map<string, Database.Statement>();
+
+  /** Prepared once: the guard resolves every call's target through here. */
+  private stmt(sql: string): Database.Statement {
+    let s = this.statements.get(sql);
+    if (!s) {
+      s = this.db.prepare(sql);
+      this.statements.set(sql, s);
+    }
+    return s;
   }
-  service(): ServiceRecord | undefined {
-    return undefined;
+
+  constructor(private readonly db: Db) {
+    this.reader = new ReadOnlyQuery(db.name);
   }
-  serviceAt(): ServiceRecord | undefined {
-    return undefined;
+
+  /** Replaces hosts, services and runbooks in one transaction: all of the new inventory or none of it. */
+  load(inv: Inventory): LoadCounts {
+    const { db } = this;
+    const host = db.prepare(`INSERT INTO hosts (name, address, docker, docker_tls, ssh, nvidia_smi_path, nginx_path, labels, notes, source)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+    const service = db.prepare(`INSERT INTO services (name, host, container, owner, tier, labels, depends_on, health_check, runbooks, notes, nginx, source)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+    const runbook = db.prepare('INSERT INTO runbooks (name, description, hosts, argv, params, risk, timeout_seconds, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+    db.transaction(() => {
+      db.exec('DELETE FROM hosts; DELETE FROM services; DELETE FROM runbooks;');
+      for (const h of inv.hosts) {
+        host.run(h.name, h.address ?? null, h.docker ?? null, text(h.dockerTls), text(h.ssh), h.nvidiaSmiPath ?? null, h.nginxPath ?? null,
+          JSON.stringify(h.labels), h.notes ?? null, h.source);
+      }
+      for (const s of inv.services) {
+        service.run(s.name, s.host, s.container ?? null, s.owner ?? null, s.tier, JSON.stringify(s.labels), JSON.stringify(s.dependsOn),
+          text(s.healthCheck), JSON.stringify(s.runbooks), s.notes ?? null, text(s.nginx), s.source);
+      }
+      for (const r of inv.runbooks) {
+        runbook.run(r.name, r.description, JSON.stringify(r.hosts), JSON.stringify(r.argv), JSON.stringify(r.params), r.risk, r.timeoutSeconds, r.source);
+      }
+      // What discover found earlier and the inventory now names is no longer unknown.
+      db.exec('DELETE FROM discovered_containers WHERE EXISTS (SELECT 1 FROM services s WHERE s.host = discovered_containers.host AND s.container = discovered_containers.name)');
+    }).immediate();
+    return { hosts: inv.hosts.length, services: inv.services.length, runbooks: inv.runbooks.length };
   }
+
+  query(sql: string, params: readonly (string | number | null)[], caps: QueryCaps): QueryResult {
+    return this.reader.run(sql, params, caps);
+  }
+
+  service(name: string): ServiceRecord | undefined {
+    const row = this.stmt('SELECT * FROM services WHERE name = ?').get(name) as ServiceRow | undefined;
+    return row && toService(row);
+  }
+
+  serviceAt(host: string, container: string): ServiceRecord | undefined {
+    const row = this.stmt('SELECT * FROM services WHERE host = ? AND container = ?').get(host, container) as ServiceRow | undefined;
+    return row && toService(row);
+  }
+
   services(): ServiceRecord[] {
-    return [];
+    return (this.stmt('SELECT * FROM services ORDER BY name').all() as ServiceRow[]).map(toService);
+  }
+
+  hosts(): HostRecord[] {
+    return (this.stmt('SELECT * FROM hosts ORDER BY name').all() as HostRow[]).map(toHost);
+  }
+
+  runbooks(): RunbookRecord[] {
+    return (this.stmt('SELECT * FROM runbooks ORDER BY name').all() as RunbookRow[]).map(toRunbook);
+  }
+
+  runbook(name: string): RunbookRecord | undefined {
+    const row = this.stmt('SELECT * FROM runbooks WHERE name = ?').get(name) as RunbookRow | undefined;
+    return row && toRunbook(row);
+  }
+
+  /** The declared hosts as the adapters need them; `local` is added by the runtime when undeclared. */
+  hostSpecs(): HostSpec[] {
+    return (this.stmt('SELECT * FROM hosts ORDER BY name').all() as HostRow[]).map((r) => toHostSpec(toHostEntry(r)));
+  }
+
+  /**
+   * What policy may know of a target: `host/container`, or `service:NAME` for tools that name a
+   * service. Anything the inventory does not know resolves to {} and is decided on name and tier alone.
+   */
+  resolveTarget(target: string): TargetInfo {
+    let s: ServiceRecord | undefined;
+    if (target.startsWith('service:')) s = this.service(target.slice('service:'.length));
+    else {
+      const slash = target.indexOf('/');
+      if (slash > 0) s = this.serviceAt(target.slice(0, slash), target.slice(slash + 1).replace(/^\//, ''));
+    }
+    if (!s) return {};
+    return { service: s.name, labels: s.labels, ...(s.tier ? { tier: s.tier } : {}), ...(s.owner ? { owner: s.owner } : {}) };
+  }
+
+  /** Upserts what a host's Docker reports that no service names; first_seen is kept. */
+  recordDiscovered(host: string, found: readonly { name: string; image: string; state: string }[], now = new Date()): DiscoveredContainer[] {
+    const at = now.toISOString();
+    const upsert = this.db.prepare(`INSERT INTO discovered_containers (host, name, image, state, first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?)
+      ON CONFLICT (host, name) DO UPDATE SET image = excluded.image, state = excluded.state, last_seen = excluded.last_seen`);
+    const unknown = found.filter((c) => !this.serviceAt(host, c.name));
+    this.db.transaction(() => { for (const c of unknown) upsert.run(host, c.name, c.image, c.state, at, at); })();
+    return this.discovered().filter((d) => d.host === host && unknown.some((c) => c.name === d.name));
+  }
+
+  discovered(): DiscoveredContainer[] {
+    return this.db.prepare(`SELECT host, name, image, state, first_seen AS firstSeen, last_seen AS lastSeen
+      FROM discovered_containers ORDER BY host, name`).all() as DiscoveredContainer[];
+  }
+
+  close(): void {
+    this.reader.close();
   }
 }

@@ -12,12 +12,38 @@ export interface ServiceRecord {
   healthCheck: unknown;
   notes: string | null;
   runbooks: string[];
+  /** Where this service's nginx config lives, when it is (or fronts) an nginx. */
+  nginx: { confPath: string; prefix?: string; container?: string } | null;
+}
+
+export interface HostRecord {
+  name: string;
+  address: string | null;
+  /** The endpoint as written: unix:///..., tcp://..., ssh or ssh:///... */
+  docker: string | null;
+  ssh: { address: string | null; port: number; user: string } | null;
+  labels: Record<string, string>;
+  notes: string | null;
+}
+
+export interface RunbookRecord {
+  name: string;
+  description: string;
+  /** Host names or globs. */
+  hosts: string[];
+  /** The command; `{param}` tokens are filled from validated parameters. */
+  argv: string[];
+  params: Record<string, { pattern: string; description: string }>;
+  risk: 'read' | 'low' | 'medium' | 'high';
+  timeoutSeconds: number;
 }
 
 export interface QueryResult {
   columns: string[];
   rows: unknown[][];
   truncated: boolean;
+  /** Which cap cut the rows short, when truncated. */
+  truncatedBy?: 'rows' | 'time';
 }
 
 export interface InventoryReader {
@@ -27,6 +53,9 @@ export interface InventoryReader {
   /** The service running as this container on this host, if the inventory knows it. */
   serviceAt(host: string, container: string): ServiceRecord | undefined;
   services(): ServiceRecord[];
+  hosts(): HostRecord[];
+  runbooks(): RunbookRecord[];
+  runbook(name: string): RunbookRecord | undefined;
 }
 
 export interface IncidentSummary {

@@ -1,0 +1,103 @@
+// `warden inventory load | discover | list`: the hosts, services and runbooks warden knows.
+// load validates every file before it writes anything; discover only ever adds to discovered_containers.
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import type { ConfigLoader } from '../cli.js';
+import { localHost } from '../adapters/hosts.js';
+import { errorMessage } from '../errors.js';
+import { createRuntime, type Runtime } from '../server/runtime.js';
+import { readInventoryDir, withLocalHost } from '../store/inventory-file.js';
+import type { DiscoveredContainer } from '../store/inventory.js';
+import { parseLimit, printJson, printLines, table } from './output.js';
+
+interface HostDiscovery {
+  host: string;
+  ok: boolean;
+  containers: number;
+  unknown: DiscoveredContainer[];
+  error?: string;
+}
+
+export function registerInventoryCommands(program: Command, loadConfig: ConfigLoader): void {
+  const inventory = program.command('inventory').description('the hosts, services and runbooks warden knows');
+  inventory
+    .command('load [dir]')
+    .description('validate the inventory YAML (default: config `inventory:`, else ./inventory) and replace the stored inventory with it')
+    .option('--json', 'machine-readable output')
+    .action(async (dir: string | undefined, opts: { json?: boolean }) => {
+      const config = loadConfig();
+      // Everything is read and checked before the database is even opened: bad input writes nothing.
+      const inv = readInventoryDir(dir !== undefined ? resolve(dir) : config.inventoryDir);
+      const rt = createRuntime(config);
+      try {
+        const counts = rt.inventory.load(inv);
+        if (opts.json) printJson({ dir: inv.dir, files: inv.files, ...counts });
+        else printLines([`loaded ${inv.dir} (${inv.files.join(', ') || 'no files'}): ${counts.hosts} hosts, ${counts.services} services, ${counts.runbooks} runbooks`]);
+      } finally {
+        await rt.close();
+      }
+    });
+  inventory
+    .command('discover')
+    .description("ask each host's Docker for its containers and record the ones the inventory does not know")
+    .option('--timeout <seconds>', 'how long to wait for each host', parseLimit, 20)
+    .option('--json', 'machine-readable output')
+    .action(async (opts: { timeout: number; json?: boolean }) => {
+      const rt = createRuntime(loadConfig());
+      try {
+        const hosts = withLocalHost(localHost(rt.config.dockerHost), rt.inventory.hostSpecs()).filter((h) => h.docker !== undefined);
+        const results = await Promise.all(hosts.map((h) => discoverHost(rt, h.name, opts.timeout * 1000)));
+        if (opts.json) printJson({ hosts: results });
+        else printLines(results.flatMap(describeDiscovery));
+      } finally {
+        await rt.close();
+      }
+    });
+  inventory
+    .command('list')
+    .description('what the stored inventory holds, and what discover found that it does not')
+    .option('--json', 'machine-readable output')
+    .action(async (opts: { json?: boolean }) => {
+      const rt = createRuntime(loadConfig());
+      try {
+        const inv = rt.inventory;
+        const all = { hosts: inv.hosts(), services: inv.services(), runbooks: inv.runbooks(), discovered: inv.discovered() };
+        if (opts.json) return printJson(all);
+        printLines([
+          `hosts (${all.hosts.length}):`, ...indent(table(all.hosts.map((h) => [h.name, h.docker ?? (h.name === 'local' ? '(DOCKER_HOST or the default socket)' : '-'), h.ssh ? `ssh ${h.ssh.user}@${h.ssh.address}:${h.ssh.port}` : '-']))),
+          `services (${all.services.length}):`, ...indent(table(all.services.map((s) => [s.name, `${s.host}/${s.container ?? '-'}`, s.tier ?? '-', s.owner ?? '-', s.dependsOn.length ? `needs ${s.dependsOn.join(', ')}` : '']))),
+          `runbooks (${all.runbooks.length}):`, ...indent(table(all.runbooks.map((r) => [r.name, r.risk, r.description]))),
+          `discovered, not in the inventory (${all.discovered.length}):`, ...indent(table(all.discovered.map((d) => [`${d.host}/${d.name}`, d.state, d.image, `last seen ${d.lastSeen}`]))),
+        ]);
+      } finally {
+        await rt.close();
+      }
+    });
+}
+
+const indent = (lines: string[]): string[] => lines.map((l) => `  ${l}`);
+
+/** One host's containers; an unreachable host is a result to report, never a reason to stop. */
+async function discoverHost(rt: Runtime, host: string, timeoutMs: number): Promise<HostDiscovery> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs / 1000} s`)), timeoutMs);
+  });
+  try {
+    const list = await Promise.race([rt.adapters.docker(host).listContainers({ all: true }), late]);
+    const unknown = rt.inventory.recordDiscovered(host, list);
+    return { host, ok: true, containers: list.length, unknown };
+  } catch (err) {
+    return { host, ok: false, containers: 0, unknown: [], error: errorMessage(err) };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function describeDiscovery(r: HostDiscovery): string[] {
+  if (!r.ok) return [`${r.host}: unreachable: ${r.error}`];
+  return [
+    `${r.host}: ${r.containers} containers, ${r.unknown.length} not in the inventory`,
+    ...indent(table(r.unknown.map((d) => [d.name, d.state, d.image, `first seen ${d.firstSeen}`]))),
+  ];
+}

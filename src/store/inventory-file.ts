@@ -1,0 +1,167 @@
+// Reads the inventory directory: every *.yaml / *.yml file, validated whole and cross-checked
+// before anything is written. Never partially accepts an inventory: one problem refuses all of it.
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { basename, isAbsolute, join, resolve } from 'node:path';
+import picomatch from 'picomatch';
+import { parse as parseYaml } from 'yaml';
+import type { HostSpec } from '../adapters/hosts.js';
+import { InputError, errorMessage } from '../errors.js';
+import { describeIssues } from '../validation.js';
+import { InventoryFile, type HostEntry, type RunbookEntry, type ServiceEntry } from './inventory-schema.js';
+
+/** The host warden runs on; it exists whether or not the inventory declares it. */
+export const LOCAL_HOST = 'local';
+
+type Sourced<T> = T & { source: string };
+export type InventoryHost = Sourced<HostEntry>;
+export type InventoryService = Sourced<ServiceEntry>;
+export type InventoryRunbook = Sourced<RunbookEntry>;
+
+export interface Inventory {
+  dir: string;
+  files: string[];
+  hosts: InventoryHost[];
+  services: InventoryService[];
+  runbooks: InventoryRunbook[];
+}
+
+/** Throws InputError listing every problem, each naming its file and field. */
+export function readInventoryDir(dir: string, home = homedir()): Inventory {
+  const root = resolve(dir);
+  let names: string[];
+  try {
+    if (!statSync(root).isDirectory()) throw new Error('not a directory');
+    names = readdirSync(root).filter((n) => /\.ya?ml$/.test(n)).sort();
+  } catch (err) {
+    throw new InputError(`inventory ${root}: cannot read: ${errorMessage(err)}`);
+  }
+  const inv: Inventory = { dir: root, files: names, hosts: [], services: [], runbooks: [] };
+  const problems: string[] = [];
+  for (const name of names) {
+    const parsed = parseFile(join(root, name), problems);
+    if (!parsed) continue;
+    inv.hosts.push(...parsed.hosts.map((h) => ({ ...resolvePaths(h, root, home), source: name })));
+    inv.services.push(...parsed.services.map((s) => ({ ...s, source: name })));
+    inv.runbooks.push(...parsed.runbooks.map((r) => ({ ...r, source: name })));
+  }
+  if (problems.length === 0) problems.push(...crossCheck(inv));
+  if (problems.length > 0) {
+    throw new InputError(`inventory ${root}: ${problems.length} problem${problems.length > 1 ? 's' : ''}, nothing loaded:\n  ${problems.join('\n  ')}`);
+  }
+  return inv;
+}
+
+function parseFile(path: string, problems: string[]): InventoryFile | undefined {
+  const file = basename(path);
+  let raw: unknown;
+  try {
+    raw = parseYaml(readFileSync(path, 'utf8')) ?? {};
+  } catch (err) {
+    problems.push(`${file}: not valid YAML: ${errorMessage(err).split('\n')[0]}`);
+    return undefined;
+  }
+  const parsed = InventoryFile.safeParse(raw);
+  if (!parsed.success) {
+    problems.push(...describeIssues(parsed.error).map((line) => `${file}: ${line}`));
+    return undefined;
+  }
+  return parsed.data;
+}
+
+/** Local file paths are relative to the inventory dir, or to HOME with `~/`; stored absolute. */
+export function resolveLocalPath(path: string, dir: string, home: string): string {
+  if (path === '~' || path.startsWith('~/')) return join(home, path.slice(1));
+  return isAbsolute(path) ? path : resolve(dir, path);
+}
+
+function resolvePaths(h: HostEntry, dir: string, home: string): HostEntry {
+  const at = (p: string): string => resolveLocalPath(p, dir, home);
+  return {
+    ...h,
+    dockerTls: h.dockerTls && { ca: at(h.dockerTls.ca), cert: at(h.dockerTls.cert), key: at(h.dockerTls.key) },
+    ssh: h.ssh && { ...h.ssh, keyPath: at(h.ssh.keyPath), knownHostsPath: h.ssh.knownHostsPath && at(h.ssh.knownHostsPath) },
+  };
+}
+
+type Named = { name: string; source: string };
+
+function duplicates(kind: string, key: string, items: Named[]): string[] {
+  const seen = new Map<string, string>();
+  const out: string[] = [];
+  items.forEach((item, i) => {
+    const first = seen.get(item.name);
+    if (first !== undefined) out.push(`${item.source}: ${key}[${indexIn(items, item, i)}].name: duplicate ${kind} "${item.name}" (first in ${first})`);
+    else seen.set(item.name, item.source);
+  });
+  return out;
+}
+
+/** The index of an entry within its own file, so a message points at the right list item. */
+function indexIn(items: Named[], item: Named, i: number): number {
+  return items.slice(0, i).filter((x) => x.source === item.source).length;
+}
+
+function crossCheck(inv: Inventory): string[] {
+  const problems = [
+    ...duplicates('host', 'hosts', inv.hosts),
+    ...duplicates('service', 'services', inv.services),
+    ...duplicates('runbook', 'runbooks', inv.runbooks),
+  ];
+  const hostNames = new Set([LOCAL_HOST, ...inv.hosts.map((h) => h.name)]);
+  const serviceNames = new Set(inv.services.map((s) => s.name));
+  const runbookNames = new Set(inv.runbooks.map((r) => r.name));
+  const claimed = new Map<string, string>();
+  inv.services.forEach((s, i) => {
+    const at = `${s.source}: services[${indexIn(inv.services, s, i)}]`;
+    if (!hostNames.has(s.host)) problems.push(`${at}.host: no host named "${s.host}" (known: ${[...hostNames].join(', ')})`);
+    s.dependsOn.forEach((d, j) => {
+      if (d === s.name) problems.push(`${at}.dependsOn[${j}]: a service cannot depend on itself`);
+      else if (!serviceNames.has(d)) problems.push(`${at}.dependsOn[${j}]: no service named "${d}"`);
+    });
+    s.runbooks.forEach((r, j) => {
+      if (!runbookNames.has(r)) problems.push(`${at}.runbooks[${j}]: no runbook named "${r}"`);
+    });
+    if (s.container !== undefined) {
+      const key = `${s.host}/${s.container}`;
+      const other = claimed.get(key);
+      if (other !== undefined) problems.push(`${at}.container: ${key} is already service "${other}"`);
+      else claimed.set(key, s.name);
+    }
+  });
+  inv.runbooks.forEach((r, i) => {
+    const at = `${r.source}: runbooks[${indexIn(inv.runbooks, r, i)}]`;
+    r.hosts.forEach((pattern, j) => {
+      const matches = picomatch(pattern, { dot: true });
+      if (![...hostNames].some((h) => matches(h))) problems.push(`${at}.hosts[${j}]: "${pattern}" matches no host (known: ${[...hostNames].join(', ')})`);
+    });
+  });
+  return problems;
+}
+
+/** How the adapters reach a host; paths were already resolved when the inventory was read. */
+export function toHostSpec(h: HostEntry): HostSpec {
+  const spec: HostSpec = { name: h.name, ...(h.nvidiaSmiPath ? { nvidiaSmiPath: h.nvidiaSmiPath } : {}), ...(h.nginxPath ? { nginxPath: h.nginxPath } : {}) };
+  if (h.ssh) {
+    const address = h.ssh.address ?? h.address;
+    if (address === undefined) throw new InputError(`host ${h.name}: ssh needs an address`);
+    spec.ssh = { address, port: h.ssh.port, user: h.ssh.user, keyPath: h.ssh.keyPath, ...(h.ssh.knownHostsPath ? { knownHostsPath: h.ssh.knownHostsPath } : {}) };
+  }
+  if (h.docker === 'ssh' || h.docker?.startsWith('ssh://')) {
+    spec.docker = { kind: 'ssh', socketPath: h.docker === 'ssh' ? '/var/run/docker.sock' : h.docker.slice('ssh://'.length) };
+  } else if (h.docker) {
+    const tls = h.dockerTls && { caPath: h.dockerTls.ca, certPath: h.dockerTls.cert, keyPath: h.dockerTls.key };
+    spec.docker = { kind: 'url', url: h.docker, ...(tls ? { tls } : {}) };
+  }
+  return spec;
+}
+
+/**
+ * The hosts the adapters get: `local` first, then the inventory's. A declared `local` keeps its
+ * own Docker endpoint when it names one, else the default (DOCKER_HOST or the local socket).
+ */
+export function withLocalHost(local: HostSpec, inventory: readonly HostSpec[]): HostSpec[] {
+  const declared = inventory.find((h) => h.name === LOCAL_HOST);
+  const merged: HostSpec = declared ? { ...declared, docker: declared.docker ?? local.docker } : local;
+  return [merged, ...inventory.filter((h) => h.name !== LOCAL_HOST)];
+}
