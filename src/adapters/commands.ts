@@ -21,5 +21,10 @@ export interface RunOptions {
 
 export interface CommandRunner {
   readonly host: string;
+  /**
+   * True over SSH, where a timeout only closes the channel and the remote program may run on
+   * (see ssh.ts): callers that must bound a remote program wrap it in `timeout` themselves.
+   */
+  readonly remote?: boolean;
   run(argv: readonly string[], opts: RunOptions): Promise<CommandResult>;
 }

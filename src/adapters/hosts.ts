@@ -22,6 +22,10 @@ export interface HostSpec {
   name: string;
   docker?: DockerEndpoint;
   ssh?: SshSpec;
+  /** Absolute path of nvidia-smi on that host, where its PATH lacks it (default: found on PATH). */
+  nvidiaSmiPath?: string;
+  /** Absolute path of nginx on that host, where its PATH lacks it (default: found on PATH). */
+  nginxPath?: string;
 }
 
 /** The machine warden runs on; its Docker endpoint is DOCKER_HOST or the default socket. */

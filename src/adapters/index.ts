@@ -1,32 +1,80 @@
 // The adapters a tool may use, injected through ToolContext. Hosts resolve to adapters here,
-// so tools never see endpoints, keys or sockets.
-import { ToolFailure } from '../errors.js';
+// so tools never see endpoints, keys or sockets; only host names.
+import { InputError, ToolFailure } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { CommandRunner } from './commands.js';
 import { DockerodeAdapter, type DockerAdapter } from './docker.js';
+import { dockerEndpointOptions } from './docker-endpoint.js';
+import type { HostSpec } from './hosts.js';
+import { localCommandRunner } from './local-commands.js';
+import { localMetricsProbe, remoteMetricsProbe, type MetricsProbe } from './metrics.js';
+import { SshPool, sshCommandRunner } from './ssh.js';
 
 export interface Adapters {
-  docker(host: string): DockerAdapter;
   hosts(): string[];
+  docker(host: string): DockerAdapter;
+  /** Fixed programs on the host: local for "local" unless it has an SSH login, else over SSH. */
+  commands(host: string): CommandRunner;
+  metrics(host: string): MetricsProbe;
+  /** Ends the SSH connections. */
+  close(): Promise<void>;
 }
 
-export interface HostEndpoints {
-  /** host name -> Docker endpoint (unix://, tcp://) */
-  docker: Record<string, string>;
-}
+/** Whether `spec` is the machine warden runs on, reached without SSH. */
+const isLocal = (spec: HostSpec): boolean => spec.name === 'local' && !spec.ssh;
 
-export function createAdapters(endpoints: HostEndpoints): Adapters {
-  const cache = new Map<string, DockerAdapter>();
+/** Runs `nvidia-smi` / `nginx` from the paths the inventory gives for this host, so tools can name programs plainly. */
+function withProgramPaths(runner: CommandRunner, spec: HostSpec): CommandRunner {
+  const paths: Record<string, string | undefined> = { 'nvidia-smi': spec.nvidiaSmiPath, nginx: spec.nginxPath };
   return {
-    hosts: () => Object.keys(endpoints.docker),
-    docker(host) {
-      const cached = cache.get(host);
-      if (cached) return cached;
-      const endpoint = endpoints.docker[host];
-      if (!endpoint) {
-        throw new ToolFailure('invalid_input', `unknown host "${host}"; known hosts: ${Object.keys(endpoints.docker).join(', ')}`);
-      }
-      const adapter = new DockerodeAdapter(host, endpoint);
-      cache.set(host, adapter);
-      return adapter;
+    host: runner.host,
+    ...(runner.remote ? { remote: true } : {}),
+    run(argv, opts) {
+      const path = argv[0] === undefined ? undefined : paths[argv[0]];
+      return runner.run(path ? [path, ...argv.slice(1)] : argv, opts);
     },
+  };
+}
+
+function memo<T>(make: (host: string) => T): (host: string) => T {
+  const cache = new Map<string, T>();
+  return (host) => {
+    let v = cache.get(host);
+    if (v === undefined) {
+      v = make(host);
+      cache.set(host, v);
+    }
+    return v;
+  };
+}
+
+export function createAdapters(hosts: HostSpec[], log: Logger): Adapters {
+  const byName = new Map<string, HostSpec>();
+  for (const h of hosts) {
+    if (byName.has(h.name)) throw new InputError(`host "${h.name}" is defined twice`);
+    byName.set(h.name, h);
+  }
+  const pool = new SshPool(log);
+  const spec = (host: string): HostSpec => {
+    const found = byName.get(host);
+    if (!found) throw new ToolFailure('invalid_input', `unknown host "${host}"; known hosts: ${[...byName.keys()].join(', ') || 'none'}`);
+    return found;
+  };
+  const commands = memo((host): CommandRunner => {
+    const s = spec(host);
+    if (isLocal(s)) return withProgramPaths(localCommandRunner(host), s);
+    if (!s.ssh) throw new ToolFailure('invalid_input', `host "${host}" has no SSH login in the inventory, so nothing can run there`);
+    return withProgramPaths(sshCommandRunner(pool, host, s.ssh), s);
+  });
+  return {
+    hosts: () => [...byName.keys()],
+    docker: memo((host) => {
+      const s = spec(host);
+      if (!s.docker) throw new ToolFailure('invalid_input', `host "${host}" has no Docker endpoint in the inventory`);
+      return new DockerodeAdapter(host, dockerEndpointOptions(host, s.docker, pool, s.ssh));
+    }),
+    commands,
+    metrics: memo((host) => (isLocal(spec(host)) ? localMetricsProbe(host) : remoteMetricsProbe(commands(host)))),
+    close: () => pool.close(),
   };
 }
