@@ -3,46 +3,28 @@
 import Docker from 'dockerode';
 import { ToolFailure, errorMessage } from '../errors.js';
 import { redactText } from '../policy/redact.js';
+import type { CommandResult, RunOptions } from './commands.js';
+import { blueprintOf, type CreatePlan } from './docker-blueprint.js';
+import { runExec } from './docker-exec.js';
+import { DEFAULT_MAX_READ_BYTES, readLogStream, type ContainerLogs, type LogsOptions } from './docker-logs.js';
+import { toContainerDetails, type ContainerDetails } from './docker-view.js';
+import { listDanglingImages, listStoppedContainers, type ImageRow, type PruneFilter, type StoppedContainer } from './docker-prune.js';
+import type { ContainerBlueprint, ContainerState, ContainerSummary, DockerAdapter } from './docker-types.js';
 
-export interface ContainerSummary {
-  id: string;
-  name: string;
-  image: string;
-  state: string;
-  status: string;
-  exitCode: number | null;
-  health: string | null;
-  restartCount: number;
-  restartPolicy: string;
-}
-
-export interface ContainerState {
-  id: string;
-  name: string;
-  state: string;
-  running: boolean;
-  startedAt: string;
-  finishedAt: string;
-  exitCode: number;
-  oomKilled: boolean;
-  health: string | null;
-  restartCount: number;
-}
-
-export interface DockerAdapter {
-  readonly host: string;
-  listContainers(opts: { all: boolean }): Promise<ContainerSummary[]>;
-  containerState(ref: string): Promise<ContainerState>;
-  restartContainer(ref: string, timeoutS: number): Promise<void>;
-  ping(): Promise<void>;
-}
+export type { ContainerDetails } from './docker-view.js';
+export type { ContainerLogs, LogLine, LogsOptions, LogStream, StreamChoice } from './docker-logs.js';
+export type { ImageRow, PruneFilter, StoppedContainer } from './docker-prune.js';
+export type { ContainerBlueprint, ContainerState, ContainerSummary, DockerAdapter } from './docker-types.js';
 
 /** unix:///path, tcp://host:port (https when a TLS cert dir is given) */
 export function dockerOptions(endpoint: string): Docker.DockerOptions {
   const url = new URL(endpoint);
-  if (url.protocol === 'unix:') return { socketPath: url.pathname };
+  // docker-modem merges DOCKER_HOST, DOCKER_CERT_PATH, DOCKER_CLIENT_TIMEOUT and DOCKER_PATH_PREFIX from the
+  // environment under what we pass: every field they fill is named here, so the endpoint is only ours.
+  const unset = { ca: undefined, cert: undefined, key: undefined, timeout: undefined, username: undefined, pathPrefix: undefined };
+  if (url.protocol === 'unix:') return { ...unset, socketPath: url.pathname, host: undefined, port: undefined, protocol: undefined } as Docker.DockerOptions;
   if (url.protocol === 'tcp:' || url.protocol === 'http:' || url.protocol === 'https:') {
-    return { host: url.hostname, port: Number(url.port || 2375), protocol: url.protocol === 'https:' ? 'https' : 'http' };
+    return { ...unset, host: url.hostname, port: Number(url.port || 2375), protocol: url.protocol === 'https:' ? 'https' : 'http' } as Docker.DockerOptions;
   }
   throw new ToolFailure('invalid_input', `unsupported Docker endpoint scheme ${url.protocol}`);
 }
@@ -87,11 +69,7 @@ export class DockerodeAdapter implements DockerAdapter {
   }
 
   async ping(): Promise<void> {
-    try {
-      await this.docker.ping();
-    } catch (err) {
-      throw dockerFailure(err, this.host, 'ping');
-    }
+    await this.step('ping', undefined, () => this.docker.ping());
   }
 
   async listContainers(opts: { all: boolean }): Promise<ContainerSummary[]> {
@@ -120,32 +98,138 @@ export class DockerodeAdapter implements DockerAdapter {
   }
 
   async containerState(ref: string): Promise<ContainerState> {
+    const d = await this.step('inspect', ref, () => this.docker.getContainer(ref).inspect());
+    return {
+      id: d.Id.slice(0, 12),
+      name: trimName(d.Name),
+      state: d.State.Status,
+      running: d.State.Running,
+      startedAt: d.State.StartedAt,
+      finishedAt: d.State.FinishedAt,
+      exitCode: d.State.ExitCode,
+      oomKilled: d.State.OOMKilled,
+      health: d.State.Health?.Status ?? null,
+      restartCount: d.RestartCount,
+    };
+  }
+
+  async inspectContainer(ref: string): Promise<ContainerDetails> {
+    return toContainerDetails(await this.step('inspect', ref, () => this.docker.getContainer(ref).inspect()));
+  }
+
+  async containerLogs(ref: string, opts: LogsOptions): Promise<ContainerLogs> {
     try {
+      // Inspect first: it turns an unknown name into invalid_input, and says whether the log is multiplexed.
       const d = await this.docker.getContainer(ref).inspect();
-      return {
-        id: d.Id.slice(0, 12),
-        name: trimName(d.Name),
-        state: d.State.Status,
-        running: d.State.Running,
-        startedAt: d.State.StartedAt,
-        finishedAt: d.State.FinishedAt,
-        exitCode: d.State.ExitCode,
-        oomKilled: d.State.OOMKilled,
-        health: d.State.Health?.Status ?? null,
-        restartCount: d.RestartCount,
-      };
+      const stream = opts.stream ?? 'both';
+      const response = await this.dialStream({
+        // The id, not the name: a rename between the two requests cannot switch containers.
+        path: `/containers/${d.Id}/logs?`,
+        method: 'GET',
+        isStream: true,
+        abortSignal: opts.signal,
+        statusCodes: { 200: true, 404: 'no such container', 500: 'server error' },
+        options: {
+          stdout: stream !== 'stderr',
+          stderr: stream !== 'stdout',
+          tail: String(opts.tail),
+          timestamps: opts.timestamps,
+          ...(opts.sinceUnixSeconds !== undefined ? { since: dockerTime(opts.sinceUnixSeconds) } : {}),
+        },
+      });
+      const read = await readLogStream(response, d.Config.Tty, opts.maxReadBytes ?? DEFAULT_MAX_READ_BYTES);
+      return { tty: d.Config.Tty, ...read };
     } catch (err) {
-      throw dockerFailure(err, this.host, 'inspect', ref);
+      throw dockerFailure(err, this.host, 'read logs', ref);
     }
   }
 
+  /** dockerode's logs() buffers the whole response; the raw stream lets us stop at a byte cap. */
+  private dialStream(opts: Parameters<Docker['modem']['dial']>[0]): Promise<AsyncIterable<Buffer>> {
+    return new Promise((resolve, reject) => {
+      this.docker.modem.dial(opts, (err, stream) => (err ? reject(err) : resolve(stream as AsyncIterable<Buffer>)));
+    });
+  }
+
   async restartContainer(ref: string, timeoutS: number): Promise<void> {
+    await this.step('restart', ref, () => this.docker.getContainer(ref).restart({ t: timeoutS }));
+  }
+
+  exec(ref: string, argv: readonly string[], opts: RunOptions): Promise<CommandResult> {
+    return runExec({ docker: this.docker, host: this.host, ref, fail: (err, step) => dockerFailure(err, this.host, step, ref) }, argv, opts);
+  }
+
+  async startContainer(ref: string): Promise<void> {
+    await this.step('start', ref, () => this.docker.getContainer(ref).start().catch(ignoreNotModified));
+  }
+
+  async stopContainer(ref: string, timeoutS: number): Promise<void> {
+    await this.step('stop', ref, () => this.docker.getContainer(ref).stop({ t: timeoutS }).catch(ignoreNotModified));
+  }
+
+  async blueprint(ref: string): Promise<ContainerBlueprint> {
+    const d = await this.step('inspect', ref, () => this.docker.getContainer(ref).inspect());
+    // The same image, not whatever its name points at now: a recreate must never upgrade in passing.
+    const named = await this.docker.getImage(d.Config.Image).inspect().catch(() => undefined);
+    return blueprintOf(d, named?.Id === d.Image ? d.Config.Image : d.Image);
+  }
+
+  async createFromBlueprint(bp: ContainerBlueprint, name: string): Promise<string> {
+    const plan = bp.plan as CreatePlan;
+    const created = await this.step('create', undefined, () => this.docker.createContainer({ ...plan.options, name }));
+    for (const n of plan.extraNetworks) {
+      try {
+        await this.docker.getNetwork(n.name).connect({ Container: created.id, EndpointConfig: n.endpoint });
+      } catch (err) {
+        // Half-built: remove it so the caller's rollback finds the name free.
+        await created.remove({ force: true }).catch(() => undefined);
+        throw dockerFailure(err, this.host, `connect network ${n.name}`);
+      }
+    }
+    return created.id.slice(0, 12);
+  }
+
+  async renameContainer(ref: string, name: string): Promise<void> {
+    await this.step('rename', ref, () => this.docker.getContainer(ref).rename({ name }));
+  }
+
+  async removeContainer(ref: string, opts: { force: boolean }): Promise<void> {
+    await this.step('remove', ref, () => this.docker.getContainer(ref).remove({ force: opts.force, v: false }));
+  }
+
+  stoppedContainers(filter: PruneFilter): Promise<StoppedContainer[]> {
+    return this.step('list stopped containers', undefined, () => listStoppedContainers(this.docker, filter));
+  }
+
+  danglingImages(filter: PruneFilter): Promise<ImageRow[]> {
+    return this.step('list dangling images', undefined, () => listDanglingImages(this.docker, filter));
+  }
+
+  async removeImage(id: string): Promise<void> {
+    // noprune: an untagged parent image goes only when it is itself listed and reported.
+    await this.step(`remove image ${id}`, undefined, () => this.docker.getImage(id).remove({ force: false, noprune: true }));
+  }
+
+  /** One Docker request, its failure translated once; `ref` makes a 404 read as "no such container". */
+  private async step<T>(step: string, ref: string | undefined, fn: () => Promise<T>): Promise<T> {
     try {
-      await this.docker.getContainer(ref).restart({ t: timeoutS });
+      return await fn();
     } catch (err) {
-      throw dockerFailure(err, this.host, 'restart', ref);
+      throw dockerFailure(err, this.host, step, ref);
     }
   }
+}
+
+/** Docker answers 304 to starting a running container or stopping a stopped one: already done. */
+function ignoreNotModified(err: unknown): void {
+  if ((err as { statusCode?: number }).statusCode !== 304) throw err;
+}
+
+/** Docker's since parameter: seconds.nanoseconds, as the docker CLI sends it. */
+export function dockerTime(unixSeconds: number): string {
+  const whole = Math.floor(unixSeconds);
+  const nanos = Math.round((unixSeconds - whole) * 1e9);
+  return `${whole}.${String(Math.min(nanos, 999_999_999)).padStart(9, '0')}`;
 }
 
 async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {

@@ -1,5 +1,6 @@
 // Container tools. Each is a spec around a plain function over the injected Docker adapter.
 import { z } from 'zod';
+import { MAX_WAIT_S, SettledOutput, WaitSeconds, summarizeSettled, waitSettled } from './docker-settle.js';
 import { ContainerRef, HostName, defineTool } from './spec.js';
 
 const MAX_CONTAINERS = 200;
@@ -60,39 +61,31 @@ export const listContainers = defineTool({
   },
 });
 
-const StateOutput = z.object({
-  host: z.string(),
-  name: z.string(),
-  state: z.string(),
-  running: z.boolean(),
-  startedAt: z.string(),
-  health: z.string().nullable(),
-  restartCount: z.number().int(),
-});
-
 export const restartContainer = defineTool({
   name: 'restart_container',
   title: 'Restart a container',
   description:
-    'Restarts one container (stop with a grace period, then start) and returns its new state. ' +
-    'Use it for a crashed or hung service once logs or inspect_container show a restart is the fix. ' +
+    'Restarts one container (stop with a grace period, then start), then waits up to waitSeconds for it to be running, and healthy if it has a health check; ' +
+    'returns its state with settled=true, or settled=false and the reason (it exited, its health check fails, or time ran out). ' +
+    'Use it for a crashed or hung service once logs or inspect_container show a restart is the fix; for a stopped container use start_container. ' +
     'Do not use it on a container whose own restart policy is already restarting it, and never in a loop: ' +
-    'repeated restarts of the same target are held by the policy. Side effect: brief downtime of that container.',
+    'repeated restarts of the same target are held by the policy. Side effect: brief downtime of that container. ' +
+    `Waits at most ${MAX_WAIT_S}s beyond the grace period.`,
   family: 'docker',
   risk: 'low',
   input: z.strictObject({
     host: HostName,
     container: ContainerRef,
     timeoutSeconds: z.number().int().min(0).max(300).default(10).describe('Grace period before SIGKILL (default 10).'),
+    waitSeconds: WaitSeconds,
   }),
-  output: StateOutput,
+  output: SettledOutput,
   target: (i) => `${i.host}/${i.container.replace(/^\//, '')}`,
-  plan: (i) => `restart container ${i.container} on host ${i.host} (grace ${i.timeoutSeconds}s)`,
+  plan: (i) => `restart container ${i.container} on host ${i.host} (grace ${i.timeoutSeconds}s), then wait up to ${i.waitSeconds}s for it to be running and healthy`,
   async run(input, ctx) {
     const docker = ctx.adapters.docker(input.host);
     await docker.restartContainer(input.container, input.timeoutSeconds);
-    const s = await docker.containerState(input.container);
-    return { host: input.host, name: s.name, state: s.state, running: s.running, startedAt: s.startedAt, health: s.health, restartCount: s.restartCount };
+    return waitSettled(docker, input.host, input.container, input.waitSeconds, ctx.signal);
   },
-  summarize: (o) => `${o.host}/${o.name} ${o.state} since ${o.startedAt}${o.health ? ` (${o.health})` : ''}`,
+  summarize: (o) => summarizeSettled('restarted', o),
 });

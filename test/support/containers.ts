@@ -11,6 +11,12 @@ export interface ContainerOptions {
   healthcheck?: { test: string[]; intervalMs: number; retries: number };
   /** Start it (default true). */
   start?: boolean;
+  /** With restartPolicy 'on-failure': how many restarts Docker makes. */
+  maxRetries?: number;
+  /** Allocate a TTY: its log is one stream, not multiplexed. */
+  tty?: boolean;
+  /** Merged over the defaults below (limits, binds, ...). */
+  hostConfig?: Docker.HostConfig;
 }
 
 export function dockerFor(dockerd: Dockerd): Docker {
@@ -25,6 +31,7 @@ export async function createContainer(dockerd: Dockerd, name: string, opts: Cont
     Cmd: opts.cmd ?? ['sleep', '1000'],
     Env: opts.env,
     Labels: opts.labels,
+    Tty: opts.tty,
     Healthcheck: opts.healthcheck && {
       Test: opts.healthcheck.test,
       Interval: opts.healthcheck.intervalMs * 1e6,
@@ -33,9 +40,10 @@ export async function createContainer(dockerd: Dockerd, name: string, opts: Cont
     },
     HostConfig: {
       NetworkMode: 'none',
-      RestartPolicy: { Name: opts.restartPolicy ?? 'no' },
+      RestartPolicy: { Name: opts.restartPolicy ?? 'no', MaximumRetryCount: opts.maxRetries },
       Memory: opts.memoryBytes,
       MemorySwap: opts.memoryBytes,
+      ...opts.hostConfig,
     },
   });
   if (opts.start ?? true) await container.start();
@@ -44,4 +52,20 @@ export async function createContainer(dockerd: Dockerd, name: string, opts: Cont
 
 export async function startedAt(container: Docker.Container): Promise<string> {
   return (await container.inspect()).State.StartedAt;
+}
+
+/** Polls inspect until `done` holds; fails naming `what` and the last state seen. */
+export async function waitUntil(
+  container: Docker.Container,
+  what: string,
+  done: (info: Docker.ContainerInspectInfo) => boolean,
+  timeoutMs = 20_000,
+): Promise<Docker.ContainerInspectInfo> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const info = await container.inspect();
+    if (done(info)) return info;
+    if (Date.now() > deadline) throw new Error(`${info.Name} never became ${what}; last state ${JSON.stringify(info.State)}, restarts ${info.RestartCount}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }

@@ -1,8 +1,13 @@
 // A hand-written fake of our own Docker adapter interface (never a module mock): it records
 // every call so a test can prove that a refused call touched nothing.
 import type { Adapters } from '../../src/adapters/index.js';
-import type { ContainerState, ContainerSummary, DockerAdapter } from '../../src/adapters/docker.js';
+import type {
+  ContainerBlueprint, ContainerDetails, ContainerLogs, ContainerState, ContainerSummary, DockerAdapter, ImageRow, LogLine, LogsOptions,
+  StoppedContainer,
+} from '../../src/adapters/docker.js';
+import type { CommandResult, RunOptions } from '../../src/adapters/commands.js';
 import { ToolFailure } from '../../src/errors.js';
+import { FakeMetrics, FakeRunner } from './fake-host.js';
 
 export class FakeDocker implements DockerAdapter {
   readonly host = 'local';
@@ -31,8 +36,95 @@ export class FakeDocker implements DockerAdapter {
   async restartContainer(ref: string): Promise<void> {
     this.calls.push(`restart ${ref}`);
   }
+
+  /** Lines containerLogs returns, as a real adapter would: already redacted. */
+  logLines: LogLine[] = [{ stream: 'stdout', text: 'listening on :5432' }, { stream: 'stderr', text: 'FATAL: too many connections' }];
+
+  async inspectContainer(ref: string): Promise<ContainerDetails> {
+    this.calls.push(`inspect ${ref}`);
+    const c = this.find(ref);
+    const running = c.state === 'running';
+    return {
+      id: c.id, name: c.name, createdAt: '2026-11-22T00:00:00Z', image: c.image, imageId: `sha256:${c.id}`,
+      status: c.state, running, restarting: false, oomKilled: false, exitCode: c.exitCode ?? 0, error: '',
+      startedAt: '2026-11-23T00:00:00Z', finishedAt: running ? null : '2026-11-23T00:01:00Z',
+      restartPolicy: { name: c.restartPolicy, maximumRetryCount: 0 }, restartCount: c.restartCount, health: null,
+      entrypoint: [], command: [c.image], tty: false,
+      limits: { memoryBytes: null, memoryReservationBytes: null, nanoCpus: null, cpuShares: null, cpuQuota: null, cpuPeriod: null, pidsLimit: null },
+      labels: {}, mounts: [], networkMode: 'none', envNames: ['PATH'],
+    };
+  }
+
+  async containerLogs(ref: string, opts: LogsOptions): Promise<ContainerLogs> {
+    this.calls.push(`logs ${ref}`);
+    this.find(ref);
+    const lines = this.logLines.filter((l) => (opts.stream ?? 'both') === 'both' || l.stream === opts.stream).slice(-opts.tail);
+    return { tty: false, lines, bytesRead: lines.reduce((n, l) => n + l.text.length + 9, 0), readCapped: false };
+  }
+
+  /** What exec answers; set it (or replace the function) to script a program's result per argv. */
+  execResult: (ref: string, argv: readonly string[]) => CommandResult = () => ({ exitCode: 0, stdout: '', stderr: '', truncated: false });
+
+  async exec(ref: string, argv: readonly string[], _opts: RunOptions): Promise<CommandResult> {
+    this.calls.push(`exec ${ref} ${argv.join(' ')}`);
+    this.find(ref);
+    return this.execResult(ref, argv);
+  }
+
+  async startContainer(ref: string): Promise<void> {
+    this.calls.push(`start ${ref}`);
+  }
+
+  async stopContainer(ref: string): Promise<void> {
+    this.calls.push(`stop ${ref}`);
+  }
+
+  async blueprint(ref: string): Promise<ContainerBlueprint> {
+    this.calls.push(`blueprint ${ref}`);
+    const c = this.find(ref);
+    return { id: c.id, name: c.name, image: c.image, imageId: `sha256:${c.id}`, running: c.state === 'running', autoRemove: false, carried: ['Cmd (1)'], plan: {} };
+  }
+
+  async createFromBlueprint(bp: ContainerBlueprint, name: string): Promise<string> {
+    this.calls.push(`create ${name} from ${bp.id}`);
+    return `new-${bp.id}`;
+  }
+
+  async renameContainer(ref: string, name: string): Promise<void> {
+    this.calls.push(`rename ${ref} ${name}`);
+  }
+
+  async removeContainer(ref: string): Promise<void> {
+    this.calls.push(`remove ${ref}`);
+  }
+
+  async stoppedContainers(): Promise<StoppedContainer[]> {
+    this.calls.push('list stopped');
+    return [];
+  }
+
+  async danglingImages(): Promise<ImageRow[]> {
+    this.calls.push('list dangling');
+    return [];
+  }
+
+  async removeImage(id: string): Promise<void> {
+    this.calls.push(`remove image ${id}`);
+  }
+
+  private find(ref: string): ContainerSummary {
+    const c = this.containers.find((x) => x.name === ref || x.id === ref);
+    if (!c) throw new ToolFailure('invalid_input', `no container "${ref}" on host local; list_containers shows the valid names`);
+    return c;
+  }
 }
 
-export function fakeAdapters(docker = new FakeDocker()): Adapters & { fake: FakeDocker } {
-  return { fake: docker, hosts: () => ['local'], docker: () => docker };
+export function fakeAdapters(docker = new FakeDocker()): Adapters & { fake: FakeDocker; runner: FakeRunner; probe: FakeMetrics } {
+  const runner = new FakeRunner();
+  const probe = new FakeMetrics();
+  return {
+    fake: docker, runner, probe,
+    hosts: () => ['local'], docker: () => docker, commands: () => runner, metrics: () => probe,
+    close: async () => undefined,
+  };
 }

@@ -1,0 +1,123 @@
+// The create request that rebuilds a container as it is: its Config and HostConfig taken from
+// inspect and handed back whole (the way watchtower recreates), plus its networks. Pure: no I/O.
+// Env values live only in the request; what a tool sees is the names of the settings carried.
+import type Docker from 'dockerode';
+
+/** Config keys that describe the container (not Docker's bookkeeping); Image is chosen separately. */
+const CONFIG_KEYS = [
+  'Hostname', 'Domainname', 'User', 'AttachStdin', 'AttachStdout', 'AttachStderr', 'ExposedPorts', 'Tty',
+  'OpenStdin', 'StdinOnce', 'Env', 'Cmd', 'Healthcheck', 'ArgsEscaped', 'Volumes', 'WorkingDir', 'Entrypoint',
+  'NetworkDisabled', 'MacAddress', 'OnBuild', 'Labels', 'StopSignal', 'StopTimeout', 'Shell',
+] as const;
+
+/** Network modes that are not a network one can attach an endpoint to. */
+const BUILTIN_MODES = new Set(['none', 'host', 'default', 'bridge']);
+
+export interface CreatePlan {
+  options: Docker.ContainerCreateOptions;
+  /** User-defined networks beyond the first: connected after create, before start (API < 1.44 takes one at create). */
+  extraNetworks: Array<{ name: string; endpoint: Docker.EndpointSettings }>;
+}
+
+export interface Blueprint {
+  id: string;
+  name: string;
+  /** What create uses: the name it was created with, or the image id when that name now means another image. */
+  image: string;
+  imageId: string;
+  running: boolean;
+  /** Docker removes such a container itself when it stops, so it cannot be renamed and kept. */
+  autoRemove: boolean;
+  /** The settings that are set and carried over, by Docker's names ("Env (3)", "HostConfig.Memory"); never values. */
+  carried: string[];
+  plan: CreatePlan;
+}
+
+function isSet(v: unknown): boolean {
+  if (v === undefined || v === null || v === false || v === '' || v === 0) return false;
+  if (Array.isArray(v)) return v.length > 0;
+  if (typeof v === 'object') return Object.keys(v).length > 0;
+  return true;
+}
+
+function describeSet(prefix: string, obj: Record<string, unknown>): string[] {
+  return Object.entries(obj)
+    .filter(([, v]) => isSet(v))
+    .map(([k, v]) => (Array.isArray(v) ? `${prefix}${k} (${v.length})` : `${prefix}${k}`))
+    .sort();
+}
+
+/** Inspect shows legacy links as "/db:/web/db"; create wants "db:db". */
+function createLink(link: string): string {
+  const [target, alias] = link.split(':');
+  return `${(target ?? '').replace(/^\//, '')}:${(alias ?? '').split('/').pop() ?? ''}`;
+}
+
+function endpointOf(n: Docker.NetworkInfo, oldShortId: string): Docker.EndpointSettings {
+  // Docker adds the old container's short id as an alias; the new container gets its own.
+  const aliases = ((n.Aliases as string[] | null) ?? []).filter((a) => a !== oldShortId);
+  return {
+    ...(n.IPAMConfig ? { IPAMConfig: n.IPAMConfig as Docker.IPAMConfig } : {}),
+    ...(aliases.length ? { Aliases: aliases } : {}),
+    ...(n.Links ? { Links: n.Links as string[] } : {}),
+  };
+}
+
+/**
+ * Anonymous volumes (declared in Config.Volumes, not bound by Binds or Mounts) would come back empty:
+ * mount the old ones again by name so their data stays with the container, as compose does.
+ */
+function anonymousVolumes(d: Docker.ContainerInspectInfo): Docker.MountSettings[] {
+  const declared = new Set(Object.keys(d.Config.Volumes ?? {}));
+  const hc = d.HostConfig;
+  const bound = new Set([
+    ...(hc.Binds ?? []).map((b) => b.split(':')[1] ?? ''),
+    ...((hc.Mounts ?? []) as Array<{ Target: string }>).map((m) => m.Target),
+  ]);
+  return (d.Mounts ?? [])
+    .filter((m) => m.Type === 'volume' && m.Name && declared.has(m.Destination) && !bound.has(m.Destination))
+    .map((m) => ({ Type: 'volume', Source: m.Name!, Target: m.Destination, ReadOnly: !m.RW }));
+}
+
+/** `image`: the image reference create should use (see Blueprint.image). */
+export function blueprintOf(d: Docker.ContainerInspectInfo, image: string): Blueprint {
+  const shortId = d.Id.slice(0, 12);
+  const config: Record<string, unknown> = {};
+  for (const k of CONFIG_KEYS) {
+    const v = (d.Config as unknown as Record<string, unknown>)[k];
+    if (v !== undefined && v !== null) config[k] = v;
+  }
+  // Docker names an unnamed host after the container's short id: the new one gets its own.
+  if (config.Hostname === shortId) delete config.Hostname;
+  const { ContainerIDFile: _idFile, ...hostConfig } = d.HostConfig as Docker.HostConfig & { ContainerIDFile?: string };
+  if (hostConfig.Links) hostConfig.Links = hostConfig.Links.map(createLink);
+  const reattached = anonymousVolumes(d);
+  if (reattached.length) hostConfig.Mounts = [...(hostConfig.Mounts ?? []), ...reattached];
+
+  const mode = hostConfig.NetworkMode ?? 'default';
+  const networks = Object.entries(d.NetworkSettings?.Networks ?? {}).filter(([name]) => !BUILTIN_MODES.has(name));
+  const primary = networks.find(([name]) => name === mode);
+  const options: Docker.ContainerCreateOptions = {
+    ...config,
+    Image: image,
+    HostConfig: hostConfig,
+    ...(primary ? { NetworkingConfig: { EndpointsConfig: { [primary[0]]: endpointOf(primary[1], shortId) } } } : {}),
+  };
+  const extraNetworks = networks.filter(([name]) => name !== mode).map(([name, n]) => ({ name, endpoint: endpointOf(n, shortId) }));
+  const carried = [
+    ...describeSet('', config),
+    ...describeSet('HostConfig.', hostConfig as Record<string, unknown>),
+    ...networks.map(([name]) => `network ${name}`),
+    ...(reattached.length ? [`anonymous volumes reattached (${reattached.length})`] : []),
+  ];
+  return {
+    id: shortId,
+    name: d.Name.replace(/^\//, ''),
+    image,
+    imageId: d.Image,
+    running: d.State.Running,
+    autoRemove: hostConfig.AutoRemove === true,
+    carried,
+    plan: { options, extraNetworks },
+  };
+}

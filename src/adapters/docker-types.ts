@@ -1,0 +1,66 @@
+// The Docker adapter's interface and the plain shapes it returns; the dockerode implementation is
+// in docker.ts. Tools depend on this interface only, so tests can hand them a fake.
+import type { CommandResult, RunOptions } from './commands.js';
+import type { Blueprint } from './docker-blueprint.js';
+import type { ContainerLogs, LogsOptions } from './docker-logs.js';
+import type { ImageRow, PruneFilter, StoppedContainer } from './docker-prune.js';
+import type { ContainerDetails } from './docker-view.js';
+
+/** What recreate needs from inspect; `plan` is the create request, read only by the adapter that made it. */
+export type ContainerBlueprint = Omit<Blueprint, 'plan'> & { readonly plan: unknown };
+
+export interface ContainerSummary {
+  id: string;
+  name: string;
+  image: string;
+  state: string;
+  status: string;
+  exitCode: number | null;
+  health: string | null;
+  restartCount: number;
+  restartPolicy: string;
+}
+
+export interface ContainerState {
+  id: string;
+  name: string;
+  state: string;
+  running: boolean;
+  startedAt: string;
+  finishedAt: string;
+  exitCode: number;
+  oomKilled: boolean;
+  health: string | null;
+  restartCount: number;
+}
+
+export interface DockerAdapter {
+  readonly host: string;
+  listContainers(opts: { all: boolean }): Promise<ContainerSummary[]>;
+  containerState(ref: string): Promise<ContainerState>;
+  restartContainer(ref: string, timeoutS: number): Promise<void>;
+  /** A trimmed, redacted view: env names without values, last health probes, limits, mounts. */
+  inspectContainer(ref: string): Promise<ContainerDetails>;
+  /** Demultiplexed, redacted lines, oldest first, read up to a byte cap. */
+  containerLogs(ref: string, opts: LogsOptions): Promise<ContainerLogs>;
+  ping(): Promise<void>;
+  /**
+   * Runs argv inside a running container (no shell), stdout and stderr capped at opts.maxOutputBytes
+   * each (default 1 MiB). On timeout the call fails as unavailable, but the process runs on in the container.
+   */
+  exec(ref: string, argv: readonly string[], opts: RunOptions): Promise<CommandResult>;
+  /** Starting a running container, or stopping a stopped one, is not an error. */
+  startContainer(ref: string): Promise<void>;
+  stopContainer(ref: string, timeoutS: number): Promise<void>;
+  blueprint(ref: string): Promise<ContainerBlueprint>;
+  /** Creates (not starts) a container from a blueprint under `name`; returns its short id. */
+  createFromBlueprint(bp: ContainerBlueprint, name: string): Promise<string>;
+  renameContainer(ref: string, name: string): Promise<void>;
+  /** Never removes volumes; without force, Docker refuses a running container. */
+  removeContainer(ref: string, opts: { force: boolean }): Promise<void>;
+  /** Containers in state created, exited or dead, matching every label filter, with their writable-layer size. */
+  stoppedContainers(filter: PruneFilter): Promise<StoppedContainer[]>;
+  danglingImages(filter: PruneFilter): Promise<ImageRow[]>;
+  /** That image alone (never its untagged parents); without force, so Docker refuses an image a container uses. */
+  removeImage(id: string): Promise<void>;
+}

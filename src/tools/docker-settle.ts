@@ -1,0 +1,95 @@
+// After a start, restart or recreate: wait, within a bound, until the container runs (and is healthy
+// when it has a health check), and say plainly when it did not. Never waits past its bound.
+import { z } from 'zod';
+import type { ContainerState, DockerAdapter } from '../adapters/docker.js';
+
+export const DEFAULT_WAIT_S = 30;
+export const MAX_WAIT_S = 120;
+const POLL_MS = 250;
+/** Without a health check, running must hold this long (same StartedAt) before it counts as settled. */
+export const STABLE_MS = 1_000;
+
+export const WaitSeconds = z
+  .number().int().min(0).max(MAX_WAIT_S).default(DEFAULT_WAIT_S)
+  .describe(`How long to wait for the container to be running, and healthy if it has a health check (default ${DEFAULT_WAIT_S}, at most ${MAX_WAIT_S}).`);
+
+export const SettledFields = {
+  host: z.string(),
+  name: z.string(),
+  id: z.string(),
+  state: z.string().describe('created, running, paused, restarting, exited, dead'),
+  running: z.boolean(),
+  startedAt: z.string(),
+  health: z.string().nullable().describe('starting, healthy or unhealthy; null when the container has no health check'),
+  restartCount: z.number().int(),
+  exitCode: z.number().int(),
+  settled: z.boolean().describe('true when it was running (and healthy, if it has a health check) within waitSeconds'),
+  reason: z.string().nullable().describe('why settled is false; null when settled'),
+  waitedMs: z.number().int(),
+};
+export const SettledOutput = z.object(SettledFields);
+export type Settled = z.infer<typeof SettledOutput>;
+
+const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
+  new Promise((resolve) => {
+    const t = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(t);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+
+/** Why this state is final and not settled, or undefined while it may still settle. */
+function failedBecause(s: ContainerState): string | undefined {
+  if (s.state === 'exited' || s.state === 'dead') {
+    return `it ${s.state === 'dead' ? 'is dead' : 'exited'} with code ${s.exitCode}${s.oomKilled ? ' (OOMKilled)' : ''}; container_logs and inspect_container show why`;
+  }
+  if (s.running && s.health === 'unhealthy') return 'its health check is failing (unhealthy); inspect_container shows the probe output';
+  return undefined;
+}
+
+function stillWaiting(s: ContainerState, waitS: number): string {
+  if (s.running && s.health === 'starting') return `its health check had not passed after ${waitS}s (still starting)`;
+  return `it was not running after ${waitS}s (state ${s.state})`;
+}
+
+/**
+ * Polls until the container settles, fails for good, or `waitS` passes. "Settled" means running and
+ * healthy, or, without a health check, running with the same StartedAt for STABLE_MS: a container in a
+ * crash loop that Docker keeps restarting must not pass for settled by being caught between crashes.
+ * (A remote Docker whose clock is behind ours makes a fresh start look older by that skew.)
+ */
+export async function waitSettled(docker: DockerAdapter, host: string, ref: string, waitS: number, signal: AbortSignal): Promise<Settled> {
+  const began = Date.now();
+  const deadline = began + waitS * 1000;
+  let stableSince: { at: number; startedAt: string } | undefined;
+  for (;;) {
+    const s = await docker.containerState(ref);
+    const now = Date.now();
+    const out = (settled: boolean, reason: string | null): Settled => ({
+      host, name: s.name, id: s.id, state: s.state, running: s.running, startedAt: s.startedAt, health: s.health,
+      restartCount: s.restartCount, exitCode: s.exitCode, settled, reason, waitedMs: now - began,
+    });
+    const failed = failedBecause(s);
+    if (failed) return out(false, failed);
+    if (s.running && s.health === 'healthy') return out(true, null);
+    if (s.running && s.health === null) {
+      if (stableSince?.startedAt !== s.startedAt) stableSince = { at: now, startedAt: s.startedAt };
+      // Up long enough by Docker's StartedAt (a container that was already running), or seen up that long.
+      const upMs = Math.max(now - stableSince.at, now - Date.parse(s.startedAt) || 0);
+      if (upMs >= Math.min(STABLE_MS, waitS * 1000)) return out(true, null);
+    } else {
+      stableSince = undefined;
+    }
+    if (now >= deadline || signal.aborted) return out(false, stillWaiting(s, waitS));
+    await sleep(Math.max(0, Math.min(POLL_MS, deadline - now)), signal);
+  }
+}
+
+export function summarizeSettled(verb: string, o: Settled): string {
+  const health = o.health ? `, ${o.health}` : '';
+  const head = `${o.host}/${o.name} ${verb}: ${o.state}${health} since ${o.startedAt}, restarts ${o.restartCount}`;
+  return o.settled ? `${head}; settled after ${Math.round(o.waitedMs / 100) / 10}s` : `${head}; NOT settled: ${o.reason}`;
+}
