@@ -37,7 +37,7 @@ export async function resolveApproval(guard: Guard, call: PreparedCall): Promise
   if (human && human.answer === undefined) {
     const prompt: ApprovalPrompt = {
       tool: call.spec.name, target: call.target, args: call.redactedArgs,
-      risk: call.spec.risk, rule: call.decision.rule, reason: call.decision.reason,
+      risk: call.risk, rule: call.decision.rule, reason: call.decision.reason,
     };
     return { ok: false, outcome: { ok: false, callId: call.callId, kind: 'ask_human', prompt } };
   }
@@ -64,7 +64,7 @@ function answeredInClient(guard: Guard, call: PreparedCall, answer: 'accept' | '
 function newRequest(guard: Guard, call: PreparedCall) {
   return {
     principal: call.caller.principal, tool: call.spec.name, target: call.target,
-    args: canonicalJson(call.redactedArgs), argsHash: call.argsHash, risk: call.spec.risk,
+    args: canonicalJson(call.redactedArgs), argsHash: call.argsHash, risk: call.risk,
     rule: call.decision.rule, reason: call.decision.reason, ttlMs: guard.deps.approvalTtlMs,
     incidentId: call.caller.incidentId ?? null,
   };

@@ -13,6 +13,7 @@ import { APPROVAL_ID_FIELD, type AnyToolSpec } from '../tools/spec.js';
 import { describeIssues } from '../validation.js';
 import { decide, limitsFor, type DecisionRequest, type GateDecision, type TargetInfo } from './decide.js';
 import type { CompiledLimit, Policy, Role } from './policy-file.js';
+import type { Risk } from './tiers.js';
 import { redactText, redactValue } from './redact.js';
 import { resolveApproval, type ApprovalPrompt } from './approval-flow.js';
 
@@ -61,6 +62,8 @@ export interface PreparedCall {
   input: Record<string, unknown>;
   approvalId?: string;
   target: string;
+  /** The spec's tier, or what riskOf said for this input. */
+  risk: Risk;
   argsHash: string;
   redactedArgs: unknown;
   decision: GateDecision;
@@ -91,7 +94,13 @@ export class Guard {
     const parsed = spec?.input.safeParse(args ?? {});
     const input = parsed?.success ? (parsed.data as Record<string, unknown>) : {};
     const target = spec && parsed?.success ? spec.target(input) : '';
-    return { ...this.decideFor({ principal: caller.principal, role: caller.role, tool, risk: spec?.risk, target }), target };
+    let risk = spec?.risk;
+    try {
+      if (spec?.riskOf && parsed?.success) risk = spec.riskOf(input, this.deps.inventory);
+    } catch {
+      risk = spec?.risk;
+    }
+    return { ...this.decideFor({ principal: caller.principal, role: caller.role, tool, risk, target }), target };
   }
 
   private readonly toolsOfLimit = new Map<CompiledLimit, string[]>();
@@ -148,15 +157,23 @@ export class Guard {
     }
     const { [APPROVAL_ID_FIELD]: approvalId, ...input } = parsed.data as Record<string, unknown>;
     const target = spec.target(input);
+    let risk = spec.risk;
+    try {
+      if (spec.riskOf) risk = spec.riskOf(input, this.deps.inventory);
+    } catch (err) {
+      const message = err instanceof ToolFailure ? err.message : `internal error, ref ${callId}`;
+      this.audit({ ...base, risk: spec.risk, target, args: auditableArgs(input), argsHash: sha256(canonicalJson(input)), phase: 'failed', errorKind: 'invalid_input', result: message });
+      return { ok: false, outcome: { ok: false, callId, kind: 'invalid_input', message, details: {} } };
+    }
     return {
       ok: true,
       call: {
-        callId, caller, spec, input, target,
+        callId, caller, spec, input, target, risk,
         approvalId: approvalId as string | undefined,
         // The hash binds an approval to these exact arguments, defaults applied, approvalId excluded.
         argsHash: sha256(canonicalJson(input)),
         redactedArgs: auditableArgs(input),
-        decision: this.decideFor({ principal: caller.principal, role: caller.role, tool, risk: spec.risk, target }),
+        decision: this.decideFor({ principal: caller.principal, role: caller.role, tool, risk, target }),
       },
     };
   }
@@ -171,7 +188,7 @@ export class Guard {
       target: call.target,
       args: call.redactedArgs,
       argsHash: call.argsHash,
-      risk: call.spec.risk,
+      risk: call.risk,
       decision: call.decision.decision,
       rule: call.decision.rule,
       approvalId: call.approvalId ?? null,
@@ -197,7 +214,7 @@ export class Guard {
     this.auditCall(call, { phase: 'requested' });
     if (call.decision.decision === 'notify') this.announce(call);
     if (call.decision.dryRun) {
-      const plan = call.spec.plan?.(call.input) ?? `call ${call.spec.name} on ${call.target}`;
+      const plan = call.spec.plan?.(call.input, this.deps.inventory) ?? `call ${call.spec.name} on ${call.target}`;
       const text = `dry run: would ${plan} (decision ${call.decision.decision} by ${call.decision.rule}); nothing was executed`;
       this.auditCall(call, { phase: 'completed', result: text, durationMs: 0 });
       return { ok: true, callId: call.callId, output: { dryRun: true, plan, decision: call.decision.decision }, text, dryRun: true };

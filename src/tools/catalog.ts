@@ -1,9 +1,21 @@
 // The one array of tools. Nothing else registers tools; transports and the loop read from here.
 import type { AnyToolSpec } from './spec.js';
 import { listContainers, restartContainer } from './docker.js';
+import { inspectContainer } from './docker-inspect.js';
+import { containerLogs } from './docker-logs.js';
+import { dockerPrune } from './docker-prune.js';
+import { recreateContainer } from './docker-recreate.js';
+import { startContainer, stopContainer } from './docker-write.js';
+import { gpuStatus } from './gpu.js';
+import { gpuReset } from './gpu-reset.js';
+import { hostMetrics } from './host.js';
 import { searchIncidents } from './incidents.js';
+import { describeService, queryInventory } from './inventory.js';
+import { nginxTestConfig } from './nginx.js';
+import { reloadNginx } from './nginx-reload.js';
+import { runRunbook } from './runbooks.js';
 
-export const CATALOG: readonly AnyToolSpec[] = [listContainers, restartContainer, searchIncidents] as unknown as AnyToolSpec[];
+export const CATALOG: readonly AnyToolSpec[] = [listContainers, inspectContainer, containerLogs, hostMetrics, gpuStatus, nginxTestConfig, restartContainer, startContainer, stopContainer, recreateContainer, dockerPrune, reloadNginx, searchIncidents, queryInventory, describeService, runRunbook, gpuReset] as unknown as AnyToolSpec[];
 
 export interface CatalogFilter {
   readOnly: boolean;

@@ -29,7 +29,13 @@ export interface ToolSpec<I extends z.ZodObject = z.ZodObject, O extends z.ZodTy
   /** A prompt for Claude: what it does, when to use it, when not, side effects, output caps. */
   description: string;
   family: ToolFamily;
+  /** The tier for listing and annotations; the ceiling when riskOf decides per call. */
   risk: Risk;
+  /**
+   * The tier of this particular call, for tools whose risk depends on what they run (run_runbook:
+   * the runbook's own tier). May throw ToolFailure('invalid_input') for input that names nothing.
+   */
+  riskOf?: (input: z.infer<I>, inventory: InventoryReader) => Risk;
   /** Strict; for non-read tools it also carries the optional approvalId. */
   input: I;
   output: O;
@@ -38,8 +44,8 @@ export interface ToolSpec<I extends z.ZodObject = z.ZodObject, O extends z.ZodTy
   run: (input: z.infer<I>, ctx: ToolContext) => Promise<z.infer<O>>;
   /** The short text a model reads beside structuredContent: a line per item, never a JSON dump. */
   summarize: (output: z.infer<O>) => string;
-  /** What a dry run reports it would do. */
-  plan?: (input: z.infer<I>) => string;
+  /** What a dry run reports it would do; the inventory is there for tools whose command lives in it (run_runbook). */
+  plan?: (input: z.infer<I>, inventory: InventoryReader) => string;
   openWorld?: boolean;
   idempotent?: boolean;
 }
