@@ -8,8 +8,10 @@ import { LOG_LEVELS } from './log.js';
 import { registerApprovalCommands } from './commands/approvals.js';
 import { registerAuditCommands } from './commands/audit.js';
 import { registerPolicyCommands } from './commands/policy.js';
-import { registerNotYetCommands } from './commands/not-yet.js';
+import { registerInventoryCommands } from './commands/inventory.js';
 import { registerStdioCommand } from './commands/stdio.js';
+import { registerServeCommand } from './commands/serve.js';
+import { registerTokenCommands } from './commands/tokens.js';
 
 export interface GlobalOptions {
   config?: string;
@@ -32,10 +34,12 @@ export function buildProgram(): Command {
   const loadFromFlags: ConfigLoader = () => loadConfig(program.opts<GlobalOptions>());
 
   registerStdioCommand(program, loadFromFlags);
-  registerNotYetCommands(program, loadFromFlags);
+  registerServeCommand(program, loadFromFlags);
   registerPolicyCommands(program, loadFromFlags);
   registerAuditCommands(program, loadFromFlags);
   registerApprovalCommands(program, loadFromFlags);
+  registerTokenCommands(program, loadFromFlags);
+  registerInventoryCommands(program, loadFromFlags);
   return program;
 }
 

@@ -17,6 +17,25 @@ const Webhook = z.strictObject({
     .describe('only these events; all when absent'),
 });
 
+const HostName = z.string().min(1).regex(/^[^\s/:]+$|^\[[0-9a-fA-F:.]+\]$/, 'a host name or address, no port or scheme (IPv6 in brackets)');
+
+/** `warden serve`: the HTTP gateway. Allowed Host/Origin names default to localhost and the listen host. */
+const Server = z.strictObject({
+  host: z.string().min(1).default('127.0.0.1').describe('address to listen on'),
+  port: z.number().int().min(0).max(65535).default(8420),
+  allowedHosts: z.array(HostName).min(1).optional().describe('Host header names accepted (DNS-rebinding protection)'),
+  allowedOrigins: z.array(HostName).min(1).optional().describe('Origin host names accepted from browsers'),
+  tls: z.strictObject({ certPath: z.string().min(1), keyPath: z.string().min(1) }).optional(),
+  rateLimit: z
+    .strictObject({ perMinute: z.number().int().positive().default(600), burst: z.number().int().positive().default(60) })
+    .default({ perMinute: 600, burst: 60 })
+    .describe('per principal, token bucket'),
+  maxBodyBytes: z.number().int().positive().max(64 * 1024 * 1024).default(1024 * 1024),
+  metricsPublic: z.boolean().default(false).describe('serve /metrics without a token'),
+  sessionIdleMinutes: z.number().positive().default(30).describe('2025-11-25 MCP sessions idle this long are closed'),
+});
+const SERVER_DEFAULTS = { host: '127.0.0.1', port: 8420, rateLimit: { perMinute: 600, burst: 60 }, maxBodyBytes: 1024 * 1024, metricsPublic: false, sessionIdleMinutes: 30 };
+
 export const ConfigFile = z.strictObject({
   dataDir: z.string().optional(),
   logLevel: z.enum(LOG_LEVELS).optional(),
@@ -41,6 +60,7 @@ export const ConfigFile = z.strictObject({
     })
     .default({ readOnly: false, disabled: [], callTimeoutMs: 60_000 }),
   notify: z.strictObject({ webhooks: z.array(Webhook).default([]) }).default({ webhooks: [] }),
+  server: Server.default(SERVER_DEFAULTS),
 });
 export type ConfigFile = z.infer<typeof ConfigFile>;
 
@@ -100,6 +120,9 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
     logLevel: logLevel as LogLevel,
     policyPath: policy ? resolve(cwd, policy) : undefined,
     inventoryDir: resolve(base, file.inventory ?? 'inventory'),
+    server: file.server.tls
+      ? { ...file.server, tls: { certPath: resolve(base, file.server.tls.certPath), keyPath: resolve(base, file.server.tls.keyPath) } }
+      : file.server,
     dockerHost: env.DOCKER_HOST ?? 'unix:///var/run/docker.sock',
   };
 }

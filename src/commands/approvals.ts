@@ -6,7 +6,7 @@ import { decideApproval } from '../policy/approvals.js';
 import { createRuntime } from '../server/runtime.js';
 import { printJson, printLines, table } from './output.js';
 
-function whoami(): string {
+export function whoami(): string {
   try {
     return userInfo().username;
   } catch {

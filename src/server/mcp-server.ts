@@ -26,6 +26,17 @@ const INSTRUCTIONS =
 
 const APPROVAL_KEY = 'approval';
 
+/**
+ * tools/list per catalog, converted from zod once: HTTP builds a server for every 2026-07-28
+ * request, and converting the schemas each time costs more than the call itself.
+ */
+const listings = new WeakMap<Guard, Tool[]>();
+function listingOf(guard: Guard): Tool[] {
+  let listing = listings.get(guard);
+  if (!listing) listings.set(guard, (listing = guard.tools().map(toolListing)));
+  return listing;
+}
+
 /** Who is calling, decided by the transport (stdio config, HTTP token, the loop). */
 export type CallerFor = (ctx: ServerContext) => Omit<Caller, 'human'>;
 
@@ -64,7 +75,7 @@ export function createMcpServer(guard: Guard, callerFor: CallerFor, opts: McpSer
   const server = new Server(SERVER_INFO, { capabilities: { tools: {}, prompts: {}, resources: {} }, instructions: INSTRUCTIONS });
   registerPrompts(server);
   registerResources(server, guard.deps.inventory, guard.deps.policy);
-  const listing: Tool[] = guard.tools().map(toolListing);
+  const listing = listingOf(guard);
 
   server.setRequestHandler('tools/list', async () => ({ tools: listing }));
   server.setRequestHandler('tools/call', async (req, ctx) => {

@@ -1,6 +1,7 @@
 // Builds the parts every entry point shares from one config: store, policy, adapters, notifier
 // and the guard. Entry points differ only in how requests reach the guard.
 import { join } from 'node:path';
+import { localHost } from '../adapters/hosts.js';
 import { createAdapters, type Adapters } from '../adapters/index.js';
 import type { Config } from '../config.js';
 import { createLogger, type Logger } from '../log.js';
@@ -13,6 +14,7 @@ import { AuditLog } from '../store/audit.js';
 import { ApprovalStore } from '../store/approvals.js';
 import { IncidentStore } from '../store/incidents.js';
 import { InventoryStore } from '../store/inventory.js';
+import { withLocalHost } from '../store/inventory-file.js';
 import { DB_FILE, openDb, type Db } from '../store/db.js';
 import { CATALOG, filterCatalog } from '../tools/catalog.js';
 
@@ -22,6 +24,7 @@ export interface Runtime {
   db: Db;
   audit: AuditLog;
   approvals: ApprovalStore;
+  inventory: InventoryStore;
   policy: Policy;
   adapters: Adapters;
   notifier: Notifier;
@@ -43,20 +46,25 @@ export function createRuntime(config: Config, log: Logger = createLogger(config.
   const db = openDb(config.dataDir);
   const audit = new AuditLog(db, checkpointPath(config.dataDir));
   const approvals = new ApprovalStore(db);
-  const adapters = parts.adapters ?? createAdapters({ docker: { local: config.dockerHost } });
+  const inventory = new InventoryStore(db);
+  const adapters = parts.adapters ?? createAdapters(withLocalHost(localHost(config.dockerHost), inventory.hostSpecs()), log);
   const notifier = createNotifier(config.notify.webhooks, log);
   const guard = new Guard({
     catalog: filterCatalog(CATALOG, config.tools),
     policy, audit, approvals, adapters, notifier, log,
-    inventory: new InventoryStore(db),
+    inventory,
+    resolveTarget: (target) => inventory.resolveTarget(target),
     incidents: new IncidentStore(db),
     callTimeoutMs: config.tools.callTimeoutMs,
     approvalTtlMs: config.approvals.ttlMinutes * 60_000,
   });
   return {
-    config, log, db, audit, approvals, policy, adapters, notifier, guard,
+    config, log, db, audit, approvals, inventory, policy, adapters, notifier, guard,
     async close() {
       await notifier.flush();
+      await adapters.close();
+      inventory.close();
+      audit.close();
       db.close();
     },
   };

@@ -67,6 +67,11 @@ export class ApprovalStore {
     return opts.status ? all.filter((a) => a.status === opts.status) : all;
   }
 
+  /** How many requests wait for a decision and have not expired. */
+  countPending(now = new Date()): number {
+    return (this.db.prepare(`SELECT count(*) AS n FROM approvals WHERE status = 'pending' AND expires_at > ?`).get(now.toISOString()) as { n: number }).n;
+  }
+
   /** Records a human's decision on a pending, unexpired request; returns the request as it now stands. */
   decide(id: string, verdict: 'approved' | 'denied', by: string, reason: string | null, now = new Date()): Approval {
     const changed = this.db

@@ -83,4 +83,72 @@ export const MIGRATIONS: readonly string[] = [
     INSERT INTO incidents_fts (incidents_fts, rowid, title, summary, resolution, target) VALUES ('delete', old.rowid, old.title, old.summary, old.resolution, old.target);
   END;
   `,
+  // 3: the inventory as loaded from YAML (lists and maps as JSON text), and containers found on
+  // the hosts that the inventory does not know yet.
+  `
+  CREATE TABLE hosts (
+    name        TEXT PRIMARY KEY,
+    address     TEXT,
+    docker      TEXT,
+    docker_tls  TEXT,
+    ssh         TEXT,
+    nvidia_smi_path TEXT,
+    nginx_path  TEXT,
+    labels      TEXT NOT NULL DEFAULT '{}',
+    notes       TEXT,
+    source      TEXT NOT NULL
+  );
+  CREATE TABLE services (
+    name         TEXT PRIMARY KEY,
+    host         TEXT NOT NULL,
+    container    TEXT,
+    owner        TEXT,
+    tier         TEXT NOT NULL,
+    labels       TEXT NOT NULL DEFAULT '{}',
+    depends_on   TEXT NOT NULL DEFAULT '[]',
+    health_check TEXT,
+    runbooks     TEXT NOT NULL DEFAULT '[]',
+    notes        TEXT,
+    nginx        TEXT,
+    source       TEXT NOT NULL
+  );
+  CREATE UNIQUE INDEX services_host_container ON services (host, container) WHERE container IS NOT NULL;
+  CREATE TABLE runbooks (
+    name            TEXT PRIMARY KEY,
+    description     TEXT NOT NULL,
+    hosts           TEXT NOT NULL,
+    argv            TEXT NOT NULL,
+    params          TEXT NOT NULL,
+    risk            TEXT NOT NULL,
+    timeout_seconds INTEGER NOT NULL,
+    source          TEXT NOT NULL
+  );
+  CREATE TABLE discovered_containers (
+    host       TEXT NOT NULL,
+    name       TEXT NOT NULL,
+    image      TEXT NOT NULL,
+    state      TEXT NOT NULL,
+    first_seen TEXT NOT NULL,
+    last_seen  TEXT NOT NULL,
+    PRIMARY KEY (host, name)
+  );
+  `,
+  // 4: bearer tokens for the HTTP gateway; only a SHA-256 of each token is stored.
+  `
+  CREATE TABLE tokens (
+    id           INTEGER PRIMARY KEY,
+    name         TEXT NOT NULL UNIQUE,
+    role         TEXT NOT NULL CHECK (role IN ('readonly', 'operator', 'admin', 'alerts')),
+    hash         TEXT NOT NULL UNIQUE,
+    created_at   TEXT NOT NULL,
+    expires_at   TEXT,
+    revoked_at   TEXT,
+    last_used_at TEXT
+  );
+  `,
+  // 5: limits count only calls that ran; partial indexes keep those counts off the rest of the table.
+  `
+  CREATE INDEX audit_ran_target ON audit (tool, target, time) WHERE phase IN ('completed', 'failed') AND dry_run = 0;
+  CREATE INDEX audit_ran_principal ON audit (tool, principal, time) WHERE phase IN ('completed', 'failed') AND dry_run = 0;
+  `,
 ];

@@ -9,6 +9,7 @@ import { silentLogger } from '../../src/log.js';
 import type { Caller } from '../../src/policy/guard.js';
 import { createMcpServer } from '../../src/server/mcp-server.js';
 import { createRuntime, type Runtime } from '../../src/server/runtime.js';
+import { loadInventoryInto, writeInventory } from './inventory.js';
 import { tempDir } from './processes.js';
 
 export interface TestRuntimeOptions {
@@ -16,6 +17,8 @@ export interface TestRuntimeOptions {
   adapters?: Adapters;
   dockerHost?: string;
   config?: string;
+  /** An inventory to load before the runtime starts: a directory, or file name -> YAML text. */
+  inventory?: string | Record<string, string>;
 }
 
 export function testRuntime(opts: TestRuntimeOptions = {}): Runtime {
@@ -30,7 +33,12 @@ export function testRuntime(opts: TestRuntimeOptions = {}): Runtime {
     writeFileSync(join(dir, 'warden.yaml'), opts.config);
     env.WARDEN_CONFIG = join(dir, 'warden.yaml');
   }
-  return createRuntime(loadConfig({}, env, dir), silentLogger, { adapters: opts.adapters });
+  const config = loadConfig({}, env, dir);
+  if (opts.inventory !== undefined) {
+    // Loaded first, as `warden inventory load` would, so the runtime builds its hosts from it.
+    loadInventoryInto(config.dataDir, typeof opts.inventory === 'string' ? opts.inventory : writeInventory(opts.inventory, join(dir, 'inventory')));
+  }
+  return createRuntime(config, silentLogger, { adapters: opts.adapters });
 }
 
 export interface Linked {

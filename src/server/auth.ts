@@ -1,0 +1,88 @@
+// Who is calling the HTTP gateway: a bearer token's principal and role, and what each role may
+// reach. Issuing and revoking tokens is audited here; the tokens themselves are never logged.
+import { randomUUID } from 'node:crypto';
+import { InputError } from '../errors.js';
+import type { Role } from '../policy/policy-file.js';
+import type { AuditLog } from '../store/audit.js';
+import { canonicalJson, sha256 } from '../store/canonical.js';
+import type { TokenRecord, TokenStore } from '../store/tokens.js';
+
+export interface Principal {
+  tokenId: number;
+  principal: string;
+  role: Role;
+}
+
+export type AuthResult = { ok: true; who: Principal } | { ok: false; reason: string };
+
+export type Route = 'mcp' | 'approvals' | 'metrics';
+
+/** `alerts` tokens may only post alerts; readonly reaches tools (the gate allows it reads only). */
+export const ROUTE_ROLES: Record<Route, readonly Role[]> = {
+  mcp: ['readonly', 'operator', 'admin'],
+  approvals: ['operator', 'admin'],
+  metrics: ['readonly', 'operator', 'admin'],
+};
+
+const WHY: Record<string, string> = {
+  malformed: 'not a warden token (expected wdn_...)',
+  unknown: 'unknown token',
+  expired: 'token expired',
+  revoked: 'token revoked',
+};
+
+export function authenticate(tokens: TokenStore, authorization: string | undefined | null): AuthResult {
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
+  if (!match) return { ok: false, reason: 'missing bearer token: send Authorization: Bearer <token>' };
+  const checked = tokens.check(match[1]!);
+  if (!checked.ok) return { ok: false, reason: WHY[checked.why]! };
+  return { ok: true, who: { tokenId: checked.token.id, principal: checked.token.name, role: checked.token.role } };
+}
+
+/** The principal `loop` is the autonomous loop's own: no token may speak as it. */
+export const RESERVED_PRINCIPALS = ['loop'];
+const PRINCIPAL = /^[A-Za-z0-9_.@-]{1,64}$/;
+
+export function checkPrincipalName(name: string): void {
+  if (!PRINCIPAL.test(name)) throw new InputError(`--principal "${name}": expected 1-64 letters, digits or . _ @ -`);
+  if (RESERVED_PRINCIPALS.includes(name)) throw new InputError(`--principal "${name}" is reserved for warden itself`);
+}
+
+/** `30d`, `12h`, `90m`, `2w` -> milliseconds. */
+export function parseDuration(text: string): number {
+  const m = /^(\d{1,6})([mhdw])$/.exec(text.trim());
+  if (!m || Number(m[1]) === 0) throw new InputError(`--expires "${text}": expected a positive duration such as 90m, 12h, 30d or 2w`);
+  const unit = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 }[m[2] as 'm' | 'h' | 'd' | 'w'];
+  return Number(m[1]) * unit;
+}
+
+interface TokenAudit {
+  tokens: TokenStore;
+  audit: AuditLog;
+}
+
+function auditToken(audit: AuditLog, tool: 'tokens.create' | 'tokens.revoke', by: string, name: string, args: Record<string, unknown>, result: string): void {
+  audit.append({
+    callId: `token:${randomUUID()}`, principal: by, transport: 'cli', tool, target: name,
+    args, argsHash: sha256(canonicalJson(args)), phase: 'completed', result,
+  });
+}
+
+export function issueToken(
+  { tokens, audit }: TokenAudit,
+  req: { principal: string; role: Role; expiresInMs?: number; by: string },
+  now = new Date(),
+): { token: string; record: TokenRecord } {
+  checkPrincipalName(req.principal);
+  const expiresAt = req.expiresInMs === undefined ? null : new Date(now.getTime() + req.expiresInMs);
+  const made = tokens.create(req.principal, req.role, expiresAt, now);
+  auditToken(audit, 'tokens.create', req.by, req.principal, { principal: req.principal, role: req.role, expiresAt: made.record.expiresAt },
+    `token for ${req.principal} (${req.role}) created, expires ${made.record.expiresAt ?? 'never'}`);
+  return made;
+}
+
+export function revokeToken({ tokens, audit }: TokenAudit, name: string, by: string): boolean {
+  const revoked = tokens.revoke(name);
+  if (revoked) auditToken(audit, 'tokens.revoke', by, name, { principal: name }, `token for ${name} revoked`);
+  return revoked;
+}

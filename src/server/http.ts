@@ -1,0 +1,133 @@
+// The daemon's HTTP routes on Hono: /mcp, /approvals, /metrics, /healthz. Every request passes
+// the Host/Origin allow-list first (DNS-rebinding protection); every route but /healthz (and
+// /metrics when configured public) needs a bearer token whose role may use it, within its rate.
+import type { HttpBindings } from '@hono/node-server';
+import { validateHostHeader, validateOriginHeader } from '@modelcontextprotocol/server';
+import { Hono, type MiddlewareHandler } from 'hono';
+import { TokenStore } from '../store/tokens.js';
+import { listApprovals, decide } from './approvals-http.js';
+import { authenticate, ROUTE_ROLES, type Principal, type Route } from './auth.js';
+import { createHealthCheck } from './health.js';
+import { createMcpHttp, type McpHttp } from './mcp-http.js';
+import { createMetrics, type Metrics } from './metrics.js';
+import { RateLimiter, type RateLimit } from './rate-limit.js';
+import { jsonError } from './responses.js';
+import type { Runtime } from './runtime.js';
+
+export interface GatewayOptions {
+  allowedHosts: string[];
+  allowedOrigins: string[];
+  rateLimit: RateLimit;
+  maxBodyBytes: number;
+  metricsPublic: boolean;
+  sessionIdleMs: number;
+  maxSessions: number;
+  maxSessionsPerToken: number;
+}
+
+type Env = { Bindings: Partial<HttpBindings>; Variables: { who: Principal } };
+
+export interface Gateway {
+  fetch: (request: Request, env?: Partial<HttpBindings>) => Response | Promise<Response>;
+  metrics: Metrics;
+  mcp: McpHttp;
+  /** POST /mcp requests whose response has not finished: tool calls under way. */
+  inflight(): number;
+  /** New requests get 503 from now on. */
+  drain(): void;
+  /** Closes MCP sessions and per-request servers, and detaches the metrics from the guard. */
+  close(): Promise<void>;
+}
+
+/** The metric label for a path: the route pattern, never the raw path (ids would grow the label set). */
+function routeOf(path: string): string {
+  if (['/mcp', '/healthz', '/metrics', '/approvals'].includes(path)) return path;
+  const decision = /^\/approvals\/[^/]+\/(approve|deny)$/.exec(path);
+  return decision ? `/approvals/:id/${decision[1]}` : 'other';
+}
+
+export function createGateway(rt: Runtime, opts: GatewayOptions): Gateway {
+  const tokens = new TokenStore(rt.db);
+  const metrics = createMetrics(rt.approvals, rt.guard.tools().map((t) => t.name));
+  rt.guard.deps.observe = metrics.observeCall;
+  const limiter = new RateLimiter(opts.rateLimit);
+  const pruner = setInterval(() => limiter.prune(), 60_000);
+  pruner.unref();
+  const mcp = createMcpHttp(rt.guard, rt.log, {
+    maxBodyBytes: opts.maxBodyBytes, sessionIdleMs: opts.sessionIdleMs, maxSessions: opts.maxSessions, maxSessionsPerToken: opts.maxSessionsPerToken,
+  });
+  const health = createHealthCheck(rt);
+  let draining = false;
+  let inflight = 0;
+
+  const requireRole = (route: Route): MiddlewareHandler<Env> => async (c, next) => {
+    const auth = authenticate(tokens, c.req.header('authorization'));
+    if (!auth.ok) {
+      const presented = c.req.header('authorization') !== undefined;
+      return jsonError(401, 'unauthorized', auth.reason, { 'www-authenticate': `Bearer realm="warden"${presented ? ', error="invalid_token"' : ''}` });
+    }
+    const { who } = auth;
+    if (!ROUTE_ROLES[route].includes(who.role)) return jsonError(403, 'forbidden', `role ${who.role} may not use /${route}`);
+    const taken = limiter.take(who.principal);
+    if (!taken.ok) {
+      return jsonError(429, 'rate_limited', `${who.principal} is over ${opts.rateLimit.perMinute} requests a minute (burst ${opts.rateLimit.burst})`, {
+        'retry-after': String(taken.retryAfterSeconds),
+      });
+    }
+    c.set('who', who);
+    await next();
+  };
+
+  const app = new Hono<Env>();
+  app.use('*', async (c, next) => {
+    await next();
+    metrics.observeHttp(routeOf(c.req.path), c.res.status);
+  });
+  app.use('*', async (c, next) => {
+    if (draining) return jsonError(503, 'unavailable', 'warden is shutting down', { connection: 'close' });
+    const host = validateHostHeader(c.req.header('host'), opts.allowedHosts);
+    if (!host.ok) return jsonError(403, 'forbidden', `${host.message}; accepted names are set by server.allowedHosts`);
+    const origin = validateOriginHeader(c.req.header('origin'), opts.allowedOrigins);
+    if (!origin.ok) return jsonError(403, 'forbidden', `${origin.message}; accepted names are set by server.allowedOrigins`);
+    await next();
+  });
+
+  app.get('/healthz', async (c) => {
+    const h = await health();
+    return c.json(h, h.db === 'ok' ? 200 : 503);
+  });
+  const metricsGate: MiddlewareHandler<Env> = opts.metricsPublic ? async (_c, next) => next() : requireRole('metrics');
+  app.get('/metrics', metricsGate, async (c) => c.body(await metrics.render(), 200, { 'content-type': metrics.contentType }));
+
+  app.all('/mcp', requireRole('mcp'), async (c) => {
+    const outgoing = c.env?.outgoing;
+    if (c.req.method === 'POST' && outgoing) {
+      inflight += 1;
+      outgoing.once('close', () => { inflight -= 1; });
+    }
+    return mcp.handle(c.req.raw, c.get('who'), c.env?.incoming);
+  });
+
+  app.get('/approvals', requireRole('approvals'), (c) => listApprovals(rt, c.req.query('all') === '1'));
+  app.post('/approvals/:id/approve', requireRole('approvals'), (c) => decide(rt, c.req.raw, c.get('who'), c.req.param('id'), 'approved', opts.maxBodyBytes));
+  app.post('/approvals/:id/deny', requireRole('approvals'), (c) => decide(rt, c.req.raw, c.get('who'), c.req.param('id'), 'denied', opts.maxBodyBytes));
+
+  app.notFound(() => jsonError(404, 'not_found', 'no such route; see /healthz, /mcp, /approvals, /metrics'));
+  app.onError((err) => {
+    rt.log.error({ err }, 'http handler failed');
+    return jsonError(500, 'internal', 'internal error');
+  });
+
+  return {
+    fetch: (request, env) => app.fetch(request, env ?? {}),
+    metrics,
+    mcp,
+    inflight: () => inflight,
+    drain: () => { draining = true; },
+    async close() {
+      clearInterval(pruner);
+      if (rt.guard.deps.observe === metrics.observeCall) rt.guard.deps.observe = undefined;
+      await mcp.close();
+    },
+  };
+}
