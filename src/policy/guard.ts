@@ -64,6 +64,7 @@ export interface PreparedCall {
   target: string;
   /** The spec's tier, or what riskOf said for this input. */
   risk: Risk;
+  deadlineMs: number;
   argsHash: string;
   redactedArgs: unknown;
   decision: GateDecision;
@@ -158,8 +159,12 @@ export class Guard {
     const { [APPROVAL_ID_FIELD]: approvalId, ...input } = parsed.data as Record<string, unknown>;
     const target = spec.target(input);
     let risk = spec.risk;
+    let bound: unknown;
+    let deadlineMs = this.deps.callTimeoutMs;
     try {
       if (spec.riskOf) risk = spec.riskOf(input, this.deps.inventory);
+      bound = spec.bindsTo?.(input, this.deps.inventory);
+      deadlineMs = Math.max(deadlineMs, spec.deadlineMs?.(input, this.deps.inventory) ?? 0);
     } catch (err) {
       const message = err instanceof ToolFailure ? err.message : `internal error, ref ${callId}`;
       this.audit({ ...base, risk: spec.risk, target, args: auditableArgs(input), argsHash: sha256(canonicalJson(input)), phase: 'failed', errorKind: 'invalid_input', result: message });
@@ -170,8 +175,10 @@ export class Guard {
       call: {
         callId, caller, spec, input, target, risk,
         approvalId: approvalId as string | undefined,
-        // The hash binds an approval to these exact arguments, defaults applied, approvalId excluded.
-        argsHash: sha256(canonicalJson(input)),
+        // The hash binds an approval to these exact arguments, defaults applied, approvalId excluded,
+        // and to whatever the tool says they stand for (a runbook's definition).
+        argsHash: sha256(canonicalJson(bound === undefined ? input : { args: input, boundTo: bound })),
+        deadlineMs,
         redactedArgs: auditableArgs(input),
         decision: this.decideFor({ principal: caller.principal, role: caller.role, tool, risk, target }),
       },
@@ -241,9 +248,9 @@ export class Guard {
     let onAbort: (() => void) | undefined;
     const aborted = new Promise<never>((_, reject) => {
       onAbort = (): void => reject(deadline.signal.aborted
-        ? new ToolFailure('unavailable', `${call.spec.name} on ${call.target} timed out after ${this.deps.callTimeoutMs} ms; retry later`)
+        ? new ToolFailure('unavailable', `${call.spec.name} on ${call.target} timed out after ${call.deadlineMs} ms; retry later`)
         : new ToolFailure('unavailable', `${call.spec.name} on ${call.target} was cancelled by the client`));
-      timer = setTimeout(() => deadline.abort(), this.deps.callTimeoutMs);
+      timer = setTimeout(() => deadline.abort(), call.deadlineMs);
       if (signal.aborted) onAbort();
       else signal.addEventListener('abort', onAbort, { once: true });
     });

@@ -85,6 +85,8 @@ export const runRunbook = defineTool({
   family: 'runbooks',
   risk: 'high',
   riskOf: (input, inventory) => prepareRunbook(input, inventory).runbook.risk,
+  bindsTo: (input, inventory) => prepareRunbook(input, inventory).runbook,
+  deadlineMs: (input, inventory) => prepareRunbook(input, inventory).runbook.timeoutSeconds * 1000 + 2 * REMOTE_GRACE_MS,
   input: RunRunbookInput,
   output: RunRunbookOutput,
   target: (i) => `${i.host}/runbook:${i.runbook}`,

@@ -36,6 +36,13 @@ export interface ToolSpec<I extends z.ZodObject = z.ZodObject, O extends z.ZodTy
    * the runbook's own tier). May throw ToolFailure('invalid_input') for input that names nothing.
    */
   riskOf?: (input: z.infer<I>, inventory: InventoryReader) => Risk;
+  /**
+   * What else an approval of this call must be bound to besides its arguments (run_runbook: the
+   * runbook's definition, so a reloaded inventory cannot change what an approved call runs).
+   */
+  bindsTo?: (input: z.infer<I>, inventory: InventoryReader) => unknown;
+  /** How long this call may take, when the tool knows better than tools.callTimeoutMs (the larger wins). */
+  deadlineMs?: (input: z.infer<I>, inventory: InventoryReader) => number;
   /** Strict; for non-read tools it also carries the optional approvalId. */
   input: I;
   output: O;

@@ -11,6 +11,7 @@ import { writeInventory } from '../support/inventory.js';
 import { tempDir } from '../support/processes.js';
 import { startSshd, type Sshd } from '../support/sshd.js';
 import { linkClient, testRuntime, type Linked } from '../support/warden.js';
+import { readInventoryDir } from '../../src/store/inventory-file.js';
 
 // One script, three behaviours chosen by the name it runs under. CommonJS, run by this node.
 const SCRIPT = String.raw`
@@ -167,6 +168,19 @@ describe('run_runbook risk is the runbook\'s own', () => {
     const r = await client.callTool({ name: 'run_runbook', arguments: { ...args, approvalId: failure(held).approvalId } });
     expect(r.isError, text(r)).toBeFalsy();
     expect(calls()).toEqual([['clean', '/srv/logs', '+14']]);
+  });
+
+  it('refuses an approval once the runbook it was granted for has been redefined', async () => {
+    const { rt, client } = await setup();
+    const args = { runbook: 'clean', host: 'box', params: { dir: '/srv/logs', days: '14' } };
+    const held = failure(await client.callTool({ name: 'run_runbook', arguments: args }));
+    rt.approvals.decide(held.approvalId!, 'approved', 'alice', null);
+    const redefined = JSON.parse(inventory['inventory.yaml']!);
+    redefined.runbooks.find((r: { name: string }) => r.name === 'clean').argv.push('--also-this');
+    rt.inventory.load(readInventoryDir(writeInventory({ 'inventory.yaml': JSON.stringify(redefined) })));
+    const r = await client.callTool({ name: 'run_runbook', arguments: { ...args, approvalId: held.approvalId } });
+    expect(text(r)).toMatch(/another tool, principal or other arguments/);
+    expect(calls()).toEqual([]);
   });
 
   it('warden policy check reports each runbook\'s risk and decision', () => {
