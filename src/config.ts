@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { InputError, errorMessage } from './errors.js';
 import { LOG_LEVELS, type LogLevel } from './log.js';
 import { describeIssues } from './validation.js';
+import { LOOP_DEFAULTS, LoopConfig } from './loop/config.js';
 
 const Webhook = z.strictObject({
   url: z.url().describe('where to POST'),
@@ -61,6 +62,7 @@ export const ConfigFile = z.strictObject({
     .default({ readOnly: false, disabled: [], callTimeoutMs: 60_000 }),
   notify: z.strictObject({ webhooks: z.array(Webhook).default([]) }).default({ webhooks: [] }),
   server: Server.default(SERVER_DEFAULTS),
+  loop: LoopConfig.default(LOOP_DEFAULTS),
 });
 export type ConfigFile = z.infer<typeof ConfigFile>;
 
@@ -73,6 +75,8 @@ export interface Config extends Omit<ConfigFile, 'dataDir' | 'logLevel'> {
   inventoryDir: string;
   /** Local Docker endpoint: DOCKER_HOST when set, else the default socket. */
   dockerHost: string;
+  /** Resolved from the variables the loop config names; never logged. */
+  secrets: { anthropicApiKey?: string; anthropicBaseURL?: string; grafanaSecret?: string };
 }
 
 export interface ConfigFlags {
@@ -124,5 +128,10 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
       ? { ...file.server, tls: { certPath: resolve(base, file.server.tls.certPath), keyPath: resolve(base, file.server.tls.keyPath) } }
       : file.server,
     dockerHost: env.DOCKER_HOST ?? 'unix:///var/run/docker.sock',
+    secrets: {
+      anthropicApiKey: env[file.loop.apiKeyEnv],
+      anthropicBaseURL: file.loop.baseURL ?? env.ANTHROPIC_BASE_URL,
+      grafanaSecret: file.loop.grafanaSecretEnv ? env[file.loop.grafanaSecretEnv] : undefined,
+    },
   };
 }

@@ -1,0 +1,41 @@
+// The loop's section of the config file. Secrets (the API key, Grafana's HMAC secret) are named
+// by environment variable, never written in the file.
+import { z } from 'zod';
+
+const Seconds = z.number().positive();
+
+export const LoopConfig = z.strictObject({
+  enabled: z.boolean().default(true),
+  /** Model and endpoint; the key comes from the variable named here (default ANTHROPIC_API_KEY). */
+  model: z.string().min(1).default('claude-sonnet-4-5'),
+  apiKeyEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/).default('ANTHROPIC_API_KEY'),
+  baseURL: z.url().optional().describe('default: ANTHROPIC_BASE_URL, else the SDK default'),
+  maxRetries: z.number().int().min(0).max(10).default(3),
+  budgets: z
+    .strictObject({
+      turns: z.number().int().positive().max(100).default(12),
+      tokens: z.number().int().positive().default(200_000),
+      wallSeconds: Seconds.default(300),
+      dailyUsd: z.number().nonnegative().default(20),
+      /** USD per million tokens, for the daily estimate. */
+      inputUsdPerMTok: z.number().nonnegative().default(3),
+      outputUsdPerMTok: z.number().nonnegative().default(15),
+    })
+    .default({ turns: 12, tokens: 200_000, wallSeconds: 300, dailyUsd: 20, inputUsdPerMTok: 3, outputUsdPerMTok: 15 }),
+  concurrency: z.number().int().positive().max(32).default(4),
+  /** How long a fixed container must stay running (and healthy) before the incident is resolved. */
+  settleSeconds: Seconds.default(15),
+  /** A fingerprint that fires again this soon after it closed is flapping. */
+  cooldownMinutes: z.number().nonnegative().default(10),
+  /** Re-openings within the cooldown after which the loop stops acting and escalates. */
+  flapLimit: z.number().int().positive().default(3),
+  /** Most actions the loop takes on one incident before it escalates. */
+  maxAttempts: z.number().int().positive().default(3),
+  /** Tiers where a deterministic runbook acts first and Claude investigates after. */
+  restoreFirstTiers: z.array(z.string()).default(['standard', 'batch']),
+  watchDockerEvents: z.boolean().default(true),
+  grafanaSecretEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/).optional().describe('variable holding the Grafana webhook HMAC secret'),
+});
+export type LoopConfig = z.infer<typeof LoopConfig>;
+
+export const LOOP_DEFAULTS: LoopConfig = LoopConfig.parse({});
