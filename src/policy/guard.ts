@@ -122,7 +122,7 @@ export class Guard {
     for (const limit of limitsFor(this.deps.policy, full)) {
       const since = new Date(Date.now() - limit.windowMs);
       const key = limit.per === 'target' ? { target: req.target } : limit.per === 'principal' ? { principal: req.principal } : {};
-      counts.set(limit.name, this.deps.audit.countExecuted(this.limitTools(limit), since, key));
+      counts.set(limit.name, this.deps.audit.countExecuted(this.limitTools(limit), since, key, limit.max));
     }
     return decide(this.deps.policy, full, counts);
   }

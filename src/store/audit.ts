@@ -115,9 +115,10 @@ export class AuditLog {
     // Three shapes so each uses its partial index (migration 5) instead of a scan.
     const ran = `phase IN ('completed', 'failed') AND dry_run = 0 AND time >= @since AND tool IN (SELECT value FROM json_each(@tools))`;
     this.executedCount = {
-      target: db.prepare(`SELECT count(*) AS n FROM audit WHERE target = @target AND ${ran}`),
-      principal: db.prepare(`SELECT count(*) AS n FROM audit WHERE principal = @principal AND ${ran}`),
-      overall: db.prepare(`SELECT count(*) AS n FROM audit WHERE ${ran}`),
+      // A limit only needs to know whether its max was reached: stop counting there.
+      target: db.prepare(`SELECT count(*) AS n FROM (SELECT 1 FROM audit WHERE target = @target AND ${ran} LIMIT @cap)`),
+      principal: db.prepare(`SELECT count(*) AS n FROM (SELECT 1 FROM audit WHERE principal = @principal AND ${ran} LIMIT @cap)`),
+      overall: db.prepare(`SELECT count(*) AS n FROM (SELECT 1 FROM audit WHERE ${ran} LIMIT @cap)`),
     };
   }
 
@@ -186,10 +187,10 @@ export class AuditLog {
     return rows.map(fromRow).reverse();
   }
 
-  /** Calls of these tools that actually ran since `since`, for one target, one principal, or all. */
-  countExecuted(tools: readonly string[], since: Date, key: { target?: string; principal?: string } = {}): number {
+  /** Calls of these tools that actually ran since `since`, for one target, one principal, or all; at most `cap`. */
+  countExecuted(tools: readonly string[], since: Date, key: { target?: string; principal?: string } = {}, cap = -1): number {
     const stmt = key.target !== undefined ? this.executedCount.target : key.principal !== undefined ? this.executedCount.principal : this.executedCount.overall;
-    const row = stmt.get({ tools: JSON.stringify(tools), since: since.toISOString(), ...key }) as { n: number };
+    const row = stmt.get({ tools: JSON.stringify(tools), since: since.toISOString(), cap, ...key }) as { n: number };
     return row.n;
   }
 

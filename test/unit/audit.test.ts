@@ -109,5 +109,6 @@ describe('audit chain', () => {
     expect(audit.countExecuted(['restart_container'], new Date(Date.now() + 1000))).toBe(0);
     expect(audit.countExecuted(['restart_container', 'start_container'], since, { principal: 'local' })).toBe(3);
     expect(audit.countExecuted(['start_container'], since)).toBe(0);
+    expect(audit.countExecuted(['restart_container'], since, {}, 2)).toBe(2);
   });
 });
