@@ -7,6 +7,7 @@ import { CommandError, InputError, errorMessage } from './errors.js';
 import { LOG_LEVELS } from './log.js';
 import { registerApprovalCommands } from './commands/approvals.js';
 import { registerAuditCommands } from './commands/audit.js';
+import { registerIncidentCommands } from './commands/incidents.js';
 import { registerPolicyCommands } from './commands/policy.js';
 import { registerInventoryCommands } from './commands/inventory.js';
 import { registerStdioCommand } from './commands/stdio.js';
@@ -40,6 +41,7 @@ export function buildProgram(): Command {
   registerApprovalCommands(program, loadFromFlags);
   registerTokenCommands(program, loadFromFlags);
   registerInventoryCommands(program, loadFromFlags);
+  registerIncidentCommands(program, loadFromFlags);
   return program;
 }
 

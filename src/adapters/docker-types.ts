@@ -34,6 +34,25 @@ export interface ContainerState {
   restartCount: number;
 }
 
+/** One entry of Docker's event stream (GET /events), trimmed to what the loop reads. */
+export interface DockerEvent {
+  /** container, image, network, ... */
+  type: string;
+  /** die, oom, kill, start, `health_status: unhealthy`, ... */
+  action: string;
+  /** The object's id (a container's full id). */
+  id: string;
+  /** The container's name (Actor.Attributes.name), without the leading slash. */
+  name: string;
+  /** Actor.Attributes: image, name, exitCode, signal, and the container's labels. */
+  attributes: Record<string, string>;
+  /** Nanoseconds since the epoch (as a float: sub-microsecond precision is lost). */
+  timeNano: number;
+}
+
+/** Docker's event filters, e.g. { type: ['container'], event: ['die', 'oom'] }. */
+export type DockerEventFilters = Record<string, string[]>;
+
 export interface DockerAdapter {
   readonly host: string;
   listContainers(opts: { all: boolean }): Promise<ContainerSummary[]>;
@@ -63,4 +82,9 @@ export interface DockerAdapter {
   danglingImages(filter: PruneFilter): Promise<ImageRow[]>;
   /** That image alone (never its untagged parents); without force, so Docker refuses an image a container uses. */
   removeImage(id: string): Promise<void>;
+  /**
+   * Docker's event stream from now (or from `sinceUnixSeconds`) until `signal` aborts or the
+   * connection ends; opening it fails as unavailable when Docker cannot be reached.
+   */
+  events(filters: DockerEventFilters, signal: AbortSignal, sinceUnixSeconds?: number): Promise<AsyncIterable<DockerEvent>>;
 }

@@ -5,16 +5,17 @@ import { ToolFailure, errorMessage } from '../errors.js';
 import { redactText } from '../policy/redact.js';
 import type { CommandResult, RunOptions } from './commands.js';
 import { blueprintOf, type CreatePlan } from './docker-blueprint.js';
+import { readEventStream } from './docker-event-stream.js';
 import { runExec } from './docker-exec.js';
 import { DEFAULT_MAX_READ_BYTES, readLogStream, type ContainerLogs, type LogsOptions } from './docker-logs.js';
 import { toContainerDetails, type ContainerDetails } from './docker-view.js';
 import { listDanglingImages, listStoppedContainers, type ImageRow, type PruneFilter, type StoppedContainer } from './docker-prune.js';
-import type { ContainerBlueprint, ContainerState, ContainerSummary, DockerAdapter } from './docker-types.js';
+import type { ContainerBlueprint, ContainerState, ContainerSummary, DockerAdapter, DockerEvent, DockerEventFilters } from './docker-types.js';
 
 export type { ContainerDetails } from './docker-view.js';
 export type { ContainerLogs, LogLine, LogsOptions, LogStream, StreamChoice } from './docker-logs.js';
 export type { ImageRow, PruneFilter, StoppedContainer } from './docker-prune.js';
-export type { ContainerBlueprint, ContainerState, ContainerSummary, DockerAdapter } from './docker-types.js';
+export type { ContainerBlueprint, ContainerState, ContainerSummary, DockerAdapter, DockerEvent, DockerEventFilters } from './docker-types.js';
 
 /** unix:///path, tcp://host:port (https when a TLS cert dir is given) */
 export function dockerOptions(endpoint: string): Docker.DockerOptions {
@@ -208,6 +209,18 @@ export class DockerodeAdapter implements DockerAdapter {
   async removeImage(id: string): Promise<void> {
     // noprune: an untagged parent image goes only when it is itself listed and reported.
     await this.step(`remove image ${id}`, undefined, () => this.docker.getImage(id).remove({ force: false, noprune: true }));
+  }
+
+  async events(filters: DockerEventFilters, signal: AbortSignal, sinceUnixSeconds?: number): Promise<AsyncIterable<DockerEvent>> {
+    const stream = await this.step('watch events', undefined, () => this.dialStream({
+      path: '/events?',
+      method: 'GET',
+      isStream: true,
+      abortSignal: signal,
+      statusCodes: { 200: true, 400: 'bad parameter', 500: 'server error' },
+      options: { filters, ...(sinceUnixSeconds !== undefined ? { since: dockerTime(sinceUnixSeconds) } : {}) },
+    }));
+    return readEventStream(stream);
   }
 
   /** One Docker request, its failure translated once; `ref` makes a 404 read as "no such container". */

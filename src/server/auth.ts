@@ -15,13 +15,14 @@ export interface Principal {
 
 export type AuthResult = { ok: true; who: Principal } | { ok: false; reason: string };
 
-export type Route = 'mcp' | 'approvals' | 'metrics';
+export type Route = 'mcp' | 'approvals' | 'metrics' | 'alerts';
 
 /** `alerts` tokens may only post alerts; readonly reaches tools (the gate allows it reads only). */
 export const ROUTE_ROLES: Record<Route, readonly Role[]> = {
   mcp: ['readonly', 'operator', 'admin'],
   approvals: ['operator', 'admin'],
   metrics: ['readonly', 'operator', 'admin'],
+  alerts: ['alerts', 'operator', 'admin'],
 };
 
 const WHY: Record<string, string> = {

@@ -1,10 +1,13 @@
-// The daemon's HTTP routes on Hono: /mcp, /approvals, /metrics, /healthz. Every request passes
+// The daemon's HTTP routes on Hono: /mcp, /approvals, /alerts, /metrics, /healthz. Every request passes
 // the Host/Origin allow-list first (DNS-rebinding protection); every route but /healthz (and
 // /metrics when configured public) needs a bearer token whose role may use it, within its rate.
 import type { HttpBindings } from '@hono/node-server';
 import { validateHostHeader, validateOriginHeader } from '@modelcontextprotocol/server';
 import { Hono, type MiddlewareHandler } from 'hono';
+import { IDLE_QUEUE, Intake } from '../loop/intake.js';
+import { IncidentStore } from '../store/incidents.js';
 import { TokenStore } from '../store/tokens.js';
+import { alertRouteOf, mountAlertRoutes } from './alerts-http.js';
 import { listApprovals, decide } from './approvals-http.js';
 import { authenticate, ROUTE_ROLES, type Principal, type Route } from './auth.js';
 import { createHealthCheck } from './health.js';
@@ -23,6 +26,8 @@ export interface GatewayOptions {
   sessionIdleMs: number;
   maxSessions: number;
   maxSessionsPerToken: number;
+  /** Where posted alerts go; default: an intake on the runtime's store whose queue wakes nobody. */
+  intake?: Intake;
 }
 
 type Env = { Bindings: Partial<HttpBindings>; Variables: { who: Principal } };
@@ -43,7 +48,7 @@ export interface Gateway {
 function routeOf(path: string): string {
   if (['/mcp', '/healthz', '/metrics', '/approvals'].includes(path)) return path;
   const decision = /^\/approvals\/[^/]+\/(approve|deny)$/.exec(path);
-  return decision ? `/approvals/:id/${decision[1]}` : 'other';
+  return decision ? `/approvals/:id/${decision[1]}` : (alertRouteOf(path) ?? 'other');
 }
 
 export function createGateway(rt: Runtime, opts: GatewayOptions): Gateway {
@@ -112,7 +117,12 @@ export function createGateway(rt: Runtime, opts: GatewayOptions): Gateway {
   app.post('/approvals/:id/approve', requireRole('approvals'), (c) => decide(rt, c.req.raw, c.get('who'), c.req.param('id'), 'approved', opts.maxBodyBytes));
   app.post('/approvals/:id/deny', requireRole('approvals'), (c) => decide(rt, c.req.raw, c.get('who'), c.req.param('id'), 'denied', opts.maxBodyBytes));
 
-  app.notFound(() => jsonError(404, 'not_found', 'no such route; see /healthz, /mcp, /approvals, /metrics'));
+  const intake = opts.intake ?? new Intake(new IncidentStore(rt.db), rt.inventory, IDLE_QUEUE, rt.config.loop, rt.log);
+  mountAlertRoutes(app, {
+    intake, auth: requireRole('alerts'), maxBodyBytes: opts.maxBodyBytes, grafanaSecret: rt.config.secrets.grafanaSecret, log: rt.log,
+  });
+
+  app.notFound(() => jsonError(404, 'not_found', 'no such route; see /healthz, /mcp, /approvals, /alerts/<source>, /metrics'));
   app.onError((err) => {
     rt.log.error({ err }, 'http handler failed');
     return jsonError(500, 'internal', 'internal error');

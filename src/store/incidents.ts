@@ -1,9 +1,29 @@
-// Incidents: what went wrong, where, and how it ended. The loop writes them; search_incidents
-// reads them through FTS5 so Claude can learn from how similar failures were resolved.
+// Incidents: what went wrong, where, and how it ended, with a timeline of what the loop saw and
+// did. The loop writes them through IncidentLog; search_incidents reads them through FTS5 so
+// Claude can learn from how similar failures were resolved. A change and its timeline entry are
+// written in one transaction: the timeline never disagrees with the incident.
+import { randomBytes } from 'node:crypto';
+import type { NormalizedAlert } from '../loop/alerts/types.js';
+import {
+  ACTIVE_STATUSES, type Incident, type IncidentLog, type IncidentStatus, type ModelCall, type TimelineEvent, type TimelineKind,
+} from '../loop/types.js';
+import type Database from 'better-sqlite3';
 import type { Db } from './db.js';
 import type { IncidentReader, IncidentSummary } from './readers.js';
 
 const SUMMARY = `i.id, i.opened_at AS openedAt, i.closed_at AS closedAt, i.status, i.target, i.title, i.resolution`;
+const COLUMNS = `id, fingerprint, status, source, COALESCE(severity, 'warning') AS severity, title, summary, target, host, container, service,
+  opened_at AS openedAt, updated_at AS updatedAt, closed_at AS closedAt, resolution, alert_count AS alertCount,
+  parent_id AS parentId, waiting_on AS waitingOn, attempts, flaps`;
+const ACTIVE_SQL = ACTIVE_STATUSES.map((s) => `'${s}'`).join(', ');
+const CLOSED: readonly IncidentStatus[] = ['resolved', 'escalated'];
+/** Payload bodies are kept up to this many bytes; the rest is cut (and the cut is marked). */
+export const MAX_PAYLOAD_BYTES = 64 * 1024;
+const TITLE_CHARS = 200;
+/** The timeline keeps an incident's first alerts and then every Nth; alert_count stays exact. */
+const TIMELINE_FIRST_ALERTS = 20;
+const TIMELINE_EVERY_NTH_ALERT = 100;
+const SEVERITY_RANK: Record<string, number> = { info: 0, warning: 1, critical: 2 };
 
 /** FTS5 query syntax is a language of its own; user text is matched as plain words, never parsed as it. */
 export function ftsQuery(text: string): string {
@@ -11,17 +31,184 @@ export function ftsQuery(text: string): string {
   return words.slice(0, 12).map((w) => `"${w}"`).join(' OR ');
 }
 
-export class IncidentStore implements IncidentReader {
-  constructor(private readonly db: Db) {}
+export function newIncidentId(): string {
+  return `inc_${randomBytes(5).toString('hex')}`;
+}
+
+/** At most `maxBytes` of UTF-8, never splitting a character. */
+export function capUtf8(text: string, maxBytes: number): string {
+  const buf = Buffer.from(text, 'utf8');
+  if (buf.length <= maxBytes) return text;
+  return buf.subarray(0, maxBytes).toString('utf8').replace(/\uFFFD$/, '');
+}
+
+export interface PayloadRecord {
+  id: number;
+  receivedAt: string;
+  source: string;
+  outcome: 'accepted' | 'ignored' | 'rejected';
+  reason: string | null;
+  body: string;
+  incidentIds: string[];
+}
+
+type Patch = Parameters<IncidentLog['update']>[1];
+type EventInput = { kind: TimelineKind; summary: string; data?: unknown };
+
+const PATCH_COLUMNS: Record<keyof Patch, string> = {
+  status: 'status', resolution: 'resolution', parentId: 'parent_id', waitingOn: 'waiting_on', attempts: 'attempts', flaps: 'flaps', severity: 'severity',
+};
+
+export class IncidentStore implements IncidentLog, IncidentReader {
+  private readonly statements = new Map<string, Database.Statement>();
+
+  constructor(private readonly db: Db, private readonly now: () => Date = () => new Date()) {}
+
+  /** Prepared once: a storm of alerts runs the same few statements thousands of times. */
+  private stmt(sql: string): Database.Statement {
+    let s = this.statements.get(sql);
+    if (!s) {
+      s = this.db.prepare(sql);
+      this.statements.set(sql, s);
+    }
+    return s;
+  }
 
   search(text: string, limit: number): IncidentSummary[] {
     const query = ftsQuery(text);
     if (query === '') {
-      return this.db.prepare(`SELECT ${SUMMARY} FROM incidents i ORDER BY i.opened_at DESC LIMIT ?`).all(limit) as IncidentSummary[];
+      return this.stmt(`SELECT ${SUMMARY} FROM incidents i ORDER BY i.opened_at DESC LIMIT ?`).all(limit) as IncidentSummary[];
     }
     return this.db
       .prepare(`SELECT ${SUMMARY} FROM incidents_fts f JOIN incidents i ON i.rowid = f.rowid
         WHERE incidents_fts MATCH ? ORDER BY f.rank, i.opened_at DESC LIMIT ?`)
       .all(query, limit) as IncidentSummary[];
   }
+
+  get(id: string): Incident | undefined {
+    return this.stmt(`SELECT ${COLUMNS} FROM incidents WHERE id = ?`).get(id) as Incident | undefined;
+  }
+
+  /** Newest first; without a limit, all of them. */
+  list(opts: { status?: IncidentStatus | 'active'; limit?: number } = {}): Incident[] {
+    const where = opts.status === undefined ? '' : opts.status === 'active' ? `WHERE status IN (${ACTIVE_SQL})` : 'WHERE status = @status';
+    const limit = opts.limit === undefined ? '' : 'LIMIT @limit';
+    return this.stmt(`SELECT ${COLUMNS} FROM incidents ${where} ORDER BY opened_at DESC, rowid DESC ${limit}`)
+      .all({ ...(opts.status && opts.status !== 'active' ? { status: opts.status } : {}), ...(opts.limit !== undefined ? { limit: opts.limit } : {}) }) as Incident[];
+  }
+
+  timeline(id: string): TimelineEvent[] {
+    const rows = this.stmt(`SELECT id, incident_id AS incidentId, time, kind, summary, data FROM incident_events WHERE incident_id = ? ORDER BY id`)
+      .all(id) as Array<Omit<TimelineEvent, 'data'> & { data: string | null }>;
+    return rows.map((r) => ({ ...r, data: r.data === null ? null : (JSON.parse(r.data) as unknown) }));
+  }
+
+  findActive(by: { fingerprint?: string; target?: string }): Incident | undefined {
+    const find = (column: 'fingerprint' | 'target', value: string): Incident | undefined =>
+      this.stmt(`SELECT ${COLUMNS} FROM incidents WHERE ${column} = ? AND status IN (${ACTIVE_SQL}) ORDER BY opened_at DESC, rowid DESC LIMIT 1`)
+        .get(value) as Incident | undefined;
+    return (by.fingerprint !== undefined ? find('fingerprint', by.fingerprint) : undefined)
+      ?? (by.target !== undefined ? find('target', by.target) : undefined);
+  }
+
+  lastClosed(fingerprint: string): Incident | undefined {
+    return this.stmt(`SELECT ${COLUMNS} FROM incidents WHERE fingerprint = ? AND closed_at IS NOT NULL ORDER BY closed_at DESC, rowid DESC LIMIT 1`)
+      .get(fingerprint) as Incident | undefined;
+  }
+
+  create(alert: NormalizedAlert, where: { target: string | null; host: string | null; container: string | null; service: string | null }): Incident {
+    const id = newIncidentId();
+    const at = this.now().toISOString();
+    const title = (alert.summary.split('\n')[0] ?? '').slice(0, TITLE_CHARS) || alert.fingerprint.slice(0, TITLE_CHARS);
+    const summary = alert.annotations.description ?? alert.summary;
+    this.db.transaction(() => {
+      this.stmt(`INSERT INTO incidents (id, fingerprint, opened_at, updated_at, status, source, target, severity, title, summary,
+          host, container, service, alert_count, last_alert_at)
+        VALUES (?, ?, ?, ?, 'open', ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)`)
+        .run(id, alert.fingerprint, at, at, alert.source, where.target, alert.severity, title, summary, where.host, where.container, where.service, at);
+      this.insertEvent(id, at, 'alert', `${alert.source} ${alert.status}: ${alert.summary}`, alertData(alert));
+    }).immediate();
+    return this.get(id)!;
+  }
+
+  addAlert(id: string, alert: NormalizedAlert): void {
+    const at = this.now().toISOString();
+    this.db.transaction(() => {
+      const row = this.stmt('SELECT alert_count AS n, severity FROM incidents WHERE id = ?').get(id) as { n: number; severity: string | null } | undefined;
+      if (!row) throw new Error(`no incident ${id}`);
+      const n = row.n + 1;
+      const severity = alert.status === 'firing' && (SEVERITY_RANK[alert.severity] ?? 1) > (SEVERITY_RANK[row.severity ?? 'warning'] ?? 1) ? alert.severity : row.severity;
+      this.stmt('UPDATE incidents SET alert_count = ?, last_alert_at = ?, updated_at = ?, severity = ? WHERE id = ?').run(n, at, at, severity, id);
+      if (n <= TIMELINE_FIRST_ALERTS || n % TIMELINE_EVERY_NTH_ALERT === 0 || alert.status === 'resolved') {
+        this.insertEvent(id, at, 'alert', `${alert.source} ${alert.status} (alert ${n}): ${alert.summary}`, alertData(alert));
+      }
+    }).immediate();
+  }
+
+  update(id: string, patch: Patch, event?: EventInput): Incident {
+    const at = this.now().toISOString();
+    this.db.transaction(() => {
+      const before = this.get(id);
+      if (!before) throw new Error(`no incident ${id}`);
+      const sets = ['updated_at = @at'];
+      const values: Record<string, unknown> = { id, at };
+      for (const [key, column] of Object.entries(PATCH_COLUMNS) as Array<[keyof Patch, string]>) {
+        if (patch[key] === undefined) continue;
+        sets.push(`${column} = @${key}`);
+        values[key] = patch[key];
+      }
+      if (patch.status !== undefined && patch.status !== before.status) {
+        // Closing stamps closed_at once; anything that makes it active again clears it.
+        if (CLOSED.includes(patch.status)) sets.push('closed_at = COALESCE(closed_at, @at)');
+        else sets.push('closed_at = NULL');
+      }
+      this.stmt(`UPDATE incidents SET ${sets.join(', ')} WHERE id = @id`).run(values);
+      if (event) this.insertEvent(id, at, event.kind, event.summary, event.data);
+      else if (patch.status !== undefined && patch.status !== before.status) {
+        this.insertEvent(id, at, 'status', `${before.status} -> ${patch.status}${patch.resolution ? `: ${patch.resolution}` : ''}`, undefined);
+      }
+    }).immediate();
+    return this.get(id)!;
+  }
+
+  addEvent(id: string, kind: TimelineKind, summary: string, data?: unknown): void {
+    const at = this.now().toISOString();
+    this.db.transaction(() => {
+      this.insertEvent(id, at, kind, summary, data);
+      this.stmt('UPDATE incidents SET updated_at = ? WHERE id = ?').run(at, id);
+    }).immediate();
+  }
+
+  recordModelCall(call: ModelCall): void {
+    this.stmt(`INSERT INTO model_calls (incident_id, time, model, input_tokens, output_tokens, latency_ms, cost_usd, outcome)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+      .run(call.incidentId, this.now().toISOString(), call.model, call.inputTokens, call.outputTokens, Math.round(call.latencyMs), call.costUsd, call.outcome);
+  }
+
+  costSince(since: Date): number {
+    const row = this.stmt('SELECT COALESCE(SUM(cost_usd), 0) AS usd FROM model_calls WHERE time >= ?').get(since.toISOString()) as { usd: number };
+    return row.usd;
+  }
+
+  recordPayload(entry: { source: string; outcome: 'accepted' | 'ignored' | 'rejected'; reason?: string; body: string; incidentIds?: string[] }): void {
+    this.stmt('INSERT INTO alert_payloads (received_at, source, outcome, reason, body, incident_ids) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(this.now().toISOString(), entry.source, entry.outcome, entry.reason ?? null, capUtf8(entry.body, MAX_PAYLOAD_BYTES), JSON.stringify(entry.incidentIds ?? []));
+  }
+
+  /** Recorded payloads, newest first. */
+  payloads(opts: { limit?: number; outcome?: PayloadRecord['outcome'] } = {}): PayloadRecord[] {
+    const rows = this.stmt(`SELECT id, received_at AS receivedAt, source, outcome, reason, body, incident_ids AS incidentIds FROM alert_payloads
+      ${opts.outcome ? 'WHERE outcome = @outcome' : ''} ORDER BY id DESC LIMIT @limit`)
+      .all({ limit: opts.limit ?? 100, ...(opts.outcome ? { outcome: opts.outcome } : {}) }) as Array<Omit<PayloadRecord, 'incidentIds'> & { incidentIds: string }>;
+    return rows.map((r) => ({ ...r, incidentIds: JSON.parse(r.incidentIds) as string[] }));
+  }
+
+  private insertEvent(id: string, at: string, kind: TimelineKind, summary: string, data: unknown): void {
+    this.stmt('INSERT INTO incident_events (incident_id, time, kind, summary, data) VALUES (?, ?, ?, ?, ?)')
+      .run(id, at, kind, summary, data === undefined ? null : JSON.stringify(data));
+  }
+}
+
+function alertData(alert: NormalizedAlert): unknown {
+  return { source: alert.source, fingerprint: alert.fingerprint, status: alert.status, severity: alert.severity, startsAt: alert.startsAt, labels: alert.labels };
 }

@@ -151,4 +151,64 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX audit_ran_target ON audit (tool, target, time) WHERE phase IN ('completed', 'failed') AND dry_run = 0;
   CREATE INDEX audit_ran_principal ON audit (tool, principal, time) WHERE phase IN ('completed', 'failed') AND dry_run = 0;
   `,
+  // 6: the loop's incidents: where, how often, what they wait on; their timeline; every alert payload
+  // as posted (accepted or not); model calls for the daily budget. The FTS update trigger now fires
+  // only when an indexed column changes, so counting a storm's alerts does not re-index each time.
+  `
+  ALTER TABLE incidents ADD COLUMN host TEXT;
+  ALTER TABLE incidents ADD COLUMN container TEXT;
+  ALTER TABLE incidents ADD COLUMN service TEXT;
+  ALTER TABLE incidents ADD COLUMN alert_count INTEGER NOT NULL DEFAULT 1;
+  ALTER TABLE incidents ADD COLUMN last_alert_at TEXT;
+  ALTER TABLE incidents ADD COLUMN parent_id TEXT;
+  ALTER TABLE incidents ADD COLUMN waiting_on TEXT;
+  ALTER TABLE incidents ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE incidents ADD COLUMN flaps INTEGER NOT NULL DEFAULT 0;
+  CREATE INDEX incidents_fingerprint_closed ON incidents (fingerprint, closed_at);
+  CREATE INDEX incidents_status ON incidents (status, opened_at);
+  CREATE INDEX incidents_parent ON incidents (parent_id) WHERE parent_id IS NOT NULL;
+  DROP TRIGGER incidents_fts_update;
+  CREATE TRIGGER incidents_fts_update AFTER UPDATE OF title, summary, resolution, target ON incidents BEGIN
+    INSERT INTO incidents_fts (incidents_fts, rowid, title, summary, resolution, target) VALUES ('delete', old.rowid, old.title, old.summary, old.resolution, old.target);
+    INSERT INTO incidents_fts (rowid, title, summary, resolution, target) VALUES (new.rowid, new.title, new.summary, new.resolution, new.target);
+  END;
+
+  CREATE TABLE incident_events (
+    id          INTEGER PRIMARY KEY,
+    incident_id TEXT NOT NULL REFERENCES incidents (id),
+    time        TEXT NOT NULL,
+    kind        TEXT NOT NULL,
+    summary     TEXT NOT NULL,
+    data        TEXT
+  );
+  CREATE INDEX incident_events_incident ON incident_events (incident_id, id);
+
+  CREATE TABLE alert_payloads (
+    id           INTEGER PRIMARY KEY,
+    received_at  TEXT NOT NULL,
+    source       TEXT NOT NULL,
+    outcome      TEXT NOT NULL CHECK (outcome IN ('accepted', 'ignored', 'rejected')),
+    reason       TEXT,
+    body         TEXT NOT NULL CHECK (length(CAST(body AS BLOB)) <= 65536),
+    incident_ids TEXT NOT NULL DEFAULT '[]'
+  );
+  CREATE INDEX alert_payloads_received ON alert_payloads (received_at);
+
+  CREATE TABLE model_calls (
+    id            INTEGER PRIMARY KEY,
+    incident_id   TEXT,
+    time          TEXT NOT NULL,
+    model         TEXT NOT NULL,
+    input_tokens  INTEGER NOT NULL,
+    output_tokens INTEGER NOT NULL,
+    latency_ms    INTEGER NOT NULL,
+    cost_usd      REAL NOT NULL,
+    outcome       TEXT NOT NULL
+  );
+  CREATE INDEX model_calls_time ON model_calls (time);
+  `,
+  // 7: the loop reads what it already did on an incident from the audit (restart safety) on every run.
+  `
+  CREATE INDEX audit_incident ON audit (incident_id, seq) WHERE incident_id IS NOT NULL;
+  `,
 ];

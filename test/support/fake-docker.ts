@@ -2,8 +2,8 @@
 // every call so a test can prove that a refused call touched nothing.
 import type { Adapters } from '../../src/adapters/index.js';
 import type {
-  ContainerBlueprint, ContainerDetails, ContainerLogs, ContainerState, ContainerSummary, DockerAdapter, ImageRow, LogLine, LogsOptions,
-  StoppedContainer,
+  ContainerBlueprint, ContainerDetails, ContainerLogs, ContainerState, ContainerSummary, DockerAdapter, DockerEvent, DockerEventFilters, ImageRow,
+  LogLine, LogsOptions, StoppedContainer,
 } from '../../src/adapters/docker.js';
 import type { CommandResult, RunOptions } from '../../src/adapters/commands.js';
 import { ToolFailure } from '../../src/errors.js';
@@ -110,6 +110,48 @@ export class FakeDocker implements DockerAdapter {
 
   async removeImage(id: string): Promise<void> {
     this.calls.push(`remove image ${id}`);
+  }
+
+  /** Every events() request: its filters and since. */
+  readonly eventRequests: Array<{ filters: DockerEventFilters; since?: number }> = [];
+  /** The next this many events() requests fail as unavailable. */
+  eventFailures = 0;
+  private feed?: { queue: DockerEvent[]; ended: boolean; wake?: () => void };
+  private readonly pendingEvents: DockerEvent[] = [];
+
+  async events(filters: DockerEventFilters, signal: AbortSignal, since?: number): Promise<AsyncIterable<DockerEvent>> {
+    this.calls.push('events');
+    this.eventRequests.push({ filters, ...(since !== undefined ? { since } : {}) });
+    if (this.eventFailures > 0) {
+      this.eventFailures -= 1;
+      throw new ToolFailure('unavailable', 'Docker on host local is unreachable (ECONNREFUSED) during watch events; retry later');
+    }
+    const feed: { queue: DockerEvent[]; ended: boolean; wake?: () => void } = { queue: this.pendingEvents.splice(0), ended: false };
+    this.feed = feed;
+    return (async function* () {
+      while (!signal.aborted) {
+        const next = feed.queue.shift();
+        if (next) yield next;
+        else if (feed.ended) return;
+        else await new Promise<void>((resolve) => { feed.wake = resolve; signal.addEventListener('abort', () => resolve(), { once: true }); });
+      }
+    })();
+  }
+
+  /** Delivers an event on the open stream (or the next one to open). */
+  emitEvent(event: DockerEvent): void {
+    if (this.feed && !this.feed.ended) {
+      this.feed.queue.push(event);
+      this.feed.wake?.();
+    } else this.pendingEvents.push(event);
+  }
+
+  /** Ends the open event stream, as a restarting dockerd would. */
+  endEventStream(): void {
+    if (!this.feed) return;
+    this.feed.ended = true;
+    this.feed.wake?.();
+    this.feed = undefined;
   }
 
   private find(ref: string): ContainerSummary {

@@ -19,11 +19,13 @@ export interface TestRuntimeOptions {
   config?: string;
   /** An inventory to load before the runtime starts: a directory, or file name -> YAML text. */
   inventory?: string | Record<string, string>;
+  /** More environment for the config (e.g. the variable a secret is read from). */
+  env?: Record<string, string>;
 }
 
 export function testRuntime(opts: TestRuntimeOptions = {}): Runtime {
   const dir = tempDir('warden');
-  const env: NodeJS.ProcessEnv = { WARDEN_DATA_DIR: join(dir, 'data') };
+  const env: NodeJS.ProcessEnv = { ...opts.env, WARDEN_DATA_DIR: join(dir, 'data') };
   if (opts.policy !== undefined) {
     writeFileSync(join(dir, 'policy.yaml'), opts.policy);
     env.WARDEN_POLICY = join(dir, 'policy.yaml');
