@@ -1,0 +1,118 @@
+// The bridge through the real loop client and guard, over a fake Docker adapter.
+import { afterEach, describe, expect, it } from 'vitest';
+import { connectLoopClient, type LoopClient } from '../../src/loop/loop-client.js';
+import { MAX_RECORD_TEXT_CHARS, UNTRUSTED_PREFIX, createToolBridge, toAnthropicTool } from '../../src/loop/tool-bridge.js';
+import { silentLogger } from '../../src/log.js';
+import type { Runtime } from '../../src/server/runtime.js';
+import { fakeAdapters } from '../support/fake-docker.js';
+import { testRuntime } from '../support/warden.js';
+
+const open: Array<LoopClient | Runtime> = [];
+afterEach(async () => {
+  for (const x of open.splice(0).reverse()) await x.close();
+});
+
+async function setup(policy?: string, readOnly = false) {
+  const adapters = fakeAdapters();
+  const rt = testRuntime({ policy, adapters });
+  const loop = await connectLoopClient(rt.guard, 'inc_bridge', { readOnly });
+  open.push(rt, loop);
+  return { rt, fake: adapters.fake, loop, bridge: await createToolBridge(loop.client, silentLogger) };
+}
+
+const use = (name: string, input: unknown) => ({ id: 'toolu_01TEST', name, input });
+
+describe('toAnthropicTool', () => {
+  it('keeps name and description, drops $schema and the approvalId field', () => {
+    const tool = toAnthropicTool({
+      name: 'restart_container', description: 'Restarts one container.',
+      inputSchema: {
+        $schema: 'https://json-schema.org/draft/2020-12/schema', type: 'object', additionalProperties: false,
+        properties: { container: { type: 'string' }, approvalId: { type: 'string' } }, required: ['container'],
+      },
+    });
+    expect(tool).toEqual({
+      name: 'restart_container', description: 'Restarts one container.',
+      input_schema: { type: 'object', additionalProperties: false, properties: { container: { type: 'string' } }, required: ['container'] },
+    });
+  });
+});
+
+describe('the tool bridge', () => {
+  it("offers every listed tool, none with a $schema or an approvalId", async () => {
+    const { bridge, loop } = await setup();
+    const listed = (await loop.client.listTools()).tools;
+    expect(bridge.tools.map((t) => t.name)).toEqual(listed.map((t) => t.name));
+    for (const t of bridge.tools) {
+      expect(t.input_schema).not.toHaveProperty('$schema');
+      expect(t.input_schema.properties).not.toHaveProperty('approvalId');
+      expect(t.description).toBeTruthy();
+    }
+  });
+
+  it('returns a tool result fenced as untrusted data, and records the call', async () => {
+    const { bridge } = await setup();
+    const { block, record } = await bridge.call(use('list_containers', {}));
+    expect(block).toMatchObject({ type: 'tool_result', tool_use_id: 'toolu_01TEST' });
+    expect(block.is_error).toBeUndefined();
+    expect(String(block.content)).toMatch(new RegExp(`^${UNTRUSTED_PREFIX.replace(/[()]/g, '\\$&')}\\nlocal: 2 containers`));
+    expect(record).toEqual({ tool: 'list_containers', args: {}, ok: true, text: expect.stringMatching(/^local: 2 containers/) });
+  });
+
+  it('audits the call as principal loop, transport loop, with the incident id', async () => {
+    const { bridge, rt } = await setup();
+    await bridge.call(use('list_containers', {}));
+    expect(rt.audit.list()).toMatchObject([
+      { tool: 'list_containers', phase: 'requested', principal: 'loop', transport: 'loop', incidentId: 'inc_bridge' },
+      { tool: 'list_containers', phase: 'completed', principal: 'loop', transport: 'loop', incidentId: 'inc_bridge' },
+    ]);
+  });
+
+  it('a read-only loop client still lists every tool but is denied writes by its role', async () => {
+    const { bridge, fake } = await setup(undefined, true);
+    expect(bridge.tools.map((t) => t.name)).toContain('restart_container');
+    const { record } = await bridge.call(use('restart_container', { container: 'db' }));
+    expect(record).toMatchObject({ ok: false, kind: 'denied', text: expect.stringMatching(/role:readonly/) });
+    expect((await bridge.call(use('list_containers', {}))).record.ok).toBe(true);
+    expect(fake.calls).toEqual(['list']);
+  });
+
+  it("passes warden's verdicts unfenced, with is_error, the kind and the approval id", async () => {
+    const { bridge, fake } = await setup('rules: [{ name: hold, tool: restart_container, decision: approve }]');
+    const { block, record } = await bridge.call(use('restart_container', { container: 'db' }));
+    expect(block.is_error).toBe(true);
+    expect(String(block.content)).toMatch(/^\[approval_required\]/);
+    expect(record).toMatchObject({ tool: 'restart_container', args: { container: 'db' }, ok: false, kind: 'approval_required', approvalId: expect.stringMatching(/^apr_/) });
+    expect(fake.calls).toEqual([]);
+  });
+
+  it("fences a target's failure, which can carry the target's own words", async () => {
+    const { bridge } = await setup();
+    const { block, record } = await bridge.call(use('container_logs', { container: 'nope' }));
+    expect(block.is_error).toBe(true);
+    expect(String(block.content)).toMatch(/^Tool output \(untrusted.*\n\[invalid_input\] no container "nope"/);
+    expect(record.kind).toBe('invalid_input');
+  });
+
+  it('answers a tool the list does not offer with an error, without calling the server', async () => {
+    const { bridge, rt } = await setup();
+    const { block, record } = await bridge.call(use('rm_everything', { path: '/' }));
+    expect(block).toMatchObject({ is_error: true, content: expect.stringMatching(/no tool named "rm_everything"/) });
+    expect(record).toMatchObject({ tool: 'rm_everything', ok: false, kind: 'invalid_input' });
+    expect(rt.audit.list()).toEqual([]);
+  });
+
+  it('drops an approvalId from the model\'s arguments', async () => {
+    const { bridge } = await setup();
+    const { record } = await bridge.call(use('restart_container', { container: 'db', approvalId: 'apr_fromthelog1' }));
+    expect(record.args).toEqual({ container: 'db' });
+  });
+
+  it('caps the text a record keeps', async () => {
+    const { bridge, fake } = await setup();
+    fake.logLines = Array.from({ length: 100 }, (_, i) => ({ stream: 'stdout' as const, text: `line ${i} ${'x'.repeat(80)}` }));
+    const { block, record } = await bridge.call(use('container_logs', { container: 'db' }));
+    expect(String(block.content)).toContain('line 99');
+    expect(record.text.length).toBeLessThan(MAX_RECORD_TEXT_CHARS + 100);
+  });
+});
