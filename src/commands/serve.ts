@@ -3,6 +3,7 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import type { ConfigLoader } from '../cli.js';
+import { startLoop, type LoopService } from '../loop/loop-service.js';
 import { defaultAllowedHosts, startDaemon } from '../server/daemon.js';
 import { createRuntime } from '../server/runtime.js';
 
@@ -22,7 +23,7 @@ function nextSignal(): Promise<NodeJS.Signals> {
 export function registerServeCommand(program: Command, loadConfig: ConfigLoader): void {
   program
     .command('serve')
-    .description('the daemon: MCP over HTTP with bearer tokens, the approvals API, /metrics and /healthz (alert intake and the autonomous loop: not built yet)')
+    .description('the daemon: MCP over HTTP with bearer tokens, the approvals API, alert intake, the autonomous loop, /metrics and /healthz')
     .option('--host <host>', 'address to listen on (config server.host, default 127.0.0.1)')
     .option('--port <port>', 'port to listen on, 0 for any free one (config server.port, default 8420)', parsePort)
     .option('--no-loop', 'serve tools and approvals without the autonomous loop')
@@ -30,15 +31,21 @@ export function registerServeCommand(program: Command, loadConfig: ConfigLoader)
       const config = loadConfig();
       const server = { ...config.server, ...(opts.host !== undefined && { host: opts.host }), ...(opts.port !== undefined && { port: opts.port }) };
       const rt = createRuntime(config);
+      const loopOn = opts.loop && config.loop.enabled;
       let daemon;
+      let loop: LoopService | undefined;
       try {
-        daemon = await startDaemon(rt, server);
+        if (loopOn) loop = await startLoop(rt);
+        daemon = await startDaemon(rt, server, { intake: loop?.intake });
       } catch (err) {
+        await loop?.stop();
         await rt.close();
         throw err;
       }
       const signal = nextSignal();
-      rt.log.info({ loop: opts.loop ? 'not built yet' : 'off (--no-loop)' }, 'the autonomous loop is not built yet in this version: serving tools, approvals and metrics only');
+      rt.log.info({ loop: loopOn ? 'on' : opts.loop ? 'off (config loop.enabled: false)' : 'off (--no-loop)' }, loopOn
+        ? 'the autonomous loop is running: alerts and Docker events become incidents'
+        : 'the autonomous loop is off: alerts are recorded as incidents, nobody acts on them');
       if (['0.0.0.0', '::'].includes(server.host) && !server.tls) {
         rt.log.warn({ host: server.host }, 'listening on every interface without TLS: put a TLS proxy in front, or set server.tls');
       }
@@ -53,6 +60,8 @@ export function registerServeCommand(program: Command, loadConfig: ConfigLoader)
       process.once('SIGINT', force);
       rt.log.info({ signal: got }, 'shutting down: finishing tool calls under way');
       await daemon.close();
+      // Before the database closes: runs under way are aborted and resume from the audit on the next start.
+      await loop?.stop();
       await rt.close();
       rt.log.info('warden serve stopped');
       // Idle keep-alive sockets of adapters must not keep a stopped daemon alive.

@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import type { Config } from '../config.js';
 import { CommandError, InputError, errorMessage } from '../errors.js';
+import type { Intake } from '../loop/intake.js';
 import { createGateway, type Gateway } from './http.js';
 import type { Runtime } from './runtime.js';
 
@@ -28,6 +29,8 @@ export interface DaemonOptions {
   /** Open 2025-11-25 sessions in all (default 1000) and per token (default 32). */
   maxSessions?: number;
   maxSessionsPerToken?: number;
+  /** The loop's intake, so /alerts feeds the runner; without it alerts are recorded and nobody works on them. */
+  intake?: Intake;
 }
 
 /** How long a client may take to send one request (headers and body); tool calls have their own deadline. */
@@ -76,6 +79,7 @@ export async function startDaemon(rt: Runtime, server: ServerConfig, opts: Daemo
     sessionIdleMs: server.sessionIdleMinutes * 60_000,
     maxSessions: opts.maxSessions ?? 1_000,
     maxSessionsPerToken: opts.maxSessionsPerToken ?? 32,
+    ...(opts.intake ? { intake: opts.intake } : {}),
   });
   const listener = serve({
     fetch: (request, env) => gateway.fetch(request, env as never),

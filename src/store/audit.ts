@@ -187,6 +187,12 @@ export class AuditLog {
     return rows.map(fromRow).reverse();
   }
 
+  /** Every entry tagged with this incident, oldest first: the loop reads what it already did from here. */
+  forIncident(incidentId: string): AuditEntry[] {
+    const rows = this.db.prepare(`SELECT ${COLUMNS} FROM audit WHERE incident_id = ? ORDER BY seq`).all(incidentId) as Row[];
+    return rows.map(fromRow);
+  }
+
   /** Calls of these tools that actually ran since `since`, for one target, one principal, or all; at most `cap`. */
   countExecuted(tools: readonly string[], since: Date, key: { target?: string; principal?: string } = {}, cap = -1): number {
     const stmt = key.target !== undefined ? this.executedCount.target : key.principal !== undefined ? this.executedCount.principal : this.executedCount.overall;

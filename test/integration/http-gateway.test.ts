@@ -186,7 +186,7 @@ describe('warden serve as a process', () => {
       url = /"url":"([^"]+)"[^\n]*"msg":"warden serve ready"/.exec(serve.output())?.[1] ?? '';
       return url !== '';
     }, serve);
-    expect(serve.output()).toMatch(/autonomous loop is not built yet/);
+    expect(serve.output()).toMatch(/"loop":"off \(--no-loop\)"/);
 
     const c = await connectHttp(url, token);
     const call = c.client.callTool({ name: 'restart_container', arguments: { container: 'slow', timeoutSeconds: 3 } });

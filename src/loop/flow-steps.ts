@@ -1,0 +1,218 @@
+// The runner's building blocks for one incident run: its context, verification recorded in the
+// timeline, the runbook loop (inspect -> decide -> act through the gate -> verify), and what
+// follows a write action. No step calls a handler: every action is a tools/call through the loop client.
+import type { Client } from '@modelcontextprotocol/client';
+import type { Logger } from '../log.js';
+import type { Guard } from '../policy/guard.js';
+import type { ApprovalStore } from '../store/approvals.js';
+import type { AuditLog } from '../store/audit.js';
+import type { InventoryReader } from '../store/readers.js';
+import type { AgentResult } from './agent.js';
+import type { LoopConfig } from './config.js';
+import type { AgentMode } from './prompt.js';
+import { FALLBACK_EVENT, decideFallback, historyOf, lookOf, restartArgs, type ContainerView, type FallbackHistory } from './fallback.js';
+import { escalateIncident, parkOnApproval, resolveIncident, type CloseDeps } from './incident-close.js';
+import { callLoopTool } from './loop-call.js';
+import type { LoopClient } from './loop-client.js';
+import type { Incident, TimelineEvent } from './types.js';
+import { healthUrlFor, verifyTarget, type Verification } from './verify.js';
+
+export interface AgentRequest {
+  incident: Incident;
+  timeline: TimelineEvent[];
+  client: Client;
+  /** investigate: the service was already restored; find the cause, change nothing. */
+  mode: AgentMode;
+  signal: AbortSignal;
+}
+
+export interface FlowDeps extends CloseDeps {
+  guard: Guard;
+  approvals: Pick<ApprovalStore, 'get'>;
+  audit: Pick<AuditLog, 'forIncident'>;
+  inventory: InventoryReader;
+  cfg: LoopConfig;
+  log: Logger;
+  /** A loop client for this incident; readOnly for an investigation after a restore (writes are refused by role). */
+  connect(incidentId: string, opts?: { readOnly?: boolean }): Promise<LoopClient>;
+  agent(req: AgentRequest): Promise<AgentResult>;
+}
+
+/** What the runner does next with the incident: nothing (it is closed or parked), or look again later. */
+export interface FlowNext {
+  retryAfterMs?: number;
+}
+
+export class Stopping extends Error {
+  constructor() {
+    super('the runner is stopping');
+    this.name = 'Stopping';
+  }
+}
+
+/** One handling of one incident. */
+export interface Run {
+  d: FlowDeps;
+  id: string;
+  client: Client;
+  signal: AbortSignal;
+  /** Set once Claude was unreachable or out of budget in this run: later steps go straight to the runbooks. */
+  modelDown?: string;
+  restoreTried?: boolean;
+}
+
+export const incidentOf = (run: Run): Incident => {
+  const inc = run.d.incidents.get(run.id);
+  if (!inc) throw new Error(`incident ${run.id} vanished`);
+  return inc;
+};
+
+/** Nothing is recorded once shutdown began: the next daemon resumes from the audit and the timeline. */
+export function checkStopping(run: Run): void {
+  if (run.signal.aborted) throw new Stopping();
+}
+
+/** The tier the inventory gives the incident's service, if any. */
+export function tierOf(d: FlowDeps, inc: Incident): string | null {
+  const svc = (inc.service ? d.inventory.service(inc.service) : undefined) ?? (inc.host && inc.container ? d.inventory.serviceAt(inc.host, inc.container) : undefined);
+  return svc?.tier ?? null;
+}
+
+export function isWrite(d: FlowDeps, tool: string): boolean {
+  const spec = d.guard.tools().find((t) => t.name === tool);
+  return spec !== undefined && spec.risk !== 'read';
+}
+
+export async function verifyStep(run: Run, after: string): Promise<Verification> {
+  const inc = incidentOf(run);
+  if (inc.status !== 'verifying') run.d.incidents.update(run.id, { status: 'verifying' }, { kind: 'status', summary: `verifying after ${after}` });
+  const v = inc.host
+    ? await verifyTarget(run.client, { host: inc.host, container: inc.container, healthUrl: healthUrlFor(run.d.inventory, inc) }, { settleSeconds: run.d.cfg.settleSeconds, signal: run.signal })
+    : { ok: false, reason: 'the incident names no target to verify' };
+  checkStopping(run);
+  run.d.incidents.addEvent(run.id, 'verify', `${v.ok ? 'verified' : 'verification failed'}: ${v.reason}`, { ok: v.ok, reason: v.reason, after });
+  return v;
+}
+
+/** After a write that ran: count it, verify, then resolve, or try the next step, or escalate. */
+export async function afterWrite(run: Run, what: string, next: (run: Run) => Promise<FlowNext>, count = true): Promise<FlowNext> {
+  const inc = incidentOf(run);
+  if (!inc.host) {
+    // Acting again would not make an incident without a target verifiable: a human confirms.
+    escalateIncident(run.d, run.id, `${what}; the incident names no target, so the loop cannot verify the outcome`.slice(0, 2_000));
+    return {};
+  }
+  run.d.incidents.update(run.id, { status: 'verifying', waitingOn: null, ...(count ? { attempts: inc.attempts + 1 } : {}) }, {
+    kind: 'status', summary: `verifying after ${what}`.slice(0, 500),
+  });
+  const v = await verifyStep(run, what);
+  if (v.ok) {
+    resolveIncident(run.d, run.id, `${what}; verified: ${v.reason}`.slice(0, 2_000));
+    return {};
+  }
+  return nextStep(run, v.reason, next);
+}
+
+export async function nextStep(run: Run, why: string, next: (run: Run) => Promise<FlowNext>): Promise<FlowNext> {
+  const inc = incidentOf(run);
+  if (inc.attempts >= run.d.cfg.maxAttempts) {
+    escalateIncident(run.d, run.id, `still failing after ${inc.attempts} actions (maxAttempts ${run.d.cfg.maxAttempts}): ${why}`);
+    return {};
+  }
+  run.d.incidents.update(run.id, { status: 'investigating' }, { kind: 'status', summary: `next step (${inc.attempts} of ${run.d.cfg.maxAttempts} actions taken): ${why}`.slice(0, 500) });
+  return next(run);
+}
+
+/** How long after a bare exit 137 the runbooks look again: dockerd may set OOMKilled after the exit. */
+export const OOM_FLAG_DELAY_MS = 750;
+
+/**
+ * inspect_container through the loop client, as the runbooks read it. dockerd learns of an OOM kill
+ * from a cgroup event that can land after the exit, so a 137 without OOMKilled is read once more
+ * before the runbooks call it a SIGKILL.
+ */
+export async function inspect(run: Run, inc: Incident): Promise<{ view: ContainerView } | { error: string }> {
+  for (let look = 0; ; look += 1) {
+    const r = await callLoopTool(run.client, 'inspect_container', { host: inc.host, container: inc.container }, run.signal);
+    checkStopping(run);
+    if (!r.ok || !r.output) return { error: r.text.slice(0, 300) };
+    const view = r.output as unknown as ContainerView;
+    if (look > 0 || view.running || view.exitCode !== 137 || view.oomKilled) return { view };
+    await new Promise((resolve) => setTimeout(resolve, OOM_FLAG_DELAY_MS));
+  }
+}
+
+/**
+ * The runbooks' history of this incident. A re-opening within the cooldown (flaps > 0) is the same
+ * failure come back: the OOM kills seen in the incident before it count, so a container OOM-killed
+ * again after a verified restart is not restarted a second time.
+ */
+export function historyFor(d: FlowDeps, inc: Incident): FallbackHistory {
+  const own = historyOf(d.incidents.timeline(inc.id));
+  const before = inc.flaps > 0 ? d.incidents.lastClosed(inc.fingerprint) : undefined;
+  if (!before || before.id === inc.id) return own;
+  const ooms = historyOf(d.incidents.timeline(before.id)).looks.filter((l) => l.oomKilled);
+  return { looks: [...ooms, ...own.looks] };
+}
+
+/** How long to wait before looking again at a container that Docker itself is restarting. */
+export const waitMs = (cfg: LoopConfig): number => Math.max(2_000, cfg.settleSeconds * 1_000);
+
+/** Upper bound on runbook decisions in one handling, so a verification that keeps failing cannot spin. */
+const MAX_LOOKS = 8;
+
+/** The deterministic runbooks: decide on the container's state, act through the gate, verify; repeat until closed, parked or waiting. */
+export async function runbookStep(run: Run, why: string): Promise<FlowNext> {
+  const { d } = run;
+  for (let look = 0; look < MAX_LOOKS; look += 1) {
+    const inc = incidentOf(run);
+    if (!inc.host || !inc.container) {
+      escalateIncident(d, run.id, `${why}; no runbook applies: the incident names no container`);
+      return {};
+    }
+    const seen = await inspect(run, inc);
+    if ('error' in seen) {
+      escalateIncident(d, run.id, `${why}; the runbooks cannot inspect ${inc.target}: ${seen.error}`);
+      return {};
+    }
+    const action = decideFallback(seen.view, inc.attempts, historyFor(d, inc), d.cfg);
+    d.incidents.addEvent(run.id, 'note', `runbook: ${action.reason}`, { [FALLBACK_EVENT]: lookOf(action.kind, seen.view), action });
+    if (action.kind === 'escalate') {
+      escalateIncident(d, run.id, action.reason, action.proposal);
+      return {};
+    }
+    if (action.kind === 'wait') return { retryAfterMs: waitMs(d.cfg) };
+    if (action.kind === 'none') {
+      const v = await verifyStep(run, 'no action (the runbook found it running)');
+      if (v.ok) {
+        resolveIncident(d, run.id, `runbook: no action needed (${action.reason.split(':')[0]}); verified: ${v.reason}`);
+        return {};
+      }
+      continue;
+    }
+    const args = restartArgs(inc.host, inc.container);
+    const r = await callLoopTool(run.client, action.tool, args);
+    checkStopping(run);
+    if (r.ok) {
+      const what = `runbook ${action.tool} on ${inc.target} (${action.reason})`;
+      d.incidents.update(run.id, { attempts: inc.attempts + 1, status: 'verifying' }, { kind: 'tool', summary: `${what}: ${r.text.split('\n')[0]}`.slice(0, 500) });
+      const v = await verifyStep(run, what);
+      if (v.ok) {
+        resolveIncident(d, run.id, `${what}; verified: ${v.reason}`);
+        return {};
+      }
+      continue;
+    }
+    if (r.kind === 'approval_required' && r.approvalId) {
+      parkOnApproval(d, run.id, { tool: action.tool, args, approvalId: r.approvalId }, `${why}; the runbook's ${action.tool} is held: ${r.text}`, 'runbook');
+      return {};
+    }
+    if (r.kind === 'denied' || r.kind === 'invalid_input' || r.kind === 'dry_run') {
+      escalateIncident(d, run.id, `${why}; the runbook's ${action.tool} was refused: ${r.text.slice(0, 300)}`);
+      return {};
+    }
+    d.incidents.update(run.id, { attempts: inc.attempts + 1 }, { kind: 'tool', summary: `runbook ${action.tool} failed: ${r.text.slice(0, 300)}` });
+  }
+  escalateIncident(d, run.id, `${why}; the runbooks did not settle it after ${MAX_LOOKS} looks`);
+  return {};
+}

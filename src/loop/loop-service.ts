@@ -1,0 +1,99 @@
+// The autonomous loop as `warden serve` runs it: the Messages API client, the intake (shared with
+// the /alerts routes), Docker event watchers on every host with Docker, and the runner, which
+// resumes open incidents on start. Stopped before the database closes; it never acts outside the guard.
+import type Anthropic from '@anthropic-ai/sdk';
+import { Client, InMemoryTransport } from '@modelcontextprotocol/client';
+import { serveStdio } from '@modelcontextprotocol/server/stdio';
+import { SERVER_INFO, createMcpServer } from '../server/mcp-server.js';
+import type { Runtime } from '../server/runtime.js';
+import { IncidentStore } from '../store/incidents.js';
+import type { Logger } from '../log.js';
+import { anthropicFor, runAgent, type AgentResult } from './agent.js';
+import type { NormalizedAlert } from './alerts/types.js';
+import { watchDockerEvents, type DockerEventWatch } from './docker-events.js';
+import type { AgentRequest, FlowDeps } from './flow-steps.js';
+import { Intake } from './intake.js';
+import { LOOP_PRINCIPAL, connectLoopClient, type LoopClient } from './loop-client.js';
+import type { PromptFacts } from './prompt.js';
+import { Runner, type RunnerDeps } from './runner.js';
+
+export interface LoopService {
+  intake: Intake;
+  runner: Runner;
+  incidents: IncidentStore;
+  /** Resolves once every watched host's event stream has opened or failed its first try. */
+  ready(): Promise<void>;
+  /** Stops the watchers, then the runner (runs under way are aborted and resume on the next start). */
+  stop(): Promise<void>;
+}
+
+export interface LoopServiceOptions {
+  /** Default: from config (undefined without an API key: the agent is unreachable, the runbooks act). */
+  anthropic?: Anthropic;
+  approvalPollMs?: number;
+}
+
+/**
+ * A loop client whose calls the gate refuses unless they only read (role readonly): for Claude's
+ * investigation after a restore, which must not undo it.
+ */
+async function connectReadOnlyLoopClient(rt: Runtime, incidentId: string): Promise<LoopClient> {
+  const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+  const handle = serveStdio(
+    () => createMcpServer(rt.guard, () => ({ principal: LOOP_PRINCIPAL, role: 'readonly', transport: 'loop', incidentId }), { elicitApprovals: false }),
+    { transport: serverSide },
+  );
+  const client = new Client({ name: `${SERVER_INFO.name}-loop-readonly`, version: SERVER_INFO.version }, { capabilities: {}, versionNegotiation: { mode: 'auto' } });
+  await client.connect(clientSide);
+  return { client, close: async () => { await client.close(); await handle.close(); } };
+}
+
+/** The hosts whose Docker the loop watches: `local` and every inventory host with a Docker endpoint. */
+export function dockerHostsOf(rt: Runtime): string[] {
+  return [...new Set(['local', ...rt.inventory.hosts().filter((h) => h.docker).map((h) => h.name)])];
+}
+
+function factsFor(rt: Runtime, incidents: IncidentStore, req: AgentRequest): PromptFacts {
+  const inc = req.incident;
+  const service = (inc.service ? rt.inventory.service(inc.service) : undefined) ?? (inc.host && inc.container ? rt.inventory.serviceAt(inc.host, inc.container) : undefined);
+  const similar = incidents.search(`${inc.title} ${inc.target ?? ''}`, 6).filter((s) => s.id !== inc.id).slice(0, 5);
+  // The timeline rides along for the prompt to show what the loop already saw and did.
+  return { ...(service ? { service } : {}), similar, timeline: req.timeline };
+}
+
+/** What the runner is built from, on this runtime; `agent` is Claude (or, in tests, a stand-in). */
+export function runnerDeps(rt: Runtime, incidents: IncidentStore, agent: FlowDeps['agent'], log: Logger = rt.log): RunnerDeps {
+  return {
+    incidents, guard: rt.guard, approvals: rt.approvals, audit: rt.audit, inventory: rt.inventory, notifier: rt.notifier, log, cfg: rt.config.loop,
+    connect: (id, o) => (o?.readOnly ? connectReadOnlyLoopClient(rt, id) : connectLoopClient(rt.guard, id)),
+    agent,
+  };
+}
+
+export async function startLoop(rt: Runtime, opts: LoopServiceOptions = {}): Promise<LoopService> {
+  const cfg = rt.config.loop;
+  const log = rt.log.child({ part: 'loop' });
+  const incidents = new IncidentStore(rt.db);
+  const anthropic = opts.anthropic ?? anthropicFor(cfg, rt.config.secrets, log);
+  if (!anthropic) log.warn('no Anthropic API key: Claude is unreachable, the deterministic runbooks act alone');
+  const agent = (req: AgentRequest): Promise<AgentResult> =>
+    runAgent({ incident: req.incident, facts: factsFor(rt, incidents, req), mode: req.mode, client: req.client, anthropic, cfg, log: incidents, signal: req.signal, logger: log });
+  const runner = new Runner(runnerDeps(rt, incidents, agent, log), { approvalPollMs: opts.approvalPollMs });
+  const intake = new Intake(incidents, rt.inventory, runner, cfg, log);
+  let watch: DockerEventWatch | undefined;
+  if (cfg.watchDockerEvents) {
+    const onAlerts = (alerts: NormalizedAlert[]): void => { intake.ingest(alerts); };
+    watch = watchDockerEvents(dockerHostsOf(rt), rt.adapters, onAlerts, log);
+  }
+  await runner.start();
+  let stopping: Promise<void> | undefined;
+  return {
+    intake, runner, incidents,
+    ready: async () => { await watch?.ready(); },
+    stop: () => (stopping ??= (async () => {
+      await watch?.close();
+      await runner.stop();
+      log.info('loop stopped');
+    })()),
+  };
+}

@@ -1,0 +1,149 @@
+// The incident runner: the queue intake wakes. At most cfg.concurrency incidents are handled at
+// once and at most one per target (others wait in the queue; nothing blocks other targets). It
+// resumes open incidents on start, polls the approvals that parked incidents wait on, and on stop
+// aborts the runs under way without recording anything half-done: the next start resumes them.
+import type { FlowDeps } from './flow-steps.js';
+import { Stopping } from './flow-steps.js';
+import { escalateIncident } from './incident-close.js';
+import { handleIncident } from './incident-flow.js';
+import type { IncidentQueue } from './types.js';
+
+export interface RunnerOptions {
+  /** How often the approvals of parked incidents are checked (default 2 s). */
+  approvalPollMs?: number;
+}
+
+export type RunnerDeps = Omit<FlowDeps, 'wake'>;
+
+export class Runner implements IncidentQueue {
+  /** Waiting incidents with their targets (an incident's target never changes). */
+  private readonly queued: Array<{ id: string; target: string | null }> = [];
+  /** Incident id -> its target, while it is handled. */
+  private readonly running = new Map<string, { target: string | null; done: Promise<void> }>();
+  /** Woken while it was handled: handled once more afterwards. */
+  private readonly again = new Set<string>();
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly controller = new AbortController();
+  private readonly deps: FlowDeps;
+  private readonly idleWaiters: Array<() => void> = [];
+  private poller: NodeJS.Timeout | undefined;
+  private stopped = false;
+
+  constructor(deps: RunnerDeps, private readonly opts: RunnerOptions = {}) {
+    this.deps = { ...deps, wake: (id) => this.wake(id) };
+  }
+
+  wake(incidentId: string): void {
+    if (this.stopped) return;
+    const timer = this.timers.get(incidentId);
+    if (timer) {
+      clearTimeout(timer);
+      this.timers.delete(incidentId);
+    }
+    if (this.running.has(incidentId)) this.again.add(incidentId);
+    else this.enqueue(incidentId);
+    this.pump();
+  }
+
+  /** Loads the active incidents (restart safety: each resumes from its audit and timeline) and starts polling approvals. */
+  async start(): Promise<void> {
+    const active = this.deps.incidents.list({ status: 'active' }).reverse();
+    if (active.length > 0) this.deps.log.info({ incidents: active.length }, 'loop: resuming open incidents');
+    for (const inc of active) this.wake(inc.id);
+    this.poller = setInterval(() => this.pollApprovals(), this.opts.approvalPollMs ?? 2_000);
+    this.poller.unref();
+  }
+
+  /** For the /approvals handler or the CLI in this process: a decision was made, wake its incident now rather than at the next poll. */
+  approvalDecided(approvalId: string): void {
+    const incidentId = this.deps.approvals.get(approvalId)?.incidentId;
+    const inc = incidentId ? this.deps.incidents.get(incidentId) : undefined;
+    if (inc?.status === 'waiting_approval' && inc.waitingOn === approvalId) this.wake(inc.id);
+  }
+
+  /** Parked incidents whose approval is no longer pending (approved, denied or expired) are woken. */
+  pollApprovals(): void {
+    try {
+      for (const inc of this.deps.incidents.list({ status: 'waiting_approval' })) {
+        const approval = inc.waitingOn ? this.deps.approvals.get(inc.waitingOn) : undefined;
+        if (approval?.status !== 'pending' && !this.running.has(inc.id)) this.wake(inc.id);
+      }
+    } catch (err) {
+      this.deps.log.warn({ err: String(err) }, 'loop: polling approvals failed');
+    }
+  }
+
+  /** Resolves when nothing is queued or running (timers for later looks may still be set). */
+  idle(): Promise<void> {
+    if (this.queued.length === 0 && this.running.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** Incidents handled right now. */
+  busy(): string[] {
+    return [...this.running.keys()];
+  }
+
+  /** Stops taking work, aborts runs under way (they record nothing more) and waits for them to end. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    clearInterval(this.poller);
+    for (const t of this.timers.values()) clearTimeout(t);
+    this.timers.clear();
+    this.queued.length = 0;
+    this.controller.abort(new Stopping());
+    await Promise.allSettled([...this.running.values()].map((r) => r.done));
+  }
+
+  private enqueue(id: string): void {
+    if (!this.queued.some((q) => q.id === id)) this.queued.push({ id, target: this.deps.incidents.get(id)?.target ?? null });
+  }
+
+  private pump(): void {
+    while (!this.stopped && this.running.size < this.deps.cfg.concurrency) {
+      const busy = new Set([...this.running.values()].map((r) => r.target).filter((t): t is string => t !== null));
+      const index = this.queued.findIndex((q) => q.target === null || !busy.has(q.target));
+      if (index < 0) break;
+      const [next] = this.queued.splice(index, 1);
+      this.run(next!.id, next!.target);
+    }
+    if (this.queued.length === 0 && this.running.size === 0) for (const w of this.idleWaiters.splice(0)) w();
+  }
+
+  private run(id: string, target: string | null): void {
+    const done = this.handle(id).finally(() => {
+      this.running.delete(id);
+      if (this.again.delete(id) && !this.stopped) this.enqueue(id);
+      this.pump();
+    });
+    this.running.set(id, { target, done });
+  }
+
+  private async handle(id: string): Promise<void> {
+    try {
+      const next = await handleIncident(this.deps, id, this.controller.signal);
+      if (next.retryAfterMs !== undefined && !this.stopped) this.later(id, next.retryAfterMs);
+    } catch (err) {
+      if (err instanceof Stopping || this.controller.signal.aborted) return;
+      this.deps.log.error({ incident: id, err }, 'loop: handling an incident failed');
+      try {
+        const inc = this.deps.incidents.get(id);
+        if (inc && inc.status !== 'resolved' && inc.status !== 'escalated') escalateIncident(this.deps, id, `internal error in the loop's runner: ${String(err).slice(0, 200)}`);
+      } catch (inner) {
+        this.deps.log.error({ incident: id, err: inner }, 'loop: could not escalate after a failure');
+      }
+    }
+  }
+
+  private later(id: string, ms: number): void {
+    const old = this.timers.get(id);
+    if (old) clearTimeout(old);
+    const t = setTimeout(() => {
+      this.timers.delete(id);
+      this.wake(id);
+    }, ms);
+    t.unref();
+    this.timers.set(id, t);
+  }
+}

@@ -1,0 +1,104 @@
+// The loop end to end from Docker's own events, with Claude unreachable (no API key, or the API
+// answering 529): a real dockerd, the event watcher, the runner and its deterministic runbooks, and a
+// real local HTTP receiver for the escalation webhooks; and restart safety after a crash mid-call.
+// No external alert is posted in this file.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startLoop } from '../../src/loop/loop-service.js';
+import { createContainer, dockerFor } from '../support/containers.js';
+import { startDockerd, type Dockerd } from '../support/dockerd.js';
+import { eventually, startLoopWorld, type LoopWorld, type LoopWorldOptions } from '../support/loop-world.js';
+
+let dockerd: Dockerd;
+beforeAll(async () => { dockerd = await startDockerd(); });
+afterAll(async () => { await dockerd?.stop(); });
+
+const open: LoopWorld[] = [];
+afterEach(async () => {
+  for (const w of open.splice(0)) await w.close();
+  const docker = dockerFor(dockerd);
+  for (const c of await docker.listContainers({ all: true })) await docker.getContainer(c.Id).remove({ force: true });
+});
+
+async function world(opts: Omit<LoopWorldOptions, 'dockerd'>): Promise<LoopWorld> {
+  const w = await startLoopWorld({ dockerd, ...opts });
+  open.push(w);
+  return w;
+}
+
+const MiB = 1024 * 1024;
+const byContainer = (name: string) => (i: { container: string | null }) => i.container === name;
+const loopStarts = (w: LoopWorld, id: string) =>
+  w.rt.audit.forIncident(id).filter((e) => e.tool === 'start_container' && e.phase === 'completed' && e.principal === 'loop');
+
+describe('the loop from Docker events, Claude unreachable', () => {
+  it('restarts a container that died (exit 1) on its die event alone: runbook start, verified, resolved', async () => {
+    const w = await world({ script: null });
+    const c = await createContainer(dockerd, 'e2e-b', { cmd: ['sh', '-c', 'if [ -f /died ]; then exec sleep 100000; fi; touch /died; sleep 1; exit 1'] });
+    const inc = await w.incident(byContainer('e2e-b'));
+    expect(inc).toMatchObject({ status: 'resolved', source: 'docker', target: 'local/e2e-b', attempts: 1 });
+    expect(inc.resolution).toMatch(/^runbook start_container on local\/e2e-b \(exited with code 1: restart\); verified: running for 1s/);
+    expect((await c.inspect()).State.Running).toBe(true);
+    expect(loopStarts(w, inc.id)).toHaveLength(1);
+    expect(new Set(w.rt.audit.forIncident(inc.id).map((e) => e.principal))).toEqual(new Set(['loop']));
+    expect(w.loop.incidents.payloads()).toEqual([]);
+    expect(w.loop.incidents.timeline(inc.id).some((e) => e.kind === 'model' && /no Anthropic API key/.test(e.summary))).toBe(true);
+  });
+
+  it('restarts an OOM-killed container once; when it is OOM-killed again it escalates, proposing a higher memory limit', async () => {
+    // It OOMs a second after each start, inside the settle window.
+    const w = await world({ script: [{ error: { status: 529 } }], loop: 'settleSeconds: 4' });
+    const c = await createContainer(dockerd, 'e2e-c', { cmd: ['sh', '-c', 'sleep 1; x=a; while true; do x=$x$x; done'], memoryBytes: 16 * MiB });
+    const inc = await w.incident(byContainer('e2e-c'), ['escalated'], 60_000);
+    w.api!.assertDone();
+    expect(loopStarts(w, inc.id)).toHaveLength(1);
+    expect(inc.resolution).toMatch(/OOM-killed again/);
+    await eventually('the escalation webhook', () => w.hooks.received.some((n) => n.event === 'escalation' && n.incident === inc.id));
+    const hook = w.hooks.received.find((n) => n.event === 'escalation' && n.incident === inc.id)!;
+    expect(hook.proposal).toMatch(/raise its memory limit above the current 16 MiB \(e\.g\. to 32 MiB/);
+    expect(String(hook.timeline)).toMatch(/runbook: OOM-killed/);
+    const state = (await c.inspect()).State;
+    expect(state).toMatchObject({ Running: false, OOMKilled: true });
+  });
+
+  it("after a crash between the 'requested' entry and its outcome, the next runner verifies instead of starting it again", async () => {
+    const w = await world({ script: null });
+    await w.loop.stop();
+    // What a crash mid-call leaves: the incident under way and a 'requested' start without an outcome
+    // (the start itself went through: the container runs).
+    const c = await createContainer(dockerd, 'e2e-g2');
+    const inc = w.loop.incidents.create({
+      source: 'docker', fingerprint: 'docker:local/e2e-g2', status: 'firing', severity: 'warning', summary: 'e2e-g2 exited with code 1',
+      startsAt: new Date().toISOString(), labels: {}, annotations: {}, hints: { container: 'e2e-g2' },
+    }, { target: 'local/e2e-g2', host: 'local', container: 'e2e-g2', service: null });
+    w.loop.incidents.update(inc.id, { status: 'investigating' });
+    w.rt.audit.append({
+      callId: 'call-before-the-crash', principal: 'loop', transport: 'loop', tool: 'start_container', target: 'local/e2e-g2',
+      args: { host: 'local', container: 'e2e-g2', waitSeconds: 0 }, argsHash: 'h', risk: 'low', decision: 'notify', rule: 'default:low',
+      phase: 'requested', incidentId: inc.id,
+    });
+    const startedAt = (await c.inspect()).State.StartedAt;
+    const second = await startLoop(w.rt, { approvalPollMs: 200 });
+    try {
+      const done = await w.incident((i) => i.id === inc.id);
+      expect(done).toMatchObject({ status: 'resolved', attempts: 1 });
+      expect(done.resolution).toMatch(/^resumed: start_container on local\/e2e-g2 \(requested before warden stopped; its outcome was not recorded\); verified/);
+      expect(loopStarts(w, inc.id)).toEqual([]);
+      expect((await c.inspect()).State.StartedAt).toBe(startedAt);
+    } finally {
+      await second.stop();
+    }
+  });
+
+  it('stops restarting a container that keeps crashing: a bounded number of restarts, then escalation', async () => {
+    const w = await world({ script: null, loop: 'settleSeconds: 3' });
+    const c = await createContainer(dockerd, 'e2e-d', { cmd: ['sh', '-c', 'sleep 1; exit 1'] });
+    const inc = await w.incident(byContainer('e2e-d'), ['escalated'], 60_000);
+    expect(inc.resolution).toMatch(/acted 3 times on this incident \(maxAttempts 3\)/);
+    // Nothing restarts it afterwards: no later incident of the same container gets another start past the breaker.
+    await new Promise((r) => setTimeout(r, 3_000));
+    const allStarts = w.rt.audit.list().filter((e) => e.tool === 'start_container' && e.principal === 'loop' && e.phase === 'completed');
+    expect(allStarts).toHaveLength(3);
+    expect((await c.inspect()).State.Running).toBe(false);
+    expect(w.hooks.received.some((n) => n.event === 'escalation' && n.incident === inc.id)).toBe(true);
+  });
+});

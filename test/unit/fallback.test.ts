@@ -1,0 +1,95 @@
+// The deterministic runbooks as a decision table: a container's inspect view and the incident's
+// history in, one action out. DESIGN.md's corrections to the hand-built trees are rows here: 137
+// alone is a SIGKILL (restart), OOMKilled restarts once then escalates, Docker's own restarts are not raced.
+import { describe, expect, it } from 'vitest';
+import { decideFallback, historyOf, lookOf, type ContainerView, type FallbackHistory } from '../../src/loop/fallback.js';
+import type { TimelineEvent } from '../../src/loop/types.js';
+
+const cfg = { maxAttempts: 3 };
+const none: FallbackHistory = { looks: [] };
+
+function view(over: Partial<ContainerView> = {}): ContainerView {
+  return {
+    state: 'exited', running: false, restarting: false, exitCode: 1, oomKilled: false,
+    restartPolicy: { name: 'no', maximumRetryCount: 0 }, restartCount: 0, health: null,
+    startedAt: '2026-01-01T00:00:00Z', finishedAt: '2026-01-01T00:01:00Z', limits: { memoryBytes: null },
+    ...over,
+  };
+}
+
+const running = { state: 'running', running: true, finishedAt: null };
+
+describe('decideFallback', () => {
+  it.each<[string, Partial<ContainerView>, number, string, RegExp]>([
+    ['exit 0 -> restart', { exitCode: 0 }, 0, 'restart', /exited with code 0/],
+    ['exit 1 -> restart', { exitCode: 1 }, 0, 'restart', /exited with code 1/],
+    ['exit 137 without OOMKilled is a SIGKILL -> restart', { exitCode: 137 }, 0, 'restart', /SIGKILL.*not an OOM/],
+    ['exit 137 with OOMKilled -> restart once', { exitCode: 137, oomKilled: true }, 0, 'restart', /OOM-killed/],
+    ['exit 139 (SIGSEGV) -> escalate', { exitCode: 139 }, 0, 'escalate', /segmentation fault/],
+    ['an exit no runbook covers -> escalate', { exitCode: 127 }, 0, 'escalate', /no runbook covers/],
+    ['running, no health check -> nothing to do', running, 0, 'none', /^running: nothing to do/],
+    ['running and healthy -> nothing to do', { ...running, health: { status: 'healthy' } }, 0, 'none', /running and healthy/],
+    ['running but unhealthy -> restart', { ...running, health: { status: 'unhealthy' } }, 0, 'restart', /health check fails/],
+    ['health check still starting -> wait', { ...running, health: { status: 'starting' } }, 0, 'wait', /restart policy/],
+    ['State.Restarting -> wait, never race Docker', { state: 'restarting', restarting: true, restartPolicy: { name: 'always', maximumRetryCount: 0 } }, 0, 'wait', /does not race/],
+    ['exited under policy always -> wait for Docker', { restartPolicy: { name: 'always', maximumRetryCount: 0 } }, 0, 'wait', /always/],
+    ['exited under unless-stopped -> wait for Docker', { restartPolicy: { name: 'unless-stopped', maximumRetryCount: 0 } }, 0, 'wait', /unless-stopped/],
+    ['on-failure with retries left -> wait', { restartPolicy: { name: 'on-failure', maximumRetryCount: 5 }, restartCount: 2 }, 0, 'wait', /on-failure/],
+    ['on-failure and exit 0: Docker will not restart -> restart', { exitCode: 0, restartPolicy: { name: 'on-failure', maximumRetryCount: 5 } }, 0, 'restart', /code 0/],
+    ['on-failure retries used up -> escalate', { restartPolicy: { name: 'on-failure', maximumRetryCount: 3 }, restartCount: 3 }, 0, 'escalate', /already restarted it 3 times/],
+    ['maxAttempts reached -> escalate', { exitCode: 1 }, 3, 'escalate', /acted 3 times/],
+    ['paused -> escalate', { state: 'paused', running: true }, 0, 'escalate', /paused/],
+    ['created, never started -> start', { state: 'created', exitCode: 0, finishedAt: null }, 0, 'restart', /never started/],
+  ])('%s', (_name, over, attempts, kind, reason) => {
+    const action = decideFallback(view(over), attempts, none, cfg);
+    expect(action.kind).toBe(kind);
+    expect(action.reason).toMatch(reason);
+  });
+
+  it.each<[string, Partial<ContainerView>, string]>([
+    ['a stopped container is started', { exitCode: 1 }, 'start_container'],
+    ['a running, unhealthy one is restarted', { ...running, health: { status: 'unhealthy' } }, 'restart_container'],
+  ])('picks the tool: %s', (_name, over, tool) => {
+    expect(decideFallback(view(over), 0, none, cfg)).toMatchObject({ kind: 'restart', tool });
+  });
+
+  it('escalates a second OOM kill in the same incident, proposing a higher memory limit than the current one', () => {
+    const first = view({ exitCode: 137, oomKilled: true, limits: { memoryBytes: 64 * 1024 * 1024 } });
+    const history = { looks: [lookOf('restart', first)] };
+    const again = { ...first, finishedAt: '2026-01-01T00:05:00Z' };
+    const action = decideFallback(again, 1, history, cfg);
+    expect(action).toMatchObject({ kind: 'escalate', reason: expect.stringMatching(/OOM-killed again/) });
+    expect(action.kind === 'escalate' && action.proposal).toMatch(/current 64 MiB.*128 MiB/);
+  });
+
+  it('does not count a second look at the same OOM exit as a second OOM', () => {
+    const first = view({ exitCode: 137, oomKilled: true });
+    expect(decideFallback(first, 0, { looks: [lookOf('restart', first)] }, cfg)).toMatchObject({ kind: 'restart', cause: 'oom' });
+  });
+
+  it('escalates when the restart count keeps climbing while it waits for Docker', () => {
+    const v = view({ state: 'restarting', restarting: true, restartPolicy: { name: 'always', maximumRetryCount: 0 }, restartCount: 4 });
+    const history = { looks: [lookOf('wait', { ...v, restartCount: 1 })] };
+    expect(decideFallback(v, 0, history, cfg)).toMatchObject({ kind: 'escalate', reason: expect.stringMatching(/restarted it 3 more times/) });
+    expect(decideFallback({ ...v, restartCount: 2 }, 0, history, cfg).kind).toBe('wait');
+  });
+
+  it('acts on an exited container whose policy would restart it when Docker did nothing since the last look', () => {
+    const v = view({ restartPolicy: { name: 'always', maximumRetryCount: 0 }, restartCount: 2 });
+    expect(decideFallback(v, 0, { looks: [lookOf('wait', v)] }, cfg)).toMatchObject({ kind: 'restart', tool: 'start_container' });
+  });
+
+  it('gives up waiting after many looks', () => {
+    const v = view({ state: 'restarting', restarting: true, restartPolicy: { name: 'always', maximumRetryCount: 0 } });
+    const looks = Array.from({ length: 10 }, () => lookOf('wait', v));
+    expect(decideFallback(v, 0, { looks }, cfg)).toMatchObject({ kind: 'escalate', reason: expect.stringMatching(/after 10 looks/) });
+  });
+});
+
+describe('historyOf', () => {
+  it('reads the looks recorded in the timeline and skips other events', () => {
+    const ev = (id: number, data: unknown): TimelineEvent => ({ id, incidentId: 'inc', time: '', kind: 'note', summary: '', data });
+    const look = lookOf('restart', view({ oomKilled: true }));
+    expect(historyOf([ev(1, null), ev(2, { fallback: look }), ev(3, { other: 1 })])).toEqual({ looks: [look] });
+  });
+});
