@@ -54,3 +54,16 @@ export function migrate(db: Db): number {
   }
   return MIGRATIONS.length;
 }
+
+/** Prepares each SQL text once per connection: hot paths (target lookups, alert storms) reuse it. */
+export function statementCache(db: Db): (sql: string) => Database.Statement {
+  const statements = new Map<string, Database.Statement>();
+  return (sql) => {
+    let s = statements.get(sql);
+    if (!s) {
+      s = db.prepare(sql);
+      statements.set(sql, s);
+    }
+    return s;
+  };
+}

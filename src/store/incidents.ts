@@ -8,7 +8,7 @@ import {
   ACTIVE_STATUSES, type Incident, type IncidentLog, type IncidentStatus, type ModelCall, type TimelineEvent, type TimelineKind,
 } from '../loop/types.js';
 import type Database from 'better-sqlite3';
-import type { Db } from './db.js';
+import { statementCache, type Db } from './db.js';
 import type { IncidentReader, IncidentSummary } from './readers.js';
 
 const SUMMARY = `i.id, i.opened_at AS openedAt, i.closed_at AS closedAt, i.status, i.target, i.title, i.resolution`;
@@ -60,19 +60,13 @@ const PATCH_COLUMNS: Record<keyof Patch, string> = {
 };
 
 export class IncidentStore implements IncidentLog, IncidentReader {
-  private readonly statements = new Map<string, Database.Statement>();
+  /** Statements prepared once: a storm of alerts runs the same few statements thousands of times. */
+  private readonly stmt: (sql: string) => Database.Statement;
 
-  constructor(private readonly db: Db, private readonly now: () => Date = () => new Date()) {}
-
-  /** Prepared once: a storm of alerts runs the same few statements thousands of times. */
-  private stmt(sql: string): Database.Statement {
-    let s = this.statements.get(sql);
-    if (!s) {
-      s = this.db.prepare(sql);
-      this.statements.set(sql, s);
-    }
-    return s;
+  constructor(private readonly db: Db, private readonly now: () => Date = () => new Date()) {
+    this.stmt = statementCache(db);
   }
+
 
   search(text: string, limit: number): IncidentSummary[] {
     const query = ftsQuery(text);

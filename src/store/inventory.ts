@@ -4,7 +4,7 @@
 import type { HostSpec } from '../adapters/hosts.js';
 import type { TargetInfo } from '../policy/decide.js';
 import type Database from 'better-sqlite3';
-import type { Db } from './db.js';
+import { statementCache, type Db } from './db.js';
 import { toHostSpec, type Inventory } from './inventory-file.js';
 import { ReadOnlyQuery, type QueryCaps } from './inventory-query.js';
 import type { HostEntry } from './inventory-schema.js';
@@ -71,19 +71,12 @@ function toRunbook(r: RunbookRow): RunbookRecord {
 
 export class InventoryStore implements InventoryReader {
   private readonly reader: ReadOnlyQuery;
-  private readonly statements = new Map<string, Database.Statement>();
+  /** Statements prepared once: the guard resolves every call's target through here. */
+  private readonly stmt: (sql: string) => Database.Statement;
 
-  /** Prepared once: the guard resolves every call's target through here. */
-  private stmt(sql: string): Database.Statement {
-    let s = this.statements.get(sql);
-    if (!s) {
-      s = this.db.prepare(sql);
-      this.statements.set(sql, s);
-    }
-    return s;
-  }
 
   constructor(private readonly db: Db) {
+    this.stmt = statementCache(db);
     this.reader = new ReadOnlyQuery(db.name);
   }
 
