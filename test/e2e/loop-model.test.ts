@@ -2,30 +2,15 @@
 // SDK, the real daemon with /alerts, the runner. Alerts become incidents, the scripted model acts
 // through the gate as principal loop, the runner verifies, parks held calls, resumes after a stop,
 // and a storm of alerts costs one model run per incident.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startLoop } from '../../src/loop/loop-service.js';
 import { warden } from '../support/cli.js';
 import { createContainer, dockerFor, waitUntil } from '../support/containers.js';
-import { startDockerd, type Dockerd } from '../support/dockerd.js';
-import { alertmanagerPayload, eventually, startLoopWorld, type LoopWorld, type LoopWorldOptions } from '../support/loop-world.js';
+import { alertmanagerPayload, eventually, useLoopWorlds } from '../support/loop-world.js';
 import type { ScriptedTurn } from '../support/messages-api.js';
 
-let dockerd: Dockerd;
-beforeAll(async () => { dockerd = await startDockerd(); });
-afterAll(async () => { await dockerd?.stop(); });
-
-const open: LoopWorld[] = [];
-afterEach(async () => {
-  for (const w of open.splice(0)) await w.close();
-  const docker = dockerFor(dockerd);
-  for (const c of await docker.listContainers({ all: true })) await docker.getContainer(c.Id).remove({ force: true });
-});
-
-async function world(opts: Omit<LoopWorldOptions, 'dockerd'>): Promise<LoopWorld> {
-  const w = await startLoopWorld({ dockerd, ...opts, loop: `watchDockerEvents: false\n${opts.loop ?? ''}` });
-  open.push(w);
-  return w;
-}
+const worlds = useLoopWorlds('watchDockerEvents: false\n');
+const world = worlds.world;
 
 /** Exits 1 on its first run; runs on after any restart (the marker survives in its writable layer). */
 const CRASH_ONCE = ['sh', '-c', 'if [ -f /crashed ]; then exec sleep 100000; fi; touch /crashed; exit 1'];
@@ -35,7 +20,7 @@ const use = (name: string, input: Record<string, unknown>): ScriptedTurn => ({ c
 const say = (text: string): ScriptedTurn => ({ content: [{ type: 'text', text }] });
 
 async function crashedContainer(name: string, cmd = CRASH_ONCE) {
-  const c = await createContainer(dockerd, name, { cmd });
+  const c = await createContainer(worlds.dockerd(), name, { cmd });
   await waitUntil(c, 'exited', exited);
   return c;
 }
@@ -104,7 +89,7 @@ describe('the loop, Claude first', () => {
     w.api!.assertDone();
     expect(w.rt.approvals.get(parked.waitingOn!)).toMatchObject({ tool: 'docker_prune', status: 'pending', principal: 'loop' });
     expect(w.rt.audit.list().filter((e) => e.tool === 'docker_prune').map((e) => e.phase)).toEqual(['pending']);
-    expect((await dockerFor(dockerd).listContainers({ all: true })).map((c) => c.Names[0])).toContain('/e2e-f');
+    expect((await dockerFor(worlds.dockerd()).listContainers({ all: true })).map((c) => c.Names[0])).toContain('/e2e-f');
     await eventually('approval.requested and the approval-needed escalation', () =>
       w.hooks.received.some((n) => n.event === 'approval.requested') && w.hooks.received.some((n) => n.event === 'escalation'));
 
@@ -146,7 +131,7 @@ describe('the loop, Claude first', () => {
 
   it('turns 1,000 alerts for 10 targets posted in a burst into 10 incidents and one model run each, recording every alert', async () => {
     const names = Array.from({ length: 10 }, (_, i) => `burst-${i}`);
-    for (const n of names) await createContainer(dockerd, n);
+    for (const n of names) await createContainer(worlds.dockerd(), n);
     const w = await world({
       loop: 'settleSeconds: 4',
       config: 'server:\n  rateLimit: { perMinute: 1000000, burst: 100000 }\n',

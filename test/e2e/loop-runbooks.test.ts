@@ -2,28 +2,13 @@
 // answering 529): a real dockerd, the event watcher, the runner and its deterministic runbooks, and a
 // real local HTTP receiver for the escalation webhooks; and restart safety after a crash mid-call.
 // No external alert is posted in this file.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startLoop } from '../../src/loop/loop-service.js';
-import { createContainer, dockerFor } from '../support/containers.js';
-import { startDockerd, type Dockerd } from '../support/dockerd.js';
-import { eventually, startLoopWorld, type LoopWorld, type LoopWorldOptions } from '../support/loop-world.js';
+import { createContainer } from '../support/containers.js';
+import { eventually, useLoopWorlds, type LoopWorld } from '../support/loop-world.js';
 
-let dockerd: Dockerd;
-beforeAll(async () => { dockerd = await startDockerd(); });
-afterAll(async () => { await dockerd?.stop(); });
-
-const open: LoopWorld[] = [];
-afterEach(async () => {
-  for (const w of open.splice(0)) await w.close();
-  const docker = dockerFor(dockerd);
-  for (const c of await docker.listContainers({ all: true })) await docker.getContainer(c.Id).remove({ force: true });
-});
-
-async function world(opts: Omit<LoopWorldOptions, 'dockerd'>): Promise<LoopWorld> {
-  const w = await startLoopWorld({ dockerd, ...opts });
-  open.push(w);
-  return w;
-}
+const worlds = useLoopWorlds('');
+const world = worlds.world;
 
 const MiB = 1024 * 1024;
 const byContainer = (name: string) => (i: { container: string | null }) => i.container === name;
@@ -33,7 +18,7 @@ const loopStarts = (w: LoopWorld, id: string) =>
 describe('the loop from Docker events, Claude unreachable', () => {
   it('restarts a container that died (exit 1) on its die event alone: runbook start, verified, resolved', async () => {
     const w = await world({ script: null });
-    const c = await createContainer(dockerd, 'e2e-b', { cmd: ['sh', '-c', 'if [ -f /died ]; then exec sleep 100000; fi; touch /died; sleep 1; exit 1'] });
+    const c = await createContainer(worlds.dockerd(), 'e2e-b', { cmd: ['sh', '-c', 'if [ -f /died ]; then exec sleep 100000; fi; touch /died; sleep 1; exit 1'] });
     const inc = await w.incident(byContainer('e2e-b'));
     expect(inc).toMatchObject({ status: 'resolved', source: 'docker', target: 'local/e2e-b', attempts: 1 });
     expect(inc.resolution).toMatch(/^runbook start_container on local\/e2e-b \(exited with code 1: restart\); verified: running for 1s/);
@@ -47,7 +32,7 @@ describe('the loop from Docker events, Claude unreachable', () => {
   it('restarts an OOM-killed container once; when it is OOM-killed again it escalates, proposing a higher memory limit', async () => {
     // It OOMs a second after each start, inside the settle window.
     const w = await world({ script: [{ error: { status: 529 } }], loop: 'settleSeconds: 4' });
-    const c = await createContainer(dockerd, 'e2e-c', { cmd: ['sh', '-c', 'sleep 1; x=a; while true; do x=$x$x; done'], memoryBytes: 16 * MiB });
+    const c = await createContainer(worlds.dockerd(), 'e2e-c', { cmd: ['sh', '-c', 'sleep 1; x=a; while true; do x=$x$x; done'], memoryBytes: 16 * MiB });
     const inc = await w.incident(byContainer('e2e-c'), ['escalated'], 60_000);
     w.api!.assertDone();
     expect(loopStarts(w, inc.id)).toHaveLength(1);
@@ -65,7 +50,7 @@ describe('the loop from Docker events, Claude unreachable', () => {
     await w.loop.stop();
     // What a crash mid-call leaves: the incident under way and a 'requested' start without an outcome
     // (the start itself went through: the container runs).
-    const c = await createContainer(dockerd, 'e2e-g2');
+    const c = await createContainer(worlds.dockerd(), 'e2e-g2');
     const inc = w.loop.incidents.create({
       source: 'docker', fingerprint: 'docker:local/e2e-g2', status: 'firing', severity: 'warning', summary: 'e2e-g2 exited with code 1',
       startsAt: new Date().toISOString(), labels: {}, annotations: {}, hints: { container: 'e2e-g2' },
@@ -91,7 +76,7 @@ describe('the loop from Docker events, Claude unreachable', () => {
 
   it('stops restarting a container that keeps crashing: a bounded number of restarts, then escalation', async () => {
     const w = await world({ script: null, loop: 'settleSeconds: 3' });
-    const c = await createContainer(dockerd, 'e2e-d', { cmd: ['sh', '-c', 'sleep 1; exit 1'] });
+    const c = await createContainer(worlds.dockerd(), 'e2e-d', { cmd: ['sh', '-c', 'sleep 1; exit 1'] });
     const inc = await w.incident(byContainer('e2e-d'), ['escalated'], 60_000);
     expect(inc.resolution).toMatch(/acted 3 times on this incident \(maxAttempts 3\)/);
     // Nothing restarts it afterwards: no later incident of the same container gets another start past the breaker.

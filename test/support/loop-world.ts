@@ -9,7 +9,9 @@ import { issueToken } from '../../src/server/auth.js';
 import { startDaemon, type Daemon } from '../../src/server/daemon.js';
 import type { Runtime } from '../../src/server/runtime.js';
 import { TokenStore } from '../../src/store/tokens.js';
-import type { Dockerd } from './dockerd.js';
+import { afterAll, afterEach, beforeAll } from 'vitest';
+import { dockerFor } from './containers.js';
+import { startDockerd, type Dockerd } from './dockerd.js';
 import { request } from './http-gateway.js';
 import { startMessagesApi, type MessagesApi, type ScriptedTurn } from './messages-api.js';
 import { testRuntime } from './warden.js';
@@ -122,6 +124,31 @@ export async function startLoopWorld(opts: LoopWorldOptions): Promise<LoopWorld>
 }
 
 /** An Alertmanager v4 webhook payload with one firing alert naming a container. */
+/**
+ * One dockerd for a test file and loop worlds on it, each closed after its test with every
+ * container it left removed. Call at the top level of an e2e file; `loopYaml` is prepended to
+ * each world's loop config.
+ */
+export function useLoopWorlds(loopYaml = ''): { dockerd: () => Dockerd; world: (opts: Omit<LoopWorldOptions, 'dockerd'>) => Promise<LoopWorld> } {
+  let dockerd: Dockerd | undefined;
+  const open: LoopWorld[] = [];
+  beforeAll(async () => { dockerd = await startDockerd(); });
+  afterAll(async () => { await dockerd?.stop(); });
+  afterEach(async () => {
+    for (const w of open.splice(0)) await w.close();
+    const docker = dockerFor(dockerd!);
+    for (const c of await docker.listContainers({ all: true })) await docker.getContainer(c.Id).remove({ force: true });
+  });
+  return {
+    dockerd: () => dockerd!,
+    async world(opts) {
+      const w = await startLoopWorld({ dockerd: dockerd!, ...opts, loop: `${loopYaml}${opts.loop ?? ''}` });
+      open.push(w);
+      return w;
+    },
+  };
+}
+
 export function alertmanagerPayload(container: string, summary: string): Record<string, unknown> {
   return {
     version: '4', groupKey: `{}:{alertname="ContainerDown",container="${container}"}`, status: 'firing', receiver: 'warden',
