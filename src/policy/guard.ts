@@ -9,7 +9,7 @@ import type { AuditInput, AuditLog } from '../store/audit.js';
 import type { ApprovalStore } from '../store/approvals.js';
 import type { IncidentReader, InventoryReader } from '../store/readers.js';
 import { canonicalJson, sha256 } from '../store/canonical.js';
-import { APPROVAL_ID_FIELD, type AnyToolSpec } from '../tools/spec.js';
+import { APPROVAL_ID_FIELD, type AnyToolSpec, type CallFacts } from '../tools/spec.js';
 import { describeIssues } from '../validation.js';
 import { decide, limitsFor, type DecisionRequest, type GateDecision, type TargetInfo } from './decide.js';
 import type { CompiledLimit, Policy, Role } from './policy-file.js';
@@ -62,7 +62,7 @@ export interface PreparedCall {
   input: Record<string, unknown>;
   approvalId?: string;
   target: string;
-  /** The spec's tier, or what riskOf said for this input. */
+  /** The spec's tier, or what resolve() said for this input. */
   risk: Risk;
   deadlineMs: number;
   argsHash: string;
@@ -97,9 +97,9 @@ export class Guard {
     const target = spec && parsed?.success ? spec.target(input) : '';
     let risk = spec?.risk;
     try {
-      if (spec?.riskOf && parsed?.success) risk = spec.riskOf(input, this.deps.inventory);
+      if (spec?.resolve && parsed?.success) risk = spec.resolve(input, this.deps.inventory).risk ?? risk;
     } catch {
-      risk = spec?.risk;
+      // Input that names nothing: report the listed tier; the call itself would be refused.
     }
     return { ...this.decideFor({ principal: caller.principal, role: caller.role, tool, risk, target }), target };
   }
@@ -158,13 +158,9 @@ export class Guard {
     }
     const { [APPROVAL_ID_FIELD]: approvalId, ...input } = parsed.data as Record<string, unknown>;
     const target = spec.target(input);
-    let risk = spec.risk;
-    let bound: unknown;
-    let deadlineMs = this.deps.callTimeoutMs;
+    let facts: CallFacts = {};
     try {
-      if (spec.riskOf) risk = spec.riskOf(input, this.deps.inventory);
-      bound = spec.bindsTo?.(input, this.deps.inventory);
-      deadlineMs = Math.max(deadlineMs, spec.deadlineMs?.(input, this.deps.inventory) ?? 0);
+      if (spec.resolve) facts = spec.resolve(input, this.deps.inventory);
     } catch (err) {
       const message = err instanceof ToolFailure ? err.message : `internal error, ref ${callId}`;
       this.audit({ ...base, risk: spec.risk, target, args: auditableArgs(input), argsHash: sha256(canonicalJson(input)), phase: 'failed', errorKind: 'invalid_input', result: message });
@@ -173,14 +169,15 @@ export class Guard {
     return {
       ok: true,
       call: {
-        callId, caller, spec, input, target, risk,
+        callId, caller, spec, input, target,
+        risk: facts.risk ?? spec.risk,
         approvalId: approvalId as string | undefined,
         // The hash binds an approval to these exact arguments, defaults applied, approvalId excluded,
         // and to whatever the tool says they stand for (a runbook's definition).
-        argsHash: sha256(canonicalJson(bound === undefined ? input : { args: input, boundTo: bound })),
-        deadlineMs,
+        argsHash: sha256(canonicalJson(facts.bindsTo === undefined ? input : { args: input, boundTo: facts.bindsTo })),
+        deadlineMs: Math.max(this.deps.callTimeoutMs, facts.deadlineMs ?? 0),
         redactedArgs: auditableArgs(input),
-        decision: this.decideFor({ principal: caller.principal, role: caller.role, tool, risk, target }),
+        decision: this.decideFor({ principal: caller.principal, role: caller.role, tool, risk: facts.risk ?? spec.risk, target }),
       },
     };
   }

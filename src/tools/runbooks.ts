@@ -84,14 +84,15 @@ export const runRunbook = defineTool({
     'The program is killed after the runbook\'s timeoutSeconds.',
   family: 'runbooks',
   risk: 'high',
-  riskOf: (input, inventory) => prepareRunbook(input, inventory).runbook.risk,
-  bindsTo: (input, inventory) => prepareRunbook(input, inventory).runbook,
-  deadlineMs: (input, inventory) => prepareRunbook(input, inventory).runbook.timeoutSeconds * 1000 + 2 * REMOTE_GRACE_MS,
+  resolve(input, inventory) {
+    const { runbook } = prepareRunbook(input, inventory);
+    return { risk: runbook.risk, bindsTo: runbook, deadlineMs: runbook.timeoutSeconds * 1000 + 2 * REMOTE_GRACE_MS };
+  },
   input: RunRunbookInput,
   output: RunRunbookOutput,
   target: (i) => `${i.host}/runbook:${i.runbook}`,
   async run(input, ctx) {
-    // Again, not only in riskOf: the inventory may have been reloaded since the gate decided.
+    // Again, not only in resolve(): the inventory may have been reloaded since the gate decided.
     const { runbook, argv } = prepareRunbook(input, ctx.inventory);
     const runner = ctx.adapters.commands(input.host);
     const executed = runner.remote ? remoteTimeoutArgv(argv, runbook.timeoutSeconds) : argv;
@@ -118,7 +119,7 @@ export const runRunbook = defineTool({
       return `run runbook "${runbook.name}" (risk ${runbook.risk}) on host ${input.host}: argv ${JSON.stringify(argv)}, ` +
         `killed after ${runbook.timeoutSeconds} s (on an SSH host the argv is prefixed with timeout -s KILL ${runbook.timeoutSeconds})`;
     } catch (err) {
-      // riskOf already refused such input; this is only an inventory reloaded in between.
+      // resolve() already refused such input; this is only an inventory reloaded in between.
       return `run runbook "${input.runbook}" on host ${input.host}, which would be refused: ${err instanceof ToolFailure ? err.message : 'internal error'}`;
     }
   },

@@ -23,26 +23,29 @@ const ApprovalId = z
   .optional()
   .describe('Only when re-calling a call that was held for approval: the approval id it returned, with the same arguments.');
 
+export interface CallFacts {
+  /** This call's tier (run_runbook: the runbook's own). */
+  risk?: Risk;
+  /** What an approval must also be bound to (a runbook's definition), so a reload cannot change it. */
+  bindsTo?: unknown;
+  /** How long the call may take when the tool knows better than tools.callTimeoutMs (the larger wins). */
+  deadlineMs?: number;
+}
+
 export interface ToolSpec<I extends z.ZodObject = z.ZodObject, O extends z.ZodType = z.ZodType> {
   name: string;
   title: string;
   /** A prompt for Claude: what it does, when to use it, when not, side effects, output caps. */
   description: string;
   family: ToolFamily;
-  /** The tier for listing and annotations; the ceiling when riskOf decides per call. */
+  /** The tier for listing and annotations; the ceiling when resolve() decides per call. */
   risk: Risk;
   /**
-   * The tier of this particular call, for tools whose risk depends on what they run (run_runbook:
-   * the runbook's own tier). May throw ToolFailure('invalid_input') for input that names nothing.
+   * For tools whose call depends on what the input names in the inventory (run_runbook: a runbook),
+   * resolved once per call before the gate. May throw ToolFailure('invalid_input') for input that
+   * names nothing, so such a call is refused before anyone is asked to approve it.
    */
-  riskOf?: (input: z.infer<I>, inventory: InventoryReader) => Risk;
-  /**
-   * What else an approval of this call must be bound to besides its arguments (run_runbook: the
-   * runbook's definition, so a reloaded inventory cannot change what an approved call runs).
-   */
-  bindsTo?: (input: z.infer<I>, inventory: InventoryReader) => unknown;
-  /** How long this call may take, when the tool knows better than tools.callTimeoutMs (the larger wins). */
-  deadlineMs?: (input: z.infer<I>, inventory: InventoryReader) => number;
+  resolve?: (input: z.infer<I>, inventory: InventoryReader) => CallFacts;
   /** Strict; for non-read tools it also carries the optional approvalId. */
   input: I;
   output: O;
