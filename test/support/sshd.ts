@@ -47,6 +47,9 @@ function sshdConfig(dir: string, port: number, user: string): string {
     'UseDNS no',
     'X11Forwarding no',
     'MaxStartups 50:30:100',
+    // Debian's bash sources ~/.bashrc for a command sshd runs unless SHLVL says it is nested: the
+    // tests must not depend on (or pay for) what the login user's rc files do on this machine.
+    'SetEnv SHLVL=1',
     'Subsystem sftp /usr/lib/openssh/sftp-server',
     '',
   ].join('\n');

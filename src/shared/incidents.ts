@@ -1,0 +1,93 @@
+// The autonomous loop's shared vocabulary: incidents, their timeline, and the narrow interfaces
+// the loop's parts talk through (intake -> queue -> runner -> agent or fallback -> verify).
+import type { NormalizedAlert } from './alerts.js';
+
+export const INCIDENT_STATUSES = [
+  'open', // recorded, queued for the runner
+  'investigating', // the agent or the fallback is working on it
+  'waiting_approval', // a held call waits for a human (waitingOn = approval id)
+  'waiting_dependency', // a dependency's incident is the root cause (parentId)
+  'verifying', // an action ran; the loop checks the outcome
+  'resolved', // verified healthy, or the source said resolved
+  'escalated', // handed to a human with the timeline
+] as const;
+export type IncidentStatus = (typeof INCIDENT_STATUSES)[number];
+export const ACTIVE_STATUSES: readonly IncidentStatus[] = ['open', 'investigating', 'waiting_approval', 'waiting_dependency', 'verifying'];
+
+export interface Incident {
+  id: string;
+  fingerprint: string;
+  status: IncidentStatus;
+  source: string;
+  severity: string;
+  title: string;
+  summary: string;
+  /** `host/container` when known; null when the alert named nothing the inventory knows. */
+  target: string | null;
+  host: string | null;
+  container: string | null;
+  service: string | null;
+  openedAt: string;
+  updatedAt: string;
+  closedAt: string | null;
+  resolution: string | null;
+  alertCount: number;
+  /** The root-cause incident this one waits on. */
+  parentId: string | null;
+  /** The approval id a held call waits on. */
+  waitingOn: string | null;
+  /** How many times the loop has acted on it (restarts, reloads). */
+  attempts: number;
+  /** Times it re-opened within the cooldown window (flapping). */
+  flaps: number;
+}
+
+export const TIMELINE_KINDS = ['alert', 'status', 'model', 'tool', 'verify', 'escalation', 'note'] as const;
+export type TimelineKind = (typeof TIMELINE_KINDS)[number];
+
+export interface TimelineEvent {
+  id: number;
+  incidentId: string;
+  time: string;
+  kind: TimelineKind;
+  summary: string;
+  data: unknown;
+}
+
+export interface ModelCall {
+  incidentId: string;
+  model: string;
+  inputTokens: number;
+  outputTokens: number;
+  latencyMs: number;
+  costUsd: number;
+  /** ok | error:<status or code> */
+  outcome: string;
+}
+
+/** What the loop's parts need of the store. src/store/incidents.ts implements it on SQLite. */
+export interface IncidentLog {
+  get(id: string): Incident | undefined;
+  list(opts?: { status?: IncidentStatus | 'active'; limit?: number }): Incident[];
+  timeline(id: string): TimelineEvent[];
+  /** The active incident with this fingerprint, or for this target, if any. */
+  findActive(by: { fingerprint?: string; target?: string }): Incident | undefined;
+  /** The most recently closed incident for this fingerprint (flapping and cooldown). */
+  lastClosed(fingerprint: string): Incident | undefined;
+  create(alert: NormalizedAlert, where: { target: string | null; host: string | null; container: string | null; service: string | null }): Incident;
+  /** One alert more for an incident: count, last time, timeline. */
+  addAlert(id: string, alert: NormalizedAlert): void;
+  update(id: string, patch: Partial<Pick<Incident, 'status' | 'resolution' | 'parentId' | 'waitingOn' | 'attempts' | 'flaps' | 'severity'>>, event?: { kind: TimelineKind; summary: string; data?: unknown }): Incident;
+  addEvent(id: string, kind: TimelineKind, summary: string, data?: unknown): void;
+  recordModelCall(call: ModelCall): void;
+  /** Estimated model spend since `since`, for the daily budget. */
+  costSince(since: Date): number;
+  /** Every payload posted to /alerts, accepted or not: nothing is lost. */
+  recordPayload(entry: { source: string; outcome: 'accepted' | 'ignored' | 'rejected'; reason?: string; body: string; incidentIds?: string[] }): void;
+}
+
+/** Where intake hands work to the runner. */
+export interface IncidentQueue {
+  /** The incident needs (re)consideration: new, reopened, its approval decided, its parent closed. */
+  wake(incidentId: string): void;
+}

@@ -1,0 +1,70 @@
+// Secret redaction for everything that leaves a tool or enters the audit log. It errs on the side
+// of hiding: a redacted non-secret costs a little context, a leaked secret costs a rotation.
+
+export const REDACTED = '[REDACTED]';
+
+const SECRET_KEY = /pass(word|wd|phrase)?|secret|token|api[-_]?key|access[-_]?key|private[-_]?key|credential|auth(orization)?|cookie|session[-_]?id|dsn/i;
+
+interface Pattern {
+  re: RegExp;
+  replace: string | ((...m: string[]) => string);
+}
+
+const PATTERNS: Pattern[] = [
+  // PEM private key blocks, whole. The replacement has no BEGIN line, so redacting twice is harmless.
+  { re: /-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----[\s\S]*?(-----END \1PRIVATE KEY-----|$)/g, replace: `${REDACTED} (private key)` },
+  // Authorization headers and bearer tokens.
+  { re: /\b(Bearer|Basic|Token)\s+[A-Za-z0-9._~+/=-]{8,}/gi, replace: (_m, scheme) => `${scheme} ${REDACTED}` },
+  // Provider keys with recognisable prefixes.
+  { re: /\bsk-ant-[A-Za-z0-9_-]{10,}/g, replace: REDACTED },
+  { re: /\bsk-(proj-)?[A-Za-z0-9_-]{20,}/g, replace: REDACTED },
+  { re: /\b(AKIA|ASIA)[A-Z0-9]{16}\b/g, replace: REDACTED },
+  { re: /\bgh[pousr]_[A-Za-z0-9]{30,}/g, replace: REDACTED },
+  { re: /\bgithub_pat_[A-Za-z0-9_]{30,}/g, replace: REDACTED },
+  { re: /\bxox[abposr]-[A-Za-z0-9-]{10,}/g, replace: REDACTED },
+  { re: /\bglpat-[A-Za-z0-9_-]{20}/g, replace: REDACTED },
+  { re: /\bAIza[0-9A-Za-z_-]{35}/g, replace: REDACTED },
+  { re: /\bwdn_[A-Za-z0-9_-]{20,}/g, replace: REDACTED },
+  // JSON Web Tokens.
+  { re: /\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}/g, replace: REDACTED },
+  // Credentials inside URLs: scheme://user:password@host.
+  { re: /\b([a-z][a-z0-9+.-]*:\/\/[^\s:/@]+):[^\s@/]+@/gi, replace: (_m, pre) => `${pre}:${REDACTED}@` },
+  // key=value and key: value where the key names a secret (env files, logs, command lines).
+  {
+    re: /\b([A-Za-z0-9_.-]*(?:pass(?:word|wd|phrase)?|secret|token|api[-_]?key|access[-_]?key|private[-_]?key|credential)[A-Za-z0-9_.-]*)(["']?\s*[:=]\s*["']?)([^\s"',;&]+)/gi,
+    replace: (_m, key, sep) => `${key}${sep}${REDACTED}`,
+  },
+  // The AWS secret key itself often stands alone after its id.
+  { re: /\b(aws_secret_access_key|AWS_SECRET_ACCESS_KEY)\b(\s*[:=]\s*)\S+/g, replace: (_m, k, s) => `${k}${s}${REDACTED}` },
+];
+
+export function redactText(text: string): string {
+  let out = text;
+  for (const { re, replace } of PATTERNS) {
+    out = out.replace(re, replace as (substring: string, ...args: string[]) => string);
+  }
+  return out;
+}
+
+export function isSecretKey(key: string): boolean {
+  return SECRET_KEY.test(key);
+}
+
+/** Deep copy with secret-named keys blanked and every string scanned for secret patterns. */
+export function redactValue<T>(value: T): T {
+  return walk(value, undefined) as T;
+}
+
+function walk(value: unknown, key: string | undefined): unknown {
+  if (key !== undefined && isSecretKey(key) && value !== null && typeof value !== 'object') {
+    return value === '' ? value : REDACTED;
+  }
+  if (typeof value === 'string') return redactText(value);
+  if (Array.isArray(value)) return value.map((v) => walk(v, undefined));
+  if (value !== null && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = walk(v, k);
+    return out;
+  }
+  return value;
+}
