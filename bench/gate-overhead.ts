@@ -21,8 +21,10 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/config.js';
 import { silentLogger } from '../src/log.js';
 import { DEFAULT_POLICY_YAML } from '../src/policy/default-policy.js';
-import type { Caller } from '../src/policy/guard.js';
-import { createRuntime, type Runtime } from '../src/server/runtime.js';
+import type { Caller } from '../src/policy/call.js';
+import { createRuntime } from '../src/compose.js';
+import type { Runtime } from '../src/server/runtime.js';
+import { IncidentStore } from '../src/store/incidents.js';
 import type { ToolContext } from '../src/tools/spec.js';
 import { fakeAdapters } from '../test/support/fake-docker.js';
 import { linkClient, type Linked } from '../test/support/warden.js';
@@ -74,7 +76,8 @@ function direct(rt: Runtime, tool: ToolName): () => Promise<void> {
   const spec = rt.guard.tools().find((t) => t.name === tool);
   if (!spec) throw new Error(`${tool} is not in the catalog`);
   const input = spec.input.parse(ARGS[tool]);
-  const { adapters, inventory, incidents } = rt.guard.deps;
+  const { adapters, inventory } = rt;
+  const incidents = new IncidentStore(rt.db);
   const ctx: ToolContext = { adapters, inventory, incidents, signal: new AbortController().signal, log: silentLogger };
   return async () => {
     await spec.run(input, ctx);

@@ -26,7 +26,8 @@ import { loadConfig } from '../src/config.js';
 import { silentLogger } from '../src/log.js';
 import { issueToken } from '../src/server/auth.js';
 import { startDaemon } from '../src/server/daemon.js';
-import { createRuntime, type Runtime } from '../src/server/runtime.js';
+import { createRuntime } from '../src/compose.js';
+import type { Runtime } from '../src/server/runtime.js';
 import { TokenStore } from '../src/store/tokens.js';
 import { fakeAdapters } from '../test/support/fake-docker.js';
 

@@ -58,4 +58,6 @@ fi
 
 [ -d node_modules ] || npm ci
 npm run build
+# The layer rules of docs/architecture.md: a forbidden import or a cycle fails the run here.
+npm run lint:deps
 npx vitest run "$@"

@@ -2,7 +2,7 @@
 // The `warden` command: parses arguments and calls into the folders below. Bad input exits 2
 // with a message naming what was wrong; other failures exit 1; nothing prints a stack trace.
 import { Command, CommanderError, Option } from 'commander';
-import { loadConfig, type Config } from './config.js';
+import { loadConfig, type ConfigLoader } from './config.js';
 import { CommandError, InputError, errorMessage } from './errors.js';
 import { LOG_LEVELS } from './log.js';
 import { registerApprovalCommands } from './commands/approvals.js';
@@ -19,9 +19,6 @@ export interface GlobalOptions {
   dataDir?: string;
   logLevel?: string;
 }
-
-/** Reads the global options from the root command; every subcommand loads config through here. */
-export type ConfigLoader = () => Config;
 
 export function buildProgram(): Command {
   const program = new Command('warden')

@@ -135,3 +135,6 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
     },
   };
 }
+
+/** Reads the global options from the root command; every subcommand loads config through here. */
+export type ConfigLoader = () => Config;

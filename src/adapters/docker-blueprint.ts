@@ -2,6 +2,7 @@
 // inspect and handed back whole (the way watchtower recreates), plus its networks. Pure: no I/O.
 // Env values live only in the request; what a tool sees is the names of the settings carried.
 import type Docker from 'dockerode';
+import { bareName } from '../shared/containers.js';
 
 /** Config keys that describe the container (not Docker's bookkeeping); Image is chosen separately. */
 const CONFIG_KEYS = [
@@ -50,7 +51,7 @@ function describeSet(prefix: string, obj: Record<string, unknown>): string[] {
 /** Inspect shows legacy links as "/db:/web/db"; create wants "db:db". */
 function createLink(link: string): string {
   const [target, alias] = link.split(':');
-  return `${(target ?? '').replace(/^\//, '')}:${(alias ?? '').split('/').pop() ?? ''}`;
+  return `${bareName(target)}:${(alias ?? '').split('/').pop() ?? ''}`;
 }
 
 function endpointOf(n: Docker.NetworkInfo, oldShortId: string): Docker.EndpointSettings {
@@ -112,7 +113,7 @@ export function blueprintOf(d: Docker.ContainerInspectInfo, image: string): Blue
   ];
   return {
     id: shortId,
-    name: d.Name.replace(/^\//, ''),
+    name: bareName(d.Name),
     image,
     imageId: d.Image,
     running: d.State.Running,

@@ -2,6 +2,7 @@
 // it into plain DockerEvents; a line that is not an event is skipped, never thrown.
 import { StringDecoder } from 'node:string_decoder';
 import type { DockerEvent } from './docker-types.js';
+import { bareName } from '../shared/containers.js';
 
 /** A line longer than this is not an event we know: dropped, so a broken peer cannot grow memory. */
 const MAX_LINE_BYTES = 1024 * 1024;
@@ -25,7 +26,7 @@ export function toDockerEvent(raw: RawEvent): DockerEvent | undefined {
     type: raw.Type ?? 'container',
     action,
     id: raw.Actor?.ID ?? raw.id ?? '',
-    name: (attributes.name ?? '').replace(/^\//, ''),
+    name: bareName(attributes.name),
     attributes,
     timeNano: raw.timeNano ?? (raw.time ?? 0) * 1e9,
   };

@@ -1,7 +1,7 @@
 // Reading a container's log: Docker's 8-byte frame headers (non-TTY containers), lines per stream,
 // a byte cap on what is read, and redaction line by line, PEM blocks spanning lines included:
 // raw log text never leaves the adapter.
-import { REDACTED, redactText } from '../policy/redact.js';
+import { REDACTED, redactText } from '../shared/redact.js';
 
 export type LogStream = 'stdout' | 'stderr';
 export type StreamChoice = 'both' | LogStream;

@@ -1,6 +1,7 @@
 // The candidates for docker_prune, listed the way Docker's own prune chooses them: containers that
 // are not running (created, exited, dead), and untagged images. Reading only; removal is per item.
 import type Docker from 'dockerode';
+import { bareName } from '../shared/containers.js';
 
 export interface PruneFilter {
   /** Docker label filters, each "key" or "key=value"; all must match. */
@@ -40,7 +41,7 @@ export async function listStoppedContainers(docker: Docker, filter: PruneFilter)
     .filter((c) => STOPPED_STATES.includes(c.State))
     .map((c) => ({
       id: c.Id.slice(0, 12),
-      name: (c.Names?.[0] ?? '').replace(/^\//, ''),
+      name: bareName(c.Names?.[0]),
       image: c.Image,
       state: c.State,
       created: c.Created,

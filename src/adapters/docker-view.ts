@@ -1,7 +1,8 @@
 // Docker's inspect document, trimmed to what a tool may show. Environment values are dropped here,
 // so they never leave the adapter; probe output, labels and arguments are redacted and cut here too.
 import type Docker from 'dockerode';
-import { REDACTED, isSecretKey, redactText, redactValue } from '../policy/redact.js';
+import { REDACTED, isSecretKey, redactText, redactValue } from '../shared/redact.js';
+import { bareName } from '../shared/containers.js';
 
 /** Last health probes kept; Docker itself keeps five. */
 export const HEALTH_PROBES = 5;
@@ -98,7 +99,7 @@ export function toContainerDetails(d: Docker.ContainerInspectInfo): ContainerDet
   const cfg = d.Config;
   return {
     id: d.Id.slice(0, 12),
-    name: d.Name.replace(/^\//, ''),
+    name: bareName(d.Name),
     createdAt: d.Created,
     image: cfg.Image,
     imageId: d.Image,

@@ -2,7 +2,7 @@
 // become ToolFailure kinds. Nothing outside src/adapters imports dockerode.
 import Docker from 'dockerode';
 import { ToolFailure, errorMessage } from '../errors.js';
-import { redactText } from '../policy/redact.js';
+import { redactText } from '../shared/redact.js';
 import type { CommandResult, RunOptions } from './commands.js';
 import { blueprintOf, type CreatePlan } from './docker-blueprint.js';
 import { readEventStream } from './docker-event-stream.js';
@@ -11,6 +11,7 @@ import { DEFAULT_MAX_READ_BYTES, readLogStream, type ContainerLogs, type LogsOpt
 import { toContainerDetails, type ContainerDetails } from './docker-view.js';
 import { listDanglingImages, listStoppedContainers, type ImageRow, type PruneFilter, type StoppedContainer } from './docker-prune.js';
 import type { ContainerBlueprint, ContainerState, ContainerSummary, DockerAdapter, DockerEvent, DockerEventFilters } from './docker-types.js';
+import { bareName } from '../shared/containers.js';
 
 export type { ContainerDetails } from './docker-view.js';
 export type { ContainerLogs, LogLine, LogsOptions, LogStream, StreamChoice } from './docker-logs.js';
@@ -60,7 +61,6 @@ function parseHealth(status: string): string | null {
   return m[1] === 'health: starting' ? 'starting' : m[1]!;
 }
 
-const trimName = (n: string | undefined): string => (n ?? '').replace(/^\//, '');
 
 export class DockerodeAdapter implements DockerAdapter {
   private readonly docker: Docker;
@@ -86,7 +86,7 @@ export class DockerodeAdapter implements DockerAdapter {
       const d = details[i];
       return {
         id: c.Id.slice(0, 12),
-        name: trimName(c.Names?.[0]),
+        name: bareName(c.Names?.[0]),
         image: c.Image,
         state: c.State,
         status: c.Status,
@@ -102,7 +102,7 @@ export class DockerodeAdapter implements DockerAdapter {
     const d = await this.step('inspect', ref, () => this.docker.getContainer(ref).inspect());
     return {
       id: d.Id.slice(0, 12),
-      name: trimName(d.Name),
+      name: bareName(d.Name),
       state: d.State.Status,
       running: d.State.Running,
       startedAt: d.State.StartedAt,

@@ -6,7 +6,7 @@ import { NodeSSH } from 'node-ssh';
 import type { ClientChannel } from 'ssh2';
 import { ToolFailure, errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
-import { redactText } from '../policy/redact.js';
+import { redactText } from '../shared/redact.js';
 import { CappedOutput, boundRun } from './capped-output.js';
 import type { CommandResult, CommandRunner, RunOptions } from './commands.js';
 import type { SshSpec } from './hosts.js';

@@ -1,18 +1,8 @@
 // `warden approvals list | approve | deny`: a human decides on held calls.
-import { userInfo } from 'node:os';
 import type { Command } from 'commander';
-import type { ConfigLoader } from '../cli.js';
-import { decideApproval } from '../policy/approvals.js';
-import { createRuntime } from '../server/runtime.js';
-import { printJson, printLines, table } from './output.js';
-
-export function whoami(): string {
-  try {
-    return userInfo().username;
-  } catch {
-    return 'cli';
-  }
-}
+import type { ConfigLoader } from '../config.js';
+import { createRuntime } from '../compose.js';
+import { printJson, printLines, table, whoami } from './output.js';
 
 export function registerApprovalCommands(program: Command, loadConfig: ConfigLoader): void {
   const approvals = program.command('approvals').description('calls held for a human decision');
@@ -39,7 +29,7 @@ export function registerApprovalCommands(program: Command, loadConfig: ConfigLoa
     cmd.action(async (id: string, opts: { by: string; reason?: string; json?: boolean }) => {
       const rt = createRuntime(loadConfig());
       try {
-        const a = decideApproval(rt.approvals, rt.audit, rt.notifier, {
+        const a = rt.decider.decide({
           id, verdict: verdict === 'approve' ? 'approved' : 'denied', by: opts.by, reason: opts.reason, transport: 'cli',
         });
         if (opts.json) printJson(a);

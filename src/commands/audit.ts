@@ -1,7 +1,7 @@
 // `warden audit verify | list`: the chain's integrity, and what was called by whom.
 import type { Command } from 'commander';
-import type { ConfigLoader } from '../cli.js';
-import { createRuntime } from '../server/runtime.js';
+import type { ConfigLoader } from '../config.js';
+import { createRuntime } from '../compose.js';
 import { parseLimit, printJson, printLines, table } from './output.js';
 
 export function registerAuditCommands(program: Command, loadConfig: ConfigLoader): void {

@@ -1,9 +1,9 @@
 // `warden incidents list | show`: what the loop recorded, and each incident's timeline. Read-only:
 // only the database is opened, so this works while the daemon runs and without a valid policy.
 import { Option, type Command } from 'commander';
-import type { ConfigLoader } from '../cli.js';
+import type { ConfigLoader } from '../config.js';
 import { CommandError } from '../errors.js';
-import { INCIDENT_STATUSES, type Incident, type IncidentStatus, type TimelineEvent } from '../loop/types.js';
+import { INCIDENT_STATUSES, type Incident, type IncidentStatus, type TimelineEvent } from '../shared/incidents.js';
 import { openDb } from '../store/db.js';
 import { IncidentStore } from '../store/incidents.js';
 import { parseLimit, printJson, printLines, table } from './output.js';

@@ -1,14 +1,17 @@
 // `warden inventory load | discover | list`: the hosts, services and runbooks warden knows.
 // load validates every file before it writes anything; discover only ever adds to discovered_containers.
+import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import type { ConfigLoader } from '../cli.js';
+import type { ConfigLoader } from '../config.js';
 import { localHost } from '../adapters/hosts.js';
-import { errorMessage } from '../errors.js';
-import { createRuntime, type Runtime } from '../server/runtime.js';
-import { readInventoryDir, withLocalHost } from '../store/inventory-file.js';
+import { createRuntime } from '../compose.js';
+import type { Runtime } from '../server/runtime.js';
+import type { AuditInput } from '../store/audit.js';
+import { describeChange, type InventoryChange } from '../store/inventory-change.js';
+import { readInventoryDir, withLocalHost, type Inventory } from '../store/inventory-file.js';
 import type { DiscoveredContainer } from '../store/inventory.js';
-import { parseLimit, printJson, printLines, table } from './output.js';
+import { parseLimit, printJson, printLines, table, whoami } from './output.js';
 
 interface HostDiscovery {
   host: string;
@@ -23,16 +26,22 @@ export function registerInventoryCommands(program: Command, loadConfig: ConfigLo
   inventory
     .command('load [dir]')
     .description('validate the inventory YAML (default: config `inventory:`, else ./inventory) and replace the stored inventory with it')
+    .option('--by <name>', 'who loads it, for the audit (default: your user name)', whoami())
     .option('--json', 'machine-readable output')
-    .action(async (dir: string | undefined, opts: { json?: boolean }) => {
+    .action(async (dir: string | undefined, opts: { by: string; json?: boolean }) => {
       const config = loadConfig();
       // Everything is read and checked before the database is even opened: bad input writes nothing.
       const inv = readInventoryDir(dir !== undefined ? resolve(dir) : config.inventoryDir);
       const rt = createRuntime(config);
       try {
-        const counts = rt.inventory.load(inv);
-        if (opts.json) printJson({ dir: inv.dir, files: inv.files, ...counts });
-        else printLines([`loaded ${inv.dir} (${inv.files.join(', ') || 'no files'}): ${counts.hosts} hosts, ${counts.services} services, ${counts.runbooks} runbooks`]);
+        const loaded = rt.inventory.load(inv, (change) => rt.audit.append(inventoryLoadEntry(opts.by, inv, change)));
+        if (opts.json) printJson({ dir: inv.dir, files: inv.files, ...loaded });
+        else {
+          printLines([
+            `loaded ${inv.dir} (${inv.files.join(', ') || 'no files'}): ${loaded.hosts} hosts, ${loaded.services} services, ${loaded.runbooks} runbooks`,
+            `  ${describeChange(loaded.change)}`,
+          ]);
+        }
       } finally {
         await rt.close();
       }
@@ -75,20 +84,41 @@ export function registerInventoryCommands(program: Command, loadConfig: ConfigLo
     });
 }
 
+/** The audit entry of a load: who, from where, the hash of what was loaded and what it changed. */
+function inventoryLoadEntry(by: string, inv: Inventory, change: InventoryChange): AuditInput {
+  return {
+    callId: `inventory.load:${randomUUID()}`,
+    principal: by,
+    transport: 'cli',
+    tool: 'inventory.load',
+    target: 'inventory',
+    args: { dir: inv.dir, files: inv.files, hash: change.hash },
+    argsHash: change.hash,
+    phase: 'completed',
+    result: describeChange(change).slice(0, 2_000),
+  };
+}
+
+const DISCOVER_CALLER = { principal: 'cli', role: 'operator', transport: 'cli' } as const;
+
 const indent = (lines: string[]): string[] => lines.map((l) => `  ${l}`);
 
-/** One host's containers; an unreachable host is a result to report, never a reason to stop. */
+/**
+ * One host's containers, asked through the guard as a read call of principal `cli`, so it is
+ * decided and audited like any other; an unreachable host is a result to report, never a reason to stop.
+ */
 async function discoverHost(rt: Runtime, host: string, timeoutMs: number): Promise<HostDiscovery> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs / 1000} s`)), timeoutMs);
-  });
+  const late = new AbortController();
+  const timer = setTimeout(() => late.abort(), timeoutMs);
   try {
-    const list = await Promise.race([rt.adapters.docker(host).listContainers({ all: true }), late]);
+    const outcome = await rt.guard.call(DISCOVER_CALLER, 'list_containers', { host, all: true }, late.signal);
+    if (!outcome.ok) {
+      const why = outcome.kind === 'ask_human' ? 'held for approval' : late.signal.aborted ? `no answer within ${timeoutMs / 1000} s` : outcome.message;
+      return { host, ok: false, containers: 0, unknown: [], error: why };
+    }
+    const list = (outcome.output as { containers: { name: string; image: string; state: string }[] }).containers;
     const unknown = rt.inventory.recordDiscovered(host, list);
     return { host, ok: true, containers: list.length, unknown };
-  } catch (err) {
-    return { host, ok: false, containers: 0, unknown: [], error: errorMessage(err) };
   } finally {
     clearTimeout(timer);
   }

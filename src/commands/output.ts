@@ -1,8 +1,16 @@
 // Printing for commands: JSON for machines (--json), short aligned lines for people. stdout only
 // carries command output; logs go to stderr.
+import { userInfo } from 'node:os';
 import { InvalidArgumentError } from 'commander';
 
-
+/** Who runs the command, for the audit: the user name, or `cli` where there is none. */
+export function whoami(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return 'cli';
+  }
+}
 
 export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);

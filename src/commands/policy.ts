@@ -1,10 +1,10 @@
 // `warden policy check`: what the gate would decide for a call. Runs nothing, writes nothing.
 import type { Command } from 'commander';
 import { Option } from 'commander';
-import type { ConfigLoader } from '../cli.js';
+import type { ConfigLoader } from '../config.js';
 import { InputError, errorMessage } from '../errors.js';
-import { ROLES, type Role } from '../policy/policy-file.js';
-import { createRuntime } from '../server/runtime.js';
+import { ROLES, type Role } from '../shared/roles.js';
+import { createRuntime } from '../compose.js';
 import { printJson } from './output.js';
 
 export function registerPolicyCommands(program: Command, loadConfig: ConfigLoader): void {

@@ -2,10 +2,10 @@
 // gracefully (tool calls under way finish, sessions close, SQLite closes cleanly).
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
-import type { ConfigLoader } from '../cli.js';
+import type { ConfigLoader } from '../config.js';
 import { startLoop, type LoopService } from '../loop/loop-service.js';
 import { defaultAllowedHosts, startDaemon } from '../server/daemon.js';
-import { createRuntime } from '../server/runtime.js';
+import { createRuntime } from '../compose.js';
 
 function parsePort(value: string): number {
   const n = Number(value);

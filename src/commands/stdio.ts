@@ -1,7 +1,7 @@
 // `warden stdio`
 import type { Command } from 'commander';
-import type { ConfigLoader } from '../cli.js';
-import { createRuntime } from '../server/runtime.js';
+import type { ConfigLoader } from '../config.js';
+import { createRuntime } from '../compose.js';
 import { runStdio } from '../server/stdio.js';
 
 export function registerStdioCommand(program: Command, loadConfig: ConfigLoader): void {

@@ -2,14 +2,13 @@
 // once, when made; only its hash is stored. Creation and revocation are audited.
 import type { Command } from 'commander';
 import { Option } from 'commander';
-import type { ConfigLoader } from '../cli.js';
+import type { ConfigLoader } from '../config.js';
 import { CommandError } from '../errors.js';
-import { ROLES, type Role } from '../policy/policy-file.js';
+import { ROLES, type Role } from '../shared/roles.js';
 import { checkPrincipalName, issueToken, parseDuration, revokeToken } from '../server/auth.js';
-import { createRuntime } from '../server/runtime.js';
+import { createRuntime } from '../compose.js';
 import { TokenNameTaken, TokenStore, statusOf } from '../store/tokens.js';
-import { whoami } from './approvals.js';
-import { printJson, printLines, table } from './output.js';
+import { printJson, printLines, table, whoami } from './output.js';
 
 export function registerTokenCommands(program: Command, loadConfig: ConfigLoader): void {
   const tokens = program.command('tokens').description('bearer tokens for the HTTP gateway (warden serve)');

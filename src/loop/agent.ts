@@ -9,7 +9,7 @@ import { Budget, estimateCostUsd } from './budget.js';
 import type { LoopConfig } from './config.js';
 import { buildSystemPrompt, openingMessage, type AgentMode, type PromptFacts } from './prompt.js';
 import { createToolBridge, type ToolBridge, type ToolCallRecord } from './tool-bridge.js';
-import type { Incident, IncidentLog } from './types.js';
+import type { Incident, IncidentLog } from '../shared/incidents.js';
 
 export type AgentOutcome = 'done' | 'held' | 'budget' | 'unreachable' | 'refused';
 

@@ -1,7 +1,7 @@
 // What one agent run may spend: turns, tokens, wall time, and the day's model cost across every
 // run. Checked before each model request, so a spent budget never costs one more call.
 import type { LoopConfig } from './config.js';
-import type { IncidentLog } from './types.js';
+import type { IncidentLog } from '../shared/incidents.js';
 
 export type Budgets = LoopConfig['budgets'];
 

@@ -2,8 +2,9 @@
 // service dependencies that make one incident the root cause of others. Pure reads; the intake
 // decides what to write.
 import type { InventoryReader, ServiceRecord } from '../store/readers.js';
-import type { NormalizedAlert } from './alerts/types.js';
-import type { Incident, IncidentLog } from './types.js';
+import type { NormalizedAlert } from '../shared/alerts.js';
+import type { Incident, IncidentLog } from '../shared/incidents.js';
+import { bareName } from '../shared/containers.js';
 
 export interface Where {
   /** `host/container`, when the alert names a container or a service the inventory places in one. */
@@ -63,7 +64,7 @@ function serviceAtInstance(inventory: InventoryReader, instance: string): Servic
  */
 export function resolveWhere(inventory: InventoryReader, hints: NormalizedAlert['hints']): Where {
   if (hints.container) {
-    const container = hints.container.replace(/^\//, '');
+    const container = bareName(hints.container);
     const placed = inventory.services().filter((s) => s.container === container);
     const host = hints.host ? hostNamed(inventory, hints.host) : placed.length === 1 ? placed[0]!.host : DEFAULT_HOST;
     const service = inventory.serviceAt(host, container) ?? (hints.service ? inventory.service(hints.service) : undefined);

@@ -11,7 +11,7 @@ import type { Adapters } from '../adapters/index.js';
 import type { DockerEvent, DockerEventFilters } from '../adapters/docker-types.js';
 import { ToolFailure, errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { NormalizedAlert } from './alerts/types.js';
+import type { NormalizedAlert } from '../shared/alerts.js';
 
 export const WATCHED: DockerEventFilters = { type: ['container'], event: ['die', 'oom', 'health_status', 'kill', 'start'] };
 

@@ -2,7 +2,7 @@
 // spent (and acts with first in restore-first tiers). A pure function: a container's inspect view and
 // the incident's history in, one action out. It never calls a tool itself; the runner does, through the gate.
 import type { LoopConfig } from './config.js';
-import type { TimelineEvent } from './types.js';
+import type { TimelineEvent } from '../shared/incidents.js';
 
 /** The part of inspect_container's output the runbooks read. */
 export interface ContainerView {

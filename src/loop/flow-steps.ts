@@ -13,8 +13,8 @@ import type { AgentMode } from './prompt.js';
 import { FALLBACK_EVENT, decideFallback, historyOf, lookOf, restartArgs, type ContainerView, type FallbackHistory } from './fallback.js';
 import { escalateIncident, parkOnApproval, resolveIncident, type CloseDeps } from './incident-close.js';
 import { callLoopTool } from './loop-call.js';
-import type { LoopClient } from './loop-client.js';
-import type { Incident, TimelineEvent } from './types.js';
+import type { ConnectLoopClient } from './loop-client.js';
+import type { Incident, TimelineEvent } from '../shared/incidents.js';
 import { healthUrlFor, verifyTarget, type Verification } from './verify.js';
 
 export interface AgentRequest {
@@ -34,7 +34,7 @@ export interface FlowDeps extends CloseDeps {
   cfg: LoopConfig;
   log: Logger;
   /** A loop client for this incident; readOnly for an investigation after a restore (writes are refused by role). */
-  connect(incidentId: string, opts?: { readOnly?: boolean }): Promise<LoopClient>;
+  connect: ConnectLoopClient;
   agent(req: AgentRequest): Promise<AgentResult>;
 }
 
@@ -74,8 +74,7 @@ export function checkStopping(run: Run): void {
 
 /** The tier the inventory gives the incident's service, if any. */
 export function tierOf(d: FlowDeps, inc: Incident): string | null {
-  const svc = (inc.service ? d.inventory.service(inc.service) : undefined) ?? (inc.host && inc.container ? d.inventory.serviceAt(inc.host, inc.container) : undefined);
-  return svc?.tier ?? null;
+  return d.inventory.serviceFor(inc)?.tier ?? null;
 }
 
 export function isWrite(d: FlowDeps, tool: string): boolean {

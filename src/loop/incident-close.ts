@@ -4,8 +4,8 @@
 import type { Logger } from '../log.js';
 import type { HeldCall } from './agent.js';
 import { dependentsOf } from './correlate.js';
-import type { Notifier } from './notify.js';
-import type { IncidentLog, TimelineEvent } from './types.js';
+import type { Notifier } from '../shared/notifier.js';
+import type { IncidentLog, TimelineEvent } from '../shared/incidents.js';
 
 export interface CloseDeps {
   incidents: IncidentLog;

@@ -1,7 +1,7 @@
 // One handling of one woken incident: resume what a previous run left (restart safety), decide an
 // approval it waits on, re-check it when its dependency closed, or work on it: restore-first with the
 // runbooks where the tier allows, else Claude first, with the runbooks when Claude cannot help.
-import { ACTIVE_STATUSES } from './types.js';
+import { ACTIVE_STATUSES } from '../shared/incidents.js';
 import { escalateIncident, heldCallOf, parkOnApproval, resolveIncident } from './incident-close.js';
 import {
   afterWrite, checkStopping, historyFor, incidentOf, inspect, isWrite, runbookStep, tierOf, verifyStep,
@@ -9,7 +9,7 @@ import {
 } from './flow-steps.js';
 import { decideFallback, lookOf, restartArgs, FALLBACK_EVENT } from './fallback.js';
 import { callLoopTool } from './loop-call.js';
-import { LOOP_PRINCIPAL } from './loop-client.js';
+import { LOOP_PRINCIPAL } from '../shared/roles.js';
 import { unfinishedAction } from './resume.js';
 
 export async function handleIncident(d: FlowDeps, id: string, signal: AbortSignal): Promise<FlowNext> {

@@ -3,10 +3,10 @@
 // new incident that needs work wakes the runner. Intake never acts on a target; it only records.
 import type { Logger } from '../log.js';
 import type { InventoryReader } from '../store/readers.js';
-import type { NormalizedAlert } from './alerts/types.js';
+import type { NormalizedAlert } from '../shared/alerts.js';
 import type { LoopConfig } from './config.js';
 import { dependencyIncident, dependentIncidents, resolveWhere, type Where } from './correlate.js';
-import type { Incident, IncidentLog, IncidentQueue, IncidentStatus } from './types.js';
+import type { Incident, IncidentLog, IncidentQueue, IncidentStatus } from '../shared/incidents.js';
 
 export const RESOLVED_BEFORE_ACTING = 'resolved by the source before warden acted';
 

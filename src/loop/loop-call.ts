@@ -2,7 +2,7 @@
 // approved call) through the loop's MCP client: the same guard and audit as the agent's calls.
 import type { CallToolResult, Client } from '@modelcontextprotocol/client';
 import { errorMessage } from '../errors.js';
-import { FAILURE_META } from '../server/results.js';
+import { failureOf } from '../shared/failure-meta.js';
 
 export interface LoopCallResult {
   ok: boolean;
@@ -28,10 +28,5 @@ export async function callLoopTool(client: Client, name: string, args: Record<st
   }
   const text = result.content.filter((c): c is { type: 'text'; text: string } => c.type === 'text').map((c) => c.text).join('\n');
   if (!result.isError) return { ok: true, output: result.structuredContent as Record<string, unknown> | undefined, text };
-  const meta = result._meta?.[FAILURE_META] as { kind?: unknown; approvalId?: unknown } | undefined;
-  return {
-    ok: false, output: undefined, text,
-    ...(typeof meta?.kind === 'string' ? { kind: meta.kind } : {}),
-    ...(typeof meta?.approvalId === 'string' ? { approvalId: meta.approvalId } : {}),
-  };
+  return { ok: false, output: undefined, text, ...failureOf(result) };
 }

@@ -2,18 +2,22 @@
 // the /alerts routes), Docker event watchers on every host with Docker, and the runner, which
 // resumes open incidents on start. Stopped before the database closes; it never acts outside the guard.
 import type Anthropic from '@anthropic-ai/sdk';
-import { Client, InMemoryTransport } from '@modelcontextprotocol/client';
-import { serveStdio } from '@modelcontextprotocol/server/stdio';
-import { SERVER_INFO, createMcpServer } from '../server/mcp-server.js';
-import type { Runtime } from '../server/runtime.js';
-import { IncidentStore } from '../store/incidents.js';
+import type { Adapters } from '../adapters/index.js';
+import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
+import type { Guard } from '../policy/guard.js';
+import type { Notifier } from '../shared/notifier.js';
+import type { ApprovalStore } from '../store/approvals.js';
+import type { AuditLog } from '../store/audit.js';
+import type { Db } from '../store/db.js';
+import { IncidentStore } from '../store/incidents.js';
+import type { InventoryStore } from '../store/inventory.js';
 import { anthropicFor, runAgent, type AgentResult } from './agent.js';
-import type { NormalizedAlert } from './alerts/types.js';
+import type { NormalizedAlert } from '../shared/alerts.js';
 import { watchDockerEvents, type DockerEventWatch } from './docker-events.js';
 import type { AgentRequest, FlowDeps } from './flow-steps.js';
 import { Intake } from './intake.js';
-import { LOOP_PRINCIPAL, connectLoopClient, type LoopClient } from './loop-client.js';
+import type { ConnectLoopClient } from './loop-client.js';
 import type { PromptFacts } from './prompt.js';
 import { Runner, type RunnerDeps } from './runner.js';
 
@@ -27,50 +31,49 @@ export interface LoopService {
   stop(): Promise<void>;
 }
 
+/** What the loop is built from: the parts of the runtime it uses, handed in by the composition root. */
+export interface LoopRuntime {
+  config: Pick<Config, 'loop' | 'secrets'>;
+  log: Logger;
+  db: Db;
+  guard: Guard;
+  approvals: ApprovalStore;
+  audit: AuditLog;
+  inventory: InventoryStore;
+  notifier: Notifier;
+  adapters: Adapters;
+  connectLoopClient: ConnectLoopClient;
+}
+
 export interface LoopServiceOptions {
   /** Default: from config (undefined without an API key: the agent is unreachable, the runbooks act). */
   anthropic?: Anthropic;
   approvalPollMs?: number;
 }
 
-/**
- * A loop client whose calls the gate refuses unless they only read (role readonly): for Claude's
- * investigation after a restore, which must not undo it.
- */
-async function connectReadOnlyLoopClient(rt: Runtime, incidentId: string): Promise<LoopClient> {
-  const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
-  const handle = serveStdio(
-    () => createMcpServer(rt.guard, () => ({ principal: LOOP_PRINCIPAL, role: 'readonly', transport: 'loop', incidentId }), { elicitApprovals: false }),
-    { transport: serverSide },
-  );
-  const client = new Client({ name: `${SERVER_INFO.name}-loop-readonly`, version: SERVER_INFO.version }, { capabilities: {}, versionNegotiation: { mode: 'auto' } });
-  await client.connect(clientSide);
-  return { client, close: async () => { await client.close(); await handle.close(); } };
-}
-
 /** The hosts whose Docker the loop watches: `local` and every inventory host with a Docker endpoint. */
-export function dockerHostsOf(rt: Runtime): string[] {
+export function dockerHostsOf(rt: LoopRuntime): string[] {
   return [...new Set(['local', ...rt.inventory.hosts().filter((h) => h.docker).map((h) => h.name)])];
 }
 
-function factsFor(rt: Runtime, incidents: IncidentStore, req: AgentRequest): PromptFacts {
+function factsFor(rt: LoopRuntime, incidents: IncidentStore, req: AgentRequest): PromptFacts {
   const inc = req.incident;
-  const service = (inc.service ? rt.inventory.service(inc.service) : undefined) ?? (inc.host && inc.container ? rt.inventory.serviceAt(inc.host, inc.container) : undefined);
+  const service = rt.inventory.serviceFor(inc);
   const similar = incidents.search(`${inc.title} ${inc.target ?? ''}`, 6).filter((s) => s.id !== inc.id).slice(0, 5);
   // The timeline rides along for the prompt to show what the loop already saw and did.
   return { ...(service ? { service } : {}), similar, timeline: req.timeline };
 }
 
 /** What the runner is built from, on this runtime; `agent` is Claude (or, in tests, a stand-in). */
-export function runnerDeps(rt: Runtime, incidents: IncidentStore, agent: FlowDeps['agent'], log: Logger = rt.log): RunnerDeps {
+export function runnerDeps(rt: LoopRuntime, incidents: IncidentStore, agent: FlowDeps['agent'], log: Logger = rt.log): RunnerDeps {
   return {
     incidents, guard: rt.guard, approvals: rt.approvals, audit: rt.audit, inventory: rt.inventory, notifier: rt.notifier, log, cfg: rt.config.loop,
-    connect: (id, o) => (o?.readOnly ? connectReadOnlyLoopClient(rt, id) : connectLoopClient(rt.guard, id)),
+    connect: rt.connectLoopClient,
     agent,
   };
 }
 
-export async function startLoop(rt: Runtime, opts: LoopServiceOptions = {}): Promise<LoopService> {
+export async function startLoop(rt: LoopRuntime, opts: LoopServiceOptions = {}): Promise<LoopService> {
   const cfg = rt.config.loop;
   const log = rt.log.child({ part: 'loop' });
   const incidents = new IncidentStore(rt.db);

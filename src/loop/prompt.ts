@@ -1,7 +1,7 @@
 // The agent's system prompt and opening message: the job, the rules of the gate, the incident, what
 // the inventory says about its target and how similar incidents ended. A pure function of its inputs;
 // alert text, inventory notes and past resolutions are fenced off as data, never read as instructions.
-import type { Incident, TimelineEvent } from './types.js';
+import type { Incident, TimelineEvent } from '../shared/incidents.js';
 
 export interface PromptFacts {
   /** The inventory's record of the target service (a ServiceRecord), when it knows one. */

@@ -2,8 +2,8 @@
 // crash cannot lose) and the timeline. An action whose 'requested' entry exists may have run: it is
 // verified, never repeated.
 import type { AuditEntry } from '../store/audit.js';
-import { LOOP_PRINCIPAL } from './loop-client.js';
-import type { TimelineEvent } from './types.js';
+import { LOOP_PRINCIPAL } from '../shared/roles.js';
+import type { TimelineEvent } from '../shared/incidents.js';
 
 export interface UnfinishedAction {
   callId: string;

@@ -6,7 +6,7 @@ import type { FlowDeps } from './flow-steps.js';
 import { Stopping } from './flow-steps.js';
 import { escalateIncident } from './incident-close.js';
 import { handleIncident } from './incident-flow.js';
-import type { IncidentQueue } from './types.js';
+import type { IncidentQueue } from '../shared/incidents.js';
 
 export interface RunnerOptions {
   /** How often the approvals of parked incidents are checked (default 2 s). */

@@ -5,7 +5,7 @@ import type Anthropic from '@anthropic-ai/sdk';
 import type { CallToolResult, Client } from '@modelcontextprotocol/client';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
-import { FAILURE_META } from '../server/results.js';
+import { failureOf } from '../shared/failure-meta.js';
 import { APPROVAL_ID_FIELD } from '../tools/spec.js';
 
 /** Written before every tool output that can carry text from the infrastructure. */
@@ -66,15 +66,6 @@ function resultText(result: CallToolResult): string {
   const texts = result.content.filter((c): c is { type: 'text'; text: string } => c.type === 'text').map((c) => c.text);
   if (texts.length > 0) return texts.join('\n');
   return result.structuredContent === undefined ? '' : JSON.stringify(result.structuredContent);
-}
-
-/** The failure kind and approval id warden puts in a failed result's _meta. */
-export function failureOf(result: CallToolResult): { kind?: string; approvalId?: string } {
-  const meta = result._meta?.[FAILURE_META] as { kind?: unknown; approvalId?: unknown } | undefined;
-  return {
-    ...(typeof meta?.kind === 'string' ? { kind: meta.kind } : {}),
-    ...(typeof meta?.approvalId === 'string' ? { approvalId: meta.approvalId } : {}),
-  };
 }
 
 function cap(text: string, max: number): string {

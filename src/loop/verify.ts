@@ -2,6 +2,7 @@
 // audited as the loop): the container stays running (and healthy, if it has a health check) for the
 // whole settle window without a restart, and an HTTP health check, where the inventory names one, answers 2xx.
 import type { Client } from '@modelcontextprotocol/client';
+import { probeHttp } from '../adapters/http-probe.js';
 import type { InventoryReader } from '../store/readers.js';
 import type { ContainerView } from './fallback.js';
 import { callLoopTool } from './loop-call.js';
@@ -46,9 +47,7 @@ const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
 
 /** The HTTP health check the inventory gives the service at this target, if any. */
 export function healthUrlFor(inventory: InventoryReader, where: { host: string | null; container: string | null; service: string | null }): string | null {
-  const svc = (where.service ? inventory.service(where.service) : undefined)
-    ?? (where.host && where.container ? inventory.serviceAt(where.host, where.container) : undefined);
-  const check = svc?.healthCheck as { http?: unknown } | null | undefined;
+  const check = inventory.serviceFor(where)?.healthCheck as { http?: unknown } | null | undefined;
   return typeof check?.http === 'string' ? check.http : null;
 }
 
@@ -102,14 +101,10 @@ async function verifyHttp(url: string, opts: VerifyOptions): Promise<Verificatio
   let last = '';
   for (let i = 0; i < tries; i += 1) {
     if (i > 0) await sleep(1_000, opts.signal);
-    try {
-      const res = await fetch(url, { signal: AbortSignal.timeout(opts.httpTimeoutMs ?? 5_000), redirect: 'manual' });
-      await res.body?.cancel();
-      if (res.status >= 200 && res.status < 300) return { ok: true, reason: `GET ${url} answered ${res.status}` };
-      last = `answered ${res.status}`;
-    } catch (err) {
-      last = `failed: ${(err as Error).name === 'TimeoutError' ? 'timed out' : (err as Error).message}`;
-    }
+    const res = await probeHttp(url, opts.httpTimeoutMs ?? 5_000);
+    if (!res.ok) last = `failed: ${res.error}`;
+    else if (res.status >= 200 && res.status < 300) return { ok: true, reason: `GET ${url} answered ${res.status}` };
+    else last = `answered ${res.status}`;
   }
   return { ok: false, reason: `GET ${url} ${last} (${tries} tries)` };
 }

@@ -1,18 +1,13 @@
 // What happens to a call the gate holds for approval: it runs only with a valid approvalId for
 // these exact arguments, or after a human present in the client accepts. Anything else stores
 // a request and returns pending. Elicitation is never the only path and never a default-allow.
-import type { CallOutcome, Guard, PreparedCall } from './guard.js';
-import type { UseRefusal } from '../store/approvals.js';
+// It decides and records approvals; the guard writes every audit entry of the call.
+import type { FailureDetails, FailureKind } from '../errors.js';
+import type { Notifier } from '../shared/notifier.js';
+import type { ApprovalStore, UseRefusal } from '../store/approvals.js';
 import { canonicalJson } from '../store/canonical.js';
-
-export interface ApprovalPrompt {
-  tool: string;
-  target: string;
-  args: unknown;
-  risk: string;
-  rule: string;
-  reason: string;
-}
+import type { AuditPhase } from '../store/audit.js';
+import type { ApprovalPrompt, PreparedCall } from './call.js';
 
 const REFUSALS: Record<UseRefusal, string> = {
   unknown: 'no such approval',
@@ -23,67 +18,84 @@ const REFUSALS: Record<UseRefusal, string> = {
   expired: 'it has expired',
 };
 
-type Cleared = { ok: true } | { ok: false; outcome: CallOutcome };
+/** What the guard does next with a held call. */
+export type ApprovalStep =
+  /** Run it; `approvedInClient` asks for an `approved` audit entry first. */
+  | { kind: 'run'; approvedInClient?: boolean }
+  /** Refuse it: nothing runs; audited in `phase`. */
+  | { kind: 'refuse'; failure: FailureKind; message: string; details: FailureDetails; phase: AuditPhase }
+  /** The transport must ask the human and call again with the answer. */
+  | { kind: 'ask_human'; prompt: ApprovalPrompt };
 
-export async function resolveApproval(guard: Guard, call: PreparedCall): Promise<Cleared> {
-  const { approvals } = guard.deps;
-  if (call.approvalId) {
-    const used = approvals.use(call.approvalId, { principal: call.caller.principal, tool: call.spec.name, argsHash: call.argsHash });
-    if (used.ok) return { ok: true };
-    const message = `approval ${call.approvalId} cannot be used: ${REFUSALS[used.why]}. Nothing ran.`;
-    return { ok: false, outcome: guard.refuse(call, 'denied', message, { approvalId: call.approvalId }) };
+export interface ApprovalFlowDeps {
+  approvals: ApprovalStore;
+  notifier: Notifier;
+  ttlMs: number;
+}
+
+export class ApprovalFlow {
+  constructor(private readonly deps: ApprovalFlowDeps) {}
+
+  next(call: PreparedCall): ApprovalStep {
+    if (call.approvalId) return this.useGranted(call, call.approvalId);
+    const human = call.caller.human;
+    if (human && human.answer === undefined) {
+      const prompt: ApprovalPrompt = {
+        tool: call.spec.name, target: call.target, args: call.redactedArgs,
+        risk: call.risk, rule: call.decision.rule, reason: call.decision.reason,
+      };
+      return { kind: 'ask_human', prompt };
+    }
+    // A dismissed prompt (cancel) is no decision: the request is stored for someone to decide.
+    if (human?.answer === 'accept' || human?.answer === 'decline') return this.answeredInClient(call, human.answer);
+    return this.hold(call);
   }
-  const human = call.caller.human;
-  if (human && human.answer === undefined) {
-    const prompt: ApprovalPrompt = {
-      tool: call.spec.name, target: call.target, args: call.redactedArgs,
-      risk: call.risk, rule: call.decision.rule, reason: call.decision.reason,
+
+  private useGranted(call: PreparedCall, approvalId: string): ApprovalStep {
+    const used = this.deps.approvals.use(approvalId, { principal: call.caller.principal, tool: call.spec.name, argsHash: call.argsHash });
+    if (used.ok) return { kind: 'run' };
+    const message = `approval ${approvalId} cannot be used: ${REFUSALS[used.why]}. Nothing ran.`;
+    return { kind: 'refuse', failure: 'denied', message, details: { approvalId }, phase: 'denied' };
+  }
+
+  private answeredInClient(call: PreparedCall, answer: 'accept' | 'decline'): ApprovalStep {
+    const { approvals } = this.deps;
+    const record = approvals.create(this.request(call));
+    const by = `${call.caller.principal} (in client)`;
+    call.approvalId = record.id;
+    if (answer === 'decline') {
+      approvals.decide(record.id, 'denied', by, 'declined in the client');
+      return { kind: 'refuse', failure: 'denied', message: `the human declined ${call.spec.name} on ${call.target}. Do not retry.`, details: {}, phase: 'rejected' };
+    }
+    approvals.decide(record.id, 'approved', by, null);
+    approvals.use(record.id, { principal: call.caller.principal, tool: call.spec.name, argsHash: call.argsHash });
+    return { kind: 'run', approvedInClient: true };
+  }
+
+  private request(call: PreparedCall) {
+    return {
+      principal: call.caller.principal, tool: call.spec.name, target: call.target,
+      args: canonicalJson(call.redactedArgs), argsHash: call.argsHash, risk: call.risk,
+      rule: call.decision.rule, reason: call.decision.reason, ttlMs: this.deps.ttlMs,
+      incidentId: call.caller.incidentId ?? null,
     };
-    return { ok: false, outcome: { ok: false, callId: call.callId, kind: 'ask_human', prompt } };
   }
-  // A dismissed prompt (cancel) is no decision: the request is stored for someone to decide.
-  if (human?.answer === 'accept' || human?.answer === 'decline') return answeredInClient(guard, call, human.answer);
-  return { ok: false, outcome: holdForApproval(guard, call) };
-}
 
-function answeredInClient(guard: Guard, call: PreparedCall, answer: 'accept' | 'decline'): Cleared {
-  const { approvals } = guard.deps;
-  const record = approvals.create(newRequest(guard, call));
-  const by = `${call.caller.principal} (in client)`;
-  call.approvalId = record.id;
-  if (answer === 'decline') {
-    approvals.decide(record.id, 'denied', by, 'declined in the client');
-    return { ok: false, outcome: guard.refuse(call, 'denied', `the human declined ${call.spec.name} on ${call.target}. Do not retry.`, {}, 'rejected') };
+  private hold(call: PreparedCall): ApprovalStep {
+    const request = this.deps.approvals.create(this.request(call));
+    this.deps.notifier.send({
+      event: 'approval.requested',
+      title: `warden: ${call.caller.principal} wants ${call.spec.name} on ${call.target}; approval ${request.id}`,
+      fields: {
+        approvalId: request.id, tool: call.spec.name, target: call.target, principal: call.caller.principal,
+        args: request.args, rule: call.decision.rule, reason: call.decision.reason, expiresAt: request.expiresAt,
+        approve: `warden approvals approve ${request.id}`,
+      },
+    });
+    const message =
+      `${call.spec.name} on ${call.target} is held for approval (${call.decision.rule}: ${call.decision.reason}). ` +
+      `Approval id ${request.id}, expires ${request.expiresAt}. A human decides with \`warden approvals approve ${request.id}\`; ` +
+      `then call ${call.spec.name} again with the same arguments plus approvalId "${request.id}".`;
+    return { kind: 'refuse', failure: 'approval_required', message, details: { approvalId: request.id }, phase: 'pending' };
   }
-  approvals.decide(record.id, 'approved', by, null);
-  approvals.use(record.id, { principal: call.caller.principal, tool: call.spec.name, argsHash: call.argsHash });
-  guard.auditCall(call, { phase: 'approved', result: 'accepted by the human in the client' });
-  return { ok: true };
-}
-
-function newRequest(guard: Guard, call: PreparedCall) {
-  return {
-    principal: call.caller.principal, tool: call.spec.name, target: call.target,
-    args: canonicalJson(call.redactedArgs), argsHash: call.argsHash, risk: call.risk,
-    rule: call.decision.rule, reason: call.decision.reason, ttlMs: guard.deps.approvalTtlMs,
-    incidentId: call.caller.incidentId ?? null,
-  };
-}
-
-function holdForApproval(guard: Guard, call: PreparedCall): CallOutcome {
-  const request = guard.deps.approvals.create(newRequest(guard, call));
-  guard.deps.notifier.send({
-    event: 'approval.requested',
-    title: `warden: ${call.caller.principal} wants ${call.spec.name} on ${call.target}; approval ${request.id}`,
-    fields: {
-      approvalId: request.id, tool: call.spec.name, target: call.target, principal: call.caller.principal,
-      args: request.args, rule: call.decision.rule, reason: call.decision.reason, expiresAt: request.expiresAt,
-      approve: `warden approvals approve ${request.id}`,
-    },
-  });
-  const message =
-    `${call.spec.name} on ${call.target} is held for approval (${call.decision.rule}: ${call.decision.reason}). ` +
-    `Approval id ${request.id}, expires ${request.expiresAt}. A human decides with \`warden approvals approve ${request.id}\`; ` +
-    `then call ${call.spec.name} again with the same arguments plus approvalId "${request.id}".`;
-  return guard.refuse(call, 'approval_required', message, { approvalId: request.id }, 'pending');
 }

@@ -1,15 +1,10 @@
 // decide(): the pure, table-driven heart of the gate. No I/O: the guard passes in everything
 // it needs, including how many calls each limit has already seen in its window.
-import type { CompiledLimit, CompiledRule, Policy, Role } from './policy-file.js';
-import { stricter, type Decision, type Risk } from './tiers.js';
-
-/** What the inventory knows of a target; empty when it knows nothing. */
-export interface TargetInfo {
-  service?: string;
-  tier?: string;
-  owner?: string;
-  labels?: Record<string, string>;
-}
+import type { Role } from '../shared/roles.js';
+import type { TargetInfo } from '../shared/targets.js';
+import type { CompiledLimit, CompiledRule, Policy } from './policy-file.js';
+import type { Effect } from '../shared/effects.js';
+import { stricter, type Decision, type Risk } from '../shared/tiers.js';
 
 export interface DecisionRequest {
   principal: string;
@@ -17,6 +12,8 @@ export interface DecisionRequest {
   tool: string;
   /** Undefined when the tool is not in the catalog. */
   risk: Risk | undefined;
+  /** The tool's declared effect, for limits that select by it. */
+  effect?: Effect;
   target: string;
   info: TargetInfo;
 }
@@ -43,8 +40,8 @@ function ruleMatches(rule: CompiledRule, req: DecisionRequest): boolean {
 }
 
 /** The limits that count this request; the guard counts past calls for each. */
-export function limitsFor(policy: Policy, req: Pick<DecisionRequest, 'tool' | 'principal'>): CompiledLimit[] {
-  return policy.limits.filter((l) => l.tool(req.tool) && l.principal(req.principal));
+export function limitsFor(policy: Policy, req: Pick<DecisionRequest, 'tool' | 'effect' | 'principal'>): CompiledLimit[] {
+  return policy.limits.filter((l) => l.selects(req.tool, req.effect) && l.principal(req.principal));
 }
 
 export function decide(policy: Policy, req: DecisionRequest, limitCounts: ReadonlyMap<string, number> = new Map()): GateDecision {

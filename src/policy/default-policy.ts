@@ -1,13 +1,13 @@
 // The policy in force when neither config `policy:` nor WARDEN_POLICY names a file.
 import { parsePolicy, type Policy } from './policy-file.js';
-import { DEFAULT_DECISION } from './tiers.js';
+import { DEFAULT_DECISION } from '../shared/tiers.js';
 
 export const DEFAULT_POLICY_YAML = `
 # Built-in default: reads run, low-risk writes run and notify, the rest wait for a human.
 rules: []
 limits:
   - name: restart-breaker
-    tool: [restart_container, start_container, recreate_container]
+    effect: restart
     per: target
     max: 3
     windowMinutes: 15

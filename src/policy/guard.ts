@@ -4,38 +4,19 @@ import { randomUUID } from 'node:crypto';
 import type { Adapters } from '../adapters/index.js';
 import { ToolFailure, errorMessage, type FailureDetails, type FailureKind } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { Notifier } from '../loop/notify.js';
+import type { Notifier } from '../shared/notifier.js';
 import type { AuditInput, AuditLog } from '../store/audit.js';
 import type { ApprovalStore } from '../store/approvals.js';
 import type { IncidentReader, InventoryReader } from '../store/readers.js';
 import { canonicalJson, sha256 } from '../store/canonical.js';
 import { APPROVAL_ID_FIELD, type AnyToolSpec, type CallFacts } from '../tools/spec.js';
 import { describeIssues } from '../validation.js';
-import { decide, limitsFor, type DecisionRequest, type GateDecision, type TargetInfo } from './decide.js';
-import type { CompiledLimit, Policy, Role } from './policy-file.js';
-import type { Risk } from './tiers.js';
-import { redactText, redactValue } from './redact.js';
-import { resolveApproval, type ApprovalPrompt } from './approval-flow.js';
-
-export type Transport = 'stdio' | 'http' | 'loop' | 'cli' | 'memory';
-
-export interface Caller {
-  principal: string;
-  role: Role;
-  transport: Transport;
-  incidentId?: string;
-  /**
-   * Present only where a human can answer in the client (a local stdio client that declared
-   * elicitation). `answer` is undefined until the client has asked; then accept, decline or cancel.
-   */
-  human?: { answer?: 'accept' | 'decline' | 'cancel' };
-}
-
-export type CallOutcome =
-  | { ok: true; callId: string; output: unknown; text: string; dryRun: boolean }
-  | { ok: false; callId: string; kind: FailureKind; message: string; details: FailureDetails }
-  /** The transport must ask the human and call again with the answer; nothing was audited yet. */
-  | { ok: false; callId: string; kind: 'ask_human'; prompt: ApprovalPrompt };
+import { decide, limitsFor, type DecisionRequest, type GateDecision } from './decide.js';
+import type { TargetInfo } from '../shared/targets.js';
+import type { CompiledLimit, Policy } from './policy-file.js';
+import { redactText, redactValue } from '../shared/redact.js';
+import { ApprovalFlow } from './approval-flow.js';
+import type { CallOutcome, Caller, PreparedCall } from './call.js';
 
 export interface GuardDeps {
   catalog: readonly AnyToolSpec[];
@@ -54,22 +35,6 @@ export interface GuardDeps {
   observe?: (entry: AuditInput) => void;
 }
 
-/** A validated call on its way through the guard. */
-export interface PreparedCall {
-  callId: string;
-  caller: Caller;
-  spec: AnyToolSpec;
-  input: Record<string, unknown>;
-  approvalId?: string;
-  target: string;
-  /** The spec's tier, or what resolve() said for this input. */
-  risk: Risk;
-  deadlineMs: number;
-  argsHash: string;
-  redactedArgs: unknown;
-  decision: GateDecision;
-}
-
 const MAX_AUDIT_ARGS_CHARS = 8_000;
 
 function auditableArgs(args: unknown): unknown {
@@ -78,15 +43,31 @@ function auditableArgs(args: unknown): unknown {
   return text.length <= MAX_AUDIT_ARGS_CHARS ? redacted : { truncated: text.slice(0, MAX_AUDIT_ARGS_CHARS) };
 }
 
+/**
+ * Closed: its dependencies and observer are fixed at construction, and nothing outside reaches
+ * them; the approval flow returns what to do and the guard writes every audit entry itself.
+ */
 export class Guard {
   private readonly byName: Map<string, AnyToolSpec>;
+  private readonly approvalFlow: ApprovalFlow;
 
-  constructor(readonly deps: GuardDeps) {
+  constructor(private readonly deps: Readonly<GuardDeps>) {
     this.byName = new Map(deps.catalog.map((t) => [t.name, t]));
+    this.approvalFlow = new ApprovalFlow({ approvals: deps.approvals, notifier: deps.notifier, ttlMs: deps.approvalTtlMs });
   }
 
   tools(): readonly AnyToolSpec[] {
     return this.deps.catalog;
+  }
+
+  /** The inventory the gate resolves targets through (for the MCP resources). */
+  get inventory(): InventoryReader {
+    return this.deps.inventory;
+  }
+
+  /** The policy in force. */
+  policy(): Policy {
+    return this.deps.policy;
   }
 
   /** The decision alone, for `warden policy check`: nothing runs, nothing is written. */
@@ -101,7 +82,7 @@ export class Guard {
     } catch {
       // Input that names nothing: report the listed tier; the call itself would be refused.
     }
-    return { ...this.decideFor({ principal: caller.principal, role: caller.role, tool, risk, target }), target };
+    return { ...this.decideFor({ principal: caller.principal, role: caller.role, tool, risk, effect: spec?.effect, target }), target };
   }
 
   private readonly toolsOfLimit = new Map<CompiledLimit, string[]>();
@@ -110,7 +91,7 @@ export class Guard {
   private limitTools(limit: CompiledLimit): string[] {
     let tools = this.toolsOfLimit.get(limit);
     if (!tools) {
-      tools = this.deps.catalog.map((t) => t.name).filter((n) => limit.tool(n));
+      tools = this.deps.catalog.filter((t) => limit.selects(t.name, t.effect)).map((t) => t.name);
       this.toolsOfLimit.set(limit, tools);
     }
     return tools;
@@ -136,8 +117,10 @@ export class Guard {
 
     if (decision === 'deny') return this.refuse(call, 'denied', `${call.spec.name} on ${call.target} denied by ${call.decision.rule}: ${call.decision.reason}. Do not retry.`);
     if (decision === 'approve' && !call.decision.dryRun) {
-      const cleared = await resolveApproval(this, call);
-      if (!cleared.ok) return cleared.outcome;
+      const step = this.approvalFlow.next(call);
+      if (step.kind === 'ask_human') return { ok: false, callId, kind: 'ask_human', prompt: step.prompt };
+      if (step.kind === 'refuse') return this.refuse(call, step.failure, step.message, step.details, step.phase);
+      if (step.approvedInClient) this.auditCall(call, { phase: 'approved', result: 'accepted by the human in the client' });
     }
     return this.execute(call, signal);
   }
@@ -177,13 +160,13 @@ export class Guard {
         argsHash: sha256(canonicalJson(facts.bindsTo === undefined ? input : { args: input, boundTo: facts.bindsTo })),
         deadlineMs: Math.max(this.deps.callTimeoutMs, facts.deadlineMs ?? 0),
         redactedArgs: auditableArgs(input),
-        decision: this.decideFor({ principal: caller.principal, role: caller.role, tool, risk: facts.risk ?? spec.risk, target }),
+        decision: this.decideFor({ principal: caller.principal, role: caller.role, tool, risk: facts.risk ?? spec.risk, effect: spec.effect, target }),
       },
     };
   }
 
   /** Appends an entry for `call` in the given phase; the decision fields come from the call. */
-  auditCall(call: PreparedCall, extra: Pick<AuditInput, 'phase'> & Partial<AuditInput>): void {
+  private auditCall(call: PreparedCall, extra: Pick<AuditInput, 'phase'> & Partial<AuditInput>): void {
     this.audit({
       callId: call.callId,
       principal: call.caller.principal,
@@ -208,7 +191,7 @@ export class Guard {
   }
 
   /** A refusal that ran nothing: audited in `phase`, returned as a failure of `kind`. */
-  refuse(call: PreparedCall, kind: FailureKind, message: string, details: FailureDetails = {}, phase: AuditInput['phase'] = 'denied'): CallOutcome {
+  private refuse(call: PreparedCall, kind: FailureKind, message: string, details: FailureDetails = {}, phase: AuditInput['phase'] = 'denied'): CallOutcome {
     this.auditCall(call, { phase, errorKind: kind, result: message, approvalId: details.approvalId ?? call.approvalId ?? null });
     return { ok: false, callId: call.callId, kind, message, details: { rule: call.decision.rule, ...details } };
   }
@@ -270,7 +253,7 @@ export class Guard {
     return new ToolFailure('internal', `internal error, ref ${call.callId}`, {}, err);
   }
 
-  announce(call: PreparedCall, extra: Record<string, string> = {}): void {
+  private announce(call: PreparedCall, extra: Record<string, string> = {}): void {
     this.deps.notifier.send({
       event: 'notify',
       title: `warden: ${call.caller.principal} called ${call.spec.name} on ${call.target}`,

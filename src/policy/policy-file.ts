@@ -6,10 +6,10 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { InputError, errorMessage } from '../errors.js';
 import { describeIssues } from '../validation.js';
-import { DECISIONS, RISKS, type Decision, type Risk } from './tiers.js';
+import { EFFECTS, type Effect } from '../shared/effects.js';
+import { ROLES, type Role } from '../shared/roles.js';
+import { DECISIONS, RISKS, type Decision, type Risk } from '../shared/tiers.js';
 
-export const ROLES = ['readonly', 'operator', 'admin', 'alerts'] as const;
-export type Role = (typeof ROLES)[number];
 
 const oneOrMany = <T extends z.ZodType>(item: T) => z.union([item, z.array(item).min(1)]);
 
@@ -35,14 +35,15 @@ const Rule = z.strictObject({
 
 const Limit = z.strictObject({
   name: z.string().min(1).optional(),
-  tool: oneOrMany(z.string().min(1)),
+  tool: oneOrMany(z.string().min(1)).optional().describe('glob(s) on the tool name'),
+  effect: oneOrMany(z.enum(EFFECTS)).optional().describe('the kind of side effect: every tool that declares it'),
   principal: oneOrMany(z.string().min(1)).optional(),
   per: z.enum(['target', 'principal', 'overall']).default('target'),
   max: z.number().int().nonnegative(),
   windowMinutes: z.number().positive().default(10),
   then: z.enum(['notify', 'approve', 'deny']).default('deny'),
   reason: z.string().optional(),
-});
+}).refine((l) => l.tool !== undefined || l.effect !== undefined, { message: 'a limit needs tool or effect (or both)', path: ['tool'] });
 
 export const PolicyFile = z.strictObject({
   killSwitch: z.boolean().default(false),
@@ -67,6 +68,12 @@ function among<T extends string>(values: T | T[] | undefined): (value: T | undef
   return (value) => value !== undefined && set.has(value);
 }
 
+function selector(tool: string | string[] | undefined, effect: Effect | Effect[] | undefined): CompiledLimit['selects'] {
+  const byName = tool === undefined ? () => false : globs(tool);
+  const byEffect = effect === undefined ? () => false : among(effect);
+  return (name, eff) => byName(name) || byEffect(eff);
+}
+
 export interface CompiledRule {
   name: string;
   decision: Decision;
@@ -82,8 +89,11 @@ export interface CompiledRule {
 
 export interface CompiledLimit {
   name: string;
+  /** Whether this limit counts calls of a tool: its name matches `tool`, or it declares one of `effect`. */
+  selects: (tool: string, effect: Effect | undefined) => boolean;
+  /** As written, for display. */
   tools: string[];
-  tool: Matcher;
+  effects: Effect[];
   principal: Matcher;
   per: 'target' | 'principal' | 'overall';
   max: number;
@@ -125,8 +135,9 @@ export function compilePolicy(file: PolicyFile, source: string, defaults: Record
     })),
     limits: file.limits.map((l, i) => ({
       name: l.name ?? `limits[${i}]`,
-      tools: Array.isArray(l.tool) ? l.tool : [l.tool],
-      tool: globs(l.tool),
+      selects: selector(l.tool, l.effect),
+      tools: l.tool === undefined ? [] : [l.tool].flat(),
+      effects: l.effect === undefined ? [] : [l.effect].flat(),
       principal: globs(l.principal),
       per: l.per,
       max: l.max,

@@ -1,14 +1,16 @@
 // The approvals API for the dashboard and chat-ops: list held calls, approve or deny one. The
-// decision goes through decideApproval, so it is audited under the approver's principal and the
-// same rules hold as on the command line (the loop never approves; nobody approves their own).
+// decision goes through the runtime's ApprovalDecider, so it is audited under the approver's
+// principal and the same rules hold as on the command line; its refusals map to statuses here.
 import { readRequestBody } from '@modelcontextprotocol/server';
 import { z } from 'zod';
-import { CommandError } from '../errors.js';
-import { decideApproval } from '../policy/approvals.js';
+import { ApprovalRefused, type ApprovalRefusalCode } from '../policy/approvals.js';
 import type { Runtime } from './runtime.js';
 import type { Principal } from './auth.js';
 import { json, jsonError } from './responses.js';
 import { describeIssues } from '../validation.js';
+
+const REFUSAL_STATUS: Record<ApprovalRefusalCode, 403 | 404 | 409> = { not_found: 404, loop: 403, own_request: 403, not_pending: 409 };
+const REFUSAL_ERROR: Record<ApprovalRefusalCode, string> = { not_found: 'not_found', loop: 'forbidden', own_request: 'forbidden', not_pending: 'conflict' };
 
 const DecisionBody = z.strictObject({ reason: z.string().min(1).max(1000).optional().describe('why, for the audit and the requester') });
 
@@ -37,22 +39,10 @@ export async function decide(
 ): Promise<Response> {
   const body = await readDecision(request, maxBodyBytes);
   if (body instanceof Response) return body;
-  const current = rt.approvals.get(id);
-  if (!current) return jsonError(404, 'not_found', `no approval ${id}`);
-  // The same refusals decideApproval makes, checked first so each gets its own status.
-  if (who.principal === 'loop') return jsonError(403, 'forbidden', 'the loop can never decide approvals');
-  if (verdict === 'approved' && who.principal === current.principal) {
-    return jsonError(403, 'forbidden', `${who.principal} requested ${id} and cannot approve it; another person must`);
-  }
-  if (current.status !== 'pending') return jsonError(409, 'conflict', `approval ${id} is ${current.status}, not pending`);
   try {
-    const decided = decideApproval(rt.approvals, rt.audit, rt.notifier, { id, verdict, by: who.principal, reason: body.reason, transport: 'http' });
-    return json(decided);
+    return json(rt.decider.decide({ id, verdict, by: who.principal, reason: body.reason, transport: 'http' }));
   } catch (err) {
-    // Decided or expired between the check above and the update: someone else was quicker.
-    if (err instanceof CommandError || (err instanceof Error && /not pending/.test(err.message))) {
-      return jsonError(409, 'conflict', `approval ${id} is no longer pending`);
-    }
+    if (err instanceof ApprovalRefused) return jsonError(REFUSAL_STATUS[err.refusal.code], REFUSAL_ERROR[err.refusal.code], err.refusal.message);
     throw err;
   }
 }

@@ -2,7 +2,7 @@
 // reach. Issuing and revoking tokens is audited here; the tokens themselves are never logged.
 import { randomUUID } from 'node:crypto';
 import { InputError } from '../errors.js';
-import type { Role } from '../policy/policy-file.js';
+import type { Role } from '../shared/roles.js';
 import type { AuditLog } from '../store/audit.js';
 import { canonicalJson, sha256 } from '../store/canonical.js';
 import type { TokenRecord, TokenStore } from '../store/tokens.js';

@@ -12,7 +12,7 @@ import { listApprovals, decide } from './approvals-http.js';
 import { authenticate, ROUTE_ROLES, type Principal, type Route } from './auth.js';
 import { createHealthCheck } from './health.js';
 import { createMcpHttp, type McpHttp } from './mcp-http.js';
-import { createMetrics, type Metrics } from './metrics.js';
+import type { Metrics } from './metrics.js';
 import { RateLimiter, type RateLimit } from './rate-limit.js';
 import { jsonError } from './responses.js';
 import type { Runtime } from './runtime.js';
@@ -40,7 +40,7 @@ export interface Gateway {
   inflight(): number;
   /** New requests get 503 from now on. */
   drain(): void;
-  /** Closes MCP sessions and per-request servers, and detaches the metrics from the guard. */
+  /** Closes MCP sessions and per-request servers. */
   close(): Promise<void>;
 }
 
@@ -53,8 +53,7 @@ function routeOf(path: string): string {
 
 export function createGateway(rt: Runtime, opts: GatewayOptions): Gateway {
   const tokens = new TokenStore(rt.db);
-  const metrics = createMetrics(rt.approvals, rt.guard.tools().map((t) => t.name));
-  rt.guard.deps.observe = metrics.observeCall;
+  const { metrics } = rt;
   const limiter = new RateLimiter(opts.rateLimit);
   const pruner = setInterval(() => limiter.prune(), 60_000);
   pruner.unref();
@@ -136,7 +135,6 @@ export function createGateway(rt: Runtime, opts: GatewayOptions): Gateway {
     drain: () => { draining = true; },
     async close() {
       clearInterval(pruner);
-      if (rt.guard.deps.observe === metrics.observeCall) rt.guard.deps.observe = undefined;
       await mcp.close();
     },
   };

@@ -12,7 +12,8 @@ import {
 } from '@modelcontextprotocol/server';
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from '../log.js';
-import type { Caller, Guard } from '../policy/guard.js';
+import type { Caller } from '../policy/call.js';
+import type { Guard } from '../policy/guard.js';
 import type { Principal } from './auth.js';
 import { createMcpServer } from './mcp-server.js';
 import { jsonError } from './responses.js';

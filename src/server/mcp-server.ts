@@ -9,8 +9,9 @@ import {
   type ServerContext,
   type Tool,
 } from '@modelcontextprotocol/server';
-import type { Caller, Guard } from '../policy/guard.js';
-import type { ApprovalPrompt } from '../policy/approval-flow.js';
+import type { Caller } from '../policy/call.js';
+import type { Guard } from '../policy/guard.js';
+import type { ApprovalPrompt } from '../policy/call.js';
 import { registerPrompts } from './prompts.js';
 import { registerResources } from './resources.js';
 import { toCallToolResult } from './results.js';
@@ -74,7 +75,7 @@ function humanAnswer(ctx: ServerContext): 'accept' | 'decline' | 'cancel' | unde
 export function createMcpServer(guard: Guard, callerFor: CallerFor, opts: McpServerOptions): Server {
   const server = new Server(SERVER_INFO, { capabilities: { tools: {}, prompts: {}, resources: {} }, instructions: INSTRUCTIONS });
   registerPrompts(server);
-  registerResources(server, guard.deps.inventory, guard.deps.policy);
+  registerResources(server, guard.inventory, guard.policy());
   const listing = listingOf(guard);
 
   server.setRequestHandler('tools/list', async () => ({ tools: listing }));

@@ -18,7 +18,7 @@ function policySummary(policy: Policy) {
     dryRun: policy.dryRun,
     defaults: policy.defaults,
     rules: policy.rules.map((r) => ({ name: r.name, decision: r.decision, reason: r.reason })),
-    limits: policy.limits.map((l) => ({ name: l.name, tools: l.tools, per: l.per, max: l.max, windowMinutes: l.windowMs / 60_000, then: l.then })),
+    limits: policy.limits.map((l) => ({ name: l.name, tools: l.tools, effects: l.effects, per: l.per, max: l.max, windowMinutes: l.windowMs / 60_000, then: l.then })),
   };
 }
 

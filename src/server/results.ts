@@ -2,9 +2,8 @@
 // success; isError with a short, safe message otherwise. The failure kind and ids ride in _meta,
 // where the loop reads them; a model reads the text.
 import type { CallToolResult } from '@modelcontextprotocol/server';
-import type { CallOutcome } from '../policy/guard.js';
-
-export const FAILURE_META = 'warden/failure';
+import type { CallOutcome } from '../policy/call.js';
+import { FAILURE_META } from '../shared/failure-meta.js';
 
 export function toCallToolResult(outcome: Exclude<CallOutcome, { kind: 'ask_human' }>): CallToolResult {
   if (outcome.ok && !outcome.dryRun) {

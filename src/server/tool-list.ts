@@ -2,7 +2,7 @@
 // the four annotations from the risk tier, and the tier itself in _meta.
 import { z } from 'zod';
 import type { Tool } from '@modelcontextprotocol/server';
-import { annotationsFor } from '../policy/tiers.js';
+import { annotationsFor } from '../shared/tiers.js';
 import type { AnyToolSpec } from '../tools/spec.js';
 
 export function toolListing(spec: AnyToolSpec): Tool {

@@ -74,13 +74,21 @@ export class ApprovalStore {
 
   /** Records a human's decision on a pending, unexpired request; returns the request as it now stands. */
   decide(id: string, verdict: 'approved' | 'denied', by: string, reason: string | null, now = new Date()): Approval {
+    const after = this.tryDecide(id, verdict, by, reason, now);
+    if (!after) {
+      const current = this.get(id, now);
+      throw new Error(current ? `approval ${id} is ${current.status}, not pending` : `no approval ${id}`);
+    }
+    return after;
+  }
+
+  /** Decides a request still pending and not expired; undefined when it was not (someone was quicker). */
+  tryDecide(id: string, verdict: 'approved' | 'denied', by: string, reason: string | null, now = new Date()): Approval | undefined {
     const changed = this.db
       .prepare(`UPDATE approvals SET status = ?, decided_by = ?, decided_at = ?, decision_reason = ?
         WHERE id = ? AND status = 'pending' AND expires_at > ?`)
       .run(verdict, by, now.toISOString(), reason, id, now.toISOString()).changes;
-    const after = this.get(id, now);
-    if (changed !== 1 || !after) throw new Error(after ? `approval ${id} is ${after.status}, not pending` : `no approval ${id}`);
-    return after;
+    return changed === 1 ? this.get(id, now) : undefined;
   }
 
   /** Consumes an approved request for exactly this call, once; the UPDATE is the atomic check. */

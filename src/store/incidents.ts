@@ -3,10 +3,10 @@
 // Claude can learn from how similar failures were resolved. A change and its timeline entry are
 // written in one transaction: the timeline never disagrees with the incident.
 import { randomBytes } from 'node:crypto';
-import type { NormalizedAlert } from '../loop/alerts/types.js';
+import type { NormalizedAlert } from '../shared/alerts.js';
 import {
   ACTIVE_STATUSES, type Incident, type IncidentLog, type IncidentStatus, type ModelCall, type TimelineEvent, type TimelineKind,
-} from '../loop/types.js';
+} from '../shared/incidents.js';
 import type Database from 'better-sqlite3';
 import { statementCache, type Db } from './db.js';
 import type { IncidentReader, IncidentSummary } from './readers.js';

@@ -1,7 +1,7 @@
 // The shape of one inventory YAML file: hosts, services and runbooks. Strict everywhere, because
 // a typo in an inventory silently changes what the policy sees (a tier, an owner, a label).
 import { z } from 'zod';
-import { RISKS } from '../policy/tiers.js';
+import { RISKS } from '../shared/tiers.js';
 
 export const TIERS = ['critical', 'standard', 'batch'] as const;
 

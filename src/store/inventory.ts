@@ -2,13 +2,15 @@
 // target to its service, tier, owner and labels) and the adapters (hosts). A load replaces
 // everything in one transaction; free-form SQL only ever runs on the separate read-only connection.
 import type { HostSpec } from '../adapters/hosts.js';
-import type { TargetInfo } from '../policy/decide.js';
+import type { TargetInfo } from '../shared/targets.js';
 import type Database from 'better-sqlite3';
 import { statementCache, type Db } from './db.js';
+import { changeBetween, inventoryHash, snapshotOf, type InventoryChange, type InventorySnapshot } from './inventory-change.js';
 import { toHostSpec, type Inventory } from './inventory-file.js';
 import { ReadOnlyQuery, type QueryCaps } from './inventory-query.js';
 import type { HostEntry } from './inventory-schema.js';
 import type { HostRecord, InventoryReader, QueryResult, RunbookRecord, ServiceRecord } from './readers.js';
+import { bareName } from '../shared/containers.js';
 
 export interface LoadCounts {
   hosts: number;
@@ -81,14 +83,20 @@ export class InventoryStore implements InventoryReader {
   }
 
   /** Replaces hosts, services and runbooks in one transaction: all of the new inventory or none of it. */
-  load(inv: Inventory): LoadCounts {
+  /**
+   * Replaces the inventory; `record` is called inside the same transaction with what changed, so
+   * the audit entry of a load commits with the load or not at all.
+   */
+  load(inv: Inventory, record?: (change: InventoryChange) => void): LoadCounts & { change: InventoryChange } {
     const { db } = this;
+    let change: InventoryChange | undefined;
     const host = db.prepare(`INSERT INTO hosts (name, address, docker, docker_tls, ssh, nvidia_smi_path, nginx_path, labels, notes, source)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
     const service = db.prepare(`INSERT INTO services (name, host, container, owner, tier, labels, depends_on, health_check, runbooks, notes, nginx, source)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
     const runbook = db.prepare('INSERT INTO runbooks (name, description, hosts, argv, params, risk, timeout_seconds, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
     db.transaction(() => {
+      const before = this.snapshot();
       db.exec('DELETE FROM hosts; DELETE FROM services; DELETE FROM runbooks;');
       for (const h of inv.hosts) {
         host.run(h.name, h.address ?? null, h.docker ?? null, text(h.dockerTls), text(h.ssh), h.nvidiaSmiPath ?? null, h.nginxPath ?? null,
@@ -103,8 +111,14 @@ export class InventoryStore implements InventoryReader {
       }
       // What discover found earlier and the inventory now names is no longer unknown.
       db.exec('DELETE FROM discovered_containers WHERE EXISTS (SELECT 1 FROM services s WHERE s.host = discovered_containers.host AND s.container = discovered_containers.name)');
+      change = changeBetween(before, this.snapshot(), inventoryHash(inv));
+      record?.(change);
     }).immediate();
-    return { hosts: inv.hosts.length, services: inv.services.length, runbooks: inv.runbooks.length };
+    return { hosts: inv.hosts.length, services: inv.services.length, runbooks: inv.runbooks.length, change: change! };
+  }
+
+  private snapshot(): InventorySnapshot {
+    return snapshotOf({ hosts: this.hosts(), services: this.services(), runbooks: this.runbooks() });
   }
 
   query(sql: string, params: readonly (string | number | null)[], caps: QueryCaps): QueryResult {
@@ -119,6 +133,11 @@ export class InventoryStore implements InventoryReader {
   serviceAt(host: string, container: string): ServiceRecord | undefined {
     const row = this.stmt('SELECT * FROM services WHERE host = ? AND container = ?').get(host, container) as ServiceRow | undefined;
     return row && toService(row);
+  }
+
+  serviceFor(where: { service?: string | null; host?: string | null; container?: string | null }): ServiceRecord | undefined {
+    return (where.service ? this.service(where.service) : undefined)
+      ?? (where.host && where.container ? this.serviceAt(where.host, where.container) : undefined);
   }
 
   services(): ServiceRecord[] {
@@ -152,7 +171,7 @@ export class InventoryStore implements InventoryReader {
     if (target.startsWith('service:')) s = this.service(target.slice('service:'.length));
     else {
       const slash = target.indexOf('/');
-      if (slash > 0) s = this.serviceAt(target.slice(0, slash), target.slice(slash + 1).replace(/^\//, ''));
+      if (slash > 0) s = this.serviceAt(target.slice(0, slash), bareName(target.slice(slash + 1)));
     }
     if (!s) return {};
     return { service: s.name, labels: s.labels, ...(s.tier ? { tier: s.tier } : {}), ...(s.owner ? { owner: s.owner } : {}) };

@@ -52,6 +52,8 @@ export interface InventoryReader {
   service(name: string): ServiceRecord | undefined;
   /** The service running as this container on this host, if the inventory knows it. */
   serviceAt(host: string, container: string): ServiceRecord | undefined;
+  /** The service an incident or alert names: by its name first, else by where it runs. */
+  serviceFor(where: { service?: string | null; host?: string | null; container?: string | null }): ServiceRecord | undefined;
   services(): ServiceRecord[];
   hosts(): HostRecord[];
   runbooks(): RunbookRecord[];

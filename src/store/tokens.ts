@@ -1,7 +1,7 @@
 // Bearer tokens for the HTTP gateway. A token is shown once when made; only its SHA-256 is
 // stored, so neither the table nor a listing can ever give a token back.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { Role } from '../policy/policy-file.js';
+import type { Role } from '../shared/roles.js';
 import type { Db } from './db.js';
 
 export const TOKEN_PREFIX = 'wdn_';

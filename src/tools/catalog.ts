@@ -1,4 +1,5 @@
 // The one array of tools. Nothing else registers tools; transports and the loop read from here.
+import { InputError } from '../errors.js';
 import type { AnyToolSpec } from './spec.js';
 import { listContainers, restartContainer } from './docker.js';
 import { inspectContainer } from './docker-inspect.js';
@@ -22,7 +23,17 @@ export interface CatalogFilter {
   disabled: readonly string[];
 }
 
-/** Disabled tools are not listed at all, so a model never sees what it may not use. */
+/**
+ * Disabled tools are not listed at all, so a model never sees what it may not use. An entry of
+ * `disabled` names a tool or a whole family; one that names neither is a typo and an error, since a
+ * tool meant to be off would otherwise stay on.
+ */
 export function filterCatalog(catalog: readonly AnyToolSpec[], filter: CatalogFilter): AnyToolSpec[] {
-  return catalog.filter((t) => !(filter.readOnly && t.risk !== 'read') && !filter.disabled.includes(t.name));
+  const names = new Set<string>([...catalog.map((t) => t.name), ...catalog.map((t) => t.family)]);
+  const unknown = filter.disabled.filter((d) => !names.has(d));
+  if (unknown.length) {
+    throw new InputError(`config tools.disabled: ${unknown.map((u) => `"${u}"`).join(', ')} names no tool or family; known: ${[...names].sort().join(', ')}`);
+  }
+  const off = new Set(filter.disabled);
+  return catalog.filter((t) => !(filter.readOnly && t.risk !== 'read') && !off.has(t.name) && !off.has(t.family));
 }

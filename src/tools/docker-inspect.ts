@@ -2,9 +2,10 @@
 // appear (the adapter drops them); probe output, labels and arguments arrive already redacted.
 import { z } from 'zod';
 import { HEALTH_PROBES, MAX_ITEMS, PROBE_OUTPUT_CHARS } from '../adapters/docker-view.js';
-import { REDACTED } from '../policy/redact.js';
+import { REDACTED } from '../shared/redact.js';
 import { explainExit } from './exit-meaning.js';
 import { ContainerRef, HostName, defineTool } from './spec.js';
+import { bareName } from '../shared/containers.js';
 
 const NoLimit = (what: string) => z.number().nullable().describe(`${what}; null = no limit`);
 
@@ -67,7 +68,7 @@ export const inspectContainer = defineTool({
   risk: 'read',
   input: z.strictObject({ host: HostName, container: ContainerRef }),
   output: InspectContainerOutput,
-  target: (i) => `${i.host}/${i.container.replace(/^\//, '')}`,
+  target: (i) => `${i.host}/${bareName(i.container)}`,
   async run(input, ctx) {
     const d = await ctx.adapters.docker(input.host).inspectContainer(input.container);
     return {

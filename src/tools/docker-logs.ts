@@ -6,6 +6,7 @@ import {
   MAX_GREP_CHARS, MAX_LINE_CHARS, cleanLine, fenceLog, grepMatcher, grepProblem, keepNewest, sinceToUnixSeconds,
 } from './log-text.js';
 import { ContainerRef, HostName, defineTool } from './spec.js';
+import { bareName } from '../shared/containers.js';
 
 const DEFAULT_TAIL = 200;
 const MAX_TAIL = 2_000;
@@ -61,7 +62,7 @@ export const containerLogs = defineTool({
   risk: 'read',
   input: ContainerLogsInput,
   output: ContainerLogsOutput,
-  target: (i) => `${i.host}/${i.container.replace(/^\//, '')}`,
+  target: (i) => `${i.host}/${bareName(i.container)}`,
   async run(input, ctx) {
     const sinceUnixSeconds = input.since === undefined ? undefined : sinceToUnixSeconds(input.since, Date.now());
     const logs = await ctx.adapters.docker(input.host).containerLogs(input.container, {
@@ -72,7 +73,7 @@ export const containerLogs = defineTool({
     const { kept, dropped } = keepNewest(shown, MAX_TEXT_BYTES);
     return {
       host: input.host,
-      container: input.container.replace(/^\//, ''),
+      container: bareName(input.container),
       tty: logs.tty,
       lines: kept,
       lineCount: kept.length,

@@ -96,6 +96,7 @@ export const dockerPrune = defineTool({
     `Removes at most ${MAX_REMOVALS} containers and ${MAX_REMOVALS} images per call (more=true: call again).`,
   family: 'docker',
   risk: 'medium',
+  effect: 'remove',
   input: PruneInput,
   output: PruneOutput,
   target: (i) => `${i.host}/*`,

@@ -7,6 +7,7 @@ import type { ContainerBlueprint, DockerAdapter } from '../adapters/docker.js';
 import { ToolFailure } from '../errors.js';
 import { MAX_WAIT_S, SettledFields, WaitSeconds, summarizeSettled, waitSettled } from './docker-settle.js';
 import { ContainerRef, HostName, defineTool } from './spec.js';
+import { bareName } from '../shared/containers.js';
 
 const MAX_CARRIED = 100;
 
@@ -89,6 +90,7 @@ export const recreateContainer = defineTool({
     'if it does not settle, the old container is kept, stopped, under previousKept.',
   family: 'docker',
   risk: 'medium',
+  effect: 'restart',
   input: z.strictObject({
     host: HostName,
     container: ContainerRef,
@@ -96,9 +98,9 @@ export const recreateContainer = defineTool({
     waitSeconds: WaitSeconds,
   }),
   output: RecreateOutput,
-  target: (i) => `${i.host}/${i.container.replace(/^\//, '')}`,
+  target: (i) => `${i.host}/${bareName(i.container)}`,
   plan: (i) =>
-    `recreate container ${i.container} on host ${i.host}: stop it (grace ${i.timeoutSeconds}s), rename it to ${i.container.replace(/^\//, '')}-warden-old-<time>, ` +
+    `recreate container ${i.container} on host ${i.host}: stop it (grace ${i.timeoutSeconds}s), rename it to ${bareName(i.container)}-warden-old-<time>, ` +
     `create a new container under its name from the same image id carrying over ${CARRIED_SUMMARY}; start it and wait up to ${i.waitSeconds}s ` +
     'for it to be running and healthy, then remove the old one (volumes kept); if a step fails, remove the new one, rename the old one back and start it',
   async run(input, ctx) {

@@ -3,10 +3,11 @@
 import { z } from 'zod';
 import { MAX_WAIT_S, SettledOutput, WaitSeconds, summarizeSettled, waitSettled } from './docker-settle.js';
 import { ContainerRef, HostName, defineTool } from './spec.js';
+import { bareName } from '../shared/containers.js';
 
 const STOPPED = new Set(['created', 'exited', 'dead']);
 
-const targetOf = (i: { host: string; container: string }): string => `${i.host}/${i.container.replace(/^\//, '')}`;
+const targetOf = (i: { host: string; container: string }): string => `${i.host}/${bareName(i.container)}`;
 
 export const startContainer = defineTool({
   name: 'start_container',
@@ -19,6 +20,7 @@ export const startContainer = defineTool({
     `Starting a running container changes nothing and reports its state. Waits at most ${MAX_WAIT_S}s.`,
   family: 'docker',
   risk: 'low',
+  effect: 'restart',
   input: z.strictObject({ host: HostName, container: ContainerRef, waitSeconds: WaitSeconds }),
   output: SettledOutput,
   target: targetOf,
@@ -54,6 +56,7 @@ export const stopContainer = defineTool({
     'The call lasts at most the grace period plus a few seconds.',
   family: 'docker',
   risk: 'medium',
+  effect: 'stop',
   input: z.strictObject({
     host: HostName,
     container: ContainerRef,

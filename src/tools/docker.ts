@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { MAX_WAIT_S, SettledOutput, WaitSeconds, summarizeSettled, waitSettled } from './docker-settle.js';
 import { ContainerRef, HostName, defineTool } from './spec.js';
+import { bareName } from '../shared/containers.js';
 
 const MAX_CONTAINERS = 200;
 
@@ -73,6 +74,7 @@ export const restartContainer = defineTool({
     `Waits at most ${MAX_WAIT_S}s beyond the grace period.`,
   family: 'docker',
   risk: 'low',
+  effect: 'restart',
   input: z.strictObject({
     host: HostName,
     container: ContainerRef,
@@ -80,7 +82,7 @@ export const restartContainer = defineTool({
     waitSeconds: WaitSeconds,
   }),
   output: SettledOutput,
-  target: (i) => `${i.host}/${i.container.replace(/^\//, '')}`,
+  target: (i) => `${i.host}/${bareName(i.container)}`,
   plan: (i) => `restart container ${i.container} on host ${i.host} (grace ${i.timeoutSeconds}s), then wait up to ${i.waitSeconds}s for it to be running and healthy`,
   async run(input, ctx) {
     const docker = ctx.adapters.docker(input.host);

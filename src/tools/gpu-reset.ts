@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import type { CommandRunner } from '../adapters/commands.js';
 import { ToolFailure } from '../errors.js';
-import { redactText } from '../policy/redact.js';
+import { redactText } from '../shared/redact.js';
 import {
   GpuState,
   SMI_RUN, computeAppsArgv, gpuQueryArgv, noGpuReason, parseComputeAppsCsv, parseGpuCsv, smiFailure,
@@ -65,6 +65,7 @@ export const gpuReset = defineTool({
     'Returns nvidia-smi\'s message and the GPU\'s state after the reset. It fails (target_failed, with nvidia-smi\'s last lines) where the board or driver cannot reset, or another client such as a persistence daemon holds the GPU.',
   family: 'gpu',
   risk: 'high',
+  effect: 'reset',
   input: z.strictObject({
     host: HostName,
     gpu: z.number().int().min(0).max(MAX_GPU_INDEX).describe('GPU index as gpu_status shows it (nvidia-smi -i).'),

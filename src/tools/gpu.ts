@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { CommandResult } from '../adapters/commands.js';
 import { smiLines, smiNumber, smiText, splitSmiLine } from '../adapters/nvidia-smi-csv.js';
 import { ToolFailure } from '../errors.js';
-import { redactText } from '../policy/redact.js';
+import { redactText } from '../shared/redact.js';
 import { HostName, defineTool } from './spec.js';
 
 const MAX_GPUS = 16;

@@ -10,6 +10,7 @@ import {
   parseChildren, parsePid, pidDirective, pidFileNeedsBuild, processDirArgv, resolvePidPath, workersReplaced, type NginxTarget,
 } from './nginx.js';
 import { ContainerRef, defineTool, type ToolContext } from './spec.js';
+import { bareName } from '../shared/containers.js';
 
 const SETTLE_MS = 5_000;
 const POLL_MS = 100;
@@ -41,7 +42,7 @@ const where = (p: NginxPlace): string => (p.container ? `container ${p.container
 /** The place as the input names it, without a service. */
 function directPlace(input: ReloadNginxInput): NginxPlace {
   const paths = { ...(input.prefix ? { prefix: input.prefix } : {}), ...(input.confPath ? { confPath: input.confPath } : {}) };
-  return { host: input.host ?? 'local', ...(input.container ? { container: input.container.replace(/^\//, '') } : {}), paths };
+  return { host: input.host ?? 'local', ...(input.container ? { container: bareName(input.container) } : {}), paths };
 }
 
 /** The place named directly, or by the service's inventory entry; the inventory's paths are checked like the input's. */
@@ -185,9 +186,10 @@ export const reloadNginx = defineTool({
     `Side effect: old workers finish their open requests and exit; the master and its listening sockets stay. nginx's message is capped at ${MAX_OUTPUT_CHARS} characters.`,
   family: 'nginx',
   risk: 'low',
+  effect: 'reload',
   input: ReloadNginxInput,
   output: ReloadNginxOutput,
-  target: (i) => (i.service !== undefined ? `service:${i.service}` : `${i.host ?? 'local'}/${i.container?.replace(/^\//, '') ?? 'nginx'}`),
+  target: (i) => (i.service !== undefined ? `service:${i.service}` : `${i.host ?? 'local'}/${i.container === undefined ? 'nginx' : bareName(i.container)}`),
   plan: reloadPlan,
   async run(input, ctx): Promise<ReloadNginxOutput> {
     const p = nginxPlace(input, ctx.inventory);

@@ -2,7 +2,7 @@
 // For nginx_test_config a config that fails the test is an answer (ok: false), not a tool failure.
 import { z } from 'zod';
 import { ToolFailure } from '../errors.js';
-import { redactText } from '../policy/redact.js';
+import { redactText } from '../shared/redact.js';
 import { HostName, defineTool } from './spec.js';
 
 export const MAX_OUTPUT_CHARS = 4_000;

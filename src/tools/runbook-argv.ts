@@ -3,7 +3,7 @@
 // a shell string, and nothing here runs anything.
 import picomatch from 'picomatch';
 import { ToolFailure } from '../errors.js';
-import { redactText } from '../policy/redact.js';
+import { redactText } from '../shared/redact.js';
 import type { RunbookRecord } from '../store/readers.js';
 
 export type RunbookTemplate = Pick<RunbookRecord, 'name' | 'hosts' | 'argv' | 'params'>;

@@ -4,8 +4,8 @@
 import { z } from 'zod';
 import type { CommandResult } from '../adapters/commands.js';
 import { ToolFailure } from '../errors.js';
-import { redactText } from '../policy/redact.js';
-import { RISKS } from '../policy/tiers.js';
+import { redactText } from '../shared/redact.js';
+import { RISKS } from '../shared/tiers.js';
 import type { InventoryReader, RunbookRecord } from '../store/readers.js';
 import { remoteTimeoutArgv, renderRunbookArgv, runbookAllowsHost } from './runbook-argv.js';
 import { HostName, defineTool } from './spec.js';
@@ -84,6 +84,7 @@ export const runRunbook = defineTool({
     'The program is killed after the runbook\'s timeoutSeconds.',
   family: 'runbooks',
   risk: 'high',
+  effect: 'exec',
   resolve(input, inventory) {
     const { runbook } = prepareRunbook(input, inventory);
     return { risk: runbook.risk, bindsTo: runbook, deadlineMs: runbook.timeoutSeconds * 1000 + 2 * REMOTE_GRACE_MS };

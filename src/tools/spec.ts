@@ -2,7 +2,8 @@
 // run() never imports the SDK, reads config, writes audit rows, consults policy or calls another tool.
 import { z } from 'zod';
 import type { Logger } from '../log.js';
-import type { Risk } from '../policy/tiers.js';
+import type { Effect } from '../shared/effects.js';
+import type { Risk } from '../shared/tiers.js';
 import type { Adapters } from '../adapters/index.js';
 import type { IncidentReader, InventoryReader } from '../store/readers.js';
 
@@ -40,6 +41,8 @@ export interface ToolSpec<I extends z.ZodObject = z.ZodObject, O extends z.ZodTy
   family: ToolFamily;
   /** The tier for listing and annotations; the ceiling when resolve() decides per call. */
   risk: Risk;
+  /** The kind of side effect, for every tool that is not read-only; policy limits select tools by it. */
+  effect?: Effect;
   /**
    * For tools whose call depends on what the input names in the inventory (run_runbook: a runbook),
    * resolved once per call before the gate. May throw ToolFailure('invalid_input') for input that
@@ -63,6 +66,8 @@ export interface ToolSpec<I extends z.ZodObject = z.ZodObject, O extends z.ZodTy
 /** Declares a tool; non-read tools get the optional approvalId so a held call can be re-made. */
 export function defineTool<I extends z.ZodObject, O extends z.ZodType>(spec: ToolSpec<I, O>): ToolSpec<I, O> {
   if (spec.risk === 'read') return spec;
+  // A write without a declared effect would slip past every limit that selects by effect.
+  if (spec.effect === undefined) throw new Error(`tool ${spec.name}: a non-read tool must declare its effect`);
   const input = spec.input.extend({ [APPROVAL_ID_FIELD]: ApprovalId }) as unknown as I;
   return { ...spec, input };
 }

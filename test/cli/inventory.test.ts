@@ -19,13 +19,33 @@ describe('warden inventory load', () => {
     const r = warden(['inventory', 'load', EXAMPLE_INVENTORY], env);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
-    expect(r.stdout).toBe(`loaded ${EXAMPLE_INVENTORY} (hosts.yaml, runbooks.yaml, services.yaml): 2 hosts, 5 services, 3 runbooks\n`);
+    expect(r.stdout.split('\n')[0]).toBe(`loaded ${EXAMPLE_INVENTORY} (hosts.yaml, runbooks.yaml, services.yaml): 2 hosts, 5 services, 3 runbooks`);
+    expect(r.stdout).toMatch(/^  added host:gpu-worker, host:local, service:db, .*service:web-2, runbook:clean-old-logs/m);
     expect(listed(env).services.map((s) => s.name)).toEqual(['db', 'lb', 'trainer', 'web-1', 'web-2']);
+  });
+
+  it('writes an audit entry with the hash of what it loaded and what changed, and the chain still verifies', () => {
+    const dir = tempDir('cli-inv');
+    const env = dataDirEnv(dir);
+    const first = writeInventory({ 'svc.yaml': 'services:\n  - { name: api, host: local, container: api }\n  - { name: db, host: local }\n' }, join(dir, 'one'));
+    const second = writeInventory({ 'svc.yaml': 'services:\n  - { name: api, host: local, container: api2 }\n  - { name: web, host: local }\n' }, join(dir, 'two'));
+    expect(warden(['inventory', 'load', first, '--by', 'alice'], env).status).toBe(0);
+    const r = warden(['inventory', 'load', second, '--by', 'bob', '--json'], env);
+    expect(JSON.parse(r.stdout).change).toMatchObject({ added: ['service:web'], removed: ['service:db'], changed: ['service:api'] });
+    const audit = JSON.parse(warden(['audit', 'list', '--json'], env).stdout) as Array<{ tool: string; principal: string; result: string; args: string; argsHash: string }>;
+    const loads = audit.filter((e) => e.tool === 'inventory.load');
+    expect(loads.map((e) => e.principal).sort()).toEqual(['alice', 'bob']);
+    const bob = loads.find((e) => e.principal === 'bob')!;
+    expect(bob.result).toBe('added service:web; removed service:db; changed service:api');
+    expect(JSON.parse(bob.args)).toMatchObject({ dir: second, hash: bob.argsHash });
+    expect(bob.argsHash).toMatch(/^[0-9a-f]{64}$/);
+    const verified = warden(['audit', 'verify'], env);
+    expect(verified.status).toBe(0);
   });
 
   it('--json prints the counts as JSON', () => {
     const r = warden(['inventory', 'load', EXAMPLE_INVENTORY, '--json'], dataDirEnv(tempDir('cli-inv')));
-    expect(JSON.parse(r.stdout)).toEqual({ dir: EXAMPLE_INVENTORY, files: ['hosts.yaml', 'runbooks.yaml', 'services.yaml'], hosts: 2, services: 5, runbooks: 3 });
+    expect(JSON.parse(r.stdout)).toMatchObject({ dir: EXAMPLE_INVENTORY, files: ['hosts.yaml', 'runbooks.yaml', 'services.yaml'], hosts: 2, services: 5, runbooks: 3 });
   });
 
   it('without a directory loads ./inventory', () => {

@@ -4,7 +4,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Incident } from '../../src/loop/types.js';
+import type { Incident } from '../../src/shared/incidents.js';
 import { CLI, warden } from '../support/cli.js';
 import { createContainer } from '../support/containers.js';
 import { startDockerd, type Dockerd } from '../support/dockerd.js';

@@ -3,7 +3,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DockerodeAdapter } from '../../src/adapters/docker.js';
 import { silentLogger } from '../../src/log.js';
-import type { NormalizedAlert } from '../../src/loop/alerts/types.js';
+import type { NormalizedAlert } from '../../src/shared/alerts.js';
 import { watchDockerEvents, type DockerEventWatch } from '../../src/loop/docker-events.js';
 import { createContainer, waitUntil } from '../support/containers.js';
 import { startDockerd, type Dockerd } from '../support/dockerd.js';

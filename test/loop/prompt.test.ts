@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { buildSystemPrompt, openingMessage } from '../../src/loop/prompt.js';
-import type { Incident } from '../../src/loop/types.js';
+import type { Incident } from '../../src/shared/incidents.js';
 import type { IncidentSummary, ServiceRecord } from '../../src/store/readers.js';
 
 const INCIDENT: Incident = {

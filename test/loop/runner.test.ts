@@ -2,7 +2,6 @@
 // and a stand-in agent: what it does with each agent outcome, the runbooks, verification, approvals,
 // dependencies, restart safety, and its concurrency and per-target limits.
 import { afterEach, describe, expect, it } from 'vitest';
-import { decideApproval } from '../../src/policy/approvals.js';
 import { runnerWorld, type RunnerWorld, type RunnerWorldOptions } from '../support/runner.js';
 
 const open: RunnerWorld[] = [];
@@ -138,7 +137,7 @@ describe('runner: approvals', () => {
     expect(parked.waitingOn).toMatch(/^apr_/);
     expect(w.notifications.find((n) => n.event === 'escalation')?.fields).toMatchObject({ approvalId: parked.waitingOn, tool: 'restart_container' });
     expect(w.docker.starts('db')).toBe(0);
-    decideApproval(w.rt.approvals, w.rt.audit, w.rt.notifier, { id: parked.waitingOn!, verdict: 'approved', by: 'alice', transport: 'cli' });
+    w.rt.decider.decide({ id: parked.waitingOn!, verdict: 'approved', by: 'alice', transport: 'cli' });
     const done = await w.until(inc.id);
     expect(done).toMatchObject({ status: 'resolved', waitingOn: null });
     expect(done.resolution).toMatch(/approved by alice; verified/);
@@ -158,7 +157,7 @@ describe('runner: approvals', () => {
     });
     const inc = w.open('db');
     const parked = await w.until(inc.id, ['waiting_approval']);
-    decideApproval(w.rt.approvals, w.rt.audit, w.rt.notifier, { id: parked.waitingOn!, verdict: 'denied', by: 'bob', reason: 'not now', transport: 'cli' });
+    w.rt.decider.decide({ id: parked.waitingOn!, verdict: 'denied', by: 'bob', reason: 'not now', transport: 'cli' });
     expect(await w.until(inc.id)).toMatchObject({ status: 'escalated', resolution: expect.stringMatching(/denied by bob: not now/) });
     expect(w.docker.starts('db')).toBe(0);
   });

@@ -1,6 +1,6 @@
 // The bridge through the real loop client and guard, over a fake Docker adapter.
 import { afterEach, describe, expect, it } from 'vitest';
-import { connectLoopClient, type LoopClient } from '../../src/loop/loop-client.js';
+import type { LoopClient } from '../../src/loop/loop-client.js';
 import { MAX_RECORD_TEXT_CHARS, UNTRUSTED_PREFIX, createToolBridge, toAnthropicTool } from '../../src/loop/tool-bridge.js';
 import { silentLogger } from '../../src/log.js';
 import type { Runtime } from '../../src/server/runtime.js';
@@ -15,7 +15,7 @@ afterEach(async () => {
 async function setup(policy?: string, readOnly = false) {
   const adapters = fakeAdapters();
   const rt = testRuntime({ policy, adapters });
-  const loop = await connectLoopClient(rt.guard, 'inc_bridge', { readOnly });
+  const loop = await rt.connectLoopClient('inc_bridge', { readOnly });
   open.push(rt, loop);
   return { rt, fake: adapters.fake, loop, bridge: await createToolBridge(loop.client, silentLogger) };
 }

@@ -112,7 +112,7 @@ describe('approvals', () => {
     const early = await client.callTool({ name: 'restart_container', arguments: { ...args, approvalId } });
     expect(text(early)).toMatch(/not been approved yet/);
 
-    rt.guard.deps.approvals.decide(approvalId!, 'approved', 'alice', null);
+    rt.approvals.decide(approvalId!, 'approved', 'alice', null);
     const other = await client.callTool({ name: 'restart_container', arguments: { container: 'web-1', approvalId } });
     expect(text(other)).toMatch(/another tool, principal or other arguments/);
     const ok = await client.callTool({ name: 'restart_container', arguments: { ...args, approvalId } });
@@ -126,7 +126,7 @@ describe('approvals', () => {
   it('refuses an approval after it expired', async () => {
     const { rt, fake, client } = await setup(held);
     const { approvalId } = failure(await client.callTool({ name: 'restart_container', arguments: { container: 'db' } }));
-    rt.guard.deps.approvals.decide(approvalId!, 'approved', 'alice', null);
+    rt.approvals.decide(approvalId!, 'approved', 'alice', null);
     rt.db.prepare(`UPDATE approvals SET expires_at = '2000-01-01T00:00:00.000Z' WHERE id = ?`).run(approvalId);
     const r = await client.callTool({ name: 'restart_container', arguments: { container: 'db', approvalId } });
     expect(text(r)).toMatch(/expired/);
@@ -136,8 +136,8 @@ describe('approvals', () => {
   it('an approved call still obeys the kill switch at the moment it runs', async () => {
     const { rt, fake, client } = await setup(held);
     const { approvalId } = failure(await client.callTool({ name: 'restart_container', arguments: { container: 'db' } }));
-    rt.guard.deps.approvals.decide(approvalId!, 'approved', 'alice', null);
-    rt.guard.deps.policy.killSwitch = true;
+    rt.approvals.decide(approvalId!, 'approved', 'alice', null);
+    rt.guard.policy().killSwitch = true;
     const r = await client.callTool({ name: 'restart_container', arguments: { container: 'db', approvalId } });
     expect(text(r)).toMatch(/kill switch/);
     expect(fake.calls).toEqual([]);

@@ -6,7 +6,7 @@ import { silentLogger } from '../../src/log.js';
 import { grafanaSignature } from '../../src/loop/alerts/grafana-signature.js';
 import { LOOP_DEFAULTS } from '../../src/loop/config.js';
 import { IDLE_QUEUE, Intake } from '../../src/loop/intake.js';
-import type { Incident } from '../../src/loop/types.js';
+import type { Incident } from '../../src/shared/incidents.js';
 import { openDb } from '../../src/store/db.js';
 import { IncidentStore } from '../../src/store/incidents.js';
 import { InventoryStore } from '../../src/store/inventory.js';

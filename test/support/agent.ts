@@ -4,10 +4,10 @@ import Anthropic from '@anthropic-ai/sdk';
 import type { Adapters } from '../../src/adapters/index.js';
 import { silentLogger } from '../../src/log.js';
 import { runAgent, type AgentOptions, type AgentResult } from '../../src/loop/agent.js';
-import type { NormalizedAlert } from '../../src/loop/alerts/types.js';
+import type { NormalizedAlert } from '../../src/shared/alerts.js';
 import { LoopConfig } from '../../src/loop/config.js';
-import { connectLoopClient, type LoopClient } from '../../src/loop/loop-client.js';
-import type { Incident } from '../../src/loop/types.js';
+import type { LoopClient } from '../../src/loop/loop-client.js';
+import type { Incident } from '../../src/shared/incidents.js';
 import type { Runtime } from '../../src/server/runtime.js';
 import { IncidentStore } from '../../src/store/incidents.js';
 import { startMessagesApi, type MessagesApi, type ScriptedTurn } from './messages-api.js';
@@ -54,7 +54,7 @@ export async function agentWorld(opts: AgentWorldOptions): Promise<AgentWorld> {
   const target = opts.target ?? { host: 'local', container: 'db' };
   const incident = log.create(testAlert(opts.alert), { target: `${target.host}/${target.container}`, host: target.host, container: target.container, service: null });
   const api = await startMessagesApi(opts.script);
-  const loop = await connectLoopClient(rt.guard, incident.id);
+  const loop = await rt.connectLoopClient(incident.id);
   const anthropic = new Anthropic({ baseURL: api.baseURL, apiKey: 'test-key' });
   const cfg = LoopConfig.parse({
     model: TEST_MODEL, maxRetries: opts.loop?.maxRetries ?? 2,

@@ -3,7 +3,7 @@
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { Client as V1Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport as V1StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import type { Role } from '../../src/policy/policy-file.js';
+import type { Role } from '../../src/shared/roles.js';
 import { issueToken } from '../../src/server/auth.js';
 import { startDaemon, type Daemon, type DaemonOptions, type ServerConfig } from '../../src/server/daemon.js';
 import type { Runtime } from '../../src/server/runtime.js';

@@ -3,7 +3,7 @@
 import { join } from 'node:path';
 import { afterEach } from 'vitest';
 import { silentLogger } from '../../src/log.js';
-import type { NormalizedAlert } from '../../src/loop/alerts/types.js';
+import type { NormalizedAlert } from '../../src/shared/alerts.js';
 import { LOOP_DEFAULTS, type LoopConfig } from '../../src/loop/config.js';
 import { Intake } from '../../src/loop/intake.js';
 import { openDb, type Db } from '../../src/store/db.js';

@@ -4,7 +4,7 @@
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { startLoop, type LoopService } from '../../src/loop/loop-service.js';
-import type { Incident } from '../../src/loop/types.js';
+import type { Incident } from '../../src/shared/incidents.js';
 import { issueToken } from '../../src/server/auth.js';
 import { startDaemon, type Daemon } from '../../src/server/daemon.js';
 import type { Runtime } from '../../src/server/runtime.js';

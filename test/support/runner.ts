@@ -4,13 +4,13 @@
 import type { ContainerDetails } from '../../src/adapters/docker.js';
 import { silentLogger } from '../../src/log.js';
 import type { AgentResult } from '../../src/loop/agent.js';
-import type { NormalizedAlert } from '../../src/loop/alerts/types.js';
+import type { NormalizedAlert } from '../../src/shared/alerts.js';
 import type { AgentRequest } from '../../src/loop/flow-steps.js';
 import { callLoopTool } from '../../src/loop/loop-call.js';
 import { runnerDeps } from '../../src/loop/loop-service.js';
-import type { Notification, Notifier } from '../../src/loop/notify.js';
+import type { Notification, Notifier } from '../../src/shared/notifier.js';
 import { Runner } from '../../src/loop/runner.js';
-import type { Incident } from '../../src/loop/types.js';
+import type { Incident } from '../../src/shared/incidents.js';
 import type { Runtime } from '../../src/server/runtime.js';
 import { IncidentStore } from '../../src/store/incidents.js';
 import type { ToolCallRecord } from '../../src/loop/tool-bridge.js';
@@ -81,13 +81,11 @@ function recordingNotifier(into: Notification[]): Notifier {
 
 export function runnerWorld(opts: RunnerWorldOptions = {}): RunnerWorld {
   const docker = new ScriptedDocker();
+  const notifications: Notification[] = [];
   const rt = testRuntime({
-    adapters: fakeAdapters(docker), policy: opts.policy, inventory: opts.inventory,
+    adapters: fakeAdapters(docker), notifier: recordingNotifier(notifications), policy: opts.policy, inventory: opts.inventory,
     config: `loop:\n  settleSeconds: 0.3\n${opts.loop?.includes('restoreFirstTiers') ? '' : '  restoreFirstTiers: []\n'}${opts.loop ?? ''}`,
   });
-  const notifications: Notification[] = [];
-  rt.guard.deps.notifier = recordingNotifier(notifications);
-  rt.notifier = rt.guard.deps.notifier;
   const incidents = new IncidentStore(rt.db);
   const agentRuns: AgentRequest[] = [];
   const agent = async (req: AgentRequest): Promise<AgentResult> => {

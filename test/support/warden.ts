@@ -4,17 +4,20 @@ import { join } from 'node:path';
 import { Client, InMemoryTransport } from '@modelcontextprotocol/client';
 import { serveStdio } from '@modelcontextprotocol/server/stdio';
 import type { Adapters } from '../../src/adapters/index.js';
+import type { Notifier } from '../../src/shared/notifier.js';
 import { loadConfig } from '../../src/config.js';
 import { silentLogger } from '../../src/log.js';
-import type { Caller } from '../../src/policy/guard.js';
+import type { Caller } from '../../src/policy/call.js';
 import { createMcpServer } from '../../src/server/mcp-server.js';
-import { createRuntime, type Runtime } from '../../src/server/runtime.js';
+import { createRuntime } from '../../src/compose.js';
+import type { Runtime } from '../../src/server/runtime.js';
 import { loadInventoryInto, writeInventory } from './inventory.js';
 import { tempDir } from './processes.js';
 
 export interface TestRuntimeOptions {
   policy?: string;
   adapters?: Adapters;
+  notifier?: Notifier;
   dockerHost?: string;
   config?: string;
   /** An inventory to load before the runtime starts: a directory, or file name -> YAML text. */
@@ -40,7 +43,7 @@ export function testRuntime(opts: TestRuntimeOptions = {}): Runtime {
     // Loaded first, as `warden inventory load` would, so the runtime builds its hosts from it.
     loadInventoryInto(config.dataDir, typeof opts.inventory === 'string' ? opts.inventory : writeInventory(opts.inventory, join(dir, 'inventory')));
   }
-  return createRuntime(config, silentLogger, { adapters: opts.adapters });
+  return createRuntime(config, silentLogger, { adapters: opts.adapters, notifier: opts.notifier });
 }
 
 export interface Linked {

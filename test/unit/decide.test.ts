@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { decide, type DecisionRequest } from '../../src/policy/decide.js';
 import { parsePolicy } from '../../src/policy/policy-file.js';
 import { defaultPolicy } from '../../src/policy/default-policy.js';
-import { DEFAULT_DECISION } from '../../src/policy/tiers.js';
+import { DEFAULT_DECISION } from '../../src/shared/tiers.js';
 
 const req = (over: Partial<DecisionRequest> = {}): DecisionRequest => ({
   principal: 'local', role: 'operator', tool: 'restart_container', risk: 'low', target: 'local/web-1', info: {}, ...over,
@@ -103,7 +103,17 @@ limits:
   });
 
   it('the built-in default holds a fourth restart of one target for approval', () => {
-    expect(decide(defaultPolicy(), req(), new Map([['restart-breaker', 3]]))).toMatchObject({ decision: 'approve', rule: 'restart-breaker' });
+    expect(decide(defaultPolicy(), req({ effect: 'restart' }), new Map([['restart-breaker', 3]]))).toMatchObject({ decision: 'approve', rule: 'restart-breaker' });
+  });
+
+  it('the built-in breaker covers any tool that declares the restart effect, by effect and not by name', () => {
+    const someNewTool = req({ tool: 'bounce_container', effect: 'restart' });
+    expect(decide(defaultPolicy(), someNewTool, new Map([['restart-breaker', 3]]))).toMatchObject({ decision: 'approve', rule: 'restart-breaker' });
+    expect(decide(defaultPolicy(), req({ tool: 'stop_container', effect: 'stop', risk: 'medium' }), new Map([['restart-breaker', 3]])).rule).not.toBe('restart-breaker');
+  });
+
+  it('a limit needs tool or effect', () => {
+    expect(() => policy('limits: [{ max: 1 }]')).toThrow(/limits\[0\]\.tool: a limit needs tool or effect/);
   });
 });
 

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import type { DockerEvent } from '../../src/adapters/docker-types.js';
 import { readEventStream } from '../../src/adapters/docker-event-stream.js';
 import { silentLogger } from '../../src/log.js';
-import type { NormalizedAlert } from '../../src/loop/alerts/types.js';
+import type { NormalizedAlert } from '../../src/shared/alerts.js';
 import { DockerEventTranslator, watchDockerEvents } from '../../src/loop/docker-events.js';
 import { FakeDocker, fakeAdapters } from '../support/fake-docker.js';
 

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parsePolicy } from '../../src/policy/policy-file.js';
 import { decide } from '../../src/policy/decide.js';
-import { DEFAULT_DECISION } from '../../src/policy/tiers.js';
+import { DEFAULT_DECISION } from '../../src/shared/tiers.js';
 
 const example = resolve(import.meta.dirname, '../../docs/policy.example.yaml');
 

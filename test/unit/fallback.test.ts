@@ -3,7 +3,7 @@
 // alone is a SIGKILL (restart), OOMKilled restarts once then escalates, Docker's own restarts are not raced.
 import { describe, expect, it } from 'vitest';
 import { decideFallback, historyOf, lookOf, type ContainerView, type FallbackHistory } from '../../src/loop/fallback.js';
-import type { TimelineEvent } from '../../src/loop/types.js';
+import type { TimelineEvent } from '../../src/shared/incidents.js';
 
 const cfg = { maxAttempts: 3 };
 const none: FallbackHistory = { looks: [] };

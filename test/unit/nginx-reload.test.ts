@@ -109,6 +109,7 @@ function inventoryWith(services: Partial<ServiceRecord>[]): InventoryReader {
     query: () => { throw new Error('not in this test'); },
     service: (name) => full.find((s) => s.name === name),
     serviceAt: () => undefined,
+    serviceFor: (w) => (w.service ? full.find((s) => s.name === w.service) : undefined),
     services: () => full,
     hosts: () => [],
     runbooks: () => [],

@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createNotifier, formatBody, type Notification } from '../../src/loop/notify.js';
+import { createNotifier, formatBody } from '../../src/adapters/webhooks.js';
+import type { Notification } from '../../src/shared/notifier.js';
 import { silentLogger } from '../../src/log.js';
 
 interface Hook { url: string; bodies: unknown[]; server: Server }

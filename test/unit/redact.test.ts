@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { REDACTED, redactText, redactValue } from '../../src/policy/redact.js';
+import { REDACTED, redactText, redactValue } from '../../src/shared/redact.js';
 
 describe('redactText', () => {
   it.each([

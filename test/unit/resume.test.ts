@@ -2,7 +2,7 @@
 // action of the loop still needs verifying (and must never be repeated).
 import { describe, expect, it } from 'vitest';
 import { unfinishedAction } from '../../src/loop/resume.js';
-import type { TimelineEvent } from '../../src/loop/types.js';
+import type { TimelineEvent } from '../../src/shared/incidents.js';
 import type { AuditEntry } from '../../src/store/audit.js';
 
 function entry(seq: number, callId: string, phase: AuditEntry['phase'], over: Partial<AuditEntry> = {}): AuditEntry {

@@ -1,6 +1,6 @@
 // Alertmanager's webhook payload (version 4), and Grafana's, which extends it.
 import { z } from 'zod';
-import { hintsFromLabels, severityOf, type NormalizedAlert } from './types.js';
+import { hintsFromLabels, severityOf, type NormalizedAlert } from '../../shared/alerts.js';
 import { sha256 } from '../../store/canonical.js';
 import { canonicalJson } from '../../store/canonical.js';
 

@@ -1,7 +1,7 @@
 // warden's own documented alert shape, for anything that can POST JSON (cron jobs, scripts,
 // other monitors). See docs/alerts.md.
 import { z } from 'zod';
-import { hintsFromLabels, severityOf, type NormalizedAlert } from './types.js';
+import { hintsFromLabels, severityOf, type NormalizedAlert } from '../../shared/alerts.js';
 
 const Name = z.string().min(1).max(200);
 

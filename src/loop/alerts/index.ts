@@ -4,7 +4,7 @@ import type { z } from 'zod';
 import { AlertmanagerPayload, GrafanaPayload, fromAlertmanager, fromGrafana } from './alertmanager.js';
 import { GenericPayload, fromGeneric } from './generic.js';
 import { UptimeKumaPayload, fromUptimeKuma } from './uptime-kuma.js';
-import type { ParseResult } from './types.js';
+import type { ParseResult } from '../../shared/alerts.js';
 import { describeIssues } from '../../validation.js';
 
 export type AlertFormat = 'alertmanager' | 'grafana' | 'uptime-kuma' | 'generic';

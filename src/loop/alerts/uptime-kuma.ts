@@ -1,7 +1,7 @@
 // Uptime Kuma's webhook: { heartbeat, monitor, msg }. Its "test notification" sends null for
 // both, and maintenance (status 3) is planned work: neither opens an incident.
 import { z } from 'zod';
-import type { NormalizedAlert, ParseResult } from './types.js';
+import type { NormalizedAlert, ParseResult } from '../../shared/alerts.js';
 
 const DOWN = 0;
 const UP = 1;

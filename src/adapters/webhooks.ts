@@ -1,28 +1,8 @@
 // Outbound webhooks (generic JSON, Slack, Discord) for notify-decisions, approval requests and
 // escalations. Delivery is fire-and-forget with retries: it never blocks or fails a tool call.
 import type { Logger } from '../log.js';
-import { redactValue } from '../policy/redact.js';
-
-export type NotifyEvent = 'notify' | 'approval.requested' | 'approval.decided' | 'escalation' | 'audit.checkpoint';
-
-export interface Notification {
-  event: NotifyEvent;
-  /** One line for chat: what happened and what a human can do. */
-  title: string;
-  fields: Record<string, string | number | boolean | null | undefined>;
-}
-
-export interface WebhookConfig {
-  url: string;
-  format: 'generic' | 'slack' | 'discord';
-  events?: NotifyEvent[];
-}
-
-export interface Notifier {
-  send(n: Notification): void;
-  /** Resolves when every delivery under way has finished or given up. */
-  flush(): Promise<void>;
-}
+import type { Notification, Notifier, WebhookConfig } from '../shared/notifier.js';
+import { redactValue } from '../shared/redact.js';
 
 export function formatBody(format: WebhookConfig['format'], n: Notification): unknown {
   const fields = Object.entries(n.fields).filter(([, v]) => v !== undefined && v !== null);

@@ -1,0 +1,54 @@
+// The shapes of a call on its way through the guard: who calls, the validated call, and what
+// comes back. Shared by the guard and the approval flow so neither imports the other.
+import type { FailureDetails, FailureKind } from '../errors.js';
+import type { Role } from '../shared/roles.js';
+import type { Risk } from '../shared/tiers.js';
+import type { AnyToolSpec } from '../tools/spec.js';
+import type { GateDecision } from './decide.js';
+
+/** What a human present in the client is asked before a held call runs. */
+export interface ApprovalPrompt {
+  tool: string;
+  target: string;
+  args: unknown;
+  risk: string;
+  rule: string;
+  reason: string;
+}
+
+export type Transport = 'stdio' | 'http' | 'loop' | 'cli' | 'memory';
+
+export interface Caller {
+  principal: string;
+  role: Role;
+  transport: Transport;
+  incidentId?: string;
+  /**
+   * Present only where a human can answer in the client (a local stdio client that declared
+   * elicitation). `answer` is undefined until the client has asked; then accept, decline or cancel.
+   */
+  human?: { answer?: 'accept' | 'decline' | 'cancel' };
+}
+
+export type CallOutcome =
+  | { ok: true; callId: string; output: unknown; text: string; dryRun: boolean }
+  | { ok: false; callId: string; kind: FailureKind; message: string; details: FailureDetails }
+  /** The transport must ask the human and call again with the answer; nothing was audited yet. */
+  | { ok: false; callId: string; kind: 'ask_human'; prompt: ApprovalPrompt };
+
+/** A validated call on its way through the guard. */
+export interface PreparedCall {
+  callId: string;
+  caller: Caller;
+  spec: AnyToolSpec;
+  input: Record<string, unknown>;
+  approvalId?: string;
+  target: string;
+  /** The spec's tier, or what resolve() said for this input. */
+  risk: Risk;
+  deadlineMs: number;
+  argsHash: string;
+  redactedArgs: unknown;
+  decision: GateDecision;
+}
+
