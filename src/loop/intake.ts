@@ -48,6 +48,11 @@ export class Intake {
       this.store.addAlert(active.id, alert);
       return active.id;
     }
+    const late = this.lateRepeat(alert);
+    if (late) {
+      this.store.addAlert(late.id, alert);
+      return late.id;
+    }
     const flaps = this.flapsOf(alert.fingerprint);
     const incident = this.store.create(alert, where);
     if (flaps >= this.cfg.flapLimit) {
@@ -85,6 +90,20 @@ export class Intake {
         this.store.update(dep.id, { parentId: incident.id }, { kind: 'note', summary: `likely caused by ${incident.id}: ${why}` });
       }
     }
+  }
+
+  /**
+   * A storm outlasts the incident it opened: repeats of the same occurrence (a start time before
+   * the incident closed, as Alertmanager repeats them) arriving within the cooldown are counted on
+   * that incident, not opened anew. A new occurrence (started after the close) still re-opens, and
+   * counts as a flap; after the cooldown a still-firing alert opens a new incident.
+   */
+  private lateRepeat(alert: NormalizedAlert): Incident | undefined {
+    const prev = this.store.lastClosed(alert.fingerprint);
+    if (!prev?.closedAt) return undefined;
+    const closedMs = Date.parse(prev.closedAt);
+    const withinCooldown = this.now().getTime() - closedMs <= this.cfg.cooldownMinutes * 60_000;
+    return withinCooldown && Date.parse(alert.startsAt) <= closedMs ? prev : undefined;
   }
 
   /** Re-openings in a row, each within the cooldown of the previous close; 0 when not flapping. */

@@ -137,7 +137,9 @@ describe('the loop, Claude first', () => {
       config: 'server:\n  rateLimit: { perMinute: 1000000, burst: 100000 }\n',
       script: names.map(() => say('It is running and healthy; nothing to do.')),
     });
-    const bodies = Array.from({ length: 1_000 }, (_, i) => ({ summary: `${names[i % 10]} error rate high`, container: names[i % 10], severity: 'critical' }));
+    // A storm repeats one occurrence per target: the same start time, as Alertmanager repeats a firing alert.
+    const startsAt = new Date().toISOString();
+    const bodies = Array.from({ length: 1_000 }, (_, i) => ({ summary: `${names[i % 10]} error rate high`, container: names[i % 10], severity: 'critical', startsAt }));
     const statuses: number[] = [];
     for (let i = 0; i < bodies.length; i += 25) {
       statuses.push(...(await Promise.all(bodies.slice(i, i + 25).map((b) => w.postAlert('generic', b)))).map((r) => r.status));

@@ -81,7 +81,8 @@ describe('Intake', () => {
     const { intake, store, woken, clock } = world({ cooldownMinutes: 10, flapLimit: 3 });
     const seen: Array<{ id: string; flaps: number; status: string }> = [];
     for (let i = 0; i < 4; i += 1) {
-      const [id] = intake.ingest([on('web-1')]).incidentIds;
+      // Each failure is a new occurrence: it started after the previous incident closed.
+      const [id] = intake.ingest([{ ...on('web-1'), startsAt: clock.now.toISOString() }]).incidentIds;
       const inc = store.get(id!)!;
       seen.push({ id: inc.id, flaps: inc.flaps, status: inc.status });
       if (inc.status !== 'escalated') store.update(inc.id, { status: 'resolved', resolution: 'restarted' });
@@ -91,6 +92,33 @@ describe('Intake', () => {
     expect(new Set(seen.map((s) => s.id)).size).toBe(4);
     expect(store.get(seen[3]!.id)!.resolution).toBe('flapping: 3 re-openings within the cooldown');
     expect(woken).toEqual(seen.slice(0, 3).map((s) => s.id));
+  });
+
+  it('counts the late repeats of an occurrence on the incident it opened, even after that closed, within the cooldown', () => {
+    const { intake, store, woken, clock } = world({ cooldownMinutes: 10 });
+    const storm = { ...on('web-1'), startsAt: clock.now.toISOString() };
+    const [first] = intake.ingest([storm]).incidentIds;
+    clock.advanceMinutes(1);
+    store.update(first!, { status: 'resolved', resolution: 'verified healthy' });
+    clock.advanceMinutes(1);
+    const later = [0, 1, 2].map(() => intake.ingest([storm]).incidentIds[0]);
+    expect(later).toEqual([first, first, first]);
+    expect(store.list()).toHaveLength(1);
+    expect(store.get(first!)).toMatchObject({ status: 'resolved', alertCount: 4 });
+    expect(woken).toEqual([first]);
+    // A new occurrence (it started after the close) is a new incident, and a flap.
+    const [again] = intake.ingest([{ ...storm, startsAt: clock.now.toISOString() }]).incidentIds;
+    expect(again).not.toBe(first);
+    expect(store.get(again!)!.flaps).toBe(1);
+  });
+
+  it('opens a new incident for a still-firing occurrence once the cooldown has passed', () => {
+    const { intake, store, clock } = world({ cooldownMinutes: 10 });
+    const storm = { ...on('web-1'), startsAt: clock.now.toISOString() };
+    const [first] = intake.ingest([storm]).incidentIds;
+    store.update(first!, { status: 'resolved' });
+    clock.advanceMinutes(11);
+    expect(intake.ingest([storm]).incidentIds[0]).not.toBe(first);
   });
 
   it('does not count a re-opening after the cooldown as flapping', () => {
