@@ -2,6 +2,7 @@
 // host keys pinned against known_hosts, and the one place SSH errors become ToolFailure kinds.
 // Remote commands are argv arrays; every argument is quoted, so none can become shell syntax.
 import { readFile } from 'node:fs/promises';
+import pRetry from 'p-retry';
 import { NodeSSH } from 'node-ssh';
 import type { ClientChannel } from 'ssh2';
 import { ToolFailure, errorMessage } from '../errors.js';
@@ -43,6 +44,8 @@ export function sshFailure(err: unknown, host: string, step: string): ToolFailur
     : `it failed: ${said}`;
   return new ToolFailure('unavailable', `SSH to host ${host} during ${step}: ${why}; retry later or check the inventory entry`, {}, err);
 }
+
+const refusedChannel = (err: unknown): boolean => /Channel open failure/.test(errorMessage(err));
 
 /** OpenSSH allows 10 sessions per connection by default (MaxSessions); stay below it. */
 const MAX_SESSIONS_PER_HOST = 8;
@@ -104,7 +107,12 @@ export class SshPool {
     try {
       return await open(ssh);
     } catch (err) {
-      if (ssh.isConnected() && /Channel open failure/.test(errorMessage(err))) throw sshFailure(err, host, step);
+      if (ssh.isConnected() && refusedChannel(err)) {
+        // sshd frees a session slot a moment after the previous channel closed: a few more tries on
+        // the same connection, a little apart, before the call is refused.
+        return pRetry(() => open(ssh), { retries: 3, minTimeout: 50, factor: 2, shouldRetry: refusedChannel })
+          .catch((last: unknown) => { throw sshFailure(last, host, step); });
+      }
       this.forget(host, ssh);
     }
     const again = await this.connection(host, spec);
