@@ -10,6 +10,7 @@ import { registerAuditCommands } from './commands/audit.js';
 import { registerIncidentCommands } from './commands/incidents.js';
 import { registerPolicyCommands } from './commands/policy.js';
 import { registerInventoryCommands } from './commands/inventory.js';
+import { registerKillSwitchCommands } from './commands/killswitch.js';
 import { registerStdioCommand } from './commands/stdio.js';
 import { registerServeCommand } from './commands/serve.js';
 import { registerTokenCommands } from './commands/tokens.js';
@@ -39,6 +40,7 @@ export function buildProgram(): Command {
   registerTokenCommands(program, loadFromFlags);
   registerInventoryCommands(program, loadFromFlags);
   registerIncidentCommands(program, loadFromFlags);
+  registerKillSwitchCommands(program, loadFromFlags);
   return program;
 }
 

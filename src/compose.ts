@@ -1,6 +1,7 @@
 // The composition root: builds the runtime once from one config (store, policy, adapters,
 // notifier, metrics, the guard) and wires the loop to warden's own MCP server. The only module
 // that knows every layer; nothing imports it but the commands and the tests.
+import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { localHost } from './adapters/hosts.js';
 import { createAdapters, type Adapters } from './adapters/index.js';
@@ -11,27 +12,40 @@ import { defaultPolicy } from './policy/default-policy.js';
 import { ApprovalDecider } from './policy/approvals.js';
 import { Guard } from './policy/guard.js';
 import { loadPolicyFile, type Policy } from './policy/policy-file.js';
+import { PolicyHolder, type PolicyReload } from './policy/policy-holder.js';
 import { connectInProcess } from './server/in-process-client.js';
 import { createMetrics } from './server/metrics.js';
 import type { Runtime } from './server/runtime.js';
 import type { Notifier } from './shared/notifier.js';
 import { DEFAULT_DECISION } from './shared/tiers.js';
 import { ApprovalStore } from './store/approvals.js';
-import { AuditLog } from './store/audit.js';
+import { AuditLog, type AuditInput } from './store/audit.js';
 import { DB_FILE, openDb } from './store/db.js';
 import { IncidentStore } from './store/incidents.js';
 import { InventoryStore } from './store/inventory.js';
+import { KillSwitchStore } from './store/kill-switch.js';
 import { withLocalHost } from './store/inventory-file.js';
 import { CATALOG, filterCatalog } from './tools/catalog.js';
 
 import { LOOP_PRINCIPAL } from './shared/roles.js';
 
+const KNOWN_TOOLS = CATALOG.map((t) => t.name);
+
 export function loadPolicy(config: Config): Policy {
-  return config.policyPath ? loadPolicyFile(config.policyPath, DEFAULT_DECISION) : defaultPolicy();
+  return config.policyPath ? loadPolicyFile(config.policyPath, DEFAULT_DECISION, { knownTools: KNOWN_TOOLS }) : defaultPolicy();
 }
 
 export function checkpointPath(dataDir: string): string {
   return join(dataDir, `${DB_FILE}.head`);
+}
+
+/** A policy reload is a state change: audited in every process that picked it up. */
+function policyReloadEntry(source: string, r: PolicyReload): AuditInput {
+  return {
+    callId: `policy.reload:${randomUUID()}`, principal: 'warden', transport: 'internal', tool: 'policy.reload', target: 'policy',
+    args: { source, hash: r.hash }, argsHash: r.hash, phase: r.ok ? 'completed' : 'failed',
+    result: r.ok ? `policy ${r.hash.slice(0, 12)} in force` : `invalid policy file, the last good one (${r.hash.slice(0, 12)}) stays in force: ${r.error ?? ''}`.slice(0, 1_000),
+  };
 }
 
 /** Stand-ins a test or benchmark may pass for the parts that reach outside the process. */
@@ -40,19 +54,45 @@ export interface RuntimeParts {
   notifier?: Notifier;
 }
 
+export interface RuntimeOptions {
+  /**
+   * For commands that call no tool (audit, approvals, tokens, incidents, killswitch): they still run
+   * while the policy file is invalid, with a policy that denies every write. The kill switch must
+   * never depend on a policy file someone just broke.
+   */
+  tolerateBadPolicy?: boolean;
+}
+
+/** A runtime for a command that calls no tool: see RuntimeOptions.tolerateBadPolicy. */
+export function createRecordsRuntime(config: Config): Runtime {
+  return createRuntime(config, undefined, {}, { tolerateBadPolicy: true });
+}
+
 /** Everything but the database is validated first, so a bad policy leaves nothing written. */
-export function createRuntime(config: Config, log: Logger = createLogger(config.logLevel), parts: RuntimeParts = {}): Runtime {
-  const policy = loadPolicy(config);
+export function createRuntime(config: Config, log: Logger = createLogger(config.logLevel), parts: RuntimeParts = {}, opts: RuntimeOptions = {}): Runtime {
   const catalog = filterCatalog(CATALOG, config.tools);
+  let reloads: ((r: PolicyReload) => void) | undefined;
+  const policy = new PolicyHolder({
+    path: config.policyPath, load: () => loadPolicy(config), log, onReload: (r) => reloads?.(r),
+    ...(opts.tolerateBadPolicy ? { fallback: () => ({ ...defaultPolicy(), killSwitch: true, source: 'deny-all (the policy file is invalid)' }) } : {}),
+  });
   const db = openDb(config.dataDir);
   const audit = new AuditLog(db, checkpointPath(config.dataDir));
+  const killSwitch = new KillSwitchStore(db);
   const approvals = new ApprovalStore(db);
   const inventory = new InventoryStore(db);
   const adapters = parts.adapters ?? createAdapters(withLocalHost(localHost(config.dockerHost), inventory.hostSpecs()), log);
   const notifier = parts.notifier ?? createNotifier(config.notify.webhooks, log);
   const metrics = createMetrics(approvals, catalog.map((t) => t.name));
+  reloads = (r) => {
+    metrics.observePolicyReload(r.ok);
+    audit.append(policyReloadEntry(config.policyPath ?? 'built-in default', r));
+  };
+  policy.watch();
   const guard = new Guard({
-    catalog, policy, audit, approvals, adapters, notifier, log,
+    catalog, audit, approvals, adapters, notifier, log,
+    policy: () => policy.current(),
+    killSwitch: () => killSwitch.isOn(),
     inventory,
     resolveTarget: (target) => inventory.resolveTarget(target),
     incidents: new IncidentStore(db),
@@ -62,11 +102,12 @@ export function createRuntime(config: Config, log: Logger = createLogger(config.
   });
   return {
     config, log, db, audit, approvals, inventory,
-    decider: new ApprovalDecider(approvals, audit, notifier), policy, adapters, notifier, metrics, guard,
+    decider: new ApprovalDecider(approvals, audit, notifier), policy, killSwitch, adapters, notifier, metrics, guard,
     // readOnly: the role, not the tool list, refuses writes, so the model still sees every tool.
     connectLoopClient: (incidentId, opts = {}) =>
       connectInProcess(guard, { principal: LOOP_PRINCIPAL, role: opts.readOnly ? 'readonly' : 'operator', transport: 'loop', incidentId }),
     async close() {
+      policy.close();
       await notifier.flush();
       await adapters.close();
       inventory.close();

@@ -21,6 +21,12 @@ export interface ContainerSummary {
   restartPolicy: string;
 }
 
+/** Who a container is, whatever it was called by: its full ID and its name. */
+export interface ContainerIdentity {
+  id: string;
+  name: string;
+}
+
 export interface ContainerState {
   id: string;
   name: string;
@@ -56,6 +62,8 @@ export type DockerEventFilters = Record<string, string[]>;
 export interface DockerAdapter {
   readonly host: string;
   listContainers(opts: { all: boolean }): Promise<ContainerSummary[]>;
+  /** Name, `/name`, unique ID prefix or full ID -> the container; an ambiguous prefix is invalid_input. */
+  resolveContainer(ref: string): Promise<ContainerIdentity>;
   containerState(ref: string): Promise<ContainerState>;
   restartContainer(ref: string, timeoutS: number): Promise<void>;
   /** A trimmed, redacted view: env names without values, last health probes, limits, mounts. */

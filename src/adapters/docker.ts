@@ -10,13 +10,13 @@ import { runExec } from './docker-exec.js';
 import { DEFAULT_MAX_READ_BYTES, readLogStream, type ContainerLogs, type LogsOptions } from './docker-logs.js';
 import { toContainerDetails, type ContainerDetails } from './docker-view.js';
 import { listDanglingImages, listStoppedContainers, type ImageRow, type PruneFilter, type StoppedContainer } from './docker-prune.js';
-import type { ContainerBlueprint, ContainerState, ContainerSummary, DockerAdapter, DockerEvent, DockerEventFilters } from './docker-types.js';
+import type { ContainerBlueprint, ContainerIdentity, ContainerState, ContainerSummary, DockerAdapter, DockerEvent, DockerEventFilters } from './docker-types.js';
 import { bareName } from '../shared/containers.js';
 
 export type { ContainerDetails } from './docker-view.js';
 export type { ContainerLogs, LogLine, LogsOptions, LogStream, StreamChoice } from './docker-logs.js';
 export type { ImageRow, PruneFilter, StoppedContainer } from './docker-prune.js';
-export type { ContainerBlueprint, ContainerState, ContainerSummary, DockerAdapter, DockerEvent, DockerEventFilters } from './docker-types.js';
+export type { ContainerBlueprint, ContainerIdentity, ContainerState, ContainerSummary, DockerAdapter, DockerEvent, DockerEventFilters } from './docker-types.js';
 
 /** unix:///path, tcp://host:port (https when a TLS cert dir is given) */
 export function dockerOptions(endpoint: string): Docker.DockerOptions {
@@ -71,6 +71,20 @@ export class DockerodeAdapter implements DockerAdapter {
 
   async ping(): Promise<void> {
     await this.step('ping', undefined, () => this.docker.ping());
+  }
+
+  async resolveContainer(ref: string): Promise<ContainerIdentity> {
+    let d: Docker.ContainerInspectInfo;
+    try {
+      d = await this.docker.getContainer(ref).inspect();
+    } catch (err) {
+      // Docker refuses a prefix of several IDs with "multiple IDs found with provided prefix".
+      if (/multiple/i.test((err as { json?: { message?: string } }).json?.message ?? errorMessage(err))) {
+        throw new ToolFailure('invalid_input', `"${ref}" is a prefix of more than one container ID on host ${this.host}; give the name or a longer ID`, {}, err);
+      }
+      throw dockerFailure(err, this.host, 'inspect', ref);
+    }
+    return { id: d.Id, name: bareName(d.Name) };
   }
 
   async listContainers(opts: { all: boolean }): Promise<ContainerSummary[]> {

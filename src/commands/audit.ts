@@ -1,7 +1,7 @@
 // `warden audit verify | list`: the chain's integrity, and what was called by whom.
 import type { Command } from 'commander';
 import type { ConfigLoader } from '../config.js';
-import { createRuntime } from '../compose.js';
+import { createRecordsRuntime } from '../compose.js';
 import { parseLimit, printJson, printLines, table } from './output.js';
 
 export function registerAuditCommands(program: Command, loadConfig: ConfigLoader): void {
@@ -11,7 +11,7 @@ export function registerAuditCommands(program: Command, loadConfig: ConfigLoader
     .description('check the hash chain and its checkpoint; exit 1 naming the first broken entry')
     .option('--json', 'machine-readable output')
     .action(async (opts: { json?: boolean }) => {
-      const rt = createRuntime(loadConfig());
+      const rt = createRecordsRuntime(loadConfig());
       const result = rt.audit.verify();
       await rt.close();
       if (opts.json) printJson(result);
@@ -27,7 +27,7 @@ export function registerAuditCommands(program: Command, loadConfig: ConfigLoader
     .option('--limit <n>', 'how many entries', parseLimit, 50)
     .option('--json', 'machine-readable output')
     .action(async (opts: { limit: number; json?: boolean }) => {
-      const rt = createRuntime(loadConfig());
+      const rt = createRecordsRuntime(loadConfig());
       const entries = rt.audit.list({ limit: opts.limit });
       await rt.close();
       if (opts.json) return printJson(entries);

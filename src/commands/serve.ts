@@ -50,7 +50,7 @@ export function registerServeCommand(program: Command, loadConfig: ConfigLoader)
         rt.log.warn({ host: server.host }, 'listening on every interface without TLS: put a TLS proxy in front, or set server.tls');
       }
       rt.log.info({
-        url: daemon.url, pid: process.pid, dataDir: config.dataDir, policy: rt.policy.source, tls: Boolean(server.tls),
+        url: daemon.url, pid: process.pid, dataDir: config.dataDir, policy: rt.policy.current().source, tls: Boolean(server.tls),
         allowedHosts: server.allowedHosts ?? defaultAllowedHosts(server.host),
       }, 'warden serve ready');
       const got = await signal;

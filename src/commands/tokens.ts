@@ -6,7 +6,7 @@ import type { ConfigLoader } from '../config.js';
 import { CommandError } from '../errors.js';
 import { ROLES, type Role } from '../shared/roles.js';
 import { checkPrincipalName, issueToken, parseDuration, revokeToken } from '../server/auth.js';
-import { createRuntime } from '../compose.js';
+import { createRecordsRuntime } from '../compose.js';
 import { TokenNameTaken, TokenStore, statusOf } from '../store/tokens.js';
 import { printJson, printLines, table, whoami } from './output.js';
 
@@ -23,7 +23,7 @@ export function registerTokenCommands(program: Command, loadConfig: ConfigLoader
     .action(async (opts: { principal: string; role: Role; expires?: string; by: string; json?: boolean }) => {
       checkPrincipalName(opts.principal);
       const expiresInMs = opts.expires === undefined ? undefined : parseDuration(opts.expires);
-      const rt = createRuntime(loadConfig());
+      const rt = createRecordsRuntime(loadConfig());
       try {
         const { token, record } = issueToken({ tokens: new TokenStore(rt.db), audit: rt.audit }, { principal: opts.principal, role: opts.role, expiresInMs, by: opts.by });
         if (opts.json) return printJson({ principal: record.name, role: record.role, createdAt: record.createdAt, expiresAt: record.expiresAt, token });
@@ -41,7 +41,7 @@ export function registerTokenCommands(program: Command, loadConfig: ConfigLoader
     .description('tokens by principal: role, status, created, expires, last used (never the tokens or their hashes)')
     .option('--json', 'machine-readable output')
     .action(async (opts: { json?: boolean }) => {
-      const rt = createRuntime(loadConfig());
+      const rt = createRecordsRuntime(loadConfig());
       const list = new TokenStore(rt.db).list().map((t) => {
         const { id: _id, ...shown } = t;
         return { ...shown, status: statusOf(t) };
@@ -56,7 +56,7 @@ export function registerTokenCommands(program: Command, loadConfig: ConfigLoader
     .description('revoke the token of a principal; requests with it get 401 from then on')
     .option('--by <name>', 'who revokes it, for the audit (default: your user name)', whoami())
     .action(async (name: string, opts: { by: string }) => {
-      const rt = createRuntime(loadConfig());
+      const rt = createRecordsRuntime(loadConfig());
       try {
         if (!revokeToken({ tokens: new TokenStore(rt.db), audit: rt.audit }, name, opts.by)) {
           throw new CommandError(`${name} has no token to revoke; warden tokens list shows them`);

@@ -65,8 +65,8 @@ async function restoreFirst(run: Run): Promise<FlowNext | undefined> {
   const action = decideFallback(seen.view, inc.attempts, historyFor(d, inc), d.cfg);
   if (action.kind !== 'restart') return undefined;
   const args = restartArgs(inc.host, inc.container);
-  const gate = d.guard.check({ principal: LOOP_PRINCIPAL, role: 'operator' }, action.tool, args);
-  if (gate.decision !== 'allow' && gate.decision !== 'notify') return undefined;
+  const gate = await d.guard.check({ principal: LOOP_PRINCIPAL, role: 'operator' }, action.tool, args).catch(() => undefined);
+  if (gate?.decision !== 'allow' && gate?.decision !== 'notify') return undefined;
   d.incidents.update(run.id, { status: 'investigating' }, {
     kind: 'note', summary: `restore first (tier ${tier}): ${action.reason}`, data: { [FALLBACK_EVENT]: lookOf(action.kind, seen.view), action },
   });

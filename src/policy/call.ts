@@ -36,19 +36,27 @@ export type CallOutcome =
   /** The transport must ask the human and call again with the answer; nothing was audited yet. */
   | { ok: false; callId: string; kind: 'ask_human'; prompt: ApprovalPrompt };
 
-/** A validated call on its way through the guard. */
-export interface PreparedCall {
-  callId: string;
-  caller: Caller;
-  spec: AnyToolSpec;
+/** The call as the gate sees it before any decision: validated, its target canonical. */
+export interface ReadyCall {
   input: Record<string, unknown>;
   approvalId?: string;
+  /** Canonical: whatever spelling the caller used (ID, prefix, /name, alias), one form. */
   target: string;
+  /** The full ID of the container the target names, when looked up. */
+  targetId?: string;
+  /** Why the target is the name as given rather than what Docker says (policy check without Docker). */
+  unresolved?: string;
   /** The spec's tier, or what resolve() said for this input. */
   risk: Risk;
   deadlineMs: number;
   argsHash: string;
   redactedArgs: unknown;
-  decision: GateDecision;
 }
 
+/** A validated call on its way through the guard, with the gate's decision. */
+export interface PreparedCall extends ReadyCall {
+  callId: string;
+  caller: Caller;
+  spec: AnyToolSpec;
+  decision: GateDecision;
+}

@@ -14,6 +14,8 @@ export interface DecisionRequest {
   risk: Risk | undefined;
   /** The tool's declared effect, for limits that select by it. */
   effect?: Effect;
+  /** The kill switch held in the database (`warden killswitch on`); the file's is in the policy. */
+  killSwitch?: boolean;
   target: string;
   info: TargetInfo;
 }
@@ -27,7 +29,7 @@ export interface GateDecision {
   dryRun: boolean;
 }
 
-function ruleMatches(rule: CompiledRule, req: DecisionRequest): boolean {
+export function ruleMatches(rule: CompiledRule, req: DecisionRequest): boolean {
   if (!rule.principal(req.principal) || !rule.role(req.role) || !rule.tool(req.tool)) return false;
   if (!rule.risk(req.risk) || !rule.target(req.target)) return false;
   if (rule.service) {
@@ -59,7 +61,7 @@ export function decide(policy: Policy, req: DecisionRequest, limitCounts: Readon
   if (req.role === 'readonly' && req.risk !== 'read') {
     return result('deny', 'role:readonly', `the readonly role may not call ${req.risk}-risk tools`);
   }
-  if (policy.killSwitch && req.risk !== 'read') {
+  if ((policy.killSwitch || req.killSwitch) && req.risk !== 'read') {
     return result('deny', 'killSwitch', 'the kill switch is on: only read tools run');
   }
 

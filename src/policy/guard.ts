@@ -2,25 +2,32 @@
 // path from a request to a side effect: validate -> decide -> audit 'requested' -> run -> audit outcome.
 import { randomUUID } from 'node:crypto';
 import type { Adapters } from '../adapters/index.js';
-import { ToolFailure, errorMessage, type FailureDetails, type FailureKind } from '../errors.js';
+import { InputError, ToolFailure, errorMessage, type FailureDetails, type FailureKind } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Notifier } from '../shared/notifier.js';
 import type { AuditInput, AuditLog } from '../store/audit.js';
 import type { ApprovalStore } from '../store/approvals.js';
 import type { IncidentReader, InventoryReader } from '../store/readers.js';
 import { canonicalJson, sha256 } from '../store/canonical.js';
-import { APPROVAL_ID_FIELD, type AnyToolSpec, type CallFacts } from '../tools/spec.js';
+import type { AnyToolSpec } from '../tools/spec.js';
 import { describeIssues } from '../validation.js';
 import { decide, limitsFor, type DecisionRequest, type GateDecision } from './decide.js';
 import type { TargetInfo } from '../shared/targets.js';
 import type { CompiledLimit, Policy } from './policy-file.js';
-import { redactText, redactValue } from '../shared/redact.js';
+import { redactText } from '../shared/redact.js';
 import { ApprovalFlow } from './approval-flow.js';
+import { CallPreparer, auditableArgs } from './call-preparer.js';
+import { TargetCanonicalizer } from './canonical-target.js';
+import { didYouMean } from '../shared/did-you-mean.js';
+import { nearMisses } from './policy-explain.js';
 import type { CallOutcome, Caller, PreparedCall } from './call.js';
 
 export interface GuardDeps {
   catalog: readonly AnyToolSpec[];
-  policy: Policy;
+  /** The policy in force now: it may change between two calls (a reloaded file). */
+  policy: () => Policy;
+  /** The kill switch held in the database, seen by every process at its next call. */
+  killSwitch: () => boolean;
   audit: AuditLog;
   approvals: ApprovalStore;
   adapters: Adapters;
@@ -35,13 +42,8 @@ export interface GuardDeps {
   observe?: (entry: AuditInput) => void;
 }
 
-const MAX_AUDIT_ARGS_CHARS = 8_000;
-
-function auditableArgs(args: unknown): unknown {
-  const redacted = redactValue(args ?? {});
-  const text = canonicalJson(redacted);
-  return text.length <= MAX_AUDIT_ARGS_CHARS ? redacted : { truncated: text.slice(0, MAX_AUDIT_ARGS_CHARS) };
-}
+/** What `warden policy check` prints: the decision on the canonical target, and the rules that nearly matched. */
+export type CheckResult = GateDecision & { target: string; targetId?: string; unresolved?: string; nearMisses: string[] };
 
 /**
  * Closed: its dependencies and observer are fixed at construction, and nothing outside reaches
@@ -50,10 +52,12 @@ function auditableArgs(args: unknown): unknown {
 export class Guard {
   private readonly byName: Map<string, AnyToolSpec>;
   private readonly approvalFlow: ApprovalFlow;
+  private readonly preparer: CallPreparer;
 
   constructor(private readonly deps: Readonly<GuardDeps>) {
     this.byName = new Map(deps.catalog.map((t) => [t.name, t]));
     this.approvalFlow = new ApprovalFlow({ approvals: deps.approvals, notifier: deps.notifier, ttlMs: deps.approvalTtlMs });
+    this.preparer = new CallPreparer(new TargetCanonicalizer(deps.adapters, deps.inventory), deps.inventory, deps.callTimeoutMs);
   }
 
   tools(): readonly AnyToolSpec[] {
@@ -67,27 +71,28 @@ export class Guard {
 
   /** The policy in force. */
   policy(): Policy {
-    return this.deps.policy;
+    return this.deps.policy();
   }
 
-  /** The decision alone, for `warden policy check`: nothing runs, nothing is written. */
-  check(caller: Pick<Caller, 'principal' | 'role'>, tool: string, args: unknown): GateDecision & { target: string } {
+  /**
+   * The decision alone, for `warden policy check`: the arguments are validated and the target
+   * canonicalised exactly as a call would; nothing runs, nothing is written. Bad input throws
+   * InputError naming the field.
+   */
+  async check(caller: Pick<Caller, 'principal' | 'role'>, tool: string, args: unknown): Promise<CheckResult> {
     const spec = this.byName.get(tool);
-    const parsed = spec?.input.safeParse(args ?? {});
-    const input = parsed?.success ? (parsed.data as Record<string, unknown>) : {};
-    const target = spec && parsed?.success ? spec.target(input) : '';
-    let risk = spec?.risk;
-    try {
-      if (spec?.resolve && parsed?.success) risk = spec.resolve(input, this.deps.inventory).risk ?? risk;
-    } catch {
-      // Input that names nothing: report the listed tier; the call itself would be refused.
-    }
-    return { ...this.decideFor({ principal: caller.principal, role: caller.role, tool, risk, effect: spec?.effect, target }), target };
+    if (!spec) throw new InputError(`--tool: no tool named "${tool}"${didYouMean(tool, [...this.byName.keys()])}`);
+    const prepared = await this.preparer.prepare(spec, args, { allowUnreachable: true });
+    if (!prepared.ok) throw new InputError(`--args: ${prepared.refusal.message}`);
+    const { target, targetId, risk, unresolved } = prepared.call;
+    const req = { principal: caller.principal, role: caller.role, tool, risk, effect: spec.effect, target };
+    const decision = this.decideFor(req);
+    return { ...decision, target, ...(targetId ? { targetId } : {}), ...(unresolved ? { unresolved } : {}), nearMisses: nearMisses(this.deps.policy(), { ...req, info: this.info(target) }) };
   }
 
-  private readonly toolsOfLimit = new Map<CompiledLimit, string[]>();
+  private readonly toolsOfLimit = new WeakMap<CompiledLimit, string[]>();
 
-  /** The catalog tools a limit's globs name, resolved once per limit. */
+  /** The catalog tools a limit selects, resolved once per limit. */
   private limitTools(limit: CompiledLimit): string[] {
     let tools = this.toolsOfLimit.get(limit);
     if (!tools) {
@@ -97,20 +102,25 @@ export class Guard {
     return tools;
   }
 
-  private decideFor(req: Omit<DecisionRequest, 'info'>): GateDecision {
-    const full: DecisionRequest = { ...req, info: this.deps.resolveTarget?.(req.target) ?? {} };
+  private info(target: string): TargetInfo {
+    return this.deps.resolveTarget?.(target) ?? {};
+  }
+
+  private decideFor(req: Omit<DecisionRequest, 'info' | 'killSwitch'>): GateDecision {
+    const policy = this.deps.policy();
+    const full: DecisionRequest = { ...req, info: this.info(req.target), killSwitch: req.risk !== 'read' && this.deps.killSwitch() };
     const counts = new Map<string, number>();
-    for (const limit of limitsFor(this.deps.policy, full)) {
+    for (const limit of limitsFor(policy, full)) {
       const since = new Date(Date.now() - limit.windowMs);
       const key = limit.per === 'target' ? { target: req.target } : limit.per === 'principal' ? { principal: req.principal } : {};
       counts.set(limit.name, this.deps.audit.countExecuted(this.limitTools(limit), since, key, limit.max));
     }
-    return decide(this.deps.policy, full, counts);
+    return decide(policy, full, counts);
   }
 
   async call(caller: Caller, tool: string, rawArgs: unknown, signal?: AbortSignal): Promise<CallOutcome> {
     const callId = randomUUID();
-    const prepared = this.prepare(callId, caller, tool, rawArgs);
+    const prepared = await this.prepare(callId, caller, tool, rawArgs);
     if (!prepared.ok) return prepared.outcome;
     const call = prepared.call;
     const { decision } = call.decision;
@@ -125,44 +135,24 @@ export class Guard {
     return this.execute(call, signal);
   }
 
-  private prepare(callId: string, caller: Caller, tool: string, rawArgs: unknown): { ok: true; call: PreparedCall } | { ok: false; outcome: CallOutcome } {
+  private async prepare(callId: string, caller: Caller, tool: string, rawArgs: unknown): Promise<{ ok: true; call: PreparedCall } | { ok: false; outcome: CallOutcome }> {
     const spec = this.byName.get(tool);
     const base = { callId, principal: caller.principal, transport: caller.transport, tool, incidentId: caller.incidentId };
     if (!spec) {
-      const d = decide(this.deps.policy, { principal: caller.principal, role: caller.role, tool, risk: undefined, target: '', info: {} });
+      const d = decide(this.deps.policy(), { principal: caller.principal, role: caller.role, tool, risk: undefined, target: '', info: {} });
       this.audit({ ...base, args: auditableArgs(rawArgs), argsHash: sha256(canonicalJson(rawArgs ?? {})), decision: d.decision, rule: d.rule, phase: 'denied', errorKind: 'denied', result: d.reason });
       return { ok: false, outcome: { ok: false, callId, kind: 'denied', message: `unknown tool "${tool}"; tools/list shows the available tools`, details: { rule: d.rule } } };
     }
-    const parsed = spec.input.safeParse(rawArgs ?? {});
-    if (!parsed.success) {
-      const message = `invalid arguments for ${tool}: ${describeIssues(parsed.error).join('; ')}`;
-      this.audit({ ...base, risk: spec.risk, args: auditableArgs(rawArgs), argsHash: sha256(canonicalJson(rawArgs ?? {})), phase: 'failed', errorKind: 'invalid_input', result: message });
-      return { ok: false, outcome: { ok: false, callId, kind: 'invalid_input', message, details: {} } };
+    const ready = await this.preparer.prepare(spec, rawArgs);
+    if (!ready.ok) {
+      const { refusal: r } = ready;
+      const message = r.kind === 'internal' ? `internal error, ref ${callId}` : r.message;
+      this.audit({ ...base, risk: spec.risk, target: r.target, args: r.args, argsHash: r.argsHash, phase: 'failed', errorKind: r.kind, result: message });
+      return { ok: false, outcome: { ok: false, callId, kind: r.kind, message, details: {} } };
     }
-    const { [APPROVAL_ID_FIELD]: approvalId, ...input } = parsed.data as Record<string, unknown>;
-    const target = spec.target(input);
-    let facts: CallFacts = {};
-    try {
-      if (spec.resolve) facts = spec.resolve(input, this.deps.inventory);
-    } catch (err) {
-      const message = err instanceof ToolFailure ? err.message : `internal error, ref ${callId}`;
-      this.audit({ ...base, risk: spec.risk, target, args: auditableArgs(input), argsHash: sha256(canonicalJson(input)), phase: 'failed', errorKind: 'invalid_input', result: message });
-      return { ok: false, outcome: { ok: false, callId, kind: 'invalid_input', message, details: {} } };
-    }
-    return {
-      ok: true,
-      call: {
-        callId, caller, spec, input, target,
-        risk: facts.risk ?? spec.risk,
-        approvalId: approvalId as string | undefined,
-        // The hash binds an approval to these exact arguments, defaults applied, approvalId excluded,
-        // and to whatever the tool says they stand for (a runbook's definition).
-        argsHash: sha256(canonicalJson(facts.bindsTo === undefined ? input : { args: input, boundTo: facts.bindsTo })),
-        deadlineMs: Math.max(this.deps.callTimeoutMs, facts.deadlineMs ?? 0),
-        redactedArgs: auditableArgs(input),
-        decision: this.decideFor({ principal: caller.principal, role: caller.role, tool, risk: facts.risk ?? spec.risk, effect: spec.effect, target }),
-      },
-    };
+    const c = ready.call;
+    const decision = this.decideFor({ principal: caller.principal, role: caller.role, tool, risk: c.risk, effect: spec.effect, target: c.target });
+    return { ok: true, call: { callId, caller, spec, ...c, decision } };
   }
 
   /** Appends an entry for `call` in the given phase; the decision fields come from the call. */
@@ -173,6 +163,7 @@ export class Guard {
       transport: call.caller.transport,
       tool: call.spec.name,
       target: call.target,
+      targetId: call.targetId ?? null,
       args: call.redactedArgs,
       argsHash: call.argsHash,
       risk: call.risk,

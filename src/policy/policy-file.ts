@@ -6,6 +6,8 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { InputError, errorMessage } from '../errors.js';
 import { describeIssues } from '../validation.js';
+import { canonicalJson, sha256 } from '../store/canonical.js';
+import { didYouMean } from '../shared/did-you-mean.js';
 import { EFFECTS, type Effect } from '../shared/effects.js';
 import { ROLES, type Role } from '../shared/roles.js';
 import { DECISIONS, RISKS, type Decision, type Risk } from '../shared/tiers.js';
@@ -62,6 +64,23 @@ function globs(patterns: string | string[] | undefined): Matcher {
   return picomatch(patterns, { dot: true });
 }
 
+/**
+ * Target patterns, in a form nobody can get wrong: `*` (or `**`) alone matches every target; a
+ * pattern with a `/` matches the whole target (`*` does not cross `/`: `*\/db` is db on any host);
+ * a pattern without `/` matches the target's name on any host (`db`, `db-*`, `*db*`), or a target
+ * that has no host part (`inventory`, `service:db`) whole.
+ */
+export function targetGlobs(patterns: string | string[] | undefined): Matcher {
+  if (patterns === undefined) return ANY;
+  const matchers = [patterns].flat().map((p): Matcher => {
+    if (p === '*' || p === '**') return ANY;
+    const m = picomatch(p, { dot: true });
+    if (p.includes('/')) return m;
+    return (target) => m(target.slice(target.lastIndexOf('/') + 1)) || m(target);
+  });
+  return (target) => matchers.some((m) => m(target));
+}
+
 function among<T extends string>(values: T | T[] | undefined): (value: T | undefined) => boolean {
   if (values === undefined) return () => true;
   const set = new Set<string>(Array.isArray(values) ? values : [values]);
@@ -103,6 +122,10 @@ export interface CompiledLimit {
 }
 
 export interface Policy {
+  /** SHA-256 of what the file says (not its spacing): which policy was in force, for the audit. */
+  hash: string;
+  /** The file as parsed, for `warden policy lint`. */
+  file: PolicyFile;
   killSwitch: boolean;
   dryRun: boolean;
   defaults: Record<Risk, Decision>;
@@ -113,6 +136,8 @@ export interface Policy {
 
 export function compilePolicy(file: PolicyFile, source: string, defaults: Record<Risk, Decision>): Policy {
   return {
+    hash: sha256(canonicalJson(file)),
+    file,
     killSwitch: file.killSwitch,
     dryRun: file.dryRun,
     defaults: { ...defaults, ...Object.fromEntries(Object.entries(file.defaults ?? {}).filter(([, v]) => v !== undefined)) },
@@ -125,7 +150,7 @@ export function compilePolicy(file: PolicyFile, source: string, defaults: Record
       role: among(r.role),
       tool: globs(r.tool),
       risk: among(r.risk),
-      target: globs(r.target),
+      target: targetGlobs(r.target),
       service: r.service && {
         name: among(r.service.name),
         tier: among(r.service.tier),
@@ -148,7 +173,26 @@ export function compilePolicy(file: PolicyFile, source: string, defaults: Record
   };
 }
 
-export function parsePolicy(text: string, source: string, defaults: Record<Risk, Decision>): Policy {
+export interface PolicyOptions {
+  /** The catalog's tool names: a tool name or glob in the file that names none of them is an error. */
+  knownTools?: readonly string[];
+}
+
+/** Tool names and globs that name no tool: a rule written for `gpu_rest` would never match. */
+function unknownTools(file: PolicyFile, known: readonly string[]): string[] {
+  const issues: string[] = [];
+  const check = (where: string, patterns: string | string[] | undefined): void => {
+    for (const p of patterns === undefined ? [] : [patterns].flat()) {
+      const hit = /[*?[\]{}!]/.test(p) ? known.some((t) => picomatch.isMatch(t, p)) : known.includes(p);
+      if (!hit) issues.push(`${where}: "${p}" names no tool${didYouMean(p, known)}`);
+    }
+  };
+  file.rules.forEach((r, i) => check(`rules[${i}].tool`, r.tool));
+  file.limits.forEach((l, i) => check(`limits[${i}].tool`, l.tool));
+  return issues;
+}
+
+export function parsePolicy(text: string, source: string, defaults: Record<Risk, Decision>, opts: PolicyOptions = {}): Policy {
   let raw: unknown;
   try {
     raw = parseYaml(text) ?? {};
@@ -157,15 +201,17 @@ export function parsePolicy(text: string, source: string, defaults: Record<Risk,
   }
   const parsed = PolicyFile.safeParse(raw);
   if (!parsed.success) throw new InputError(`policy ${source}: ${describeIssues(parsed.error).join('; ')}`);
+  const unknown = opts.knownTools ? unknownTools(parsed.data, opts.knownTools) : [];
+  if (unknown.length) throw new InputError(`policy ${source}: ${unknown.join('; ')}`);
   return compilePolicy(parsed.data, source, defaults);
 }
 
-export function loadPolicyFile(path: string, defaults: Record<Risk, Decision>): Policy {
+export function loadPolicyFile(path: string, defaults: Record<Risk, Decision>, opts: PolicyOptions = {}): Policy {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
     throw new InputError(`policy ${path}: cannot read: ${errorMessage(err)}`);
   }
-  return parsePolicy(text, path, defaults);
+  return parsePolicy(text, path, defaults, opts);
 }

@@ -4,6 +4,8 @@ import type { Runtime } from './runtime.js';
 
 export interface Health {
   status: 'ok' | 'degraded' | 'failing';
+  /** Present while something needs a human but warden still works (an invalid policy file on disk). */
+  warnings?: string[];
   db: 'ok' | 'failed';
   docker: { local: 'ok' | 'unreachable' };
 }
@@ -42,7 +44,8 @@ export function createHealthCheck(rt: Runtime): () => Promise<Health> {
       db = 'failed';
     }
     const local = await pingDocker();
-    const status = db !== 'ok' ? 'failing' : local !== 'ok' ? 'degraded' : 'ok';
-    return { status, db, docker: { local } };
+    const warnings = rt.policy.lastError() !== undefined ? ['the policy file is invalid: the last good policy stays in force (see the log)'] : [];
+    const status = db !== 'ok' ? 'failing' : local !== 'ok' || warnings.length ? 'degraded' : 'ok';
+    return { status, db, docker: { local }, ...(warnings.length ? { warnings } : {}) };
   };
 }

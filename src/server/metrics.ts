@@ -10,6 +10,8 @@ export interface Metrics {
   /** The guard's observer: one count per call, and how long its handler ran when it ran. */
   observeCall(entry: AuditInput): void;
   observeHttp(route: string, status: number): void;
+  /** A policy file reload: a failed one leaves the last good policy in force and sets the alarm gauge. */
+  observePolicyReload(ok: boolean): void;
   render(): Promise<string>;
   contentType: string;
 }
@@ -46,8 +48,23 @@ export function createMetrics(approvals: ApprovalStore, tools: readonly string[]
     labelNames: ['route', 'status'] as const,
     registers: [registry],
   });
+  const reloadFailed = new Gauge({
+    name: 'warden_policy_reload_failed',
+    help: '1 while the policy file on disk is invalid and the last good policy stays in force.',
+    registers: [registry],
+  });
+  const reloads = new Counter({
+    name: 'warden_policy_reloads_total',
+    help: 'Policy file reloads that changed the policy or failed, by outcome.',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  });
   return {
     registry,
+    observePolicyReload(ok) {
+      reloads.inc({ outcome: ok ? 'ok' : 'failed' });
+      reloadFailed.set(ok ? 0 : 1);
+    },
     contentType: registry.contentType,
     observeCall(entry) {
       const tool = known.has(entry.tool) ? entry.tool : 'unknown';

@@ -5,12 +5,13 @@ import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import type { ApprovalDecider } from '../policy/approvals.js';
 import type { Guard } from '../policy/guard.js';
-import type { Policy } from '../policy/policy-file.js';
+import type { PolicyHolder } from '../policy/policy-holder.js';
 import type { Notifier } from '../shared/notifier.js';
 import type { ApprovalStore } from '../store/approvals.js';
 import type { AuditLog } from '../store/audit.js';
 import type { Db } from '../store/db.js';
 import type { InventoryStore } from '../store/inventory.js';
+import type { KillSwitchStore } from '../store/kill-switch.js';
 import type { InProcessClient } from './in-process-client.js';
 import type { Metrics } from './metrics.js';
 
@@ -23,7 +24,9 @@ export interface Runtime {
   /** Decides held calls; the one place that says who may. */
   decider: ApprovalDecider;
   inventory: InventoryStore;
-  policy: Policy;
+  /** The policy in force, reloaded when its file changes. */
+  policy: PolicyHolder;
+  killSwitch: KillSwitchStore;
   adapters: Adapters;
   notifier: Notifier;
   metrics: Metrics;

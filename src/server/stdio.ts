@@ -10,7 +10,7 @@ export async function runStdio(rt: Runtime): Promise<void> {
   const handle = serveStdio(() => createMcpServer(rt.guard, () => ({ ...caller }), { elicitApprovals }), {
     onerror: (err) => rt.log.error({ err: String(err) }, 'stdio transport error'),
   });
-  rt.log.info({ principal, role, dataDir: rt.config.dataDir, policy: rt.policy.source }, 'warden stdio ready');
+  rt.log.info({ principal, role, dataDir: rt.config.dataDir, policy: rt.policy.current().source }, 'warden stdio ready');
   await new Promise<void>((resolve) => {
     process.stdin.once('end', resolve);
     process.stdin.once('close', resolve);

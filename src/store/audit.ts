@@ -16,6 +16,8 @@ export interface AuditInput {
   transport: string;
   tool: string;
   target?: string | null;
+  /** The full ID of what the target names (a container), whatever spelling the caller used. */
+  targetId?: string | null;
   /** Already redacted. */
   args: unknown;
   argsHash: string;
@@ -40,6 +42,8 @@ export interface AuditEntry {
   transport: string;
   tool: string;
   target: string | null;
+  /** Present only when known, so entries written before the column existed hash as they did. */
+  targetId?: string;
   args: string;
   argsHash: string;
   risk: string | null;
@@ -67,12 +71,13 @@ export type VerifyResult =
 
 const COLUMNS = `seq, time, call_id AS callId, principal, transport, tool, target, args, args_hash AS argsHash,
   risk, decision, rule, approval_id AS approvalId, phase, dry_run AS dryRun, result, error_kind AS errorKind,
-  duration_ms AS durationMs, incident_id AS incidentId, prev_hash AS prevHash, hash`;
+  duration_ms AS durationMs, incident_id AS incidentId, prev_hash AS prevHash, hash, target_id AS targetId`;
 
-type Row = Omit<AuditEntry, 'dryRun'> & { dryRun: number };
+type Row = Omit<AuditEntry, 'dryRun' | 'targetId'> & { dryRun: number; targetId: string | null };
 
 function fromRow(row: Row): AuditEntry {
-  return { ...row, dryRun: row.dryRun === 1 };
+  const { targetId, ...rest } = row;
+  return { ...rest, dryRun: row.dryRun === 1, ...(targetId !== null ? { targetId } : {}) };
 }
 
 /** The hash covers every column but the hash itself, so any edit, move or removal shows. */
@@ -107,9 +112,9 @@ export class AuditLog {
   private checkpointFd: number | undefined;
 
   constructor(private readonly db: Db, private readonly checkpointPath: string | null) {
-    this.insert = db.prepare(`INSERT INTO audit (seq, time, call_id, principal, transport, tool, target, args, args_hash,
+    this.insert = db.prepare(`INSERT INTO audit (seq, time, call_id, principal, transport, tool, target, target_id, args, args_hash,
       risk, decision, rule, approval_id, phase, dry_run, result, error_kind, duration_ms, incident_id, prev_hash, hash)
-      VALUES (@seq, @time, @callId, @principal, @transport, @tool, @target, @args, @argsHash, @risk, @decision, @rule,
+      VALUES (@seq, @time, @callId, @principal, @transport, @tool, @target, @targetId, @args, @argsHash, @risk, @decision, @rule,
       @approvalId, @phase, @dryRun, @result, @errorKind, @durationMs, @incidentId, @prevHash, @hash)`);
     this.head = db.prepare('SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1');
     // Three shapes so each uses its partial index (migration 5) instead of a scan.
@@ -138,6 +143,7 @@ export class AuditLog {
           transport: input.transport,
           tool: input.tool,
           target: input.target ?? null,
+          ...(input.targetId ? { targetId: input.targetId } : {}),
           args: canonicalJson(input.args ?? {}),
           argsHash: input.argsHash,
           risk: input.risk ?? null,
@@ -153,7 +159,7 @@ export class AuditLog {
           prevHash: last?.hash ?? GENESIS_HASH,
         };
         const full = { ...body, hash: entryHash(body) };
-        this.insert.run({ ...full, dryRun: full.dryRun ? 1 : 0 });
+        this.insert.run({ ...full, targetId: full.targetId ?? null, dryRun: full.dryRun ? 1 : 0 });
         return full;
       })
       .immediate();

@@ -140,6 +140,12 @@ export class InventoryStore implements InventoryReader {
       ?? (where.host && where.container ? this.serviceAt(where.host, where.container) : undefined);
   }
 
+  private serviceWithNginxAt(host: string, container: string | null): ServiceRecord | undefined {
+    const row = this.stmt(`SELECT * FROM services WHERE nginx IS NOT NULL AND coalesce(json_extract(nginx, '$.host'), host) = ?
+      AND json_extract(nginx, '$.container') IS ? ORDER BY name LIMIT 1`).get(host, container) as ServiceRow | undefined;
+    return row && toService(row);
+  }
+
   services(): ServiceRecord[] {
     return (this.stmt('SELECT * FROM services ORDER BY name').all() as ServiceRow[]).map(toService);
   }
@@ -171,7 +177,13 @@ export class InventoryStore implements InventoryReader {
     if (target.startsWith('service:')) s = this.service(target.slice('service:'.length));
     else {
       const slash = target.indexOf('/');
-      if (slash > 0) s = this.serviceAt(target.slice(0, slash), bareName(target.slice(slash + 1)));
+      if (slash > 0) {
+        const host = target.slice(0, slash);
+        const name = bareName(target.slice(slash + 1));
+        // An nginx target (`host/nginx`, or the container nginx runs in) belongs to the service
+        // whose nginx entry names it, so `service:` rules hold however reload_nginx was called.
+        s = this.serviceAt(host, name) ?? this.serviceWithNginxAt(host, name === 'nginx' ? null : name);
+      }
     }
     if (!s) return {};
     return { service: s.name, labels: s.labels, ...(s.tier ? { tier: s.tier } : {}), ...(s.owner ? { owner: s.owner } : {}) };

@@ -216,4 +216,18 @@ export const MIGRATIONS: readonly string[] = [
   `
   DROP INDEX audit_tool_time;
   `,
+  // 9: the full ID of what a call touched (a container), beside its canonical target name.
+  `
+  ALTER TABLE audit ADD COLUMN target_id TEXT;
+  `,
+  // 10: the kill switch every process reads at each call (warden killswitch on|off).
+  `
+  CREATE TABLE kill_switch (
+    id      INTEGER PRIMARY KEY CHECK (id = 1),
+    on_     INTEGER NOT NULL,
+    reason  TEXT,
+    by_     TEXT NOT NULL,
+    at      TEXT NOT NULL
+  );
+  `,
 ];

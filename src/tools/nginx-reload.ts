@@ -189,7 +189,11 @@ export const reloadNginx = defineTool({
   effect: 'reload',
   input: ReloadNginxInput,
   output: ReloadNginxOutput,
-  target: (i) => (i.service !== undefined ? `service:${i.service}` : `${i.host ?? 'local'}/${i.container === undefined ? 'nginx' : bareName(i.container)}`),
+  // One form however it is named: by service or by host/container, the nginx it reaches.
+  target: (i, inventory) => {
+    const place = nginxPlace(i, inventory);
+    return `${place.host}/${place.container ?? 'nginx'}`;
+  },
   plan: reloadPlan,
   async run(input, ctx): Promise<ReloadNginxOutput> {
     const p = nginxPlace(input, ctx.inventory);

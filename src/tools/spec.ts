@@ -52,8 +52,12 @@ export interface ToolSpec<I extends z.ZodObject = z.ZodObject, O extends z.ZodTy
   /** Strict; for non-read tools it also carries the optional approvalId. */
   input: I;
   output: O;
-  /** Where the call acts, e.g. `local/web-1`; policy rules and limits match on it. */
-  target: (input: z.infer<I>) => string;
+  /**
+   * Where the call acts, e.g. `local/web-1`, from input already canonicalised (host and container
+   * in their one spelling); policy rules and limits match on it. May throw ToolFailure for input
+   * that names nothing in the inventory.
+   */
+  target: (input: z.infer<I>, inventory: InventoryReader) => string;
   run: (input: z.infer<I>, ctx: ToolContext) => Promise<z.infer<O>>;
   /** The short text a model reads beside structuredContent: a line per item, never a JSON dump. */
   summarize: (output: z.infer<O>) => string;

@@ -79,12 +79,25 @@ describe('warden policy check', () => {
   it.each([
     ['list_containers', '{}', 'allow', 'read'],
     ['restart_container', '{"container":"web"}', 'notify', 'low'],
-    ['no_such_tool', '{}', 'deny', null],
   ])('%s -> %s', (tool, args, decision, risk) => {
     const dir = tempDir('cli');
     const r = warden(['policy', 'check', '--principal', 'loop', '--tool', tool, '--args', args], dataDirEnv(dir));
     expect(r.status).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ decision, risk, rule: expect.any(String), reason: expect.any(String) });
+  });
+
+  it('an unknown tool exits 2 with the tool it probably meant', () => {
+    const r = warden(['policy', 'check', '--principal', 'p', '--tool', 'gpu_rest'], dataDirEnv(tempDir('cli')));
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe('warden: --tool: no tool named "gpu_rest"; did you mean "gpu_reset"?\n');
+  });
+
+  it('validates --args as a call would: an unknown key exits 2 naming it, and nothing is decided', () => {
+    const r = warden(['policy', 'check', '--principal', 'p', '--tool', 'restart_container', '--args', '{"containr":"web-1"}'], dataDirEnv(tempDir('cli')));
+    expect(r.status).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/^warden: --args: invalid arguments for restart_container: .*container.*\n$/);
+    expect(r.stderr).toMatch(/containr/);
   });
 
   it('--args that is not JSON exits 2', () => {

@@ -82,10 +82,10 @@ describe('start_container', () => {
     expect(await startedAt(c)).toBe(before);
   });
 
-  it('says an unknown container is invalid input, and audits it', async () => {
+  it('says an unknown container is invalid input, refuses it before anything runs, and audits it', async () => {
     const call = await callTool(dockerd, 'start_container', { container: 'ghost' });
     expect(call.text).toBe('[invalid_input] no container "ghost" on host local; list_containers shows the valid names');
-    expect(call.audit.map((e) => e.phase)).toEqual(['requested', 'failed']);
+    expect(call.audit.map((e) => [e.phase, e.target, e.errorKind])).toEqual([['failed', 'local/ghost', 'invalid_input']]);
   });
 });
 

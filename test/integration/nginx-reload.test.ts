@@ -151,7 +151,7 @@ describe('reload_nginx over SSH', () => {
     const out = ok(r);
     expect(out).toMatchObject({ host: 'edge-1', service: 'edge' });
     await expectReloaded(n, out, before);
-    expect(audit.map((e) => e.target)).toEqual(['service:edge', 'service:edge']);
+    expect(audit.map((e) => e.target)).toEqual(['edge-1/nginx', 'edge-1/nginx']); // canonical: the nginx the service names
   });
 });
 

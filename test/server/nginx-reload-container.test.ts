@@ -89,7 +89,20 @@ describe('reload_nginx inside a container', () => {
     const inventory = { 'services.yaml': `services:\n  - name: edge\n    host: local\n    nginx: { confPath: ${CONF}, container: web-1 }\n` };
     const { r, audit } = await reload(box, { service: 'edge' }, { inventory });
     expect(r.structuredContent).toMatchObject({ service: 'edge', container: 'web-1', workersReplaced: true });
-    expect(audit.map((e) => e.target)).toEqual(['service:edge', 'service:edge']);
+    // One canonical target however it was named: the container nginx runs in, which the gate
+    // still knows as service edge (a service: rule holds).
+    expect(audit.map((e) => e.target)).toEqual(['local/web-1', 'local/web-1']);
+  });
+
+  it('decides a call by service and the same call by host/container identically', async () => {
+    const inventory = { 'services.yaml': `services:\n  - name: edge\n    host: local\n    tier: critical\n    nginx: { confPath: ${CONF}, container: web-1 }\n` };
+    const policy = 'rules:\n  - { tool: reload_nginx, service: { tier: critical }, decision: deny }\n';
+    const byService = await reload(new NginxInContainer(), { service: 'edge' }, { inventory, policy });
+    const byPlace = await reload(new NginxInContainer(), { container: 'web-1', confPath: CONF }, { inventory, policy });
+    for (const { r, audit } of [byService, byPlace]) {
+      expect(JSON.stringify(r.content)).toMatch(/denied by rules\[0\]/);
+      expect(audit.map((e) => [e.target, e.phase])).toEqual([['local/web-1', 'denied']]);
+    }
   });
 
   it('fails as target_failed when the master exits after the reload signal', async () => {

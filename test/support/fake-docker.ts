@@ -2,6 +2,7 @@
 // every call so a test can prove that a refused call touched nothing.
 import type { Adapters } from '../../src/adapters/index.js';
 import type {
+  ContainerIdentity,
   ContainerBlueprint, ContainerDetails, ContainerLogs, ContainerState, ContainerSummary, DockerAdapter, DockerEvent, DockerEventFilters, ImageRow,
   LogLine, LogsOptions, StoppedContainer,
 } from '../../src/adapters/docker.js';
@@ -24,6 +25,15 @@ export class FakeDocker implements DockerAdapter {
   async listContainers(): Promise<ContainerSummary[]> {
     this.calls.push('list');
     return this.containers;
+  }
+
+  /** Docker's order: full ID, then exact name, then a unique ID prefix. Not recorded: the gate asks, not the tool. */
+  async resolveContainer(ref: string): Promise<ContainerIdentity> {
+    const byPrefix = this.containers.filter((x) => x.id.startsWith(ref));
+    const c = this.containers.find((x) => x.id === ref) ?? this.containers.find((x) => x.name === ref) ?? (byPrefix.length === 1 ? byPrefix[0] : undefined);
+    if (byPrefix.length > 1 && !c) throw new ToolFailure('invalid_input', `"${ref}" is a prefix of more than one container ID on host local; give the name or a longer ID`);
+    if (!c) throw new ToolFailure('invalid_input', `no container "${ref}" on host local; list_containers shows the valid names`);
+    return { id: c.id, name: c.name };
   }
 
   async containerState(ref: string): Promise<ContainerState> {

@@ -1,0 +1,57 @@
+// `warden killswitch on | off | status`: the switch every running warden process (stdio, serve,
+// the loop) reads at its next call, held in the database. Switching is audited and notified.
+import { randomUUID } from 'node:crypto';
+import type { Command } from 'commander';
+import { createRecordsRuntime } from '../compose.js';
+import type { ConfigLoader } from '../config.js';
+import type { Runtime } from '../server/runtime.js';
+import { printJson, printLines, whoami } from './output.js';
+
+function flip(rt: Runtime, on: boolean, by: string, reason: string | null): void {
+  rt.killSwitch.set(on, by, reason, () => rt.audit.append({
+    callId: `killswitch:${randomUUID()}`, principal: by, transport: 'cli', tool: on ? 'killswitch.on' : 'killswitch.off',
+    target: 'killswitch', args: { on, reason }, argsHash: '', phase: 'completed', result: reason,
+  }));
+  rt.notifier.send({
+    event: 'notify',
+    title: on ? `warden: kill switch ON by ${by}: only read tools run` : `warden: kill switch off by ${by}`,
+    fields: { by, reason },
+  });
+}
+
+export function registerKillSwitchCommands(program: Command, loadConfig: ConfigLoader): void {
+  const ks = program.command('killswitch').description('stop every write in every running warden process at its next call (reads still run)');
+  for (const state of ['on', 'off'] as const) {
+    ks.command(state)
+      .description(state === 'on' ? 'deny every non-read call from now on' : 'let the policy decide writes again (a killSwitch in the policy file still holds)')
+      .option('--reason <text>', 'why, for the audit and the notification')
+      .option('--by <name>', 'who switches, for the audit (default: your user name)', whoami())
+      .action(async (opts: { reason?: string; by: string }) => {
+        const rt = createRecordsRuntime(loadConfig());
+        try {
+          flip(rt, state === 'on', opts.by, opts.reason ?? null);
+          printLines([`kill switch ${state}`]);
+        } finally {
+          await rt.close();
+        }
+      });
+  }
+  ks.command('status')
+    .description('whether the switch is on, in the database or in the policy file')
+    .option('--json', 'machine-readable output')
+    .action(async (opts: { json?: boolean }) => {
+      const rt = createRecordsRuntime(loadConfig());
+      try {
+        const s = rt.killSwitch.state();
+        const file = rt.policy.current().killSwitch;
+        if (opts.json) return printJson({ ...s, policyFile: file, effective: s.on || file });
+        printLines([
+          `kill switch ${s.on || file ? 'ON' : 'off'}`,
+          `  database: ${s.on ? 'on' : 'off'}${s.by ? ` (set by ${s.by} at ${s.at}${s.reason ? `: ${s.reason}` : ''})` : ''}`,
+          `  policy file: ${rt.policy.lastError() !== undefined ? `invalid, so every write is denied (${rt.policy.lastError()})` : file ? 'on (killSwitch: true)' : 'off'}`,
+        ]);
+      } finally {
+        await rt.close();
+      }
+    });
+}

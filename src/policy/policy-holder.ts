@@ -1,0 +1,89 @@
+// The policy in force, kept live: the file is polled (a rename-and-replace by an editor is seen
+// too) and a changed file is compiled and swapped in within about a second. An invalid new file
+// keeps the last good policy and says so loudly: the log, /healthz and a metric.
+import { unwatchFile, watchFile, type Stats } from 'node:fs';
+import { errorMessage } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { Policy } from './policy-file.js';
+
+export interface PolicyReload {
+  ok: boolean;
+  /** The hash of the policy in force after the attempt. */
+  hash: string;
+  error?: string;
+}
+
+export interface PolicyHolderOptions {
+  /** Where the policy comes from; undefined for the built-in default, which never changes. */
+  path?: string;
+  load: () => Policy;
+  log: Logger;
+  pollMs?: number;
+  /**
+   * Where the policy cannot be loaded at start: without it, a bad file is an error (exit 2); with it,
+   * the fallback is in force and the failure is reported (commands that call no tool use this).
+   */
+  fallback?: () => Policy;
+  /** Told of each reload that changed the policy or failed, e.g. for the audit and a metric; must not throw. */
+  onReload?: (r: PolicyReload) => void;
+}
+
+export class PolicyHolder {
+  private policy: Policy;
+  private failure: string | undefined;
+  private watching = false;
+
+  constructor(private readonly opts: PolicyHolderOptions) {
+    try {
+      this.policy = opts.load();
+    } catch (err) {
+      if (!opts.fallback) throw err;
+      this.policy = opts.fallback();
+      this.failure = errorMessage(err);
+      opts.log.warn({ error: this.failure }, 'the policy file is invalid: every write is denied in this command');
+    }
+  }
+
+  current(): Policy {
+    return this.policy;
+  }
+
+  /** Why the file on disk is not the policy in force, when it is not. */
+  lastError(): string | undefined {
+    return this.failure;
+  }
+
+  /** Re-reads the file now; on failure the last good policy stays in force. */
+  reload(): PolicyReload {
+    let result: PolicyReload;
+    let changed = false;
+    try {
+      const next = this.opts.load();
+      changed = next.hash !== this.policy.hash;
+      this.policy = next;
+      this.failure = undefined;
+      result = { ok: true, hash: next.hash };
+      if (changed) this.opts.log.warn({ policy: next.source, hash: next.hash }, 'policy reloaded');
+    } catch (err) {
+      this.failure = errorMessage(err);
+      result = { ok: false, hash: this.policy.hash, error: this.failure };
+      this.opts.log.error({ policy: this.opts.path, error: this.failure }, 'new policy file is invalid: the last good policy stays in force');
+    }
+    if (changed || !result.ok) this.opts.onReload?.(result);
+    return result;
+  }
+
+  watch(): void {
+    if (!this.opts.path || this.watching) return;
+    this.watching = true;
+    const w = watchFile(this.opts.path, { interval: this.opts.pollMs ?? 500, persistent: false }, (cur: Stats, prev: Stats) => {
+      if (cur.mtimeMs !== prev.mtimeMs || cur.size !== prev.size || cur.ino !== prev.ino) this.reload();
+    });
+    w.unref?.();
+  }
+
+  close(): void {
+    if (this.opts.path && this.watching) unwatchFile(this.opts.path);
+    this.watching = false;
+  }
+}

@@ -1,0 +1,38 @@
+// The kill switch as every process sees it: one row in the database, read at each call, so
+// `warden killswitch on` stops writes in a running stdio server, the daemon and the loop alike.
+import type { Db } from './db.js';
+
+export interface KillSwitchState {
+  on: boolean;
+  reason: string | null;
+  by: string | null;
+  at: string | null;
+}
+
+export class KillSwitchStore {
+  private readonly read;
+
+  constructor(private readonly db: Db) {
+    this.read = db.prepare(`SELECT on_ AS "on", reason, by_ AS "by", at FROM kill_switch WHERE id = 1`);
+  }
+
+  state(): KillSwitchState {
+    const row = this.read.get() as { on: number; reason: string | null; by: string | null; at: string | null } | undefined;
+    return row ? { ...row, on: row.on === 1 } : { on: false, reason: null, by: null, at: null };
+  }
+
+  isOn(): boolean {
+    return this.state().on;
+  }
+
+  /** Sets the switch; `record` runs in the same transaction (its audit entry). */
+  set(on: boolean, by: string, reason: string | null, record: () => void, now = new Date()): KillSwitchState {
+    this.db.transaction(() => {
+      this.db.prepare(`INSERT INTO kill_switch (id, on_, reason, by_, at) VALUES (1, ?, ?, ?, ?)
+        ON CONFLICT (id) DO UPDATE SET on_ = excluded.on_, reason = excluded.reason, by_ = excluded.by_, at = excluded.at`)
+        .run(on ? 1 : 0, reason, by, now.toISOString());
+      record();
+    }).immediate();
+    return this.state();
+  }
+}
