@@ -19,15 +19,15 @@ const RESET_RUN = { timeoutMs: 45_000, maxOutputBytes: 64 * 1024 };
 
 export const gpuResetArgv = (index: number): string[] => ['nvidia-smi', '--gpu-reset', '-i', String(index)];
 
-/** The compute processes on the GPU with this uuid, largest memory first. */
+/** The compute processes on the GPU with this uuid (and any warden could not place), largest memory first. */
 export function processesOn(uuid: string, procs: readonly GpuProcess[]): GpuProcess[] {
-  return procs.filter((p) => p.gpuUuid === uuid).sort((a, b) => (b.usedMemoryMiB ?? 0) - (a.usedMemoryMiB ?? 0));
+  return procs.filter((p) => p.gpuUuid === uuid || p.gpuUuid === '*').sort((a, b) => (b.usedMemoryMiB ?? 0) - (a.usedMemoryMiB ?? 0));
 }
 
 /** The refusal: every process holding the GPU (the first few), so the model can say whose work it is. */
 export function busyMessage(host: string, index: number, procs: readonly GpuProcess[]): string {
   const listed = procs.slice(0, MAX_LISTED_PROCESSES)
-    .map((p) => `pid ${p.pid} ${redactText(p.name)} (${p.usedMemoryMiB === null ? 'memory n/a' : `${p.usedMemoryMiB} MiB`})`);
+    .map((p) => `${p.pid === null ? 'pid unknown' : `pid ${p.pid}`} ${redactText(p.name)} (${p.usedMemoryMiB === null ? 'memory n/a' : `${p.usedMemoryMiB} MiB`})`);
   const more = procs.length > MAX_LISTED_PROCESSES ? `, and ${procs.length - MAX_LISTED_PROCESSES} more` : '';
   return `GPU ${index} on host ${host} is in use by ${procs.length} compute process${procs.length === 1 ? '' : 'es'}: ${listed.join('; ')}${more}. ` +
     'Nothing was reset: a reset would kill their work. Have them stopped first, then call gpu_reset again.';

@@ -32,8 +32,10 @@ export interface GpuRow {
 }
 
 export interface GpuProcess {
+  /** `*` for a line warden could not read: it may be on any GPU. */
   gpuUuid: string;
-  pid: number;
+  /** null where nvidia-smi prints "[N/A]" (processes inside containers): unknown, never absent. */
+  pid: number | null;
   name: string;
   usedMemoryMiB: number | null;
 }
@@ -52,16 +54,18 @@ export function parseGpuCsv(text: string): GpuRow[] {
   });
 }
 
-/** Rows of the --query-compute-apps CSV (APP_FIELDS order); process names may contain ", ". */
+/**
+ * Rows of the --query-compute-apps CSV (APP_FIELDS order); process names may contain ", ".
+ * Nothing is dropped: a process whose pid nvidia-smi cannot tell ("[N/A]", as inside containers)
+ * is a process with an unknown pid, and a line that cannot be read is a process on an unknown GPU,
+ * so a reset counts both as in use.
+ */
 export function parseComputeAppsCsv(text: string): GpuProcess[] {
-  const out: GpuProcess[] = [];
-  for (const line of smiLines(text)) {
+  return smiLines(text).map((line) => {
     const f = splitSmiLine(line, APP_FIELDS.length, 2);
-    const pid = smiNumber(f?.[1]);
-    if (!f || pid === null) continue; // "[N/A]" pids appear inside some containers: nothing to report
-    out.push({ gpuUuid: f[0]!, pid, name: smiText(f[2]) ?? '?', usedMemoryMiB: smiNumber(f[3]) });
-  }
-  return out;
+    if (!f || !f[0]) return { gpuUuid: '*', pid: null, name: `(unreadable nvidia-smi line: ${redactText(line).slice(0, 80)})`, usedMemoryMiB: null };
+    return { gpuUuid: f[0], pid: smiNumber(f[1]), name: smiText(f[2]) ?? '?', usedMemoryMiB: smiNumber(f[3]) };
+  });
 }
 
 const NO_DRIVER = /couldn't communicate with the NVIDIA driver|No devices were found|NVIDIA driver is not loaded|libnvidia-ml\.so/i;
@@ -81,7 +85,7 @@ export function smiFailure(host: string, what: string, res: CommandResult): Tool
   return new ToolFailure('target_failed', `nvidia-smi ${what} on host ${host} exited ${res.exitCode}: ${lastLine(tail)}`, { exitCode: res.exitCode, tail });
 }
 
-const ProcessRow = z.object({ pid: z.number().int(), name: z.string(), usedMemoryMiB: z.number().nullable() });
+const ProcessRow = z.object({ pid: z.number().int().nullable().describe('null when nvidia-smi cannot tell (inside a container)'), name: z.string(), usedMemoryMiB: z.number().nullable() });
 /** One GPU as nvidia-smi's query reports it; gpu_reset reports the same after a reset. */
 export const GpuState = z.object({
   index: z.number().int(),
@@ -134,7 +138,7 @@ export const gpuStatus = defineTool({
     if (out.gpus.length === 0) return out.note ?? `${out.host}: no GPUs`;
     const fmt = (v: number | null, unit: string): string => (v === null ? 'n/a' : `${v}${unit}`);
     const lines = out.gpus.map((g) => {
-      const procs = g.processes.map((p) => `${p.pid} ${p.name} ${fmt(p.usedMemoryMiB, ' MiB')}`).join('; ');
+      const procs = g.processes.map((p) => `${p.pid ?? 'pid n/a'} ${p.name} ${fmt(p.usedMemoryMiB, ' MiB')}`).join('; ');
       return `GPU${g.index} ${g.name}: ${fmt(g.utilizationPercent, '%')} util, ${fmt(g.memoryUsedMiB, '')}/${fmt(g.memoryTotalMiB, ' MiB')}, ` +
         `${fmt(g.temperatureC, 'C')}, ${fmt(g.powerDrawW, ' W')}; ${g.processes.length ? `processes: ${procs}` : 'no compute processes'}`;
     });
@@ -145,7 +149,7 @@ export const gpuStatus = defineTool({
 function assemble(host: string, rows: GpuRow[], procs: GpuProcess[]): z.infer<typeof GpuStatusOutput> {
   const gpus = rows.slice(0, MAX_GPUS).map((g) => {
     const mine = procs
-      .filter((p) => p.gpuUuid === g.uuid)
+      .filter((p) => p.gpuUuid === g.uuid || p.gpuUuid === '*')
       .sort((a, b) => (b.usedMemoryMiB ?? 0) - (a.usedMemoryMiB ?? 0))
       .map(({ pid, name, usedMemoryMiB }) => ({ pid, name: redactText(name), usedMemoryMiB }));
     return { ...g, processes: mine.slice(0, MAX_PROCESSES_PER_GPU), processesTruncated: mine.length > MAX_PROCESSES_PER_GPU };

@@ -73,6 +73,16 @@ describe('gpu_reset', () => {
     ]);
   });
 
+  it('refuses while a process whose pid nvidia-smi cannot tell ([N/A], inside a container) uses that GPU', async () => {
+    const smi = fakeSmi({ ...TWO_GPUS, processes: [{ gpu: 1, pid: '[N/A]', name: '[N/A]', usedMemory: 12_000 }] });
+    const { client } = await setup(smi, ALLOW);
+    const r = await client.callTool({ name: 'gpu_reset', arguments: { gpu: 1 } });
+    expect(failure(r).kind).toBe('target_failed');
+    expect(text(r)).toMatch(/GPU 1 on host local is in use by 1 compute process: pid unknown .*\(12000 MiB\)\. Nothing was reset/);
+    expect(resets(smi)).toEqual([]);
+    expect(smi.state().gpus[1]!.resets).toBe(0);
+  });
+
   it('is held for approval by the default policy, and nothing runs', async () => {
     const smi = fakeSmi();
     const { rt, client } = await setup(smi);

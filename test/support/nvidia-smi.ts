@@ -34,7 +34,8 @@ export interface FakeGpu {
 export interface FakeProc {
   /** Index of the GPU the process runs on. */
   gpu: number;
-  pid: number;
+  /** nvidia-smi prints "[N/A]" for a process it cannot see the pid of (one inside a container). */
+  pid: number | '[N/A]';
   /** Default 'python3'. */
   name?: string;
   /** MiB. Default 1024. */

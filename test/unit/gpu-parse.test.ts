@@ -81,8 +81,14 @@ describe('parseComputeAppsCsv', () => {
     expect(parseComputeAppsCsv(`${H100}, 7, /opt/a, b/train, 12\n`)[0]).toMatchObject({ pid: 7, name: '/opt/a, b/train', usedMemoryMiB: 12 });
   });
 
-  it('skips rows whose pid nvidia-smi cannot see (inside a container)', () => {
-    expect(parseComputeAppsCsv(`${H100}, [N/A], [N/A], 100\n`)).toEqual([]);
+  it('keeps a process whose pid nvidia-smi cannot see (inside a container), with an unknown pid', () => {
+    expect(parseComputeAppsCsv(`${H100}, [N/A], [N/A], 100\n`)).toEqual([{ gpuUuid: H100, pid: null, name: '?', usedMemoryMiB: 100 }]);
+  });
+
+  it('keeps a line it cannot read as a process on an unknown GPU', () => {
+    expect(parseComputeAppsCsv('garbage without commas\n')).toEqual([
+      { gpuUuid: '*', pid: null, name: '(unreadable nvidia-smi line: garbage without commas)', usedMemoryMiB: null },
+    ]);
   });
 });
 

@@ -25,6 +25,8 @@ describe('processesOn', () => {
     expect(processesOn(GPU0, all).map((p) => p.pid)).toEqual([12, 10, 13]);
     expect(processesOn(GPU1, all).map((p) => p.pid)).toEqual([11]);
     expect(processesOn('GPU-none', all)).toEqual([]);
+    const unreadable = { gpuUuid: '*', pid: null, name: '(unreadable)', usedMemoryMiB: null };
+    expect(processesOn('GPU-none', [...all, unreadable])).toEqual([unreadable]);
   });
 });
 
