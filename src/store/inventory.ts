@@ -7,6 +7,7 @@ import type Database from 'better-sqlite3';
 import { statementCache, type Db } from './db.js';
 import { changeBetween, inventoryHash, snapshotOf, type InventoryChange, type InventorySnapshot } from './inventory-change.js';
 import { toHostSpec, type Inventory } from './inventory-file.js';
+import { BoundedQuery } from './bounded-query.js';
 import { ReadOnlyQuery, type QueryCaps } from './inventory-query.js';
 import type { HostEntry } from './inventory-schema.js';
 import type { HostRecord, InventoryReader, QueryResult, RunbookRecord, ServiceRecord } from './readers.js';
@@ -73,6 +74,7 @@ function toRunbook(r: RunbookRow): RunbookRecord {
 
 export class InventoryStore implements InventoryReader {
   private readonly reader: ReadOnlyQuery;
+  private readonly bounded: BoundedQuery;
   /** Statements prepared once: the guard resolves every call's target through here. */
   private readonly stmt: (sql: string) => Database.Statement;
 
@@ -80,6 +82,7 @@ export class InventoryStore implements InventoryReader {
   constructor(private readonly db: Db) {
     this.stmt = statementCache(db);
     this.reader = new ReadOnlyQuery(db.name);
+    this.bounded = new BoundedQuery(db.name);
   }
 
   /** Replaces hosts, services and runbooks in one transaction: all of the new inventory or none of it. */
@@ -121,7 +124,13 @@ export class InventoryStore implements InventoryReader {
     return snapshotOf({ hosts: this.hosts(), services: this.services(), runbooks: this.runbooks() });
   }
 
-  query(sql: string, params: readonly (string | number | null)[], caps: QueryCaps): QueryResult {
+  /** query_inventory: in a worker thread, stopped at its deadline whatever the statement does. */
+  query(sql: string, params: readonly (string | number | null)[], caps: QueryCaps): Promise<QueryResult> {
+    return this.bounded.run(sql, params, caps);
+  }
+
+  /** The same engine on this thread, for tests of what a statement may read. */
+  querySync(sql: string, params: readonly (string | number | null)[], caps: QueryCaps): QueryResult {
     return this.reader.run(sql, params, caps);
   }
 
@@ -205,6 +214,7 @@ export class InventoryStore implements InventoryReader {
   }
 
   close(): void {
+    void this.bounded.close();
     this.reader.close();
   }
 }

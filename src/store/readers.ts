@@ -48,7 +48,7 @@ export interface QueryResult {
 
 export interface InventoryReader {
   /** One read-only statement with bound parameters, capped in rows and time. */
-  query(sql: string, params: readonly (string | number | null)[], caps: { maxRows: number; timeoutMs: number }): QueryResult;
+  query(sql: string, params: readonly (string | number | null)[], caps: { maxRows: number; timeoutMs: number }): Promise<QueryResult>;
   service(name: string): ServiceRecord | undefined;
   /** The service running as this container on this host, if the inventory knows it. */
   serviceAt(host: string, container: string): ServiceRecord | undefined;

@@ -25,7 +25,7 @@ const ContainerLogsInput = z
       .describe('Only lines logged after this: an RFC 3339 time or an age such as "10m" or "2h".'),
     grep: z.string().min(1).max(MAX_GREP_CHARS).optional()
       .describe(`Only lines containing this text (or matching it, with regex=true); at most ${MAX_GREP_CHARS} characters. Matched against the redacted text.`),
-    regex: z.boolean().default(false).describe('Treat grep as a JavaScript regular expression (nested quantifiers and backreferences are refused).'),
+    regex: z.boolean().default(false).describe('Treat grep as a regular expression, RE2 syntax (linear time; no backreferences or lookaround).'),
     ignoreCase: z.boolean().default(false).describe('Case-insensitive grep.'),
     stream: z.enum(['both', 'stdout', 'stderr']).default('both').describe('Which output stream to read (default both).'),
     timestamps: z.boolean().default(false).describe("Prefix each line with Docker's RFC 3339 timestamp."),

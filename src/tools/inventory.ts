@@ -42,7 +42,7 @@ export const queryInventory = defineTool({
   }),
   target: () => 'inventory',
   async run(input, ctx) {
-    const r = ctx.inventory.query(input.sql, input.params, { maxRows: input.maxRows, timeoutMs: QUERY_TIMEOUT_MS });
+    const r = await ctx.inventory.query(input.sql, input.params, { maxRows: input.maxRows, timeoutMs: QUERY_TIMEOUT_MS });
     return { columns: r.columns, rows: r.rows as z.infer<typeof Cell>[][], rowCount: r.rows.length, truncated: r.truncated, truncatedBy: r.truncatedBy ?? null };
   },
   summarize(out) {

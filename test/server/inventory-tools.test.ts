@@ -83,6 +83,22 @@ describe('query_inventory through the guard', () => {
     expect(text(r)).toMatch(/\[invalid_input\] query refused: the statement reads "audit"/);
   });
 
+  it('stops an unbounded recursive CTE at its deadline, and answers other calls while it runs', async () => {
+    const { client, rt } = await setup();
+    const order: string[] = [];
+    const endless = client.callTool({ name: 'query_inventory', arguments: { sql: 'WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c' } })
+      .then((r) => { order.push('cte'); return r; });
+    const other = client.callTool({ name: 'describe_service', arguments: { name: 'db' } }).then((r) => { order.push('describe_service'); return r; });
+    const [r, o] = await Promise.all([endless, other]);
+    expect(order).toEqual(['describe_service', 'cte']);
+    expect(o.isError).toBeFalsy();
+    expect(text(r)).toMatch(/^\[invalid_input\] query stopped at its deadline of 2000 ms/);
+    // The next statement runs on a fresh thread.
+    const after = await client.callTool({ name: 'query_inventory', arguments: { sql: 'SELECT count(*) AS n FROM services' } });
+    expect(after.isError).toBeFalsy();
+    expect(rt.audit.list().filter((e) => e.tool === 'query_inventory').map((e) => e.phase)).toEqual(['requested', 'failed', 'requested', 'completed']);
+  });
+
   it('refuses maxRows above 1000, naming the field', async () => {
     const { client } = await setup();
     const r = await client.callTool({ name: 'query_inventory', arguments: { sql: 'SELECT 1', maxRows: 5000 } });

@@ -32,7 +32,7 @@ const caps = { maxRows: 100, timeoutMs: 2_000 };
 
 function refusal(store: InventoryStore, sql: string, params: (string | number | null)[] = []): ToolFailure {
   try {
-    store.query(sql, params, caps);
+    store.querySync(sql, params, caps);
   } catch (err) {
     expect(err).toBeInstanceOf(ToolFailure);
     return err as ToolFailure;
@@ -91,18 +91,18 @@ describe('query_inventory refuses anything but one SELECT over the inventory', (
 describe('query_inventory answers SELECTs', () => {
   it('a SELECT with a bound parameter', () => {
     const { store } = setup();
-    const r = store.query('SELECT name, owner FROM services WHERE tier = ? ORDER BY name', ['critical'], caps);
+    const r = store.querySync('SELECT name, owner FROM services WHERE tier = ? ORDER BY name', ['critical'], caps);
     expect(r).toEqual({ columns: ['name', 'owner'], rows: [['db', 'data-team'], ['lb', 'platform-team']], truncated: false, truncatedBy: undefined });
   });
 
   it('a parameter is a value, never SQL', () => {
     const { store } = setup();
-    expect(store.query('SELECT name FROM services WHERE name = ?', ["x' OR 1=1 --"], caps).rows).toEqual([]);
+    expect(store.querySync('SELECT name FROM services WHERE name = ?', ["x' OR 1=1 --"], caps).rows).toEqual([]);
   });
 
   it('WITH ... SELECT, json_each over a JSON column, and a join of services and hosts', () => {
     const { store } = setup();
-    const r = store.query(
+    const r = store.querySync(
       `WITH deps AS (SELECT s.name, d.value AS needs FROM services s, json_each(s.depends_on) d)
        SELECT deps.name, h.name FROM deps JOIN services s ON s.name = deps.needs LEFT JOIN hosts h ON h.name = s.host ORDER BY 1`, [], caps);
     expect(r.rows).toEqual([['lb', 'local'], ['lb', 'local'], ['web-1', 'local'], ['web-2', 'local']]);
@@ -110,17 +110,17 @@ describe('query_inventory answers SELECTs', () => {
 
   it('json_extract on labels, and incidents are readable', () => {
     const { store } = setup();
-    expect(store.query("SELECT name FROM services WHERE json_extract(labels, '$.gpu') = 'true'", [], caps).rows).toEqual([['trainer']]);
-    expect(store.query('SELECT count(*) FROM incidents', [], caps).rows).toEqual([[0]]);
+    expect(store.querySync("SELECT name FROM services WHERE json_extract(labels, '$.gpu') = 'true'", [], caps).rows).toEqual([['trainer']]);
+    expect(store.querySync('SELECT count(*) FROM incidents', [], caps).rows).toEqual([[0]]);
   });
 
   it('stops at the row cap and says so', () => {
     const { store } = setup();
     const series = 'WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 500) SELECT i FROM n';
-    const capped = store.query(series, [], { maxRows: 100, timeoutMs: 2_000 });
+    const capped = store.querySync(series, [], { maxRows: 100, timeoutMs: 2_000 });
     expect(capped.rows).toHaveLength(100);
     expect(capped).toMatchObject({ truncated: true, truncatedBy: 'rows' });
-    expect(store.query(series, [], { maxRows: 500, timeoutMs: 2_000 })).toMatchObject({ truncated: false });
+    expect(store.querySync(series, [], { maxRows: 500, timeoutMs: 2_000 })).toMatchObject({ truncated: false });
   });
 
   it('stops at the time cap between rows and says so', () => {
@@ -128,7 +128,7 @@ describe('query_inventory answers SELECTs', () => {
     // Each row counts to 300k first: a few milliseconds per row, far more than 30 ms for 1000 rows.
     const slow = `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1000)
       SELECT i, (WITH RECURSIVE m(j) AS (SELECT 1 UNION ALL SELECT j + 1 FROM m WHERE j < 300000) SELECT count(*) FROM m) FROM n`;
-    const r = store.query(slow, [], { maxRows: 1000, timeoutMs: 30 });
+    const r = store.querySync(slow, [], { maxRows: 1000, timeoutMs: 30 });
     expect(r).toMatchObject({ truncated: true, truncatedBy: 'time' });
     expect(r.rows.length).toBeLessThan(1000);
   });
@@ -181,7 +181,7 @@ describe('loading and resolving', () => {
     expect(store.discovered()).toEqual([
       { host: 'local', name: 'stray', image: 'busybox', state: 'running', firstSeen: '2026-01-01T00:00:00.000Z', lastSeen: '2026-01-02T00:00:00.000Z' },
     ]);
-    expect(store.query('SELECT host, name FROM discovered_containers', [], caps).rows).toEqual([['local', 'stray']]);
+    expect(store.querySync('SELECT host, name FROM discovered_containers', [], caps).rows).toEqual([['local', 'stray']]);
   });
 
   it('a load that names a discovered container removes it from discovered_containers', () => {
