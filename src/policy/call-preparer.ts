@@ -62,6 +62,7 @@ export class CallPreparer {
           input, target, risk: facts.risk ?? spec.risk,
           ...(canonical.targetId ? { targetId: canonical.targetId } : {}),
           ...(canonical.unresolved ? { unresolved: canonical.unresolved } : {}),
+          ...(facts.service ? { infoKey: `service:${facts.service}` } : {}),
           approvalId: approvalId as string | undefined,
           // An approval is bound to these canonical arguments (defaults applied, approvalId
           // excluded), to what the tool says they stand for (a runbook's definition), and to the

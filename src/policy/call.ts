@@ -46,6 +46,8 @@ export interface ReadyCall {
   targetId?: string;
   /** Why the target is the name as given rather than what Docker says (policy check without Docker). */
   unresolved?: string;
+  /** Where the gate reads the inventory's facts when not from the target: `service:NAME` for a call that names its service. */
+  infoKey?: string;
   /** The spec's tier, or what resolve() said for this input. */
   risk: Risk;
   deadlineMs: number;

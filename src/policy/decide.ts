@@ -48,12 +48,15 @@ export function limitsFor(policy: Policy, req: Pick<DecisionRequest, 'tool' | 'e
 
 export function decide(policy: Policy, req: DecisionRequest, limitCounts: ReadonlyMap<string, number> = new Map()): GateDecision {
   const risk = req.risk ?? null;
+  // The kill switch and dry run stop whatever can change something: a tool with an effect, even
+  // when this call's own tier says read (a runbook declared read still runs a command on a host).
+  const acts = risk !== 'read' || req.effect !== undefined;
   const result = (decision: Decision, rule: string, reason: string): GateDecision => ({
     decision,
     risk,
     rule,
     reason,
-    dryRun: policy.dryRun && decision !== 'deny' && risk !== 'read',
+    dryRun: policy.dryRun && decision !== 'deny' && acts,
   });
 
   if (req.risk === undefined) return result('deny', 'unknown-tool', `no tool named ${req.tool}`);
@@ -61,7 +64,7 @@ export function decide(policy: Policy, req: DecisionRequest, limitCounts: Readon
   if (req.role === 'readonly' && req.risk !== 'read') {
     return result('deny', 'role:readonly', `the readonly role may not call ${req.risk}-risk tools`);
   }
-  if ((policy.killSwitch || req.killSwitch) && req.risk !== 'read') {
+  if ((policy.killSwitch || req.killSwitch) && acts) {
     return result('deny', 'killSwitch', 'the kill switch is on: only read tools run');
   }
 

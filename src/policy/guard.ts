@@ -20,7 +20,7 @@ import { CallPreparer, auditableArgs } from './call-preparer.js';
 import { TargetCanonicalizer } from './canonical-target.js';
 import { didYouMean } from '../shared/did-you-mean.js';
 import { nearMisses } from './policy-explain.js';
-import type { CallOutcome, Caller, PreparedCall } from './call.js';
+import type { CallOutcome, Caller, PreparedCall, ReadyCall } from './call.js';
 
 export interface GuardDeps {
   catalog: readonly AnyToolSpec[];
@@ -84,10 +84,10 @@ export class Guard {
     if (!spec) throw new InputError(`--tool: no tool named "${tool}"${didYouMean(tool, [...this.byName.keys()])}`);
     const prepared = await this.preparer.prepare(spec, args, { allowUnreachable: true });
     if (!prepared.ok) throw new InputError(`--args: ${prepared.refusal.message}`);
-    const { target, targetId, risk, unresolved } = prepared.call;
+    const { target, targetId, risk, unresolved, infoKey } = prepared.call;
     const req = { principal: caller.principal, role: caller.role, tool, risk, effect: spec.effect, target };
-    const decision = this.decideFor(req);
-    return { ...decision, target, ...(targetId ? { targetId } : {}), ...(unresolved ? { unresolved } : {}), nearMisses: nearMisses(this.deps.policy(), { ...req, info: this.info(target) }) };
+    const decision = this.decideFor({ ...req, infoKey });
+    return { ...decision, target, ...(targetId ? { targetId } : {}), ...(unresolved ? { unresolved } : {}), nearMisses: nearMisses(this.deps.policy(), { ...req, info: this.info(infoKey ?? target) }) };
   }
 
   private readonly toolsOfLimit = new WeakMap<CompiledLimit, string[]>();
@@ -106,9 +106,11 @@ export class Guard {
     return this.deps.resolveTarget?.(target) ?? {};
   }
 
-  private decideFor(req: Omit<DecisionRequest, 'info' | 'killSwitch'>): GateDecision {
+  /** `infoKey`: where the inventory facts come from when not the target (`service:NAME` for a call that names its service). */
+  private decideFor(req: Omit<DecisionRequest, 'info' | 'killSwitch'> & { infoKey?: string }): GateDecision {
     const policy = this.deps.policy();
-    const full: DecisionRequest = { ...req, info: this.info(req.target), killSwitch: req.risk !== 'read' && this.deps.killSwitch() };
+    const { infoKey, ...rest } = req;
+    const full: DecisionRequest = { ...rest, info: this.info(infoKey ?? req.target), killSwitch: this.deps.killSwitch() };
     const counts = new Map<string, number>();
     for (const limit of limitsFor(policy, full)) {
       const since = new Date(Date.now() - limit.windowMs);
@@ -122,11 +124,14 @@ export class Guard {
     const callId = randomUUID();
     const prepared = await this.prepare(callId, caller, tool, rawArgs);
     if (!prepared.ok) return prepared.outcome;
-    const call = prepared.call;
-    const { decision } = call.decision;
+    // From the decision to the 'requested' entry nothing awaits: limits count 'requested' entries,
+    // so calls arriving together in this process each see the ones decided before them.
+    const { spec, ready } = prepared;
+    const decision = this.decideFor({ principal: caller.principal, role: caller.role, tool, risk: ready.risk, effect: spec.effect, target: ready.target, infoKey: ready.infoKey });
+    const call: PreparedCall = { callId, caller, spec, ...ready, decision };
 
-    if (decision === 'deny') return this.refuse(call, 'denied', `${call.spec.name} on ${call.target} denied by ${call.decision.rule}: ${call.decision.reason}. Do not retry.`);
-    if (decision === 'approve' && !call.decision.dryRun) {
+    if (decision.decision === 'deny') return this.refuse(call, 'denied', `${spec.name} on ${call.target} denied by ${decision.rule}: ${decision.reason}. Do not retry.`);
+    if (decision.decision === 'approve' && !decision.dryRun) {
       const step = this.approvalFlow.next(call);
       if (step.kind === 'ask_human') return { ok: false, callId, kind: 'ask_human', prompt: step.prompt };
       if (step.kind === 'refuse') return this.refuse(call, step.failure, step.message, step.details, step.phase);
@@ -135,7 +140,7 @@ export class Guard {
     return this.execute(call, signal);
   }
 
-  private async prepare(callId: string, caller: Caller, tool: string, rawArgs: unknown): Promise<{ ok: true; call: PreparedCall } | { ok: false; outcome: CallOutcome }> {
+  private async prepare(callId: string, caller: Caller, tool: string, rawArgs: unknown): Promise<{ ok: true; spec: AnyToolSpec; ready: ReadyCall } | { ok: false; outcome: CallOutcome }> {
     const spec = this.byName.get(tool);
     const base = { callId, principal: caller.principal, transport: caller.transport, tool, incidentId: caller.incidentId };
     if (!spec) {
@@ -150,9 +155,7 @@ export class Guard {
       this.audit({ ...base, risk: spec.risk, target: r.target, args: r.args, argsHash: r.argsHash, phase: 'failed', errorKind: r.kind, result: message });
       return { ok: false, outcome: { ok: false, callId, kind: r.kind, message, details: {} } };
     }
-    const c = ready.call;
-    const decision = this.decideFor({ principal: caller.principal, role: caller.role, tool, risk: c.risk, effect: spec.effect, target: c.target });
-    return { ok: true, call: { callId, caller, spec, ...c, decision } };
+    return { ok: true, spec, ready: ready.call };
   }
 
   /** Appends an entry for `call` in the given phase; the decision fields come from the call. */

@@ -21,7 +21,8 @@ const Rule = z.strictObject({
   role: oneOrMany(z.enum(ROLES)).optional(),
   tool: oneOrMany(z.string().min(1)).optional().describe('glob(s) on the tool name'),
   risk: oneOrMany(z.enum(RISKS)).optional(),
-  target: oneOrMany(z.string().min(1)).optional().describe('glob(s) on the target, e.g. "*/db-*"'),
+  target: oneOrMany(z.string().min(1).refine((t) => !t.startsWith('!'), 'negated target patterns are not supported: put a rule for the exception before the general one'))
+    .optional().describe('glob(s) on the target, e.g. "*/db-*"; a pattern without "/" is a name on any host'),
   service: z
     .strictObject({
       name: oneOrMany(z.string()).optional(),

@@ -117,8 +117,10 @@ export class AuditLog {
       VALUES (@seq, @time, @callId, @principal, @transport, @tool, @target, @targetId, @args, @argsHash, @risk, @decision, @rule,
       @approvalId, @phase, @dryRun, @result, @errorKind, @durationMs, @incidentId, @prevHash, @hash)`);
     this.head = db.prepare('SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1');
-    // Three shapes so each uses its partial index (migration 5) instead of a scan.
-    const ran = `phase IN ('completed', 'failed') AND dry_run = 0 AND time >= @since AND tool IN (SELECT value FROM json_each(@tools))`;
+    // Three shapes so each uses its partial index (migration 11) instead of a scan. A call counts
+    // from its 'requested' entry, so calls still running count too: eight restarts sent at once
+    // cannot all slip under a limit of two.
+    const ran = `phase = 'requested' AND dry_run = 0 AND time >= @since AND tool IN (SELECT value FROM json_each(@tools))`;
     this.executedCount = {
       // A limit only needs to know whether its max was reached: stop counting there.
       target: db.prepare(`SELECT count(*) AS n FROM (SELECT 1 FROM audit WHERE target = @target AND ${ran} LIMIT @cap)`),
@@ -199,7 +201,7 @@ export class AuditLog {
     return rows.map(fromRow);
   }
 
-  /** Calls of these tools that actually ran since `since`, for one target, one principal, or all; at most `cap`. */
+  /** Calls of these tools that started (ran or are running) since `since`, for one target, one principal, or all; at most `cap`. */
   countExecuted(tools: readonly string[], since: Date, key: { target?: string; principal?: string } = {}, cap = -1): number {
     const stmt = key.target !== undefined ? this.executedCount.target : key.principal !== undefined ? this.executedCount.principal : this.executedCount.overall;
     const row = stmt.get({ tools: JSON.stringify(tools), since: since.toISOString(), cap, ...key }) as { n: number };

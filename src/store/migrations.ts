@@ -230,4 +230,11 @@ export const MIGRATIONS: readonly string[] = [
     at      TEXT NOT NULL
   );
   `,
+  // 11: limits count calls from their 'requested' entry (running ones too), not their outcome.
+  `
+  CREATE INDEX audit_started_target ON audit (tool, target, time) WHERE phase = 'requested' AND dry_run = 0;
+  CREATE INDEX audit_started_principal ON audit (tool, principal, time) WHERE phase = 'requested' AND dry_run = 0;
+  DROP INDEX audit_ran_target;
+  DROP INDEX audit_ran_principal;
+  `,
 ];

@@ -194,6 +194,12 @@ export const reloadNginx = defineTool({
     const place = nginxPlace(i, inventory);
     return `${place.host}/${place.container ?? 'nginx'}`;
   },
+  // An approval binds where the reload happens (a reloaded inventory cannot move it), and a call by
+  // service is decided on that service's own attributes, not those of another on the same nginx.
+  resolve: (i, inventory) => {
+    const place = nginxPlace(i, inventory);
+    return { bindsTo: place, ...(i.service !== undefined ? { service: i.service } : {}) };
+  },
   plan: reloadPlan,
   async run(input, ctx): Promise<ReloadNginxOutput> {
     const p = nginxPlace(input, ctx.inventory);

@@ -31,6 +31,8 @@ export interface CallFacts {
   bindsTo?: unknown;
   /** How long the call may take when the tool knows better than tools.callTimeoutMs (the larger wins). */
   deadlineMs?: number;
+  /** The service the call names, when the inventory's facts for policy must come from it, not from the target. */
+  service?: string;
 }
 
 export interface ToolSpec<I extends z.ZodObject = z.ZodObject, O extends z.ZodType = z.ZodType> {

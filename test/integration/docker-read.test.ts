@@ -177,7 +177,7 @@ describe('bad arguments', () => {
     ['a negative tail', 'container_logs', { container: 'ok', tail: -1 }, /\[invalid_input\] invalid arguments for container_logs: tail: /],
     ['a container name with shell metacharacters', 'inspect_container', { container: 'ok; rm -rf /' }, /\[invalid_input\] invalid arguments for inspect_container: container: /],
     ['a since that is no time', 'container_logs', { container: 'ok', since: 'yesterday' }, /since: expected an RFC 3339 time/],
-    ['a grep regex that does not compile', 'container_logs', { container: 'ok', grep: '(', regex: true }, /grep: not a valid regular expression/],
+    ['a grep regex that does not compile', 'container_logs', { container: 'ok', grep: '(', regex: true }, /grep: not a regular expression warden runs .*missing \)/],
     ['a grep regex with a backreference', 'container_logs', { container: 'ok', grep: '(a)\\1', regex: true }, /grep: not a regular expression warden runs/],
   ])('refuses %s naming the field, and audits it', async (_what, tool, args, message) => {
     const { rt, client } = await connect();

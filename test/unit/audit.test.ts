@@ -96,14 +96,15 @@ describe('audit chain', () => {
     expect(audit.verify()).toMatchObject({ ok: true, warnings: [expect.stringMatching(/triggers/)] });
   });
 
-  it('counts only calls that ran, per target, within the window', () => {
+  it('counts calls that started (ran or are running), per target, within the window; not refusals or dry runs', () => {
     const { audit } = fresh(0);
     const since = new Date(Date.now() - 60_000);
+    audit.append({ ...entry(1), phase: 'requested' });
     audit.append({ ...entry(1), phase: 'completed' });
-    audit.append({ ...entry(1), phase: 'failed' });
+    audit.append({ ...entry(1), phase: 'requested' }); // still running: it counts
     audit.append({ ...entry(1), phase: 'denied' });
-    audit.append({ ...entry(1), phase: 'completed', dryRun: true });
-    audit.append({ ...entry(2), phase: 'completed' });
+    audit.append({ ...entry(1), phase: 'requested', dryRun: true });
+    audit.append({ ...entry(2), phase: 'requested' });
     expect(audit.countExecuted(['restart_container'], since, { target: 'local/web-1' })).toBe(2);
     expect(audit.countExecuted(['restart_container'], since)).toBe(3);
     expect(audit.countExecuted(['restart_container'], new Date(Date.now() + 1000))).toBe(0);
