@@ -20,7 +20,7 @@ import type { Notifier } from './shared/notifier.js';
 import { DEFAULT_DECISION } from './shared/tiers.js';
 import { ApprovalStore } from './store/approvals.js';
 import { AuditLog, type AuditInput } from './store/audit.js';
-import { DB_FILE, openDb } from './store/db.js';
+import { DB_FILE, looseModes, openDb } from './store/db.js';
 import { IncidentStore } from './store/incidents.js';
 import { InventoryStore } from './store/inventory.js';
 import { KillSwitchStore } from './store/kill-switch.js';
@@ -77,6 +77,7 @@ export function createRuntime(config: Config, log: Logger = createLogger(config.
     ...(opts.tolerateBadPolicy ? { fallback: () => ({ ...defaultPolicy(), killSwitch: true, source: 'deny-all (the policy file is invalid)' }) } : {}),
   });
   const db = openDb(config.dataDir);
+  for (const loose of looseModes(config.dataDir)) log.warn({ path: loose }, 'data at rest is readable by others: chmod it (the dir 0700, its files 0600)');
   const audit = new AuditLog(db, checkpointPath(config.dataDir));
   const killSwitch = new KillSwitchStore(db);
   const approvals = new ApprovalStore(db);

@@ -1,19 +1,32 @@
 // `warden audit verify | list`: the chain's integrity, and what was called by whom.
 import type { Command } from 'commander';
 import type { ConfigLoader } from '../config.js';
-import { createRecordsRuntime } from '../compose.js';
+import { checkpointPath, createRecordsRuntime } from '../compose.js';
+import { AuditLog, type VerifyResult } from '../store/audit.js';
+import { dbPath, openDbReadOnly } from '../store/db.js';
+import { existsSync } from 'node:fs';
 import { parseLimit, printJson, printLines, table } from './output.js';
 
 export function registerAuditCommands(program: Command, loadConfig: ConfigLoader): void {
   const audit = program.command('audit').description('the tamper-evident audit log');
   audit
     .command('verify')
-    .description('check the hash chain and its checkpoint; exit 1 naming the first broken entry')
+    .description('check the hash chain and its anchor (read-only: works on a forensic copy); exit 1 naming the first broken entry')
+    .option('--no-anchor', 'a missing anchor file (warden.db.head) is a warning, not a failure')
     .option('--json', 'machine-readable output')
-    .action(async (opts: { json?: boolean }) => {
-      const rt = createRecordsRuntime(loadConfig());
-      const result = rt.audit.verify();
-      await rt.close();
+    .action((opts: { anchor: boolean; json?: boolean }) => {
+      const { dataDir } = loadConfig();
+      if (!existsSync(dbPath(dataDir))) {
+        printLines([`ok: 0 entries (no database in ${dataDir} yet)`]);
+        return;
+      }
+      const copy = openDbReadOnly(dataDir);
+      let result: VerifyResult;
+      try {
+        result = new AuditLog(copy.db, checkpointPath(dataDir)).verify({ requireAnchor: opts.anchor });
+      } finally {
+        copy.close();
+      }
       if (opts.json) printJson(result);
       else {
         for (const w of result.warnings) process.stderr.write(`warning: ${w}\n`);

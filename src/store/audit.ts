@@ -96,7 +96,8 @@ function encodeSlot(cp: Checkpoint): string {
 /** The newest intact slot of a checkpoint file. */
 export function decodeCheckpoint(text: string): Checkpoint | null {
   let best: Checkpoint | null = null;
-  for (const line of text.split('\n')) {
+  // A slot never written yet reads as NULs: they separate slots like newlines do.
+  for (const line of text.split(/[\n\0]+/)) {
     const [seqText, hash, check] = line.trim().split(' ');
     const seq = Number(seqText);
     if (!Number.isInteger(seq) || !hash || check !== sha256(`${seq} ${hash}`).slice(0, 16)) continue;
@@ -171,7 +172,8 @@ export class AuditLog {
 
   private writeCheckpoint(cp: Checkpoint): void {
     if (!this.checkpointPath) return;
-    this.checkpointFd ??= openSync(this.checkpointPath, existsSync(this.checkpointPath) ? 'r+' : 'w+');
+    // 0600 from its first write: the anchor says how far the audit goes, for no one else to read.
+    this.checkpointFd ??= openSync(this.checkpointPath, existsSync(this.checkpointPath) ? 'r+' : 'w+', 0o600);
     // Two fixed slots, written in place by seq parity: a torn write spoils one slot, never both,
     // and no create-and-rename per entry (that cost more than the two SQLite commits of a call).
     writeSync(this.checkpointFd, encodeSlot(cp), (cp.seq % 2) * SLOT_BYTES, 'utf8');
@@ -208,7 +210,11 @@ export class AuditLog {
     return row.n;
   }
 
-  verify(): VerifyResult {
+  /**
+   * `requireAnchor`: a log with entries and no anchor file fails (a cut-off tail would pass
+   * unseen); without it the missing anchor is a warning, for an operator who knows why it is gone.
+   */
+  verify(opts: { requireAnchor?: boolean } = {}): VerifyResult {
     const warnings: string[] = [];
     const triggers = this.db
       .prepare(`SELECT count(*) AS n FROM sqlite_master WHERE type = 'trigger' AND name IN ('audit_no_update', 'audit_no_delete')`)
@@ -236,7 +242,11 @@ export class AuditLog {
     if (checkpoint && checkpoint.seq > entries) {
       return broken(entries + 1, `entries ${entries + 1}..${checkpoint.seq} are missing: the checkpoint names entry ${checkpoint.seq}`);
     }
-    if (!checkpoint && entries > 0 && this.checkpointPath) warnings.push('no checkpoint file: a cut-off tail cannot be detected');
+    if (!checkpoint && entries > 0 && this.checkpointPath) {
+      const why = `no anchor file (${this.checkpointPath}): a cut-off tail cannot be detected`;
+      if (opts.requireAnchor) return broken(entries + 1, `${why}; pass --no-anchor if you know why it is missing`);
+      warnings.push(why);
+    }
     return { ok: true, entries, warnings };
   }
 }

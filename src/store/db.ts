@@ -1,7 +1,8 @@
 // Opens <data-dir>/warden.db in WAL mode and brings its schema up to date. Migrations are
 // versioned by PRAGMA user_version and each runs in its own transaction, so running twice is a no-op.
 import Database from 'better-sqlite3';
-import { accessSync, constants, mkdirSync } from 'node:fs';
+import { accessSync, closeSync, constants, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CommandError, errorMessage } from '../errors.js';
 import { MIGRATIONS } from './migrations.js';
@@ -16,7 +17,8 @@ export function dbPath(dataDir: string): string {
 
 function ensureWritableDir(dir: string): void {
   try {
-    mkdirSync(dir, { recursive: true });
+    // 0700: the data dir holds the audit, approvals, token hashes and raw alert payloads.
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
     accessSync(dir, constants.W_OK | constants.R_OK);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
@@ -24,10 +26,31 @@ function ensureWritableDir(dir: string): void {
   }
 }
 
+/**
+ * What in the data dir others may read or change: the dir looser than 0700, a file looser than
+ * 0600. Reported at start, never changed behind the operator's back.
+ */
+export function looseModes(dataDir: string): string[] {
+  const loose: string[] = [];
+  const check = (path: string, max: number): void => {
+    try {
+      const mode = statSync(path).mode & 0o777;
+      if (mode & ~max) loose.push(`${path} is ${mode.toString(8).padStart(4, '0')}, expected ${max.toString(8).padStart(4, '0')} or stricter`);
+    } catch {
+      // Not there (yet): nothing to report.
+    }
+  };
+  check(dataDir, 0o700);
+  for (const f of [DB_FILE, `${DB_FILE}-wal`, `${DB_FILE}-shm`, `${DB_FILE}.head`]) check(join(dataDir, f), 0o600);
+  return loose;
+}
+
 export function openDb(dataDir: string): Db {
   ensureWritableDir(dataDir);
   let db: Db;
   try {
+    // Created 0600 before SQLite opens it: SQLite gives the -wal and -shm files the same mode.
+    closeSync(openSync(dbPath(dataDir), 'a', 0o600));
     db = new Database(dbPath(dataDir));
     db.pragma('journal_mode = WAL');
     // NORMAL is durable across process crashes in WAL mode; only an OS crash can lose the last commits.
@@ -39,6 +62,26 @@ export function openDb(dataDir: string): Db {
   }
   migrate(db);
   return db;
+}
+
+/**
+ * A read-only look at a data dir, for `warden audit verify` on a forensic copy: SQLite would
+ * create -wal and -shm files beside a WAL database even to read it, so the database (and its WAL,
+ * when there is one) is copied to a temp dir and read there. Nothing in `dataDir` is written.
+ */
+export function openDbReadOnly(dataDir: string): { db: Db; close(): void } {
+  const scratch = mkdtempSync(join(tmpdir(), 'warden-verify-'));
+  try {
+    for (const suffix of ['', '-wal']) {
+      const from = `${dbPath(dataDir)}${suffix}`;
+      if (suffix === '' || existsSync(from)) copyFileSync(from, join(scratch, `${DB_FILE}${suffix}`));
+    }
+    const db = new Database(join(scratch, DB_FILE), { readonly: true, fileMustExist: true });
+    return { db, close: () => { db.close(); rmSync(scratch, { recursive: true, force: true }); } };
+  } catch (err) {
+    rmSync(scratch, { recursive: true, force: true });
+    throw new CommandError(`cannot read ${dbPath(dataDir)}: ${errorMessage(err)}`);
+  }
 }
 
 export function migrate(db: Db): number {

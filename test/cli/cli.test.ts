@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { existsSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { tempDir } from '../support/processes.js';
@@ -44,9 +44,9 @@ describe('warden command line', () => {
   it('finds ./warden.yaml by default and honours --data-dir over WARDEN_DATA_DIR', () => {
     const dir = tempDir('cli');
     writeFileSync(join(dir, 'warden.yaml'), 'dataDir: from-file\n');
-    expect(warden(['audit', 'verify'], {}, dir).status).toBe(0);
+    expect(warden(['tokens', 'list'], {}, dir).status).toBe(0);
     expect(existsSync(join(dir, 'from-file', 'warden.db'))).toBe(true);
-    expect(warden(['--data-dir', join(dir, 'from-flag'), 'audit', 'verify'], { WARDEN_DATA_DIR: join(dir, 'from-env') }, dir).status).toBe(0);
+    expect(warden(['--data-dir', join(dir, 'from-flag'), 'tokens', 'list'], { WARDEN_DATA_DIR: join(dir, 'from-env') }, dir).status).toBe(0);
     expect(existsSync(join(dir, 'from-flag', 'warden.db'))).toBe(true);
     expect(existsSync(join(dir, 'from-env'))).toBe(false);
   });
@@ -70,7 +70,8 @@ describe('warden command line', () => {
 
   it('migrations are safe to run twice', () => {
     const dir = tempDir('cli');
-    expect(warden(['audit', 'verify'], dataDirEnv(dir)).status).toBe(0);
+    expect(warden(['tokens', 'list'], dataDirEnv(dir)).status).toBe(0);
+    expect(warden(['tokens', 'list'], dataDirEnv(dir)).status).toBe(0);
     expect(warden(['audit', 'verify'], dataDirEnv(dir)).stdout).toBe('ok: 0 entries\n');
   });
 });
@@ -155,6 +156,31 @@ describe('warden approvals and audit from the command line', () => {
     expect(r.status).toBe(1);
     expect(r.stdout).toMatch(/broken at entry 1: entry 1 was altered/);
     expect(r.stderr).toMatch(/triggers .* missing/);
+  });
+
+  it('audit verify fails when the anchor file is gone and the tail was cut, unless --no-anchor says the operator knows', async () => {
+    const { env } = await heldCall();
+    const dir = env.WARDEN_DATA_DIR!;
+    expect(warden(['approvals', 'deny', JSON.parse(warden(['approvals', 'list', '--json'], env).stdout)[0].id, '--by', 'bob'], env).status).toBe(0);
+    rmSync(join(dir, 'warden.db.head'));
+    const db = new Database(join(dir, 'warden.db'));
+    db.exec('DROP TRIGGER audit_no_delete; DELETE FROM audit WHERE seq = (SELECT max(seq) FROM audit)');
+    db.close();
+    const r = warden(['audit', 'verify'], env);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toMatch(/broken at entry 2: no anchor file .*warden\.db\.head.*pass --no-anchor/);
+    const knowing = warden(['audit', 'verify', '--no-anchor'], env);
+    expect(knowing.status).toBe(0);
+    expect(knowing.stderr).toMatch(/warning: no anchor file/);
+  });
+
+  it('audit verify checks a copy of the data dir without writing to it', async () => {
+    const { env } = await heldCall();
+    const copy = join(tempDir('cli-copy'), 'data');
+    cpSync(env.WARDEN_DATA_DIR!, copy, { recursive: true });
+    const before = readdirSync(copy).sort().map((f) => `${f}:${readFileSync(join(copy, f)).toString('base64')}`);
+    expect(warden(['audit', 'verify'], { WARDEN_DATA_DIR: copy })).toMatchObject({ status: 0, stdout: 'ok: 1 entries\n' });
+    expect(readdirSync(copy).sort().map((f) => `${f}:${readFileSync(join(copy, f)).toString('base64')}`)).toEqual(before);
   });
 
   it('audit list --limit shows the newest entries oldest first', async () => {
