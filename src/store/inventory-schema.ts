@@ -109,6 +109,40 @@ const Pattern = z.string().min(1).refine((p) => {
   }
 }, 'not a valid regular expression');
 
+/** Programs that read one of their arguments as code: a placeholder there is parsed, not passed. */
+const INTERPRETERS = new Set(['sh', 'bash', 'dash', 'zsh', 'ksh', 'ash', 'mksh', 'fish', 'busybox', 'python', 'python3', 'perl', 'ruby', 'node', 'php', 'lua']);
+/** The flags after which those programs take code: -c (shells, python), -e (perl, ruby, node), -lc, -ec ... */
+const CODE_FLAG = /^-[a-zA-Z]*[ce]$|^--(command|eval)$/;
+/** What a shell or an interpreter would read as something other than plain text. */
+const UNSAFE_CHARS = [' ', '\t', '\n', ';', '&', '|', '$', '`', "'", '"', '\\', '(', ')', '<', '>', '*', '?', '[', ']', '{', '}', '~', '!', '#', '%', '^'];
+
+/** The argv positions a shell or interpreter reads as code: the argument after its code flag. */
+function codeArguments(argv: readonly string[]): number[] {
+  const at: number[] = [];
+  argv.forEach((arg, i) => {
+    const program = arg.split('/').pop() ?? '';
+    if (!INTERPRETERS.has(program)) return;
+    const flag = argv.findIndex((a, j) => j > i && CODE_FLAG.test(a));
+    if (flag > 0 && flag + 1 < argv.length) at.push(flag + 1);
+  });
+  return at;
+}
+
+const PREFIXES = ['', 'a', '1', '/', '-', '.', '_', '/a', 'a/', '/var/a', 'A'];
+const SUFFIXES = ['', 'a', '1', '/', '.', 'a/a', 'A'];
+const SAMPLE_AFFIXES = PREFIXES.flatMap((pre) => SUFFIXES.map((post) => [pre, post] as const));
+
+/** Whether values of this pattern can carry a character a shell would act on (sampled around each one). */
+function admitsUnsafe(pattern: string): string | undefined {
+  let re: RegExp;
+  try {
+    re = new RegExp(`^(?:${pattern})$`, 'u');
+  } catch {
+    return undefined; // refused on its own as not a valid regular expression
+  }
+  return UNSAFE_CHARS.find((c) => SAMPLE_AFFIXES.some(([pre, post]) => re.test(`${pre}${c}${post}`)));
+}
+
 export const RunbookEntry = z
   .strictObject({
     name: EntryName,
@@ -135,6 +169,16 @@ export const RunbookEntry = z
     });
     for (const p of Object.keys(r.params)) {
       if (!used.has(p)) ctx.addIssue({ code: 'custom', path: ['params', p], message: `param "${p}" is not used in argv` });
+    }
+    // argv keeps a value one argument; a shell (sh -c "... {p} ...") would split, glob and expand it.
+    for (const i of codeArguments(r.argv)) {
+      for (const p of placeholdersIn(r.argv[i]!)) {
+        const pattern = r.params[p]?.pattern;
+        const bad = pattern === undefined ? undefined : admitsUnsafe(pattern);
+        if (bad !== undefined) {
+          ctx.addIssue({ code: 'custom', path: ['params', p, 'pattern'], message: `{${p}} is inside code a shell or interpreter parses (argv[${i}]), and this pattern lets a value carry ${JSON.stringify(bad)}: allow only letters, digits and . _ - / there` });
+        }
+      }
     }
   });
 export type RunbookEntry = z.infer<typeof RunbookEntry>;

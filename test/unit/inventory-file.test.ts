@@ -178,3 +178,30 @@ describe('hosts and their endpoints', () => {
     expect(withLocalHost(local, [])).toEqual([local]);
   });
 });
+
+describe('runbooks that hand a placeholder to a shell or an interpreter', () => {
+  const runbook = (argv: string[], pattern: string): Record<string, string> => ({
+    'runbooks.yaml': `runbooks:\n  - name: r\n    description: d\n    hosts: [local]\n    risk: low\n    argv: ${JSON.stringify(argv)}\n    params: { p: { pattern: ${JSON.stringify(pattern)}, description: x } }\n`,
+  });
+
+  it.each([
+    ['sh -c with any text', ['sh', '-c', 'du -sh {p}'], '.+', ' '],
+    ['bash -lc with a path that may hold a space', ['/bin/bash', '-lc', 'ls {p}'], '/[a-z ]+', ' '],
+    ['a pattern that lets a glob through', ['sh', '-c', 'rm /tmp/{p}'], '[a-z*]+', '*'],
+    ['a pattern that lets a command substitution through', ['dash', '-c', 'echo {p}'], '[a-z$()]+', '$'],
+    ['python -c', ['python3', '-c', "print('{p}')"], '\\w+|\\W+', ' '],
+    ['sh -c after timeout', ['timeout', '5', 'sh', '-c', 'cat {p}'], '[^/]+', ' '],
+  ])('refuses %s, naming the param and the character', (_what, argv, pattern, bad) => {
+    expect(() => readInventoryDir(writeInventory(runbook(argv, pattern)))).toThrow(
+      new RegExp(`runbooks\\[0\\]\\.params\\.p\\.pattern: \\{p\\} is inside code a shell or interpreter parses \\(argv\\[\\d\\]\\), and this pattern lets a value carry ${JSON.stringify(JSON.stringify(bad)).slice(1, -1).replace(/[$*]/g, '\\$&')}`),
+    );
+  });
+
+  it.each([
+    ['sh -c with a plain name', ['sh', '-c', 'du -sh /var/lib/{p}'], '[a-z0-9._-]+'],
+    ['a placeholder outside the script, as its own argument', ['sh', '-c', 'du -sh "$1"', 'sh', '{p}'], '.+'],
+    ['no shell at all', ['du', '-sh', '{p}'], '.+'],
+  ])('accepts %s', (_what, argv, pattern) => {
+    expect(readInventoryDir(writeInventory(runbook(argv, pattern))).runbooks).toHaveLength(1);
+  });
+});
