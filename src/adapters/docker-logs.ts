@@ -106,13 +106,20 @@ export class LineSplitter {
 const PEM_BEGIN = /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/;
 const PEM_END = /-----END [A-Z0-9 ]*PRIVATE KEY-----/;
 
+/** A line that is nothing but a long base64 run (a PEM body line, a key): hex-only digests are left. */
+const BASE64_LINE = /^\s*(?=[A-Za-z0-9+/]*[g-zG-Z+/])[A-Za-z0-9+/]{40,}={0,2}\s*$/;
+
 /**
- * redactText on each line, plus what no single line shows: the body of a PEM private key spans
- * lines, so every line from BEGIN to END (or to the end of the log) is hidden, per stream.
+ * redactText on each line, plus what no single line shows, whatever the window: the body of a PEM
+ * private key spans lines, so every line from BEGIN to END (or to the end of the log) is hidden,
+ * per stream; an END whose BEGIN lies before the window hides every earlier line of its stream in
+ * the window; and a line that is only a long base64 run is hidden on its own.
  */
 export function redactLogLines(lines: ReadonlyArray<{ stream: LogStream; text: string }>): LogLine[] {
+  const cutOff = keyTailsCutByWindow(lines);
   const inKey: Record<LogStream, boolean> = { stdout: false, stderr: false };
-  return lines.map(({ stream, text }) => {
+  return lines.map(({ stream, text }, i) => {
+    if (i <= cutOff[stream]) return { stream, text: REDACTED };
     if (inKey[stream]) {
       if (PEM_END.test(text)) inKey[stream] = false;
       return { stream, text: REDACTED };
@@ -124,8 +131,23 @@ export function redactLogLines(lines: ReadonlyArray<{ stream: LogStream; text: s
       // read that as an unterminated key and hide everything after it, end-of-log marker included.
       return { stream, text: `${redactText(text.slice(0, begin))}${REDACTED} (private key)` };
     }
+    if (BASE64_LINE.test(text)) return { stream, text: REDACTED };
     return { stream, text: redactText(text) };
   });
+}
+
+/** Per stream, the index of an END line whose BEGIN is not in the window (-1 when none). */
+function keyTailsCutByWindow(lines: ReadonlyArray<{ stream: LogStream; text: string }>): Record<LogStream, number> {
+  const cut: Record<LogStream, number> = { stdout: -1, stderr: -1 };
+  const seenBegin: Record<LogStream, boolean> = { stdout: false, stderr: false };
+  lines.forEach(({ stream, text }, i) => {
+    if (seenBegin[stream] || cut[stream] !== -1) return;
+    const begin = text.search(PEM_BEGIN);
+    const end = text.search(PEM_END);
+    if (end !== -1 && (begin === -1 || end < begin)) cut[stream] = i;
+    else if (begin !== -1) seenBegin[stream] = true;
+  });
+  return cut;
 }
 
 /** Reads `source` to its end or to `maxBytes`, demultiplexing unless the container has a TTY. */

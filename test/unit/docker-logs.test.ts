@@ -60,6 +60,25 @@ describe('redactLogLines', () => {
     expect(out.map((l) => l.text)).toEqual(['key: [REDACTED] (private key)', 'unrelated error', '[REDACTED]', '[REDACTED]', 'after the key token=[REDACTED]']);
   });
 
+  it('hides a key whose BEGIN is before the window: every line of its stream up to END', () => {
+    const out = redactLogLines([
+      { stream: 'stdout', text: 'MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7' },
+      { stream: 'stderr', text: 'a stderr line stays' },
+      { stream: 'stdout', text: 'Zm9vYmFy' },
+      { stream: 'stdout', text: '-----END PRIVATE KEY-----' },
+      { stream: 'stdout', text: 'served' },
+    ]);
+    expect(out.map((l) => l.text)).toEqual(['[REDACTED]', 'a stderr line stays', '[REDACTED]', '[REDACTED]', 'served']);
+  });
+
+  it('hides a line that is only a long base64 run, and leaves a hex digest', () => {
+    const out = redactLogLines([
+      { stream: 'stdout', text: 'MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7+/x=' },
+      { stream: 'stdout', text: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855' },
+    ]);
+    expect(out.map((l) => l.text)).toEqual(['[REDACTED]', 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855']);
+  });
+
   it('hides the rest of a stream whose key never ends', () => {
     const out = redactLogLines([{ stream: 'stdout', text: '-----BEGIN PRIVATE KEY-----' }, { stream: 'stdout', text: 'MIIBody' }]);
     expect(out.map((l) => l.text)).toEqual(['[REDACTED] (private key)', '[REDACTED]']);
