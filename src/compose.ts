@@ -81,7 +81,7 @@ export function createRuntime(config: Config, log: Logger = createLogger(config.
   const audit = new AuditLog(db, checkpointPath(config.dataDir));
   const killSwitch = new KillSwitchStore(db);
   const approvals = new ApprovalStore(db);
-  const inventory = new InventoryStore(db);
+  const inventory = new InventoryStore(db, config.nginx.allowedDirs);
   const adapters = parts.adapters ?? createAdapters(withLocalHost(localHost(config.dockerHost), inventory.hostSpecs()), log);
   const notifier = parts.notifier ?? createNotifier(config.notify.webhooks, log);
   const metrics = createMetrics(approvals, catalog.map((t) => t.name));

@@ -60,6 +60,13 @@ export const ConfigFile = z.strictObject({
       callTimeoutMs: z.number().int().positive().default(60_000),
     })
     .default({ readOnly: false, disabled: [], callTimeoutMs: 60_000 }),
+  nginx: z
+    .strictObject({
+      allowedDirs: z.array(z.string().regex(/^\/[A-Za-z0-9._/@+,=~-]*$/, 'an absolute directory').refine((d) => !d.split('/').includes('..'), 'no ".." segments'))
+        .default(['/etc/nginx'])
+        .describe('directories whose files may be given as confPath or prefix, beside what the inventory declares'),
+    })
+    .default({ allowedDirs: ['/etc/nginx'] }),
   notify: z.strictObject({ webhooks: z.array(Webhook).default([]) }).default({ webhooks: [] }),
   server: Server.default(SERVER_DEFAULTS),
   loop: LoopConfig.default(LOOP_DEFAULTS),

@@ -4,6 +4,7 @@
 import type { HostSpec } from '../adapters/hosts.js';
 import type { TargetInfo } from '../shared/targets.js';
 import type Database from 'better-sqlite3';
+import { posix } from 'node:path';
 import { statementCache, type Db } from './db.js';
 import { changeBetween, inventoryHash, snapshotOf, type InventoryChange, type InventorySnapshot } from './inventory-change.js';
 import { toHostSpec, type Inventory } from './inventory-file.js';
@@ -79,7 +80,8 @@ export class InventoryStore implements InventoryReader {
   private readonly stmt: (sql: string) => Database.Statement;
 
 
-  constructor(private readonly db: Db) {
+  /** `nginxDirs`: config nginx.allowedDirs, beside what the inventory's services declare. */
+  constructor(private readonly db: Db, private readonly nginxDirs: readonly string[] = []) {
     this.stmt = statementCache(db);
     this.reader = new ReadOnlyQuery(db.name);
     this.bounded = new BoundedQuery(db.name);
@@ -142,6 +144,13 @@ export class InventoryStore implements InventoryReader {
   serviceAt(host: string, container: string): ServiceRecord | undefined {
     const row = this.stmt('SELECT * FROM services WHERE host = ? AND container = ?').get(host, container) as ServiceRow | undefined;
     return row && toService(row);
+  }
+
+  nginxPathAllowed(host: string, kind: 'confPath' | 'prefix', path: string): boolean {
+    // A path with a ".." segment or a doubled slash is never compared: only the plain spelling counts.
+    if (posix.normalize(path) !== path) return false;
+    if (this.nginxDirs.some((d) => path === d || path.startsWith(`${d.replace(/\/+$/, '')}/`))) return true;
+    return this.services().some((s) => s.host === host && s.nginx?.[kind] === path);
   }
 
   serviceFor(where: { service?: string | null; host?: string | null; container?: string | null }): ServiceRecord | undefined {

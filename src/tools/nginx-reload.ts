@@ -6,7 +6,7 @@ import type { CommandResult, CommandRunner, RunOptions } from '../adapters/comma
 import { ToolFailure } from '../errors.js';
 import type { InventoryReader } from '../store/readers.js';
 import {
-  AbsolutePath, MAX_OUTPUT_CHARS, catArgv, childrenArgv, nginxBuild, nginxBuildArgv, nginxDumpArgv, nginxOutput, nginxReloadArgv,
+  AbsolutePath, MAX_OUTPUT_CHARS, confineNginxPaths, catArgv, childrenArgv, nginxBuild, nginxBuildArgv, nginxDumpArgv, nginxOutput, nginxReloadArgv,
   parseChildren, parsePid, pidDirective, pidFileNeedsBuild, processDirArgv, resolvePidPath, workersReplaced, type NginxTarget,
 } from './nginx.js';
 import { ContainerRef, defineTool, type ToolContext } from './spec.js';
@@ -47,7 +47,11 @@ function directPlace(input: ReloadNginxInput): NginxPlace {
 
 /** The place named directly, or by the service's inventory entry; the inventory's paths are checked like the input's. */
 export function nginxPlace(input: ReloadNginxInput, inventory: InventoryReader): NginxPlace {
-  if (input.service === undefined) return directPlace(input);
+  if (input.service === undefined) {
+    const place = directPlace(input);
+    confineNginxPaths(place.host, place.paths, inventory);
+    return place;
+  }
   const extra = (['host', 'container', 'confPath', 'prefix'] as const).filter((k) => input[k] !== undefined);
   if (extra.length) throw new ToolFailure('invalid_input', `give either service or ${extra.join('/')}, not both: the service's inventory entry says where its nginx is`);
   const s = inventory.service(input.service);

@@ -4,11 +4,26 @@ import { z } from 'zod';
 import { ToolFailure } from '../errors.js';
 import { redactText } from '../shared/redact.js';
 import { HostName, defineTool } from './spec.js';
+import type { InventoryReader } from '../store/readers.js';
 
 export const MAX_OUTPUT_CHARS = 4_000;
 const NGINX_RUN = { timeoutMs: 30_000, maxOutputBytes: 64 * 1024 };
 
 /** An absolute path of plain characters: no `..` segment, nothing a program could read as an option. */
+/**
+ * nginx runs as root and reads (and echoes from) whatever -c names, and creates directories under
+ * whatever -p names: both must come from the inventory (a service on this host declares them) or
+ * lie in a directory config nginx.allowedDirs allows. Anything else is refused, naming the field.
+ */
+export function confineNginxPaths(host: string, paths: { confPath?: string; prefix?: string }, inventory: InventoryReader): void {
+  for (const kind of ['confPath', 'prefix'] as const) {
+    const path = paths[kind];
+    if (path !== undefined && !inventory.nginxPathAllowed(host, kind, path)) {
+      throw new ToolFailure('invalid_input', `${kind}: ${path} is not one nginx on host ${host} may use: a service's nginx.${kind} in the inventory must name it, or config nginx.allowedDirs must hold its directory`);
+    }
+  }
+}
+
 export const AbsolutePath = z
   .string()
   .max(1024)
@@ -120,7 +135,7 @@ export const nginxTestConfig = defineTool({
     'Runs `nginx -t` on one host to check whether its configuration is valid, and returns ok, the exit code and nginx\'s own message ' +
     '(the failing directive, file and line when it is not). ' +
     'Use it after a config change, before any reload, and when nginx will not start. ' +
-    'Give confPath (and prefix) for an instance that does not use the default configuration. ' +
+    'Give confPath (and prefix) for an instance that does not use the default configuration; they must be ones the inventory declares for a service on that host, or lie under config nginx.allowedDirs. ' +
     'A broken config returns ok=false, not an error. Read-only, though nginx opens the log files the config names. ' +
     `Output capped at ${MAX_OUTPUT_CHARS} characters.`,
   family: 'nginx',
@@ -132,6 +147,11 @@ export const nginxTestConfig = defineTool({
   }),
   output: NginxTestOutput,
   target: (i) => `${i.host}/nginx`,
+  // Confined before anything runs: nginx runs as root and echoes the first word of a file it cannot parse.
+  resolve: (i, inventory) => {
+    confineNginxPaths(i.host, i, inventory);
+    return {};
+  },
   async run(input, ctx) {
     const res = await ctx.adapters.commands(input.host).run(nginxTestArgv(input), { ...NGINX_RUN, signal: ctx.signal });
     if (res.exitCode === 127 || res.exitCode === 126) {

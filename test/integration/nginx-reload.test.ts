@@ -10,7 +10,7 @@ import type { HostSpec, SshSpec } from '../../src/adapters/hosts.js';
 import { silentLogger } from '../../src/log.js';
 import type { AuditEntry } from '../../src/store/audit.js';
 import { nginxConfig, nginxWorkers, startNginx, type Nginx } from '../support/nginx.js';
-import { isAlive, tempDir, waitFor } from '../support/processes.js';
+import { isAlive, runDir, tempDir, waitFor } from '../support/processes.js';
 import { startSshd, type Sshd } from '../support/sshd.js';
 import { linkClient, testRuntime, type TestRuntimeOptions } from '../support/warden.js';
 
@@ -42,7 +42,8 @@ const hosts = (): HostSpec[] => [{ name: 'local' }, { name: 'remote', ssh: login
 
 /** One reload_nginx call through a fresh runtime; returns the result and that runtime's audit entries. */
 async function reload(args: Record<string, unknown>, opts: TestRuntimeOptions = {}): Promise<{ r: CallToolResult; audit: AuditEntry[] }> {
-  const rt = testRuntime({ ...(opts.inventory ? {} : { adapters: createAdapters(hosts(), silentLogger) }), ...opts });
+  // The test nginx instances live in the run's temp dirs: config nginx.allowedDirs lets them be named.
+  const rt = testRuntime({ ...(opts.inventory ? {} : { adapters: createAdapters(hosts(), silentLogger) }), config: `nginx:\n  allowedDirs: [${runDir()}]\n`, ...opts });
   const linked = await linkClient(rt);
   try {
     const r = (await linked.client.callTool({ name: 'reload_nginx', arguments: args })) as CallToolResult;

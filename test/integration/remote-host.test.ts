@@ -14,7 +14,7 @@ import { createContainer } from '../support/containers.js';
 import { startDockerd, type Dockerd } from '../support/dockerd.js';
 import { nginxConfig, startNginx, type Nginx } from '../support/nginx.js';
 import { installFakeNvidiaSmi, type FakeNvidiaSmi } from '../support/nvidia-smi.js';
-import { tempDir } from '../support/processes.js';
+import { runDir, tempDir } from '../support/processes.js';
 import { startSshd, type Sshd } from '../support/sshd.js';
 import { linkClient, testRuntime } from '../support/warden.js';
 
@@ -49,7 +49,7 @@ afterAll(async () => {
 
 /** One call through a fresh runtime whose adapters know exactly `hosts`. */
 async function call(hosts: HostSpec[], name: string, args: Record<string, unknown>): Promise<CallToolResult> {
-  const rt = testRuntime({ adapters: createAdapters(hosts, silentLogger) });
+  const rt = testRuntime({ adapters: createAdapters(hosts, silentLogger), config: `nginx:\n  allowedDirs: [${runDir()}]\n` });
   const linked = await linkClient(rt);
   try {
     return (await linked.client.callTool({ name, arguments: args })) as CallToolResult;

@@ -110,6 +110,7 @@ function inventoryWith(services: Partial<ServiceRecord>[]): InventoryReader {
     service: (name) => full.find((s) => s.name === name),
     serviceAt: () => undefined,
     serviceFor: (w) => (w.service ? full.find((s) => s.name === w.service) : undefined),
+    nginxPathAllowed: () => true,
     services: () => full,
     hosts: () => [],
     runbooks: () => [],
