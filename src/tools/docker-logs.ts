@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import { DEFAULT_MAX_READ_BYTES } from '../adapters/docker-logs.js';
 import {
-  MAX_GREP_CHARS, MAX_LINE_CHARS, cleanLine, fenceLog, grepMatcher, grepProblem, keepNewest, sinceToUnixSeconds,
+  MAX_GREP_CHARS, MAX_LINE_CHARS, cleanLine, fenceLog, grepLines, grepProblem, keepNewest, sinceToUnixSeconds,
 } from './log-text.js';
 import { ContainerRef, HostName, defineTool } from './spec.js';
 import { bareName } from '../shared/containers.js';
@@ -31,7 +31,7 @@ const ContainerLogsInput = z
     timestamps: z.boolean().default(false).describe("Prefix each line with Docker's RFC 3339 timestamp."),
   })
   .superRefine((i, ctx) => {
-    const problem = i.grep === undefined ? undefined : grepProblem(i.grep, i.regex);
+    const problem = i.grep === undefined ? undefined : grepProblem(i.grep, i.regex, i.ignoreCase);
     if (problem) ctx.addIssue({ code: 'custom', path: ['grep'], message: problem });
   });
 
@@ -68,8 +68,8 @@ export const containerLogs = defineTool({
     const logs = await ctx.adapters.docker(input.host).containerLogs(input.container, {
       tail: input.tail, sinceUnixSeconds, timestamps: input.timestamps, stream: input.stream, signal: ctx.signal,
     });
-    const matches = input.grep === undefined ? () => true : grepMatcher(input.grep, input.regex, input.ignoreCase);
-    const shown = logs.lines.map((l) => ({ stream: l.stream, text: cleanLine(l.text) })).filter((l) => matches(l.text));
+    const cleaned = logs.lines.map((l) => ({ stream: l.stream, text: cleanLine(l.text) }));
+    const shown = input.grep === undefined ? cleaned : grepLines(cleaned, input.grep, input.regex, input.ignoreCase);
     const { kept, dropped } = keepNewest(shown, MAX_TEXT_BYTES);
     return {
       host: input.host,

@@ -27,30 +27,44 @@ export function sinceToUnixSeconds(value: string, nowMs: number): number | undef
  * Regex grep runs on RE2 (re2-wasm, Google's engine as WebAssembly): matching takes time linear in
  * the text whatever the pattern, so `((a)+)+$` or `a*a*a*b` over a long line cannot block the
  * process. RE2 has no backreferences or lookaround; such a pattern is refused with RE2's words.
+ * The module has a fixed 16 MiB heap and a compiled pattern lives there until deleted: every
+ * compile is freed before returning, or a few calls would leave grep broken for everyone.
  */
-function compile(pattern: string, ignoreCase: boolean): RE2 {
-  return new RE2(pattern, ignoreCase ? 'iu' : 'u');
+function withRe2<T>(pattern: string, ignoreCase: boolean, use: (re: RE2) => T): T {
+  const re = new RE2(pattern, ignoreCase ? 'iu' : 'u');
+  try {
+    return use(re);
+  } finally {
+    (re as unknown as { wrapper?: { delete(): void } }).wrapper?.delete();
+  }
 }
+
+/** Compiling these costs hundreds of milliseconds on the event loop (a unicode class, a big count). */
+const COSTLY = /\\[pP]|\{\s*\d{3,}|,\s*\d{3,}\s*\}/;
 
 /** Why a grep pattern is refused, or undefined when it is fine. */
-export function grepProblem(pattern: string, isRegex: boolean): string | undefined {
+export function grepProblem(pattern: string, isRegex: boolean, ignoreCase = false): string | undefined {
   if (!isRegex) return undefined;
+  if (COSTLY.test(pattern)) return 'unicode property classes (\\p) and counts above 99 ({n}) are refused: they cost too much to compile; use a plain class or +';
   try {
-    compile(pattern, false);
+    withRe2(pattern, ignoreCase, () => undefined);
     return undefined;
   } catch (err) {
-    const why = (err as Error).message.replace(/^Invalid regular expression: \/.*\/u?: /, '');
-    return `not a regular expression warden runs (RE2 syntax: no backreferences or lookaround): ${why}`;
+    const why = (err as Error).message.replace(/^Invalid regular expression: \/.*\/u?: /, '').replace(/^abort\(Cannot enlarge memory.*/s, 'the pattern needs more memory than warden gives a regex; make it smaller');
+    return `not a regular expression warden runs (RE2 syntax: no backreferences or lookaround): ${why.slice(0, 200)}`;
   }
 }
 
-export function grepMatcher(pattern: string, isRegex: boolean, ignoreCase: boolean): (text: string) => boolean {
-  if (isRegex) {
-    const re = compile(pattern, ignoreCase);
-    return (text) => re.test(text);
-  }
+/** The lines that match, the pattern compiled once and freed at the end. */
+export function grepLines<L extends { text: string }>(lines: readonly L[], pattern: string, isRegex: boolean, ignoreCase: boolean): L[] {
+  if (isRegex) return withRe2(pattern, ignoreCase, (re) => lines.filter((l) => re.test(l.text)));
   const needle = ignoreCase ? pattern.toLowerCase() : pattern;
-  return ignoreCase ? (text) => text.toLowerCase().includes(needle) : (text) => text.includes(needle);
+  return lines.filter((l) => (ignoreCase ? l.text.toLowerCase() : l.text).includes(needle));
+}
+
+/** One text against a pattern (tests and one-off checks); grepLines for many lines. */
+export function grepMatcher(pattern: string, isRegex: boolean, ignoreCase: boolean): (text: string) => boolean {
+  return (text) => grepLines([{ text }], pattern, isRegex, ignoreCase).length === 1;
 }
 
 const ANSI_CSI = /\u001b\[[0-9;?]*[ -/]*[@-~]/g;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { explainExit } from '../../src/tools/exit-meaning.js';
 import {
-  LOG_CLOSE_MARKER, MAX_LINE_CHARS, cleanLine, fenceLog, grepMatcher, grepProblem, keepNewest, sinceToUnixSeconds,
+  LOG_CLOSE_MARKER, MAX_LINE_CHARS, cleanLine, fenceLog, grepLines, grepMatcher, grepProblem, keepNewest, sinceToUnixSeconds,
 } from '../../src/tools/log-text.js';
 
 describe('sinceToUnixSeconds', () => {
@@ -46,6 +46,25 @@ describe('grep', () => {
 
   it.each(['^(starting|ready)', 'err(or)?: \\d+', '[a-z]+ timeout'])('accepts the regex %j', (pattern) => {
     expect(grepProblem(pattern, true)).toBeUndefined();
+  });
+
+  it('frees every compiled pattern: hundreds of calls leave grep working for the next caller', () => {
+    // Without freeing, the 16 MiB regex heap is full after about 350 compiles of this pattern.
+    for (let i = 0; i < 250; i += 1) {
+      expect(grepProblem('.{99}', true)).toBeUndefined();
+      expect(grepLines([{ text: 'x'.repeat(120) }], '.{99}', true, false)).toHaveLength(1);
+    }
+    expect(grepLines([{ text: 'aab' }, { text: 'c' }], 'a+b', true, false)).toEqual([{ text: 'aab' }]);
+  });
+
+  it.each(['\\pL{20}', '\\p{Greek}+', '.{1000}', 'a{5,500}'])('refuses %j, which costs too much to compile', (pattern) => {
+    expect(grepProblem(pattern, true)).toMatch(/cost too much to compile/);
+  });
+
+  it('refuses a pattern too big for the regex heap, and grep still works after', () => {
+    expect(grepProblem('(.{99}){99}', true)).toMatch(/needs more memory than warden gives a regex|not a regular expression warden runs/);
+    expect(grepProblem('a+b', true)).toBeUndefined();
+    expect(grepLines([{ text: 'aab' }], 'a+b', true, true)).toHaveLength(1);
   });
 
   it('takes any text literally when it is no regex', () => {
