@@ -62,7 +62,7 @@ export const ConfigFile = z.strictObject({
     .default({ readOnly: false, disabled: [], callTimeoutMs: 60_000 }),
   nginx: z
     .strictObject({
-      allowedDirs: z.array(z.string().regex(/^\/[A-Za-z0-9._/@+,=~-]*$/, 'an absolute directory').refine((d) => !d.split('/').includes('..'), 'no ".." segments'))
+      allowedDirs: z.array(z.string().regex(/^\/[A-Za-z0-9._/@+,=~-]*$/, 'an absolute directory').refine((d) => !d.split('/').includes('..'), 'no ".." segments').refine((d) => d.replace(/\/+$/, '') !== '', 'not "/": that would let nginx read every file'))
         .default(['/etc/nginx'])
         .describe('directories whose files may be given as confPath or prefix, beside what the inventory declares'),
     })

@@ -2,9 +2,10 @@
 import type { Command } from 'commander';
 import type { ConfigLoader } from '../config.js';
 import { checkpointPath, createRecordsRuntime } from '../compose.js';
-import { AuditLog, type VerifyResult } from '../store/audit.js';
+import { CommandError } from '../errors.js';
+import { AuditLog, decodeCheckpoint, type VerifyResult } from '../store/audit.js';
 import { dbPath, openDbReadOnly } from '../store/db.js';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { parseLimit, printJson, printLines, table } from './output.js';
 
 export function registerAuditCommands(program: Command, loadConfig: ConfigLoader): void {
@@ -16,14 +17,18 @@ export function registerAuditCommands(program: Command, loadConfig: ConfigLoader
     .option('--json', 'machine-readable output')
     .action((opts: { anchor: boolean; json?: boolean }) => {
       const { dataDir } = loadConfig();
+      const anchorPath = checkpointPath(dataDir);
+      // The anchor first: entries appended while the copy is taken then only add to what it names.
+      const anchor = existsSync(anchorPath) ? decodeCheckpoint(readFileSync(anchorPath, 'utf8')) : null;
       if (!existsSync(dbPath(dataDir))) {
+        if (anchor) throw new CommandError(`broken: the anchor names entry ${anchor.seq}, and there is no database in ${dataDir}`);
         printLines([`ok: 0 entries (no database in ${dataDir} yet)`]);
         return;
       }
       const copy = openDbReadOnly(dataDir);
       let result: VerifyResult;
       try {
-        result = new AuditLog(copy.db, checkpointPath(dataDir)).verify({ requireAnchor: opts.anchor });
+        result = new AuditLog(copy.db, anchorPath).verify({ requireAnchor: opts.anchor, checkpoint: anchor });
       } finally {
         copy.close();
       }

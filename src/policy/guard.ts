@@ -208,8 +208,10 @@ export class Guard {
       return { ok: true, callId: call.callId, output, text, dryRun: false };
     } catch (err) {
       const failure = this.toFailure(err, call);
-      this.auditCall(call, { phase: 'failed', errorKind: failure.kind, result: `${failure.message}${err === failure ? '' : ` [cause: ${redactText(errorMessage((failure.cause as unknown) ?? err)).slice(0, 300)}]`}`, durationMs: Math.round(performance.now() - started) });
-      return { ok: false, callId: call.callId, kind: failure.kind, message: failure.message, details: failure.details };
+      // A failure can quote what the target said (an SQL error naming a value): redacted like output.
+      const message = redactText(failure.message);
+      this.auditCall(call, { phase: 'failed', errorKind: failure.kind, result: `${message}${err === failure ? '' : ` [cause: ${redactText(errorMessage((failure.cause as unknown) ?? err)).slice(0, 300)}]`}`, durationMs: Math.round(performance.now() - started) });
+      return { ok: false, callId: call.callId, kind: failure.kind, message, details: failure.details };
     }
   }
 

@@ -12,9 +12,12 @@ interface Pattern {
 
 const PATTERNS: Pattern[] = [
   // PEM private key blocks, whole. The replacement has no BEGIN line, so redacting twice is harmless.
-  { re: /-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----[\s\S]*?(-----END \1PRIVATE KEY-----|$)/g, replace: `${REDACTED} (private key)` },
+  { re: /-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY( BLOCK)?-----[\s\S]*?(-----END \1PRIVATE KEY\2-----|$)/g, replace: `${REDACTED} (private key)` },
   // Authorization headers and bearer tokens.
-  { re: /\b(Bearer|Basic|Token)\s+[A-Za-z0-9._~+/=-]{8,}/gi, replace: (_m, scheme) => `${scheme} ${REDACTED}` },
+  { re: /\b(Bearer|Basic|Token|Digest)\s+[A-Za-z0-9._~+/=-]{8,}/gi, replace: (_m, scheme) => `${scheme} ${REDACTED}` },
+  // Passwords given as command-line options: --password X, --password=X, mysql's -pX.
+  { re: /(--(?:password|passwd|pass|secret|token|api-key|auth-token))([= ]+)(\S+)/gi, replace: (_m, flag, sep) => `${flag}${sep}${REDACTED}` },
+  { re: /(\bmysql(?:dump|admin)?\b[^\n]*?\s-p)(\S+)/g, replace: (_m, pre) => `${pre}${REDACTED}` },
   // Provider keys with recognisable prefixes.
   { re: /\bsk-ant-[A-Za-z0-9_-]{10,}/g, replace: REDACTED },
   { re: /\bsk-(proj-)?[A-Za-z0-9_-]{20,}/g, replace: REDACTED },

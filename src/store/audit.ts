@@ -214,7 +214,7 @@ export class AuditLog {
    * `requireAnchor`: a log with entries and no anchor file fails (a cut-off tail would pass
    * unseen); without it the missing anchor is a warning, for an operator who knows why it is gone.
    */
-  verify(opts: { requireAnchor?: boolean } = {}): VerifyResult {
+  verify(opts: { requireAnchor?: boolean; checkpoint?: Checkpoint | null } = {}): VerifyResult {
     const warnings: string[] = [];
     const triggers = this.db
       .prepare(`SELECT count(*) AS n FROM sqlite_master WHERE type = 'trigger' AND name IN ('audit_no_update', 'audit_no_delete')`)
@@ -224,7 +224,8 @@ export class AuditLog {
     let prevHash = GENESIS_HASH;
     let expectedSeq = 1;
     let entries = 0;
-    const checkpoint = this.readCheckpoint();
+    // Given when the caller read the anchor before taking its copy of a live database.
+    const checkpoint = opts.checkpoint !== undefined ? opts.checkpoint : this.readCheckpoint();
     const broken = (brokenAt: number, reason: string): VerifyResult => ({ ok: false, entries, brokenAt, reason, warnings });
     for (const row of this.db.prepare(`SELECT ${COLUMNS} FROM audit ORDER BY seq`).iterate() as Iterable<Row>) {
       const entry = fromRow(row);

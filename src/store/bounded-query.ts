@@ -32,14 +32,21 @@ export class BoundedQuery {
 
   /** One statement at a time: the queue keeps a stopped statement from taking others with it. */
   run(sql: string, params: readonly (string | number | null)[], caps: QueryCaps): Promise<QueryResult> {
-    const next = this.queue.then(() => this.runNow(sql, [...params], caps));
+    // The deadline counts from now, queue included: a burst of slow statements from one caller
+    // cannot hold others' past their deadline, and work nobody waits for any more never starts.
+    const deadline = Date.now() + caps.timeoutMs;
+    const next = this.queue.then(() => {
+      const left = deadline - Date.now();
+      if (left <= 0) throw new ToolFailure('unavailable', `query_inventory is busy: other statements took the ${caps.timeoutMs} ms this one had; retry later`);
+      return this.runNow(sql, [...params], caps, left);
+    });
     this.queue = next.catch(() => undefined);
     return next;
   }
 
-  private runNow(sql: string, params: (string | number | null)[], caps: QueryCaps): Promise<QueryResult> {
+  private runNow(sql: string, params: (string | number | null)[], caps: QueryCaps, budgetMs: number): Promise<QueryResult> {
     const worker = (this.worker ??= spawn());
-    const req: QueryRequest = { id: this.nextId++, path: this.path, sql, params, caps };
+    const req: QueryRequest = { id: this.nextId++, path: this.path, sql, params, caps: { ...caps, timeoutMs: budgetMs } };
     return new Promise<QueryResult>((resolve, reject) => {
       const done = (): void => {
         clearTimeout(timer);
@@ -62,7 +69,7 @@ export class BoundedQuery {
         this.worker = undefined;
         void worker.terminate();
         reject(new ToolFailure('invalid_input', `query stopped at its deadline of ${caps.timeoutMs} ms: it ran too long (an unbounded recursive CTE or a large join?); add a LIMIT or narrow it`));
-      }, caps.timeoutMs + GRACE_MS);
+      }, budgetMs + GRACE_MS);
       worker.on('message', onMessage);
       worker.on('error', onError);
       worker.postMessage(req);

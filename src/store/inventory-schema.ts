@@ -109,39 +109,66 @@ const Pattern = z.string().min(1).refine((p) => {
   }
 }, 'not a valid regular expression');
 
-/** Programs that read one of their arguments as code: a placeholder there is parsed, not passed. */
-const INTERPRETERS = new Set(['sh', 'bash', 'dash', 'zsh', 'ksh', 'ash', 'mksh', 'fish', 'busybox', 'python', 'python3', 'perl', 'ruby', 'node', 'php', 'lua']);
-/** The flags after which those programs take code: -c (shells, python), -e (perl, ruby, node), -lc, -ec ... */
-const CODE_FLAG = /^-[a-zA-Z]*[ce]$|^--(command|eval)$/;
-/** What a shell or an interpreter would read as something other than plain text. */
-const UNSAFE_CHARS = [' ', '\t', '\n', ';', '&', '|', '$', '`', "'", '"', '\\', '(', ')', '<', '>', '*', '?', '[', ']', '{', '}', '~', '!', '#', '%', '^'];
+const SHELLS = new Set(['sh', 'bash', 'dash', 'zsh', 'ksh', 'ash', 'mksh', 'fish']);
+/** Interpreters and the flag after which they take code; awk takes its program as the first argument. */
+const CODE_FLAGS: Record<string, RegExp> = {
+  python: /^-[a-zA-Z]*c$/, perl: /^-[a-zA-Z]*[eE]$/, ruby: /^-[a-zA-Z]*e$/, node: /^(-[ep]|--eval|--print)$/, php: /^-r$/, lua: /^-e$/,
+};
+const AWKS = new Set(['awk', 'gawk', 'mawk', 'nawk', 'busybox-awk']);
+/** Programs that hand the rest of their arguments to a shell: on a remote host, or every n seconds. */
+const SHELL_RELAYS = new Set(['ssh', 'watch']);
 
-/** The argv positions a shell or interpreter reads as code: the argument after its code flag. */
-function codeArguments(argv: readonly string[]): number[] {
-  const at: number[] = [];
-  argv.forEach((arg, i) => {
-    const program = arg.split('/').pop() ?? '';
-    if (!INTERPRETERS.has(program)) return;
-    const flag = argv.findIndex((a, j) => j > i && CODE_FLAG.test(a));
-    if (flag > 0 && flag + 1 < argv.length) at.push(flag + 1);
-  });
-  return at;
+function programOf(arg: string): string {
+  const base = arg.split('/').pop() ?? '';
+  return /^python[0-9.]*$/.test(base) ? 'python' : /^node(js)?$/.test(base) ? 'node' : base;
 }
 
-const PREFIXES = ['', 'a', '1', '/', '-', '.', '_', '/a', 'a/', '/var/a', 'A'];
-const SUFFIXES = ['', 'a', '1', '/', '.', 'a/a', 'A'];
-const SAMPLE_AFFIXES = PREFIXES.flatMap((pre) => SUFFIXES.map((post) => [pre, post] as const));
+/** Shell options that take the next argument as their value, not as the script. */
+const SHELL_OPTION_WITH_VALUE = /^[-+]o$/;
 
-/** Whether values of this pattern can carry a character a shell would act on (sampled around each one). */
-function admitsUnsafe(pattern: string): string | undefined {
-  let re: RegExp;
-  try {
-    re = new RegExp(`^(?:${pattern})$`, 'u');
-  } catch {
-    return undefined; // refused on its own as not a valid regular expression
+export interface ParsedArgument {
+  index: number;
+  /** A shell reads it (a safe pattern may be allowed); an interpreter evaluates it (never). */
+  by: 'shell' | 'interpreter';
+}
+
+/** The argv positions a shell or an interpreter parses as code, whatever wraps them (timeout, env, sudo, busybox). */
+export function parsedArguments(argv: readonly string[]): ParsedArgument[] {
+  for (let i = 0; i < argv.length; i += 1) {
+    const program = programOf(argv[i]!);
+    if (SHELLS.has(program)) {
+      let j = i + 1;
+      let code = false;
+      for (; j < argv.length && /^[-+]/.test(argv[j]!); j += 1) {
+        if (argv[j] === '--') { j += 1; break; }
+        if (/^-[a-zA-Z]*c[a-zA-Z]*$/.test(argv[j]!) || argv[j] === '--command') code = true;
+        if (SHELL_OPTION_WITH_VALUE.test(argv[j]!)) j += 1;
+      }
+      // Arguments after the script are its positional parameters ($1 ...): passed, not parsed.
+      return code && j < argv.length ? [{ index: j, by: 'shell' }] : [];
+    }
+    const flag = CODE_FLAGS[program];
+    if (flag) {
+      const at = argv.findIndex((a, j) => j > i && flag.test(a));
+      return at > 0 && at + 1 < argv.length ? [{ index: at + 1, by: 'interpreter' }] : [];
+    }
+    if (AWKS.has(program)) {
+      if (argv.slice(i + 1).some((a) => a === '-f')) return [];
+      const at = argv.findIndex((a, j) => j > i && !a.startsWith('-') && !/^[-]v$/.test(argv[j - 1] ?? ''));
+      return at > 0 ? [{ index: at, by: 'interpreter' }] : [];
+    }
+    if (SHELL_RELAYS.has(program) || (program === 'su' && argv.slice(i + 1).includes('-c'))) {
+      return argv.map((_, j) => j).filter((j) => j > i).map((index) => ({ index, by: 'shell' as const }));
+    }
   }
-  return UNSAFE_CHARS.find((c) => SAMPLE_AFFIXES.some(([pre, post]) => re.test(`${pre}${c}${post}`)));
+  return [];
 }
+
+/**
+ * Patterns a shell cannot misread: one character class of letters, digits and . _ / (a - last),
+ * with a quantifier. Checked on the pattern's text, not by sampling values.
+ */
+const SAFE_PATTERN = /^\[(?:[a-z]-[a-z]|[A-Z]-[A-Z]|[0-9]-[0-9]|[A-Za-z0-9._/])+-?\](?:[+*?]|\{\d+(?:,\d*)?\})?$/;
 
 export const RunbookEntry = z
   .strictObject({
@@ -170,13 +197,14 @@ export const RunbookEntry = z
     for (const p of Object.keys(r.params)) {
       if (!used.has(p)) ctx.addIssue({ code: 'custom', path: ['params', p], message: `param "${p}" is not used in argv` });
     }
-    // argv keeps a value one argument; a shell (sh -c "... {p} ...") would split, glob and expand it.
-    for (const i of codeArguments(r.argv)) {
-      for (const p of placeholdersIn(r.argv[i]!)) {
-        const pattern = r.params[p]?.pattern;
-        const bad = pattern === undefined ? undefined : admitsUnsafe(pattern);
-        if (bad !== undefined) {
-          ctx.addIssue({ code: 'custom', path: ['params', p, 'pattern'], message: `{${p}} is inside code a shell or interpreter parses (argv[${i}]), and this pattern lets a value carry ${JSON.stringify(bad)}: allow only letters, digits and . _ - / there` });
+    // argv keeps a value one argument; a shell (sh -c "... {p} ...") would split, glob and expand it,
+    // and an interpreter (python -c, perl -e, awk) would run it as code.
+    for (const { index, by } of parsedArguments(r.argv)) {
+      for (const p of placeholdersIn(r.argv[index]!)) {
+        if (by === 'interpreter') {
+          ctx.addIssue({ code: 'custom', path: ['argv', index], message: `{${p}} is inside code an interpreter evaluates: pass it as an argument of its own (sys.argv, ARGV, process.argv) instead` });
+        } else if (!SAFE_PATTERN.test(r.params[p]?.pattern ?? '')) {
+          ctx.addIssue({ code: 'custom', path: ['params', p, 'pattern'], message: `{${p}} is inside code a shell parses (argv[${index}]): its pattern must be one character class of letters, digits and . _ / - with a quantifier, e.g. "[a-z0-9._-]+"; or pass it as a positional argument after the script ("$1")` });
         }
       }
     }

@@ -146,11 +146,12 @@ export class InventoryStore implements InventoryReader {
     return row && toService(row);
   }
 
-  nginxPathAllowed(host: string, kind: 'confPath' | 'prefix', path: string): boolean {
+  nginxPathAllowed(host: string, kind: 'confPath' | 'prefix', path: string, container?: string): boolean {
     // A path with a ".." segment or a doubled slash is never compared: only the plain spelling counts.
     if (posix.normalize(path) !== path) return false;
     if (this.nginxDirs.some((d) => path === d || path.startsWith(`${d.replace(/\/+$/, '')}/`))) return true;
-    return this.services().some((s) => s.host === host && s.nginx?.[kind] === path);
+    // A path declared for nginx in a container names a file inside it, not the host's (and back).
+    return this.services().some((s) => s.host === host && (s.nginx?.container ?? undefined) === container && s.nginx?.[kind] === path);
   }
 
   serviceFor(where: { service?: string | null; host?: string | null; container?: string | null }): ServiceRecord | undefined {

@@ -53,10 +53,11 @@ export interface InventoryReader {
   /** The service running as this container on this host, if the inventory knows it. */
   serviceAt(host: string, container: string): ServiceRecord | undefined;
   /**
-   * Whether nginx may be pointed at this confPath or prefix on this host: a service on the host
-   * declares it in its `nginx` entry, or it lies in a directory config `nginx.allowedDirs` allows.
+   * Whether nginx may be pointed at this confPath or prefix on this host (inside this container, or
+   * on the host itself): a service declares it for that very place in its `nginx` entry, or it
+   * lies in a directory config `nginx.allowedDirs` allows.
    */
-  nginxPathAllowed(host: string, kind: 'confPath' | 'prefix', path: string): boolean;
+  nginxPathAllowed(host: string, kind: 'confPath' | 'prefix', path: string, container?: string): boolean;
   /** The service an incident or alert names: by its name first, else by where it runs. */
   serviceFor(where: { service?: string | null; host?: string | null; container?: string | null }): ServiceRecord | undefined;
   services(): ServiceRecord[];

@@ -5,6 +5,7 @@ import type { Adapters } from '../adapters/index.js';
 import { ToolFailure } from '../errors.js';
 import type { ServiceRecord } from '../store/readers.js';
 import { defineTool } from './spec.js';
+import { redactText } from '../shared/redact.js';
 
 const DEFAULT_ROWS = 100;
 const MAX_ROWS = 1_000;
@@ -43,7 +44,9 @@ export const queryInventory = defineTool({
   target: () => 'inventory',
   async run(input, ctx) {
     const r = await ctx.inventory.query(input.sql, input.params, { maxRows: input.maxRows, timeoutMs: QUERY_TIMEOUT_MS });
-    return { columns: r.columns, rows: r.rows as z.infer<typeof Cell>[][], rowCount: r.rows.length, truncated: r.truncated, truncatedBy: r.truncatedBy ?? null };
+    // Inventory notes and health checks are free text an operator may have put a secret in.
+    const rows = (r.rows as z.infer<typeof Cell>[][]).map((row) => row.map((c) => (typeof c === 'string' ? redactText(c) : c)));
+    return { columns: r.columns, rows, rowCount: rows.length, truncated: r.truncated, truncatedBy: r.truncatedBy ?? null };
   },
   summarize(out) {
     const clip = (v: unknown): string => {

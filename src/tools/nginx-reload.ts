@@ -49,7 +49,7 @@ function directPlace(input: ReloadNginxInput): NginxPlace {
 export function nginxPlace(input: ReloadNginxInput, inventory: InventoryReader): NginxPlace {
   if (input.service === undefined) {
     const place = directPlace(input);
-    confineNginxPaths(place.host, place.paths, inventory);
+    confineNginxPaths(place.host, place.paths, inventory, place.container);
     return place;
   }
   const extra = (['host', 'container', 'confPath', 'prefix'] as const).filter((k) => input[k] !== undefined);

@@ -15,10 +15,10 @@ const NGINX_RUN = { timeoutMs: 30_000, maxOutputBytes: 64 * 1024 };
  * whatever -p names: both must come from the inventory (a service on this host declares them) or
  * lie in a directory config nginx.allowedDirs allows. Anything else is refused, naming the field.
  */
-export function confineNginxPaths(host: string, paths: { confPath?: string; prefix?: string }, inventory: InventoryReader): void {
+export function confineNginxPaths(host: string, paths: { confPath?: string; prefix?: string }, inventory: InventoryReader, container?: string): void {
   for (const kind of ['confPath', 'prefix'] as const) {
     const path = paths[kind];
-    if (path !== undefined && !inventory.nginxPathAllowed(host, kind, path)) {
+    if (path !== undefined && !inventory.nginxPathAllowed(host, kind, path, container)) {
       throw new ToolFailure('invalid_input', `${kind}: ${path} is not one nginx on host ${host} may use: a service's nginx.${kind} in the inventory must name it, or config nginx.allowedDirs must hold its directory`);
     }
   }

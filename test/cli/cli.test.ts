@@ -174,6 +174,23 @@ describe('warden approvals and audit from the command line', () => {
     expect(knowing.stderr).toMatch(/warning: no anchor file/);
   });
 
+  it('audit verify fails when the database is gone and the anchor says there were entries', async () => {
+    const { env } = await heldCall();
+    rmSync(join(env.WARDEN_DATA_DIR!, 'warden.db'));
+    for (const f of ['warden.db-wal', 'warden.db-shm']) rmSync(join(env.WARDEN_DATA_DIR!, f), { force: true });
+    const r = warden(['audit', 'verify'], env);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/the anchor names entry 1, and there is no database/);
+  });
+
+  it('refuses "/" as an nginx directory: nginx would read every file', () => {
+    const dir = tempDir('cli');
+    writeFileSync(join(dir, 'warden.yaml'), 'nginx:\n  allowedDirs: [/]\n');
+    const r = warden(['--config', join(dir, 'warden.yaml'), 'tokens', 'list'], dataDirEnv(dir));
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/nginx\.allowedDirs\[0\]: not "\/"/);
+  });
+
   it('audit verify checks a copy of the data dir without writing to it', async () => {
     const { env } = await heldCall();
     const copy = join(tempDir('cli-copy'), 'data');

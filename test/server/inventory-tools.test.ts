@@ -99,6 +99,17 @@ describe('query_inventory through the guard', () => {
     expect(rt.audit.list().filter((e) => e.tool === 'query_inventory').map((e) => e.phase)).toEqual(['requested', 'failed', 'requested', 'completed']);
   });
 
+  it('redacts secrets an operator left in the inventory, in rows and in SQL errors that quote them, and in the audit', async () => {
+    const adapters = fakeAdapters();
+    const rt = testRuntime({ adapters, inventory: { 'services.yaml': 'services:\n  - { name: db, host: local, notes: "dsn postgres://app:S3cretPw@db/x" }\n' } });
+    const linked = await linkClient(rt, { principal: 'local', role: 'operator', transport: 'memory' });
+    open.push(rt, linked);
+    const rows = await linked.client.callTool({ name: 'query_inventory', arguments: { sql: 'SELECT notes FROM services' } });
+    const failed = await linked.client.callTool({ name: 'query_inventory', arguments: { sql: "SELECT json_extract('{}', (SELECT notes FROM services))" } });
+    expect(failed.isError).toBe(true);
+    expect(JSON.stringify([rows, failed, rt.audit.list()])).not.toContain('S3cretPw');
+  });
+
   it('refuses maxRows above 1000, naming the field', async () => {
     const { client } = await setup();
     const r = await client.callTool({ name: 'query_inventory', arguments: { sql: 'SELECT 1', maxRows: 5000 } });

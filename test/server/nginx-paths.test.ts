@@ -12,7 +12,10 @@ afterEach(async () => {
   for (const x of open.splice(0).reverse()) await x.close();
 });
 
-const INVENTORY = { 'services.yaml': 'services:\n  - { name: edge, host: local, nginx: { confPath: /srv/edge/nginx.conf, prefix: /srv/edge } }\n' };
+const INVENTORY = {
+  'services.yaml': 'services:\n  - { name: edge, host: local, nginx: { confPath: /srv/edge/nginx.conf, prefix: /srv/edge } }\n'
+    + '  - { name: app, host: local, nginx: { confPath: /app/nginx.conf, container: web-1 } }\n',
+};
 
 async function call(name: string, args: Record<string, unknown>, role: 'readonly' | 'operator' = 'readonly') {
   const adapters = fakeAdapters();
@@ -42,6 +45,13 @@ describe('nginx paths', () => {
     const { text, ran } = await call('reload_nginx', { confPath: '/root/.ssh/id_rsa' }, 'operator');
     expect(text).toContain('[invalid_input] confPath: /root/.ssh/id_rsa is not one nginx on host local may use');
     expect(ran).toEqual([]);
+  });
+
+  it('does not let a path declared for nginx in a container name a file on the host, nor in another container', async () => {
+    expect((await call('nginx_test_config', { confPath: '/app/nginx.conf' })).text).toContain('[invalid_input] confPath: /app/nginx.conf is not one nginx on host local may use');
+    expect((await call('reload_nginx', { container: 'db', confPath: '/app/nginx.conf' }, 'operator')).text).toContain('[invalid_input] confPath: /app/nginx.conf');
+    const inside = await call('reload_nginx', { container: 'web-1', confPath: '/app/nginx.conf' }, 'operator');
+    expect(inside.text).not.toContain('is not one nginx');
   });
 
   it.each([

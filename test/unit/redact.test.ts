@@ -40,3 +40,16 @@ describe('redactValue', () => {
     expect(out).toEqual({ env: { API_KEY: REDACTED, HOME: '/root' }, note: `token=${REDACTED}`, list: [`Bearer ${REDACTED}`] });
   });
 });
+
+describe('redactText: forms found by an adversarial pass', () => {
+  it.each([
+    ['a PGP private key block', '-----BEGIN PGP PRIVATE KEY BLOCK-----\nlQOYBGXsecretbody\n=Ab12\n-----END PGP PRIVATE KEY BLOCK-----', 'secretbody'],
+    ['--password X', 'pg_dump --password hunter2hunter2 db', 'hunter2hunter2'],
+    ['--password=X', 'tool --password=hunter2hunter2', 'hunter2hunter2'],
+    ["mysql's -pX", 'mysql -u root -phunter2hunter2 shop', 'hunter2hunter2'],
+    ['Authorization: Digest', 'Authorization: Digest username=abcdefgh1234', 'abcdefgh1234'],
+  ])('hides %s', (_what, text, secret) => {
+    expect(redactText(text)).not.toContain(secret);
+  });
+});
+
