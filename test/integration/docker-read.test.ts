@@ -32,7 +32,7 @@ beforeAll(async () => {
   // dockerd learns of the OOM kill from a cgroup event that can arrive after the exit event, under
   // load; it then sets State.OOMKilled on the exited container, so wait for that, not just the exit.
   const oom = await createContainer(dockerd, 'oom', { cmd: ['sh', '-c', 'x=a; while true; do x=$x$x; done'], memoryBytes: 16 * MiB });
-  waits.push(waitUntil(oom, 'OOM-killed', (i) => exited(i) && i.State.OOMKilled));
+  waits.push(untilOomKilled(oom));
   const killed = await createContainer(dockerd, 'killed');
   await killed.kill({ signal: 'KILL' });
   waits.push(waitUntil(killed, 'exited', exited));
@@ -51,6 +51,21 @@ beforeAll(async () => {
   });
   await Promise.all(waits);
 });
+
+/**
+ * dockerd 20.10 on cgroup v2 now and then misses the kernel's OOM event and leaves an OOM-killed
+ * container at exit 137 with OOMKilled false (seen once in seven full runs); such a run is started
+ * again, at most twice, so the tests read a container whose OOM kill Docker did record.
+ */
+async function untilOomKilled(c: Awaited<ReturnType<typeof createContainer>>): Promise<unknown> {
+  for (let attempt = 1; ; attempt += 1) {
+    await waitUntil(c, 'exited', exited);
+    const recorded = await waitUntil(c, 'OOM-killed', (i) => i.State.OOMKilled, 5_000).catch(() => undefined);
+    if (recorded) return recorded;
+    if (attempt === 3) throw new Error('dockerd recorded no OOM kill in 3 runs of the oom container');
+    await c.start();
+  }
+}
 
 afterAll(async () => {
   await dockerd?.stop();
