@@ -17,6 +17,11 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** Extra environment for local runs (PATH lookups of nvidia-smi, say). */
   env?: Record<string, string>;
+  /**
+   * Only for commands that change nothing (the metrics probe): over SSH, a channel that closes
+   * before the command reported its exit is run once more instead of failing the call.
+   */
+  readOnly?: boolean;
 }
 
 export interface CommandRunner {

@@ -113,7 +113,7 @@ async function localGpus(): Promise<GpuSummary[]> {
   }));
 }
 
-const PROBE = { timeoutMs: 10_000, maxOutputBytes: 256 * 1024 };
+const PROBE = { timeoutMs: 10_000, maxOutputBytes: 256 * 1024, readOnly: true };
 
 /** The fixed remote probe: every command is a constant argv; only thermal zone names found by `ls` are added, after validation. */
 export function remoteMetricsProbe(runner: CommandRunner): MetricsProbe {

@@ -45,6 +45,7 @@ export function sshFailure(err: unknown, host: string, step: string): ToolFailur
   return new ToolFailure('unavailable', `SSH to host ${host} during ${step}: ${why}; retry later or check the inventory entry`, {}, err);
 }
 
+const CUT_BEFORE_EXIT = /closed before the command reported its exit/;
 const refusedChannel = (err: unknown): boolean => /Channel open failure/.test(errorMessage(err));
 
 /** OpenSSH allows 10 sessions per connection by default (MaxSessions); stay below it. */
@@ -194,13 +195,19 @@ export function sshCommandRunner(pool: SshPool, host: string, spec: SshSpec): Co
     remote: true,
     async run(argv, opts) {
       const command = shellQuoteArgv(argv);
-      const release = await pool.sessionSlot(host);
-      try {
-        const channel = await pool.open(host, spec, `exec ${argv[0]}`, (ssh) => openExec(ssh, command));
-        return await collect(channel, host, argv[0]!, opts);
-      } finally {
-        release();
-      }
+      const once = async (): Promise<CommandResult> => {
+        const release = await pool.sessionSlot(host);
+        try {
+          const channel = await pool.open(host, spec, `exec ${argv[0]}`, (ssh) => openExec(ssh, command));
+          return await collect(channel, host, argv[0]!, opts);
+        } finally {
+          release();
+        }
+      };
+      // A busy sshd now and then closes a session before its exit status: a command that changes
+      // nothing is simply run again; any other is reported, since it may have run.
+      if (!opts.readOnly) return once();
+      return pRetry(once, { retries: 1, minTimeout: 50, shouldRetry: (err) => err instanceof ToolFailure && CUT_BEFORE_EXIT.test(err.message) });
     },
   };
 }

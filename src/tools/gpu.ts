@@ -9,7 +9,7 @@ import { HostName, defineTool } from './spec.js';
 
 const MAX_GPUS = 16;
 const MAX_PROCESSES_PER_GPU = 32;
-export const SMI_RUN = { timeoutMs: 20_000, maxOutputBytes: 256 * 1024 };
+export const SMI_RUN = { timeoutMs: 20_000, maxOutputBytes: 256 * 1024, readOnly: true };
 
 export const GPU_FIELDS = ['index', 'name', 'uuid', 'utilization.gpu', 'memory.used', 'memory.total', 'temperature.gpu', 'power.draw'] as const;
 export const APP_FIELDS = ['gpu_uuid', 'pid', 'process_name', 'used_memory'] as const;

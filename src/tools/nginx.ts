@@ -7,7 +7,7 @@ import { HostName, defineTool } from './spec.js';
 import type { InventoryReader } from '../store/readers.js';
 
 export const MAX_OUTPUT_CHARS = 4_000;
-const NGINX_RUN = { timeoutMs: 30_000, maxOutputBytes: 64 * 1024 };
+const NGINX_RUN = { timeoutMs: 30_000, maxOutputBytes: 64 * 1024, readOnly: true };
 
 /** An absolute path of plain characters: no `..` segment, nothing a program could read as an option. */
 /**
