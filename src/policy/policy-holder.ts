@@ -53,8 +53,8 @@ export class PolicyHolder {
     return this.failure;
   }
 
-  /** Re-reads the file now; on failure the last good policy stays in force. */
-  reload(): PolicyReload {
+  /** Re-reads the file; on failure the last good policy stays in force. */
+  private reload(): PolicyReload {
     let result: PolicyReload;
     let changed = false;
     try {

@@ -160,7 +160,7 @@ export class InventoryStore implements InventoryReader {
   }
 
   private serviceWithNginxAt(host: string, container: string | null): ServiceRecord | undefined {
-    const row = this.stmt(`SELECT * FROM services WHERE nginx IS NOT NULL AND coalesce(json_extract(nginx, '$.host'), host) = ?
+    const row = this.stmt(`SELECT * FROM services WHERE nginx IS NOT NULL AND host = ?
       AND json_extract(nginx, '$.container') IS ? ORDER BY name LIMIT 1`).get(host, container) as ServiceRow | undefined;
     return row && toService(row);
   }

@@ -62,11 +62,6 @@ export function grepLines<L extends { text: string }>(lines: readonly L[], patte
   return lines.filter((l) => (ignoreCase ? l.text.toLowerCase() : l.text).includes(needle));
 }
 
-/** One text against a pattern (tests and one-off checks); grepLines for many lines. */
-export function grepMatcher(pattern: string, isRegex: boolean, ignoreCase: boolean): (text: string) => boolean {
-  return (text) => grepLines([{ text }], pattern, isRegex, ignoreCase).length === 1;
-}
-
 const ANSI_CSI = /\u001b\[[0-9;?]*[ -/]*[@-~]/g;
 const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f\u0085\u2028\u2029]/g;
 

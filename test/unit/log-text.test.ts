@@ -1,8 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { explainExit } from '../../src/tools/exit-meaning.js';
 import {
-  LOG_CLOSE_MARKER, MAX_LINE_CHARS, cleanLine, fenceLog, grepLines, grepMatcher, grepProblem, keepNewest, sinceToUnixSeconds,
+  LOG_CLOSE_MARKER, MAX_LINE_CHARS, cleanLine, fenceLog, grepLines, grepProblem, keepNewest, sinceToUnixSeconds,
 } from '../../src/tools/log-text.js';
+
+/** One text against a pattern, through the same grepLines the tool uses. */
+const grepMatcher = (pattern: string, isRegex: boolean, ignoreCase: boolean) => (text: string): boolean =>
+  grepLines([{ text }], pattern, isRegex, ignoreCase).length === 1;
 
 describe('sinceToUnixSeconds', () => {
   const now = Date.parse('2026-11-23T12:00:00Z');

@@ -100,3 +100,30 @@ describe('every alias of a container is decided as its canonical form', () => {
     }), { numRuns: 40 });
   }, 60_000);
 });
+
+describe('host aliases', () => {
+  const inventory = { 'hosts.yaml': 'hosts:\n  - { name: gpu-box, address: 127.0.0.2 }\n' };
+
+  it.each([
+    ['its name', 'gpu-box', 'gpu-box/gpu0'],
+    ['another case', 'GPU-Box', 'gpu-box/gpu0'],
+    ['its address', '127.0.0.2', 'gpu-box/gpu0'],
+    ['localhost for the machine warden runs on', 'localhost', 'local/gpu0'],
+  ])('decides a host called by %s on its inventory name', async (_what, host, target) => {
+    const rt = testRuntime({ adapters: fakeAdapters(), inventory });
+    try {
+      expect((await rt.guard.check({ principal: 'p', role: 'operator' }, 'gpu_reset', { host, gpu: 0 })).target).toBe(target);
+    } finally {
+      await rt.close();
+    }
+  });
+
+  it('refuses a write to a host nothing answers to', async () => {
+    const rt = testRuntime({ adapters: fakeAdapters(), inventory });
+    try {
+      await expect(rt.guard.check({ principal: 'p', role: 'operator' }, 'gpu_reset', { host: 'gpu-bx', gpu: 0 })).rejects.toThrow(/no host "gpu-bx" in the inventory/);
+    } finally {
+      await rt.close();
+    }
+  });
+});
