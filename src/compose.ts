@@ -1,12 +1,13 @@
 // The composition root: builds the runtime once from one config (store, policy, adapters,
 // notifier, metrics, the guard) and wires the loop to warden's own MCP server. The only module
 // that knows every layer; nothing imports it but the commands and the tests.
-import { randomUUID } from 'node:crypto';
+import { randomUUID, type KeyObject } from 'node:crypto';
 import { join } from 'node:path';
 import { localHost } from './adapters/hosts.js';
 import { createAdapters, type Adapters } from './adapters/index.js';
-import { createNotifier } from './adapters/webhooks.js';
+import { createNotifier, listensFor } from './adapters/webhooks.js';
 import type { Config } from './config.js';
+import { errorMessage } from './errors.js';
 import { createLogger, type Logger } from './log.js';
 import { defaultPolicy } from './policy/default-policy.js';
 import { ApprovalDecider } from './policy/approvals.js';
@@ -19,7 +20,10 @@ import type { Runtime } from './server/runtime.js';
 import type { Notifier } from './shared/notifier.js';
 import { DEFAULT_DECISION } from './shared/tiers.js';
 import { ApprovalStore } from './store/approvals.js';
+import { SERVER_BUSY_TIMEOUT_MS, whenFree } from './store/busy.js';
 import { AuditLog, type AuditInput } from './store/audit.js';
+import { ensureAuditKey, signCheckpoint } from './store/audit-key.js';
+import { CheckpointEmitter } from './store/checkpoint-emitter.js';
 import { DB_FILE, looseModes, openDb } from './store/db.js';
 import { IncidentStore } from './store/incidents.js';
 import { InventoryStore } from './store/inventory.js';
@@ -48,6 +52,19 @@ function policyReloadEntry(source: string, r: PolicyReload): AuditInput {
   };
 }
 
+/**
+ * The checkpoint signing key, created with the data dir whether or not a hook takes checkpoints
+ * yet. A bad key costs the checkpoints, never the start: the kill switch must not depend on it.
+ */
+function openAuditKey(dataDir: string, log: Logger): KeyObject | undefined {
+  try {
+    return ensureAuditKey(dataDir);
+  } catch (err) {
+    log.error({ err: errorMessage(err) }, 'no audit signing key: signed checkpoints are off');
+    return undefined;
+  }
+}
+
 /** Stand-ins a test or benchmark may pass for the parts that reach outside the process. */
 export interface RuntimeParts {
   adapters?: Adapters;
@@ -61,6 +78,11 @@ export interface RuntimeOptions {
    * never depend on a policy file someone just broke.
    */
   tolerateBadPolicy?: boolean;
+  /**
+   * A long-running server (serve, stdio): many requests share the process, so one that waits for
+   * another process's write lock must wait from a timer, never inside SQLite (see store/busy.ts).
+   */
+  serving?: boolean;
 }
 
 /** A runtime for a command that calls no tool: see RuntimeOptions.tolerateBadPolicy. */
@@ -76,7 +98,8 @@ export function createRuntime(config: Config, log: Logger = createLogger(config.
     path: config.policyPath, load: () => loadPolicy(config), log, onReload: (r) => reloads?.(r),
     ...(opts.tolerateBadPolicy ? { fallback: () => ({ ...defaultPolicy(), killSwitch: true, source: 'deny-all (the policy file is invalid)' }) } : {}),
   });
-  const db = openDb(config.dataDir);
+  const db = openDb(config.dataDir, opts.serving ? { busyTimeoutMs: SERVER_BUSY_TIMEOUT_MS } : {});
+  const auditKey = openAuditKey(config.dataDir, log);
   for (const loose of looseModes(config.dataDir)) log.warn({ path: loose }, 'data at rest is readable by others: chmod it (the dir 0700, its files 0600)');
   const audit = new AuditLog(db, checkpointPath(config.dataDir));
   const killSwitch = new KillSwitchStore(db);
@@ -85,9 +108,21 @@ export function createRuntime(config: Config, log: Logger = createLogger(config.
   const adapters = parts.adapters ?? createAdapters(withLocalHost(localHost(config.dockerHost), inventory.hostSpecs()), log);
   const notifier = parts.notifier ?? createNotifier(config.notify.webhooks, log);
   const metrics = createMetrics(approvals, catalog.map((t) => t.name));
+  const checkpoints = auditKey && config.notify.webhooks.some((h) => listensFor(h, 'audit.checkpoint'))
+    ? new CheckpointEmitter({
+      notifier,
+      sign: (head) => signCheckpoint(auditKey, head),
+      everyEntries: config.audit.checkpointEvery.entries,
+      everyMinutes: config.audit.checkpointEvery.minutes,
+      onError: (err) => log.error({ err: errorMessage(err) }, 'an audit checkpoint could not be signed'),
+    })
+    : undefined;
+  if (checkpoints) audit.onAppend((head, count) => checkpoints.appended(head, count));
   reloads = (r) => {
     metrics.observePolicyReload(r.ok);
-    audit.append(policyReloadEntry(config.policyPath ?? 'built-in default', r));
+    // From a file watcher: a busy database must neither block this process nor lose the entry.
+    whenFree(() => audit.append(policyReloadEntry(config.policyPath ?? 'built-in default', r)), { waitMs: 10 * 60_000 })
+      .catch((err: unknown) => log.error({ err: errorMessage(err) }, 'AUDIT GAP: the policy reload entry could not be written'));
   };
   policy.watch();
   const guard = new Guard({
@@ -109,6 +144,7 @@ export function createRuntime(config: Config, log: Logger = createLogger(config.
       connectInProcess(guard, { principal: LOOP_PRINCIPAL, role: opts.readOnly ? 'readonly' : 'operator', transport: 'loop', incidentId }),
     async close() {
       policy.close();
+      checkpoints?.close();
       await notifier.flush();
       await adapters.close();
       inventory.close();

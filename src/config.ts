@@ -15,7 +15,7 @@ const Webhook = z.strictObject({
   events: z
     .array(z.enum(['notify', 'approval.requested', 'approval.decided', 'escalation', 'audit.checkpoint']))
     .optional()
-    .describe('only these events; all when absent'),
+    .describe('only these events; when absent, all but audit.checkpoint (which a hook must name)'),
 });
 
 const HostName = z.string().min(1).regex(/^[^\s/:]+$|^\[[0-9a-fA-F:.]+\]$/, 'a host name or address, no port or scheme (IPv6 in brackets)');
@@ -36,6 +36,18 @@ const Server = z.strictObject({
   sessionIdleMinutes: z.number().positive().default(30).describe('2025-11-25 MCP sessions idle this long are closed'),
 });
 const SERVER_DEFAULTS = { host: '127.0.0.1', port: 8420, rateLimit: { perMinute: 600, burst: 60 }, maxBodyBytes: 1024 * 1024, metricsPublic: false, sessionIdleMinutes: 30 };
+
+/** Signed audit checkpoints, sent to the webhooks whose `events` name `audit.checkpoint`. */
+const Audit = z.strictObject({
+  checkpointEvery: z
+    .strictObject({
+      entries: z.number().int().positive().default(100).describe('a checkpoint after this many entries written by one process'),
+      minutes: z.number().positive().max(24 * 60).default(10).describe('and this often while entries were written since the last one'),
+    })
+    .default({ entries: 100, minutes: 10 })
+    .describe('when a process sends a signed checkpoint of the audit head; also at shutdown when it wrote any since the last'),
+});
+const AUDIT_DEFAULTS = { checkpointEvery: { entries: 100, minutes: 10 } };
 
 export const ConfigFile = z.strictObject({
   dataDir: z.string().optional(),
@@ -68,6 +80,7 @@ export const ConfigFile = z.strictObject({
     })
     .default({ allowedDirs: ['/etc/nginx'] }),
   notify: z.strictObject({ webhooks: z.array(Webhook).default([]) }).default({ webhooks: [] }),
+  audit: Audit.default(AUDIT_DEFAULTS),
   server: Server.default(SERVER_DEFAULTS),
   loop: LoopConfig.default(LOOP_DEFAULTS),
 });

@@ -1,7 +1,8 @@
-// Outbound webhooks (generic JSON, Slack, Discord) for notify-decisions, approval requests and
-// escalations. Delivery is fire-and-forget with retries: it never blocks or fails a tool call.
+// Outbound webhooks (generic JSON, Slack, Discord) for notify-decisions, approval requests,
+// escalations and signed audit checkpoints. Delivery is fire-and-forget with retries: it never
+// blocks or fails a tool call.
 import type { Logger } from '../log.js';
-import type { Notification, Notifier, WebhookConfig } from '../shared/notifier.js';
+import type { Notification, NotifyEvent, Notifier, WebhookConfig } from '../shared/notifier.js';
 import { redactValue } from '../shared/redact.js';
 
 export function formatBody(format: WebhookConfig['format'], n: Notification): unknown {
@@ -9,7 +10,16 @@ export function formatBody(format: WebhookConfig['format'], n: Notification): un
   const lines = fields.map(([k, v]) => `${k}: ${String(v)}`);
   if (format === 'slack') return { text: `*${n.title}*\n${lines.join('\n')}` };
   if (format === 'discord') return { content: `**${n.title}**\n${lines.join('\n')}`.slice(0, 2000) };
+  // Fields last: a checkpoint's own `time` is the one it was signed with, so it must arrive as is.
   return { event: n.event, title: n.title, time: new Date().toISOString(), ...Object.fromEntries(fields) };
+}
+
+/**
+ * A hook without `events` gets every event but audit checkpoints: those are for a receiver that
+ * keeps them, and would only be noise in a chat channel that never asked for them.
+ */
+export function listensFor(hook: WebhookConfig, event: NotifyEvent): boolean {
+  return hook.events ? hook.events.includes(event) : event !== 'audit.checkpoint';
 }
 
 export interface NotifierOptions {
@@ -51,7 +61,7 @@ export function createNotifier(hooks: WebhookConfig[], log: Logger, opts: Notifi
     send(n) {
       const safe = { ...n, fields: redactValue(n.fields) };
       for (const hook of hooks) {
-        if (hook.events && !hook.events.includes(n.event)) continue;
+        if (!listensFor(hook, n.event)) continue;
         const p = deliver(hook, formatBody(hook.format, safe)).finally(() => inflight.delete(p));
         inflight.add(p);
       }

@@ -30,7 +30,7 @@ export function registerServeCommand(program: Command, loadConfig: ConfigLoader)
     .action(async (opts: { host?: string; port?: number; loop: boolean }) => {
       const config = loadConfig();
       const server = { ...config.server, ...(opts.host !== undefined && { host: opts.host }), ...(opts.port !== undefined && { port: opts.port }) };
-      const rt = createRuntime(config);
+      const rt = createRuntime(config, undefined, {}, { serving: true });
       const loopOn = opts.loop && config.loop.enabled;
       let daemon;
       let loop: LoopService | undefined;

@@ -9,6 +9,6 @@ export function registerStdioCommand(program: Command, loadConfig: ConfigLoader)
     .command('stdio')
     .description('serve MCP over stdio for Claude Desktop and Claude Code (principal from config stdio.principal, default "local")')
     .action(async () => {
-      await runStdio(createRuntime(loadConfig()));
+      await runStdio(createRuntime(loadConfig(), undefined, {}, { serving: true }));
     });
 }

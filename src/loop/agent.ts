@@ -48,6 +48,11 @@ export interface AgentOptions {
   maxTokensPerTurn?: number;
   /** Cap on one HTTP attempt; never beyond what is left of the wall-time budget. */
   requestTimeoutMs?: number;
+  /**
+   * Records a call the model asked for that the run does not send: one after a held call in the
+   * same turn. The gate audits it as not attempted, so the audit shows everything the model asked.
+   */
+  notAttempted(use: { name: string; input: unknown }, reason: string): Promise<void>;
 }
 
 export const DEFAULT_MAX_TOKENS_PER_TURN = 4_096;
@@ -195,18 +200,22 @@ class AgentRun {
     }
   }
 
-  /** In order, one at a time; the first held call ends the conversation and nothing after it runs. */
+  /** In order, one at a time; the first held call ends the conversation: the calls after it are recorded as not attempted, and none runs. */
   private async runTools(message: Anthropic.Message, bridge: ToolBridge): Promise<AgentResult | { results: Anthropic.ToolResultBlockParam[] }> {
     const uses = message.content.filter((b): b is Anthropic.ToolUseBlock => b.type === 'tool_use');
     if (uses.length === 0) return this.finish('done', textOf(message) || 'the model ended without a summary');
     const results: Anthropic.ToolResultBlockParam[] = [];
-    for (const use of uses) {
+    for (const [index, use] of uses.entries()) {
       const { block, record } = await bridge.call(use, this.opts.signal);
       this.actions.push(record);
       const verdict = record.ok ? 'ok' : `[${record.kind ?? 'error'}]`;
       this.opts.log.addEvent(this.opts.incident.id, 'tool', `${record.tool} ${verdict}: ${capText(record.text.split('\n')[0] ?? '', 200)}`, record);
       if (record.kind === 'approval_required' && record.approvalId) {
         const held: HeldCall = { tool: record.tool, args: record.args, approvalId: record.approvalId };
+        for (const sibling of uses.slice(index + 1)) {
+          await this.opts.notAttempted(sibling, `${record.tool} earlier in the same model turn is held for approval ${record.approvalId}`);
+          this.opts.log.addEvent(this.opts.incident.id, 'tool', `${sibling.name} not attempted: an earlier call in the same turn is held`, { tool: sibling.name, args: sibling.input });
+        }
         const said = this.lastText ? ` The model said: ${capText(this.lastText)}` : '';
         return this.finish('held', `${held.tool} ${JSON.stringify(held.args)} is held for approval ${held.approvalId}.${said}`, held);
       }

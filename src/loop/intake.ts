@@ -2,6 +2,7 @@
 // fingerprint or target, or opens a new one (flapping and dependencies decided here), and only a
 // new incident that needs work wakes the runner. Intake never acts on a target; it only records.
 import type { Logger } from '../log.js';
+import { whenFree } from '../store/busy.js';
 import type { InventoryReader } from '../store/readers.js';
 import type { NormalizedAlert } from '../shared/alerts.js';
 import type { LoopConfig } from './config.js';
@@ -12,6 +13,9 @@ export const RESOLVED_BEFORE_ACTING = 'resolved by the source before warden acte
 
 /** For a daemon whose loop is off: incidents are still recorded, nobody works on them. */
 export const IDLE_QUEUE: IncidentQueue = { wake: () => undefined };
+
+/** How long alerts wait for another process's write lock before the sender is told to retry. */
+const INGEST_WAIT_MS = 5_000;
 
 /** Statuses where nobody has started work: safe for intake to change. */
 const NOT_STARTED: readonly IncidentStatus[] = ['open', 'waiting_dependency'];
@@ -26,15 +30,32 @@ export class Intake {
     private readonly now: () => Date = () => new Date(),
   ) {}
 
-  /** The incidents these alerts touched (opened, counted or closed), each once, in order. */
+  /**
+   * The incidents these alerts touched (opened, counted or closed), each once, in order. All of a
+   * payload is recorded in one transaction, and the runner is woken only after it commits: a write
+   * lock held by another process fails it before anything is written, so it can be tried again.
+   */
   ingest(alerts: NormalizedAlert[]): { incidentIds: string[] } {
-    const ids: string[] = [];
-    for (const alert of alerts) {
-      const id = alert.status === 'firing' ? this.firing(alert) : this.resolved(alert);
-      if (id !== undefined && !ids.includes(id)) ids.push(id);
-    }
+    const ids = this.store.atomically(() => {
+      this.woken = [];
+      const touched: string[] = [];
+      for (const alert of alerts) {
+        const id = alert.status === 'firing' ? this.firing(alert) : this.resolved(alert);
+        if (id !== undefined && !touched.includes(id)) touched.push(id);
+      }
+      return touched;
+    });
+    for (const id of this.woken.splice(0)) this.queue.wake(id);
     return { incidentIds: ids };
   }
+
+  /** `ingest`, waiting from a timer while another process holds the write lock (DatabaseBusy past `waitMs`). */
+  ingestWhenFree(alerts: NormalizedAlert[], waitMs = INGEST_WAIT_MS): Promise<{ incidentIds: string[] }> {
+    return whenFree(() => this.ingest(alerts), { waitMs });
+  }
+
+  /** Incidents to wake once the ingest's transaction has committed. */
+  private woken: string[] = [];
 
   private active(alert: NormalizedAlert, where: Where): Incident | undefined {
     return this.store.findActive({ fingerprint: alert.fingerprint, ...(where.target ? { target: where.target } : {}) });
@@ -71,7 +92,7 @@ export class Intake {
         kind: 'status', summary: `waiting on ${parent.id} (${parent.service ?? parent.target ?? parent.title}): a dependency is failing`,
       });
     } else {
-      this.queue.wake(incident.id);
+      this.woken.push(incident.id);
     }
     this.adoptDependents(incident, where);
     this.log.info({ incident: incident.id, fingerprint: alert.fingerprint, target: where.target, parent: parent?.id }, 'incident opened');

@@ -4,6 +4,8 @@
 import type Anthropic from '@anthropic-ai/sdk';
 import type { Adapters } from '../adapters/index.js';
 import type { Config } from '../config.js';
+import { errorMessage } from '../errors.js';
+import { LOOP_PRINCIPAL } from '../shared/roles.js';
 import type { Logger } from '../log.js';
 import type { Guard } from '../policy/guard.js';
 import type { Notifier } from '../shared/notifier.js';
@@ -32,6 +34,9 @@ export interface LoopService {
 }
 
 /** What the loop is built from: the parts of the runtime it uses, handed in by the composition root. */
+/** How long Docker's events wait for another process's write lock: they have no sender to retry them. */
+const DOCKER_EVENT_WAIT_MS = 10 * 60_000;
+
 export interface LoopRuntime {
   config: Pick<Config, 'loop' | 'secrets'>;
   log: Logger;
@@ -80,12 +85,20 @@ export async function startLoop(rt: LoopRuntime, opts: LoopServiceOptions = {}):
   const anthropic = opts.anthropic ?? anthropicFor(cfg, rt.config.secrets, log);
   if (!anthropic) log.warn('no Anthropic API key: Claude is unreachable, the deterministic runbooks act alone');
   const agent = (req: AgentRequest): Promise<AgentResult> =>
-    runAgent({ incident: req.incident, facts: factsFor(rt, incidents, req), mode: req.mode, client: req.client, anthropic, cfg, log: incidents, signal: req.signal, logger: log });
+    runAgent({ incident: req.incident, facts: factsFor(rt, incidents, req), mode: req.mode, client: req.client, anthropic, cfg, log: incidents, signal: req.signal, logger: log,
+      notAttempted: (use, reason) => rt.guard.notAttempted({ principal: LOOP_PRINCIPAL, role: 'operator', transport: 'loop', incidentId: req.incident.id }, use.name, use.input, reason),
+    });
   const runner = new Runner(runnerDeps(rt, incidents, agent, log), { approvalPollMs: opts.approvalPollMs });
   const intake = new Intake(incidents, rt.inventory, runner, cfg, log);
   let watch: DockerEventWatch | undefined;
   if (cfg.watchDockerEvents) {
-    const onAlerts = (alerts: NormalizedAlert[]): void => { intake.ingest(alerts); };
+    // In arrival order, one payload after the other, even while another process holds the write lock.
+    let ingesting = Promise.resolve();
+    const onAlerts = (alerts: NormalizedAlert[]): void => {
+      ingesting = ingesting
+        .then(() => intake.ingestWhenFree(alerts, DOCKER_EVENT_WAIT_MS))
+        .then(() => undefined, (err: unknown) => log.error({ err: errorMessage(err), alerts: alerts.length }, 'Docker events could not be recorded'));
+    };
     watch = watchDockerEvents(dockerHostsOf(rt), rt.adapters, onAlerts, log);
   }
   await runner.start();

@@ -7,6 +7,7 @@ import { Stopping } from './flow-steps.js';
 import { escalateIncident } from './incident-close.js';
 import { handleIncident } from './incident-flow.js';
 import type { IncidentQueue } from '../shared/incidents.js';
+import { DatabaseBusy, isBusy } from '../store/busy.js';
 
 export interface RunnerOptions {
   /** How often the approvals of parked incidents are checked (default 2 s). */
@@ -14,6 +15,9 @@ export interface RunnerOptions {
 }
 
 export type RunnerDeps = Omit<FlowDeps, 'wake'>;
+
+/** How soon an incident is handled again after another process held the database's write lock. */
+const BUSY_RETRY_MS = 2_000;
 
 export class Runner implements IncidentQueue {
   /** Waiting incidents with their targets (an incident's target never changes). */
@@ -126,6 +130,13 @@ export class Runner implements IncidentQueue {
       if (next.retryAfterMs !== undefined && !this.stopped) this.later(id, next.retryAfterMs);
     } catch (err) {
       if (err instanceof Stopping || this.controller.signal.aborted) return;
+      if (isBusy(err) || err instanceof DatabaseBusy) {
+        // Another process holds the database's write lock: no fault of the incident's. Each step
+        // is recorded before the next, so handling it again later resumes where it stopped.
+        this.deps.log.warn({ incident: id }, 'loop: the database is locked by another process; handling the incident again shortly');
+        this.later(id, BUSY_RETRY_MS);
+        return;
+      }
       this.deps.log.error({ incident: id, err }, 'loop: handling an incident failed');
       try {
         const inc = this.deps.incidents.get(id);

@@ -1,6 +1,7 @@
 // Between the Messages API and warden's MCP server: tools/list becomes Anthropic tool definitions,
 // a tool_use becomes one tools/call through the loop client, and its result a tool_result block.
-// The bridge never runs a tool itself and never forwards an approval id the model made up.
+// The bridge never runs a tool itself, never answers for the gate (a tool that does not exist is
+// refused and audited there), and never forwards an approval id the model made up.
 import type Anthropic from '@anthropic-ai/sdk';
 import type { CallToolResult, Client } from '@modelcontextprotocol/client';
 import { errorMessage } from '../errors.js';
@@ -92,15 +93,10 @@ function bridged(toolUseId: string, record: ToolCallRecord, modelText: string): 
 export async function createToolBridge(client: Client, logger: Logger): Promise<ToolBridge> {
   const { tools: listed } = await client.listTools();
   const tools = listed.map(toAnthropicTool);
-  const offered = new Set(tools.map((t) => t.name));
 
   async function call(use: Pick<Anthropic.ToolUseBlock, 'id' | 'name' | 'input'>, signal?: AbortSignal): Promise<BridgedCall> {
     // Any approvalId the model wrote is dropped: the guard then decides afresh and a gated call is held.
     const args = argsOf(use.input);
-    if (!offered.has(use.name)) {
-      const text = `[invalid_input] there is no tool named "${use.name}"; use only the tools listed.`;
-      return bridged(use.id, { tool: use.name, args, ok: false, kind: 'invalid_input', text }, text);
-    }
     let result: CallToolResult;
     try {
       result = (await client.callTool({ name: use.name, arguments: args }, { signal, timeout: TOOL_CALL_TIMEOUT_MS })) as CallToolResult;

@@ -11,6 +11,7 @@ import type { IncidentReader, InventoryReader } from '../store/readers.js';
 import { canonicalJson, sha256 } from '../store/canonical.js';
 import type { AnyToolSpec } from '../tools/spec.js';
 import { describeIssues } from '../validation.js';
+import { DatabaseBusy, whenFree } from '../store/busy.js';
 import { decide, limitsFor, type DecisionRequest, type GateDecision } from './decide.js';
 import type { TargetInfo } from '../shared/targets.js';
 import type { CompiledLimit, Policy } from './policy-file.js';
@@ -41,6 +42,13 @@ export interface GuardDeps {
   /** Told of each call's last audit entry (any phase but requested and approved), e.g. for metrics; must not throw. */
   observe?: (entry: AuditInput) => void;
 }
+
+/** How long admitting a call (its decision and 'requested' entry) waits for another process's write lock. */
+const ADMIT_WAIT_MS = 2_000;
+/** How long an outcome entry waits for the lock: the call already ran, so its entry must land. */
+const RECORD_WAIT_MS = 10 * 60_000;
+
+type Admission = { kind: 'done'; outcome: CallOutcome } | { kind: 'run'; call: PreparedCall };
 
 /** What `warden policy check` prints: the decision on the canonical target, and the rules that nearly matched. */
 export type CheckResult = GateDecision & { target: string; targetId?: string; unresolved?: string; nearMisses: string[] };
@@ -124,20 +132,63 @@ export class Guard {
     const callId = randomUUID();
     const prepared = await this.prepare(callId, caller, tool, rawArgs);
     if (!prepared.ok) return prepared.outcome;
-    // From the decision to the 'requested' entry nothing awaits: limits count 'requested' entries,
-    // so calls arriving together in this process each see the ones decided before them.
     const { spec, ready } = prepared;
-    const decision = this.decideFor({ principal: caller.principal, role: caller.role, tool, risk: ready.risk, effect: spec.effect, target: ready.target, infoKey: ready.infoKey });
-    const call: PreparedCall = { callId, caller, spec, ...ready, decision };
+    let admitted: Admission;
+    try {
+      // Retried whole while another process holds the write lock: each try decides afresh.
+      admitted = await whenFree(() => this.deps.audit.atomically(() => this.admit(callId, caller, spec, ready)), { waitMs: Math.min(ADMIT_WAIT_MS, ready.deadlineMs), ...(signal ? { signal } : {}) });
+    } catch (err) {
+      if (!(err instanceof DatabaseBusy)) throw err;
+      return this.busy(callId, caller, spec, ready, err);
+    }
+    return admitted.kind === 'done' ? admitted.outcome : this.execute(admitted.call, signal);
+  }
 
-    if (decision.decision === 'deny') return this.refuse(call, 'denied', `${spec.name} on ${call.target} denied by ${decision.rule}: ${decision.reason}. Do not retry.`);
+  /**
+   * A call a client decided not to send: the loop's model asked for it in the same turn as a call
+   * now held for approval, and the turn ends there. Audited as not attempted, on its canonical
+   * target when the arguments are valid (unknown tools and bad arguments are audited as any call's
+   * are); nothing runs and no gate decision is taken.
+   */
+  async notAttempted(caller: Caller, tool: string, rawArgs: unknown, reason: string): Promise<void> {
+    const callId = randomUUID();
+    const prepared = await this.prepare(callId, caller, tool, rawArgs);
+    if (!prepared.ok) return;
+    const { spec, ready } = prepared;
+    await this.record({
+      callId, principal: caller.principal, transport: caller.transport, tool: spec.name, target: ready.target, targetId: ready.targetId ?? null,
+      args: ready.redactedArgs, argsHash: ready.argsHash, risk: ready.risk, incidentId: caller.incidentId ?? null,
+      phase: 'denied', errorKind: 'denied', rule: 'not-attempted', result: `not attempted: ${reason}`,
+    });
+  }
+
+  /**
+   * Decision, approval and the 'requested' entry, with nothing awaited in between: limits count
+   * 'requested' entries, so calls arriving together each see the ones admitted before them. Runs
+   * in one transaction, so a busy database leaves nothing of it written.
+   */
+  private admit(callId: string, caller: Caller, spec: AnyToolSpec, ready: ReadyCall): Admission {
+    const decision = this.decideFor({ principal: caller.principal, role: caller.role, tool: spec.name, risk: ready.risk, effect: spec.effect, target: ready.target, infoKey: ready.infoKey });
+    const call: PreparedCall = { callId, caller, spec, ...ready, decision };
+    const done = (outcome: CallOutcome): Admission => ({ kind: 'done', outcome });
+    if (decision.decision === 'deny') return done(this.refuse(call, 'denied', `${spec.name} on ${call.target} denied by ${decision.rule}: ${decision.reason}. Do not retry.`));
     if (decision.decision === 'approve' && !decision.dryRun) {
       const step = this.approvalFlow.next(call);
-      if (step.kind === 'ask_human') return { ok: false, callId, kind: 'ask_human', prompt: step.prompt };
-      if (step.kind === 'refuse') return this.refuse(call, step.failure, step.message, step.details, step.phase);
+      if (step.kind === 'ask_human') return done({ ok: false, callId, kind: 'ask_human', prompt: step.prompt });
+      if (step.kind === 'refuse') return done(this.refuse(call, step.failure, step.message, step.details, step.phase));
       if (step.approvedInClient) this.auditCall(call, { phase: 'approved', result: 'accepted by the human in the client' });
     }
-    return this.execute(call, signal);
+    // Committed before anything runs: a call whose 'requested' entry cannot be written never runs.
+    this.auditCall(call, { phase: 'requested' });
+    return { kind: 'run', call };
+  }
+
+  /** The write lock stayed busy: nothing ran. The refusal is audited once the lock is free. */
+  private busy(callId: string, caller: Caller, spec: AnyToolSpec, ready: ReadyCall, err: DatabaseBusy): CallOutcome {
+    const message = `${spec.name} on ${ready.target} was not run: ${err.message}, so its audit entry could not be written. Nothing ran; retry shortly.`;
+    this.deps.log.warn({ callId, tool: spec.name }, message);
+    void this.record({ callId, principal: caller.principal, transport: caller.transport, tool: spec.name, target: ready.target, targetId: ready.targetId ?? null, args: ready.redactedArgs, argsHash: ready.argsHash, risk: ready.risk, incidentId: caller.incidentId ?? null, phase: 'failed', errorKind: 'unavailable', result: message });
+    return { ok: false, callId, kind: 'unavailable', message, details: {} };
   }
 
   private async prepare(callId: string, caller: Caller, tool: string, rawArgs: unknown): Promise<{ ok: true; spec: AnyToolSpec; ready: ReadyCall } | { ok: false; outcome: CallOutcome }> {
@@ -145,14 +196,14 @@ export class Guard {
     const base = { callId, principal: caller.principal, transport: caller.transport, tool, incidentId: caller.incidentId };
     if (!spec) {
       const d = decide(this.deps.policy(), { principal: caller.principal, role: caller.role, tool, risk: undefined, target: '', info: {} });
-      this.audit({ ...base, args: auditableArgs(rawArgs), argsHash: sha256(canonicalJson(rawArgs ?? {})), decision: d.decision, rule: d.rule, phase: 'denied', errorKind: 'denied', result: d.reason });
+      await this.recordRefusal({ ...base, args: auditableArgs(rawArgs), argsHash: sha256(canonicalJson(rawArgs ?? {})), decision: d.decision, rule: d.rule, phase: 'denied', errorKind: 'denied', result: d.reason });
       return { ok: false, outcome: { ok: false, callId, kind: 'denied', message: `unknown tool "${tool}"; tools/list shows the available tools`, details: { rule: d.rule } } };
     }
     const ready = await this.preparer.prepare(spec, rawArgs);
     if (!ready.ok) {
       const { refusal: r } = ready;
       const message = r.kind === 'internal' ? `internal error, ref ${callId}` : r.message;
-      this.audit({ ...base, risk: spec.risk, target: r.target, args: r.args, argsHash: r.argsHash, phase: 'failed', errorKind: r.kind, result: message });
+      await this.recordRefusal({ ...base, risk: spec.risk, target: r.target, args: r.args, argsHash: r.argsHash, phase: 'failed', errorKind: r.kind, result: message });
       return { ok: false, outcome: { ok: false, callId, kind: r.kind, message, details: {} } };
     }
     return { ok: true, spec, ready: ready.call };
@@ -160,7 +211,11 @@ export class Guard {
 
   /** Appends an entry for `call` in the given phase; the decision fields come from the call. */
   private auditCall(call: PreparedCall, extra: Pick<AuditInput, 'phase'> & Partial<AuditInput>): void {
-    this.audit({
+    this.audit(this.callEntry(call, extra));
+  }
+
+  private callEntry(call: PreparedCall, extra: Pick<AuditInput, 'phase'> & Partial<AuditInput>): AuditInput {
+    return {
       callId: call.callId,
       principal: call.caller.principal,
       transport: call.caller.transport,
@@ -176,12 +231,38 @@ export class Guard {
       incidentId: call.caller.incidentId ?? null,
       dryRun: call.decision.dryRun,
       ...extra,
-    });
+    };
   }
 
   private audit(input: AuditInput): void {
     this.deps.audit.append(input);
     if (input.phase !== 'requested' && input.phase !== 'approved') this.deps.observe?.(input);
+  }
+
+  /**
+   * An entry written after the call's fate is sealed (an outcome, a refusal): it waits for the
+   * write lock as long as it must, from a timer. Never lost silently: a final failure is logged
+   * as an audit gap with the call's id.
+   */
+  private async record(input: AuditInput): Promise<void> {
+    try {
+      await whenFree(() => this.audit(input), { waitMs: RECORD_WAIT_MS });
+    } catch (err) {
+      this.deps.log.error({ callId: input.callId, tool: input.tool, phase: input.phase, err: errorMessage(err) }, 'AUDIT GAP: an audit entry could not be written');
+    }
+  }
+
+  /** A refusal (nothing ran) answers by ADMIT_WAIT_MS at the latest; its entry is written when the lock is free. */
+  private async recordRefusal(input: AuditInput): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const answered = new Promise<void>((resolve) => { timer = setTimeout(resolve, ADMIT_WAIT_MS); });
+    await Promise.race([this.record(input), answered]);
+    clearTimeout(timer);
+  }
+
+  /** `auditCall` for an outcome: see `record`. */
+  private recordCall(call: PreparedCall, extra: Pick<AuditInput, 'phase'> & Partial<AuditInput>): Promise<void> {
+    return this.record(this.callEntry(call, extra));
   }
 
   /** A refusal that ran nothing: audited in `phase`, returned as a failure of `kind`. */
@@ -190,27 +271,26 @@ export class Guard {
     return { ok: false, callId: call.callId, kind, message, details: { rule: call.decision.rule, ...details } };
   }
 
+  /** Runs an admitted call (its 'requested' entry is committed) and records its outcome. */
   private async execute(call: PreparedCall, signal?: AbortSignal): Promise<CallOutcome> {
-    // If this write fails the call is refused: nothing runs without its 'requested' entry committed.
-    this.auditCall(call, { phase: 'requested' });
     if (call.decision.decision === 'notify') this.announce(call);
     if (call.decision.dryRun) {
       const plan = call.spec.plan?.(call.input, this.deps.inventory) ?? `call ${call.spec.name} on ${call.target}`;
       const text = `dry run: would ${plan} (decision ${call.decision.decision} by ${call.decision.rule}); nothing was executed`;
-      this.auditCall(call, { phase: 'completed', result: text, durationMs: 0 });
+      await this.recordCall(call, { phase: 'completed', result: text, durationMs: 0 });
       return { ok: true, callId: call.callId, output: { dryRun: true, plan, decision: call.decision.decision }, text, dryRun: true };
     }
     const started = performance.now();
     try {
       const output = await this.runHandler(call, signal);
       const text = redactText(call.spec.summarize(output));
-      this.auditCall(call, { phase: 'completed', result: text.slice(0, 500), durationMs: Math.round(performance.now() - started) });
+      await this.recordCall(call, { phase: 'completed', result: text.slice(0, 500), durationMs: Math.round(performance.now() - started) });
       return { ok: true, callId: call.callId, output, text, dryRun: false };
     } catch (err) {
       const failure = this.toFailure(err, call);
       // A failure can quote what the target said (an SQL error naming a value): redacted like output.
       const message = redactText(failure.message);
-      this.auditCall(call, { phase: 'failed', errorKind: failure.kind, result: `${message}${err === failure ? '' : ` [cause: ${redactText(errorMessage((failure.cause as unknown) ?? err)).slice(0, 300)}]`}`, durationMs: Math.round(performance.now() - started) });
+      await this.recordCall(call, { phase: 'failed', errorKind: failure.kind, result: `${message}${err === failure ? '' : ` [cause: ${redactText(errorMessage((failure.cause as unknown) ?? err)).slice(0, 300)}]`}`, durationMs: Math.round(performance.now() - started) });
       return { ok: false, callId: call.callId, kind: failure.kind, message, details: failure.details };
     }
   }

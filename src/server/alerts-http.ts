@@ -9,11 +9,14 @@ import { isAlertFormat, parseAlertPayload, type AlertFormat } from '../loop/aler
 import { GRAFANA_SIGNATURE_HEADER, GRAFANA_TIMESTAMP_HEADER, verifyGrafanaSignature } from '../loop/alerts/grafana-signature.js';
 import type { Intake } from '../loop/intake.js';
 import { json, jsonError } from './responses.js';
+import { DatabaseBusy, whenFree } from '../store/busy.js';
 
 export const ALERT_FORMATS: readonly AlertFormat[] = ['alertmanager', 'grafana', 'uptime-kuma', 'generic'];
 
 /** A signed Grafana request whose timestamp is further off than this is refused as a possible replay. */
 const SIGNATURE_MAX_SKEW_MS = 5 * 60_000;
+/** How long a payload waits for another process's write lock before the sender is told to retry (503). */
+const PAYLOAD_WAIT_MS = 5_000;
 
 export interface AlertRouteDeps<E extends Env = Env> {
   intake: Intake;
@@ -47,8 +50,10 @@ function grafanaRefusal(secret: string, body: string, headers: Headers, now = Da
 
 async function receive(format: AlertFormat, request: Request, deps: Omit<AlertRouteDeps, 'auth'>): Promise<Response> {
   const { store } = deps.intake;
-  const reject = (status: number, error: string, reason: string, body: string): Response => {
-    store.recordPayload({ source: format, outcome: 'rejected', reason, body });
+  // Every payload is kept; while another process holds the write lock, from a timer (DatabaseBusy: 503).
+  const keep = (entry: Parameters<typeof store.recordPayload>[0]): Promise<void> => whenFree(() => store.recordPayload(entry), { waitMs: PAYLOAD_WAIT_MS });
+  const reject = async (status: number, error: string, reason: string, body: string): Promise<Response> => {
+    await keep({ source: format, outcome: 'rejected', reason, body });
     deps.log.warn({ source: format, status, reason }, 'alert payload refused');
     return jsonError(status, error, reason);
   };
@@ -68,21 +73,22 @@ async function receive(format: AlertFormat, request: Request, deps: Omit<AlertRo
   const parsed = parseAlertPayload(format, raw);
   if (!parsed.ok) return reject(400, 'bad_request', parsed.error, text);
   if ('ignored' in parsed.result) {
-    store.recordPayload({ source: format, outcome: 'ignored', reason: parsed.result.ignored, body: text });
+    await keep({ source: format, outcome: 'ignored', reason: parsed.result.ignored, body: text });
     return json({ ignored: parsed.result.ignored }, 202);
   }
   let incidentIds: string[];
   try {
-    ({ incidentIds } = deps.intake.ingest(parsed.result));
+    ({ incidentIds } = await deps.intake.ingestWhenFree(parsed.result));
   } catch (err) {
+    if (err instanceof DatabaseBusy) throw err;
     // Kept for a person to replay; the monitor sees a 500 and retries as it would for any outage.
     deps.log.error({ source: format, err }, 'alert intake failed');
     try {
-      store.recordPayload({ source: format, outcome: 'rejected', reason: 'internal error while recording incidents', body: text });
+      await keep({ source: format, outcome: 'rejected', reason: 'internal error while recording incidents', body: text });
     } catch { /* the store itself is failing: the log line above is all that is left */ }
     return jsonError(500, 'internal', 'internal error while recording incidents; retry later');
   }
-  store.recordPayload({ source: format, outcome: 'accepted', body: text, incidentIds });
+  await keep({ source: format, outcome: 'accepted', body: text, incidentIds });
   return json({ incidents: incidentIds }, 202);
 }
 

@@ -13,7 +13,8 @@ export interface Principal {
   role: Role;
 }
 
-export type AuthResult = { ok: true; who: Principal } | { ok: false; reason: string };
+/** A refusal names the principal when the token is ours but expired or revoked. */
+export type AuthResult = { ok: true; who: Principal } | { ok: false; reason: string; principal?: string };
 
 export type Route = 'mcp' | 'approvals' | 'metrics' | 'alerts';
 
@@ -36,7 +37,7 @@ export function authenticate(tokens: TokenStore, authorization: string | undefin
   const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
   if (!match) return { ok: false, reason: 'missing bearer token: send Authorization: Bearer <token>' };
   const checked = tokens.check(match[1]!);
-  if (!checked.ok) return { ok: false, reason: WHY[checked.why]! };
+  if (!checked.ok) return { ok: false, reason: WHY[checked.why]!, ...('name' in checked ? { principal: checked.name } : {}) };
   return { ok: true, who: { tokenId: checked.token.id, principal: checked.token.name, role: checked.token.role } };
 }
 

@@ -1,9 +1,10 @@
 // The daemon's HTTP routes on Hono: /mcp, /approvals, /alerts, /metrics, /healthz. Every request passes
 // the Host/Origin allow-list first (DNS-rebinding protection); every route but /healthz (and
 // /metrics when configured public) needs a bearer token whose role may use it, within its rate.
+// A 401 or 403 on the tool and approval routes is audited (refusal-audit.ts groups the floods).
 import type { HttpBindings } from '@hono/node-server';
 import { validateHostHeader, validateOriginHeader } from '@modelcontextprotocol/server';
-import { Hono, type MiddlewareHandler } from 'hono';
+import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import { IDLE_QUEUE, Intake } from '../loop/intake.js';
 import { IncidentStore } from '../store/incidents.js';
 import { TokenStore } from '../store/tokens.js';
@@ -14,7 +15,9 @@ import { createHealthCheck } from './health.js';
 import { createMcpHttp, type McpHttp } from './mcp-http.js';
 import type { Metrics } from './metrics.js';
 import { RateLimiter, type RateLimit } from './rate-limit.js';
+import { ANONYMOUS, RefusalAudit } from './refusal-audit.js';
 import { jsonError } from './responses.js';
+import { DatabaseBusy, isBusy } from '../store/busy.js';
 import type { Runtime } from './runtime.js';
 
 export interface GatewayOptions {
@@ -51,6 +54,9 @@ function routeOf(path: string): string {
   return decision ? `/approvals/:id/${decision[1]}` : (alertRouteOf(path) ?? 'other');
 }
 
+/** Routes whose 401 and 403 are audited: tools and approvals. */
+const auditsRefusals = (route: string): boolean => route === '/mcp' || route.startsWith('/approvals');
+
 export function createGateway(rt: Runtime, opts: GatewayOptions): Gateway {
   const tokens = new TokenStore(rt.db);
   const { metrics } = rt;
@@ -61,6 +67,15 @@ export function createGateway(rt: Runtime, opts: GatewayOptions): Gateway {
     maxBodyBytes: opts.maxBodyBytes, sessionIdleMs: opts.sessionIdleMs, maxSessions: opts.maxSessions, maxSessionsPerToken: opts.maxSessionsPerToken,
   });
   const health = createHealthCheck(rt);
+  const refusals = new RefusalAudit(rt.audit, rt.log);
+  /** A 401 or 403, audited when the route is one whose refusals are. */
+  const refuse = (c: Context<Env>, status: 401 | 403, reason: string, principal: string, headers: Record<string, string> = {}): Response => {
+    const route = routeOf(c.req.path);
+    if (auditsRefusals(route)) {
+      refusals.record({ route, method: c.req.method, status, principal, remote: c.env?.incoming?.socket.remoteAddress ?? 'unknown', reason });
+    }
+    return jsonError(status, status === 401 ? 'unauthorized' : 'forbidden', reason, headers);
+  };
   let draining = false;
   let inflight = 0;
 
@@ -68,10 +83,12 @@ export function createGateway(rt: Runtime, opts: GatewayOptions): Gateway {
     const auth = authenticate(tokens, c.req.header('authorization'));
     if (!auth.ok) {
       const presented = c.req.header('authorization') !== undefined;
-      return jsonError(401, 'unauthorized', auth.reason, { 'www-authenticate': `Bearer realm="warden"${presented ? ', error="invalid_token"' : ''}` });
+      return refuse(c, 401, auth.reason, auth.principal ?? ANONYMOUS, {
+        'www-authenticate': `Bearer realm="warden"${presented ? ', error="invalid_token"' : ''}`,
+      });
     }
     const { who } = auth;
-    if (!ROUTE_ROLES[route].includes(who.role)) return jsonError(403, 'forbidden', `role ${who.role} may not use /${route}`);
+    if (!ROUTE_ROLES[route].includes(who.role)) return refuse(c, 403, `role ${who.role} may not use /${route}`, who.principal);
     const taken = limiter.take(who.principal);
     if (!taken.ok) {
       return jsonError(429, 'rate_limited', `${who.principal} is over ${opts.rateLimit.perMinute} requests a minute (burst ${opts.rateLimit.burst})`, {
@@ -89,10 +106,11 @@ export function createGateway(rt: Runtime, opts: GatewayOptions): Gateway {
   });
   app.use('*', async (c, next) => {
     if (draining) return jsonError(503, 'unavailable', 'warden is shutting down', { connection: 'close' });
+    // Checked before the token, so the principal is not known here.
     const host = validateHostHeader(c.req.header('host'), opts.allowedHosts);
-    if (!host.ok) return jsonError(403, 'forbidden', `${host.message}; accepted names are set by server.allowedHosts`);
+    if (!host.ok) return refuse(c, 403, `${host.message}; accepted names are set by server.allowedHosts`, ANONYMOUS);
     const origin = validateOriginHeader(c.req.header('origin'), opts.allowedOrigins);
-    if (!origin.ok) return jsonError(403, 'forbidden', `${origin.message}; accepted names are set by server.allowedOrigins`);
+    if (!origin.ok) return refuse(c, 403, `${origin.message}; accepted names are set by server.allowedOrigins`, ANONYMOUS);
     await next();
   });
 
@@ -123,6 +141,8 @@ export function createGateway(rt: Runtime, opts: GatewayOptions): Gateway {
 
   app.notFound(() => jsonError(404, 'not_found', 'no such route; see /healthz, /mcp, /approvals, /alerts/<source>, /metrics'));
   app.onError((err) => {
+    // Another process holds the database's write lock past every wait: the client may retry.
+    if (isBusy(err) || err instanceof DatabaseBusy) return jsonError(503, 'busy', 'the database is locked by another process; retry shortly', { 'retry-after': '1' });
     rt.log.error({ err }, 'http handler failed');
     return jsonError(500, 'internal', 'internal error');
   });
@@ -135,6 +155,8 @@ export function createGateway(rt: Runtime, opts: GatewayOptions): Gateway {
     drain: () => { draining = true; },
     async close() {
       clearInterval(pruner);
+      // Before the runtime closes the database: the counts still pending are written.
+      refusals.close();
       await mcp.close();
     },
   };

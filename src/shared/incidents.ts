@@ -84,6 +84,8 @@ export interface IncidentLog {
   costSince(since: Date): number;
   /** Every payload posted to /alerts, accepted or not: nothing is lost. */
   recordPayload(entry: { source: string; outcome: 'accepted' | 'ignored' | 'rejected'; reason?: string; body: string; incidentIds?: string[] }): void;
+  /** Runs `fn` in one IMMEDIATE transaction: it fails before writing anything, or commits all of it. */
+  atomically<T>(fn: () => T): T;
 }
 
 /** Where intake hands work to the runner. */

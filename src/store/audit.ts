@@ -1,6 +1,8 @@
 // The tamper-evident audit log: an append-only table (triggers refuse UPDATE and DELETE) whose
 // rows are chained by SHA-256, with the chain head anchored in a checkpoint file beside the
 // database so that cutting off the newest rows is detected too. Only the guard appends tool calls.
+// Signed checkpoints sent off the machine (audit-key.ts, checkpoint-emitter.ts) hear of each commit
+// through onAppend, and catch what the anchor cannot: a tail forged anew with the anchor rewritten.
 import { closeSync, existsSync, openSync, readFileSync, writeSync } from 'node:fs';
 import type { Db } from './db.js';
 import { canonicalJson, sha256 } from './canonical.js';
@@ -65,6 +67,9 @@ export interface Checkpoint {
   hash: string;
 }
 
+/** Told of entries once they are committed: `head` the newest, `count` how many were added. Must not throw. */
+export type AppendListener = (head: Checkpoint, count: number) => void;
+
 export type VerifyResult =
   | { ok: true; entries: number; warnings: string[] }
   | { ok: false; entries: number; brokenAt: number; reason: string; warnings: string[] };
@@ -111,6 +116,9 @@ export class AuditLog {
   private readonly head;
   private readonly executedCount;
   private checkpointFd: number | undefined;
+  /** Set while `atomically` runs: its appends reach the anchor and the listeners at its commit. */
+  private batch: { head: Checkpoint | undefined; count: number } | undefined;
+  private readonly appendListeners = new Set<AppendListener>();
 
   constructor(private readonly db: Db, private readonly checkpointPath: string | null) {
     this.insert = db.prepare(`INSERT INTO audit (seq, time, call_id, principal, transport, tool, target, target_id, args, args_hash,
@@ -166,8 +174,42 @@ export class AuditLog {
         return full;
       })
       .immediate();
-    this.writeCheckpoint({ seq: entry.seq, hash: entry.hash });
+    // Inside `atomically` the anchor waits for the commit: an anchor naming an entry that was
+    // rolled back would read as a cut-off tail.
+    if (this.batch) {
+      this.batch.head = { seq: entry.seq, hash: entry.hash };
+      this.batch.count += 1;
+    } else this.committed({ seq: entry.seq, hash: entry.hash }, 1);
     return entry;
+  }
+
+  /**
+   * Runs `fn` in one IMMEDIATE transaction: it takes the write lock first, so it either fails
+   * before anything was written (the lock is busy: retry it whole) or commits every append in it.
+   */
+  atomically<T>(fn: () => T): T {
+    if (this.batch) return fn();
+    const batch: { head: Checkpoint | undefined; count: number } = { head: undefined, count: 0 };
+    this.batch = batch;
+    let result: T;
+    try {
+      result = this.db.transaction(fn).immediate();
+    } finally {
+      this.batch = undefined;
+    }
+    if (batch.head) this.committed(batch.head, batch.count);
+    return result;
+  }
+
+  /** `listener` hears of every commit that added entries (the signed checkpoints count them); returns its removal. */
+  onAppend(listener: AppendListener): () => void {
+    this.appendListeners.add(listener);
+    return () => this.appendListeners.delete(listener);
+  }
+
+  private committed(head: Checkpoint, count: number): void {
+    this.writeCheckpoint(head);
+    for (const listener of this.appendListeners) listener(head, count);
   }
 
   private writeCheckpoint(cp: Checkpoint): void {
@@ -213,8 +255,11 @@ export class AuditLog {
   /**
    * `requireAnchor`: a log with entries and no anchor file fails (a cut-off tail would pass
    * unseen); without it the missing anchor is a warning, for an operator who knows why it is gone.
+   * `kept`: signed checkpoints received elsewhere (their signatures already checked), held to
+   * like the anchor: the entry each names must exist and have its hash. They catch what the anchor
+   * cannot, a tail cut and forged anew together with a rewritten anchor file.
    */
-  verify(opts: { requireAnchor?: boolean; checkpoint?: Checkpoint | null } = {}): VerifyResult {
+  verify(opts: { requireAnchor?: boolean; checkpoint?: Checkpoint | null; kept?: Checkpoint[] } = {}): VerifyResult {
     const warnings: string[] = [];
     const triggers = this.db
       .prepare(`SELECT count(*) AS n FROM sqlite_master WHERE type = 'trigger' AND name IN ('audit_no_update', 'audit_no_delete')`)
@@ -227,6 +272,8 @@ export class AuditLog {
     // Given when the caller read the anchor before taking its copy of a live database.
     const checkpoint = opts.checkpoint !== undefined ? opts.checkpoint : this.readCheckpoint();
     const broken = (brokenAt: number, reason: string): VerifyResult => ({ ok: false, entries, brokenAt, reason, warnings });
+    const kept = new Map<number, string>();
+    for (const cp of opts.kept ?? []) kept.set(cp.seq, cp.hash);
     for (const row of this.db.prepare(`SELECT ${COLUMNS} FROM audit ORDER BY seq`).iterate() as Iterable<Row>) {
       const entry = fromRow(row);
       if (entry.seq !== expectedSeq) return broken(expectedSeq, `entry ${expectedSeq} is missing (next is ${entry.seq})`);
@@ -236,12 +283,20 @@ export class AuditLog {
       if (checkpoint && entry.seq === checkpoint.seq && entry.hash !== checkpoint.hash) {
         return broken(entry.seq, `entry ${entry.seq} differs from the checkpoint`);
       }
+      const keptHash = kept.get(entry.seq);
+      if (keptHash !== undefined && entry.hash !== keptHash) {
+        return broken(entry.seq, `entry ${entry.seq} differs from the signed checkpoint (hash ${entry.hash.slice(0, 12)}..., the checkpoint says ${keptHash.slice(0, 12)}...): rewritten after the checkpoint was sent`);
+      }
       prevHash = hash;
       expectedSeq += 1;
       entries += 1;
     }
     if (checkpoint && checkpoint.seq > entries) {
       return broken(entries + 1, `entries ${entries + 1}..${checkpoint.seq} are missing: the checkpoint names entry ${checkpoint.seq}`);
+    }
+    const newestKept = Math.max(0, ...kept.keys());
+    if (newestKept > entries) {
+      return broken(entries + 1, `entries ${entries + 1}..${newestKept} are missing: the signed checkpoint names entry ${newestKept}`);
     }
     if (!checkpoint && entries > 0 && this.checkpointPath) {
       const why = `no anchor file (${this.checkpointPath}): a cut-off tail cannot be detected`;

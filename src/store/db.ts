@@ -10,6 +10,8 @@ import { MIGRATIONS } from './migrations.js';
 export type Db = Database.Database;
 
 export const DB_FILE = 'warden.db';
+/** The audit signing key's file (audit-key.ts), checked for loose modes with the database's. */
+export const AUDIT_KEY_FILE = 'audit.key';
 
 export function dbPath(dataDir: string): string {
   return join(dataDir, DB_FILE);
@@ -41,11 +43,16 @@ export function looseModes(dataDir: string): string[] {
     }
   };
   check(dataDir, 0o700);
-  for (const f of [DB_FILE, `${DB_FILE}-wal`, `${DB_FILE}-shm`, `${DB_FILE}.head`]) check(join(dataDir, f), 0o600);
+  for (const f of [DB_FILE, `${DB_FILE}-wal`, `${DB_FILE}-shm`, `${DB_FILE}.head`, AUDIT_KEY_FILE]) check(join(dataDir, f), 0o600);
   return loose;
 }
 
-export function openDb(dataDir: string): Db {
+/**
+ * `busyTimeoutMs`: how long one statement may wait for another process's write lock, blocking
+ * the whole process meanwhile. Commands keep the default; a server passes a short one and waits
+ * for the lock asynchronously (busy.ts). Migrations always get the long wait: nothing is served yet.
+ */
+export function openDb(dataDir: string, opts: { busyTimeoutMs?: number } = {}): Db {
   ensureWritableDir(dataDir);
   let db: Db;
   try {
@@ -61,6 +68,7 @@ export function openDb(dataDir: string): Db {
     throw new CommandError(`cannot open ${dbPath(dataDir)}: ${errorMessage(err)}`);
   }
   migrate(db);
+  if (opts.busyTimeoutMs !== undefined) db.pragma(`busy_timeout = ${Math.max(0, Math.floor(opts.busyTimeoutMs))}`);
   return db;
 }
 

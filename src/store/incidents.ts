@@ -79,6 +79,10 @@ export class IncidentStore implements IncidentLog, IncidentReader {
       .all(query, limit) as IncidentSummary[];
   }
 
+  atomically<T>(fn: () => T): T {
+    return this.db.transaction(fn).immediate();
+  }
+
   get(id: string): Incident | undefined {
     return this.stmt(`SELECT ${COLUMNS} FROM incidents WHERE id = ?`).get(id) as Incident | undefined;
   }

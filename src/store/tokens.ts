@@ -3,6 +3,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Role } from '../shared/roles.js';
 import type { Db } from './db.js';
+import { isBusy } from './busy.js';
 
 export const TOKEN_PREFIX = 'wdn_';
 const TOKEN_FORMAT = /^wdn_[A-Za-z0-9_-]{32,128}$/;
@@ -21,7 +22,11 @@ export interface TokenRecord {
 
 export type TokenStatus = 'active' | 'expired' | 'revoked';
 
-export type TokenCheck = { ok: true; token: TokenRecord } | { ok: false; why: 'malformed' | 'unknown' | 'expired' | 'revoked' };
+/** An expired or revoked token still names whose it was, for the audit of the refusal. */
+export type TokenCheck =
+  | { ok: true; token: TokenRecord }
+  | { ok: false; why: 'malformed' | 'unknown' }
+  | { ok: false; why: 'expired' | 'revoked'; name: string };
 
 const COLUMNS = `id, name, role, created_at AS createdAt, expires_at AS expiresAt, revoked_at AS revokedAt, last_used_at AS lastUsedAt`;
 
@@ -89,11 +94,17 @@ export class TokenStore {
     if (!row || !timingSafeEqual(Buffer.from(row.hash, 'hex'), hash)) return { ok: false, why: 'unknown' };
     const { hash: _stored, ...token } = row;
     const status = statusOf(token, now);
-    if (status !== 'active') return { ok: false, why: status };
+    if (status !== 'active') return { ok: false, why: status, name: token.name };
     const last = this.touched.get(token.id) ?? 0;
     if (now.getTime() - last >= TOUCH_EVERY_MS) {
       this.touched.set(token.id, now.getTime());
-      this.touch.run(now.toISOString(), token.id);
+      try {
+        this.touch.run(now.toISOString(), token.id);
+      } catch (err) {
+        // A hint for humans: a token check never waits for, or fails on, another process's write lock.
+        if (!isBusy(err)) throw err;
+        this.touched.delete(token.id);
+      }
     }
     return { ok: true, token };
   }

@@ -81,8 +81,10 @@ describe('the agent on a real dockerd', () => {
     expect(r.heldCall).toEqual({ tool: 'docker_prune', args: {}, approvalId: expect.stringMatching(/^apr_/) });
     expect(await containerNames(dockerd)).toEqual(before);
     expect(w.rt.audit.list().map((e) => `${e.tool}:${e.phase}`)).toEqual([
-      'container_logs:requested', 'container_logs:completed', 'docker_prune:pending',
+      'container_logs:requested', 'container_logs:completed', 'docker_prune:pending', 'gpu_reset:denied',
     ]);
+    // The GPU reset asked for in the same turn never ran: recorded as not attempted.
+    expect(w.rt.audit.list().at(-1)).toMatchObject({ rule: 'not-attempted', target: 'local/gpu0' });
     expect(w.rt.approvals.get(r.heldCall!.approvalId)).toMatchObject({ status: 'pending', tool: 'docker_prune', principal: 'loop' });
 
     const logsResult = toolResultText(w.api.requests[1]!.body)!;

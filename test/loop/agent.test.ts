@@ -72,13 +72,15 @@ describe('runAgent', () => {
     expect(result.content).toContain('FATAL: too many connections');
   });
 
-  it('stops at a held call: outcome held with the exact call and approval id, and nothing ran', async () => {
+  it('stops at a held call: outcome held with the exact call and approval id, nothing after it ran, and each sibling audited as not attempted', async () => {
     const w = await world({
       policy: HOLD_RESTARTS,
       script: [{ content: [
         { type: 'tool_use', name: 'restart_container', input: { container: 'db' } },
         { type: 'tool_use', name: 'list_containers', input: {} },
-      ] }],
+        { type: 'tool_use', name: 'stop_container', input: { container: 'aaa' } },
+        { type: 'tool_use', name: 'format_disk', input: { device: '/dev/sda' } },
+      ], inventsTools: true }],
     });
     const r = await w.run();
     w.api.assertDone();
@@ -87,7 +89,12 @@ describe('runAgent', () => {
     expect(w.fake.calls).toEqual([]);
     expect(w.api.requests).toHaveLength(1);
     expect(w.rt.approvals.get(r.heldCall!.approvalId)).toMatchObject({ status: 'pending', tool: 'restart_container', principal: 'loop' });
-    expect(w.rt.audit.list().map((e) => `${e.tool}:${e.phase}`)).toEqual(['restart_container:pending']);
+    const audit = w.rt.audit.list();
+    expect(audit.map((e) => `${e.tool}:${e.phase}:${e.rule}`)).toEqual([
+      'restart_container:pending:hold-restarts', 'list_containers:denied:not-attempted', 'stop_container:denied:not-attempted', 'format_disk:denied:unknown-tool',
+    ]);
+    // The sibling named by its ID is recorded on its canonical target, so a search by name finds it.
+    expect(audit[2]).toMatchObject({ target: 'local/web-1', targetId: 'aaa', incidentId: w.incident.id, result: expect.stringMatching(/^not attempted: restart_container .* held/) });
   });
 
   it('drops an approvalId the model wrote, so the gate holds the call instead of honouring it', async () => {

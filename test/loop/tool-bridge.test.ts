@@ -94,12 +94,13 @@ describe('the tool bridge', () => {
     expect(record.kind).toBe('invalid_input');
   });
 
-  it('answers a tool the list does not offer with an error, without calling the server', async () => {
-    const { bridge, rt } = await setup();
+  it('sends a tool the list does not offer to the gate, which refuses and audits it', async () => {
+    const { bridge, rt, fake } = await setup();
     const { block, record } = await bridge.call(use('rm_everything', { path: '/' }));
-    expect(block).toMatchObject({ is_error: true, content: expect.stringMatching(/no tool named "rm_everything"/) });
-    expect(record).toMatchObject({ tool: 'rm_everything', ok: false, kind: 'invalid_input' });
-    expect(rt.audit.list()).toEqual([]);
+    expect(block).toMatchObject({ is_error: true, content: expect.stringMatching(/^\[denied\] unknown tool "rm_everything"/) });
+    expect(record).toMatchObject({ tool: 'rm_everything', ok: false, kind: 'denied' });
+    expect(rt.audit.list()).toEqual([expect.objectContaining({ tool: 'rm_everything', phase: 'denied', principal: 'loop', args: '{"path":"/"}' })]);
+    expect(fake.calls).toEqual([]);
   });
 
   it('drops an approvalId from the model\'s arguments', async () => {

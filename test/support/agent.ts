@@ -1,5 +1,6 @@
 // One agent run's world for a test: a warden runtime (fake or real Docker), an incident in its real
 // IncidentStore, the loop client, and the real @anthropic-ai/sdk pointed at a scripted Messages API.
+import { LOOP_PRINCIPAL } from '../../src/shared/roles.js';
 import Anthropic from '@anthropic-ai/sdk';
 import type { Adapters } from '../../src/adapters/index.js';
 import { silentLogger } from '../../src/log.js';
@@ -62,7 +63,11 @@ export async function agentWorld(opts: AgentWorldOptions): Promise<AgentWorld> {
   });
   return {
     rt, api, loop, log, incident, anthropic, cfg,
-    run: (overrides = {}) => runAgent({ incident, facts: {}, client: loop.client, anthropic, cfg, log, logger: silentLogger, ...overrides }),
+    run: (overrides = {}) => runAgent({
+      incident, facts: {}, client: loop.client, anthropic, cfg, log, logger: silentLogger,
+      notAttempted: (use, reason) => rt.guard.notAttempted({ principal: LOOP_PRINCIPAL, role: 'operator', transport: 'loop', incidentId: incident.id }, use.name, use.input, reason),
+      ...overrides,
+    }),
     async close() {
       await loop.close();
       await api.close();

@@ -24,6 +24,8 @@ export interface TestRuntimeOptions {
   inventory?: string | Record<string, string>;
   /** More environment for the config (e.g. the variable a secret is read from). */
   env?: Record<string, string>;
+  /** As `warden serve` and `warden stdio` run: a short busy timeout, waits for the lock from timers. */
+  serving?: boolean;
 }
 
 export function testRuntime(opts: TestRuntimeOptions = {}): Runtime {
@@ -43,7 +45,7 @@ export function testRuntime(opts: TestRuntimeOptions = {}): Runtime {
     // Loaded first, as `warden inventory load` would, so the runtime builds its hosts from it.
     loadInventoryInto(config.dataDir, typeof opts.inventory === 'string' ? opts.inventory : writeInventory(opts.inventory, join(dir, 'inventory')));
   }
-  return createRuntime(config, silentLogger, { adapters: opts.adapters, notifier: opts.notifier });
+  return createRuntime(config, silentLogger, { adapters: opts.adapters, notifier: opts.notifier }, { serving: opts.serving ?? false });
 }
 
 export interface Linked {

@@ -13,13 +13,13 @@ beforeEach(() => { umask = process.umask(0o022); });
 afterEach(() => { process.umask(umask); });
 
 describe('data at rest', () => {
-  it('creates the data dir 0700 and the database, WAL, shared memory and anchor 0600', async () => {
+  it('creates the data dir 0700 and the database, WAL, shared memory, anchor and signing key 0600', async () => {
     const rt = testRuntime();
     try {
       rt.audit.append({ callId: 'c', principal: 'p', transport: 'cli', tool: 't', args: {}, argsHash: 'h', phase: 'requested' });
       const dir = rt.config.dataDir;
-      expect([dir, 'warden.db', 'warden.db-wal', 'warden.db-shm', 'warden.db.head'].map((f) => mode(f === dir ? dir : join(dir, f))))
-        .toEqual(['700', '600', '600', '600', '600']);
+      expect([dir, 'warden.db', 'warden.db-wal', 'warden.db-shm', 'warden.db.head', 'audit.key'].map((f) => mode(f === dir ? dir : join(dir, f))))
+        .toEqual(['700', '600', '600', '600', '600', '600']);
       expect(looseModes(dir)).toEqual([]);
     } finally {
       await rt.close();

@@ -23,12 +23,12 @@ describe('TokenStore', () => {
     const now = new Date('2026-01-01T00:00:00Z');
     const { token } = s.create('ci', 'readonly', new Date('2026-01-02T00:00:00Z'), now);
     expect(s.check(token, new Date('2026-01-01T12:00:00Z')).ok).toBe(true);
-    expect(s.check(token, new Date('2026-01-02T00:00:00Z'))).toEqual({ ok: false, why: 'expired' });
+    expect(s.check(token, new Date('2026-01-02T00:00:00Z'))).toEqual({ ok: false, why: 'expired', name: 'ci' });
     const bob = s.create('bob', 'admin', null).token;
     expect(() => s.create('bob', 'admin', null)).toThrow(TokenNameTaken);
     expect(s.revoke('bob')).toBe(true);
     expect(s.revoke('bob')).toBe(false);
-    expect(s.check(bob)).toEqual({ ok: false, why: 'revoked' });
+    expect(s.check(bob)).toEqual({ ok: false, why: 'revoked', name: 'bob' });
     const again = s.create('bob', 'readonly', null).token;
     expect(s.check(again)).toMatchObject({ ok: true, token: { role: 'readonly' } });
     expect(s.check(bob)).toEqual({ ok: false, why: 'unknown' });
