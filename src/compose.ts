@@ -5,6 +5,7 @@ import { randomUUID, type KeyObject } from 'node:crypto';
 import { join } from 'node:path';
 import { localHost } from './adapters/hosts.js';
 import { createAdapters, type Adapters } from './adapters/index.js';
+import { forkIsolated } from './adapters/isolated-child.js';
 import { createNotifier, listensFor } from './adapters/webhooks.js';
 import type { Config } from './config.js';
 import { errorMessage } from './errors.js';
@@ -104,7 +105,7 @@ export function createRuntime(config: Config, log: Logger = createLogger(config.
   const audit = new AuditLog(db, checkpointPath(config.dataDir));
   const killSwitch = new KillSwitchStore(db);
   const approvals = new ApprovalStore(db);
-  const inventory = new InventoryStore(db, config.nginx.allowedDirs);
+  const inventory = new InventoryStore(db, config.nginx.allowedDirs, forkIsolated);
   const adapters = parts.adapters ?? createAdapters(withLocalHost(localHost(config.dockerHost), inventory.hostSpecs()), log);
   const notifier = parts.notifier ?? createNotifier(config.notify.webhooks, log);
   const metrics = createMetrics(approvals, catalog.map((t) => t.name));

@@ -9,6 +9,7 @@ import { statementCache, type Db } from './db.js';
 import { changeBetween, inventoryHash, snapshotOf, type InventoryChange, type InventorySnapshot } from './inventory-change.js';
 import { toHostSpec, type Inventory } from './inventory-file.js';
 import { BoundedQuery } from './bounded-query.js';
+import type { ForkIsolated } from '../adapters/isolated-child.js';
 import { ReadOnlyQuery, type QueryCaps } from './inventory-query.js';
 import type { HostEntry } from './inventory-schema.js';
 import type { HostRecord, InventoryReader, QueryResult, RunbookRecord, ServiceRecord } from './readers.js';
@@ -80,11 +81,14 @@ export class InventoryStore implements InventoryReader {
   private readonly stmt: (sql: string) => Database.Statement;
 
 
-  /** `nginxDirs`: config nginx.allowedDirs, beside what the inventory's services declare. */
-  constructor(private readonly db: Db, private readonly nginxDirs: readonly string[] = []) {
+  /**
+   * `nginxDirs`: config nginx.allowedDirs, beside what the inventory's services declare. `fork`:
+   * how query_inventory's process is started (adapters/isolated-child.ts); without it `query` fails.
+   */
+  constructor(private readonly db: Db, private readonly nginxDirs: readonly string[] = [], fork?: ForkIsolated) {
     this.stmt = statementCache(db);
     this.reader = new ReadOnlyQuery(db.name);
-    this.bounded = new BoundedQuery(db.name);
+    this.bounded = new BoundedQuery(db.name, fork);
   }
 
   /** Replaces hosts, services and runbooks in one transaction: all of the new inventory or none of it. */
@@ -126,7 +130,7 @@ export class InventoryStore implements InventoryReader {
     return snapshotOf({ hosts: this.hosts(), services: this.services(), runbooks: this.runbooks() });
   }
 
-  /** query_inventory: in a worker thread, stopped at its deadline whatever the statement does. */
+  /** query_inventory: in a child process, stopped at its deadline whatever the statement does. */
   query(sql: string, params: readonly (string | number | null)[], caps: QueryCaps): Promise<QueryResult> {
     return this.bounded.run(sql, params, caps);
   }

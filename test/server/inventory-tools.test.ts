@@ -1,8 +1,10 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { CallToolResult } from '@modelcontextprotocol/client';
 import type { Runtime } from '../../src/server/runtime.js';
 import { fakeAdapters } from '../support/fake-docker.js';
 import { EXAMPLE_INVENTORY } from '../support/inventory.js';
+import { waitFor } from '../support/processes.js';
 import { linkClient, testRuntime, type Linked } from '../support/warden.js';
 
 const open: Array<Linked | Runtime> = [];
@@ -20,6 +22,19 @@ async function setup(policy?: string) {
 
 const text = (r: unknown): string => ((r as CallToolResult).content[0] as { text: string }).text;
 const failure = (r: unknown) => ((r as CallToolResult)._meta?.['warden/failure'] ?? {}) as { kind?: string; rule?: string };
+
+/** This process's children that run query_inventory's statements, from /proc. */
+function queryProcesses(): number[] {
+  return readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number).filter((pid) => {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      return ppid === process.pid && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('query-process');
+    } catch {
+      return false;
+    }
+  });
+}
 
 describe('policy by inventory attributes', () => {
   const critical = 'rules: [{ name: critical-needs-a-human, tool: restart_container, service: { tier: critical }, decision: approve }]';
@@ -93,10 +108,13 @@ describe('query_inventory through the guard', () => {
     expect(order).toEqual(['describe_service', 'cte']);
     expect(o.isError).toBeFalsy();
     expect(text(r)).toMatch(/^\[invalid_input\] query stopped at its deadline of 2000 ms/);
-    // The next statement runs on a fresh thread.
+    // Stopped for real: the process that ran it is gone, not spinning a core in the background.
+    await waitFor('the stopped query process to be gone', async () => queryProcesses().length === 0);
+    // The next statement runs in a fresh process.
     const after = await client.callTool({ name: 'query_inventory', arguments: { sql: 'SELECT count(*) AS n FROM services' } });
-    expect(after.isError).toBeFalsy();
+    expect(after.isError, text(after)).toBeFalsy();
     expect(rt.audit.list().filter((e) => e.tool === 'query_inventory').map((e) => e.phase)).toEqual(['requested', 'failed', 'requested', 'completed']);
+    expect(queryProcesses()).toHaveLength(1);
   });
 
   it('redacts secrets an operator left in the inventory, in rows and in SQL errors that quote them, and in the audit', async () => {
