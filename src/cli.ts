@@ -13,6 +13,7 @@ import { registerInventoryCommands } from './commands/inventory.js';
 import { registerKillSwitchCommands } from './commands/killswitch.js';
 import { registerStdioCommand } from './commands/stdio.js';
 import { registerServeCommand } from './commands/serve.js';
+import { registerSilenceCommands } from './commands/silence.js';
 import { registerTokenCommands } from './commands/tokens.js';
 
 export interface GlobalOptions {
@@ -41,6 +42,7 @@ export function buildProgram(): Command {
   registerInventoryCommands(program, loadFromFlags);
   registerIncidentCommands(program, loadFromFlags);
   registerKillSwitchCommands(program, loadFromFlags);
+  registerSilenceCommands(program, loadFromFlags);
   return program;
 }
 

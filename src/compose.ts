@@ -16,6 +16,7 @@ import { Guard } from './policy/guard.js';
 import { loadPolicyFile, type Policy } from './policy/policy-file.js';
 import { PolicyHolder, type PolicyReload } from './policy/policy-holder.js';
 import { connectInProcess } from './server/in-process-client.js';
+import { loopPrecondition } from './loop/preconditions.js';
 import { createMetrics } from './server/metrics.js';
 import type { Runtime } from './server/runtime.js';
 import type { Notifier } from './shared/notifier.js';
@@ -27,6 +28,7 @@ import { ensureAuditKey, signCheckpoint } from './store/audit-key.js';
 import { CheckpointEmitter } from './store/checkpoint-emitter.js';
 import { DB_FILE, looseModes, openDb } from './store/db.js';
 import { IncidentStore } from './store/incidents.js';
+import { SilenceStore } from './store/silences.js';
 import { InventoryStore } from './store/inventory.js';
 import { KillSwitchStore } from './store/kill-switch.js';
 import { withLocalHost } from './store/inventory-file.js';
@@ -126,13 +128,15 @@ export function createRuntime(config: Config, log: Logger = createLogger(config.
       .catch((err: unknown) => log.error({ err: errorMessage(err) }, 'AUDIT GAP: the policy reload entry could not be written'));
   };
   policy.watch();
+  const incidents = new IncidentStore(db);
   const guard = new Guard({
     catalog, audit, approvals, adapters, notifier, log,
     policy: () => policy.current(),
     killSwitch: () => killSwitch.isOn(),
     inventory,
     resolveTarget: (target) => inventory.resolveTarget(target),
-    incidents: new IncidentStore(db),
+    incidents,
+    precondition: loopPrecondition({ adapters, incidents, inventory, audit, silences: new SilenceStore(db, audit) }),
     callTimeoutMs: config.tools.callTimeoutMs,
     approvalTtlMs: config.approvals.ttlMinutes * 60_000,
     observe: metrics.observeCall,

@@ -31,13 +31,22 @@ export interface ContainerState {
   id: string;
   name: string;
   state: string;
+  /** Docker says true while it is restarting too: `restarting` tells the two apart. */
   running: boolean;
+  /** Docker's restart policy owns it now: it exited and Docker will start it again after a back-off. */
+  restarting: boolean;
+  restartPolicy: { name: string; maximumRetryCount: number };
   startedAt: string;
   finishedAt: string;
   exitCode: number;
   oomKilled: boolean;
   health: string | null;
+  /** Policy restarts since the last start through the API (a start or restart resets it to 0). */
   restartCount: number;
+  /** Docker's error for the last start (exec: "x": executable file not found, ...), redacted; '' when none. */
+  error: string;
+  /** The container's labels (Config.Labels): `warden.maintenance=true` is an operator's "leave it down". */
+  labels: Record<string, string>;
 }
 
 /** One entry of Docker's event stream (GET /events), trimmed to what the loop reads. */
@@ -95,4 +104,6 @@ export interface DockerAdapter {
    * connection ends; opening it fails as unavailable when Docker cannot be reached.
    */
   events(filters: DockerEventFilters, signal: AbortSignal, sinceUnixSeconds?: number): Promise<AsyncIterable<DockerEvent>>;
+  /** Docker's events matching `filters` between two times: a finite read, as `docker events --since --until`. */
+  pastEvents(filters: DockerEventFilters, sinceUnixSeconds: number, untilUnixSeconds: number, signal: AbortSignal): Promise<DockerEvent[]>;
 }

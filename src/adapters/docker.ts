@@ -119,12 +119,16 @@ export class DockerodeAdapter implements DockerAdapter {
       name: bareName(d.Name),
       state: d.State.Status,
       running: d.State.Running,
+      restarting: d.State.Restarting ?? false,
+      restartPolicy: { name: d.HostConfig?.RestartPolicy?.Name || 'no', maximumRetryCount: d.HostConfig?.RestartPolicy?.MaximumRetryCount ?? 0 },
       startedAt: d.State.StartedAt,
       finishedAt: d.State.FinishedAt,
       exitCode: d.State.ExitCode,
       oomKilled: d.State.OOMKilled,
       health: d.State.Health?.Status ?? null,
       restartCount: d.RestartCount,
+      error: redactText(d.State.Error ?? '').slice(0, 300),
+      labels: d.Config?.Labels ?? {},
     };
   }
 
@@ -225,14 +229,25 @@ export class DockerodeAdapter implements DockerAdapter {
     await this.step(`remove image ${id}`, undefined, () => this.docker.getImage(id).remove({ force: false, noprune: true }));
   }
 
-  async events(filters: DockerEventFilters, signal: AbortSignal, sinceUnixSeconds?: number): Promise<AsyncIterable<DockerEvent>> {
-    const stream = await this.step('watch events', undefined, () => this.dialStream({
+  events(filters: DockerEventFilters, signal: AbortSignal, sinceUnixSeconds?: number): Promise<AsyncIterable<DockerEvent>> {
+    return this.eventStream('watch events', filters, signal, sinceUnixSeconds);
+  }
+
+  async pastEvents(filters: DockerEventFilters, sinceUnixSeconds: number, untilUnixSeconds: number, signal: AbortSignal): Promise<DockerEvent[]> {
+    const out: DockerEvent[] = [];
+    // With `until`, Docker sends what it has and closes the stream.
+    for await (const ev of await this.eventStream('read past events', filters, signal, sinceUnixSeconds, untilUnixSeconds)) out.push(ev);
+    return out;
+  }
+
+  private async eventStream(step: string, filters: DockerEventFilters, signal: AbortSignal, since?: number, until?: number): Promise<AsyncIterable<DockerEvent>> {
+    const stream = await this.step(step, undefined, () => this.dialStream({
       path: '/events?',
       method: 'GET',
       isStream: true,
       abortSignal: signal,
       statusCodes: { 200: true, 400: 'bad parameter', 500: 'server error' },
-      options: { filters, ...(sinceUnixSeconds !== undefined ? { since: dockerTime(sinceUnixSeconds) } : {}) },
+      options: { filters, ...(since !== undefined ? { since: dockerTime(since) } : {}), ...(until !== undefined ? { until: dockerTime(until) } : {}) },
     }));
     return readEventStream(stream);
   }

@@ -17,11 +17,21 @@ export interface ContainerView {
   startedAt: string | null;
   finishedAt: string | null;
   limits: { memoryBytes: number | null };
+  /** Docker's error for the last start (State.Error, as inspect_container passes it on); '' when none. */
+  error?: string;
 }
 
 /** What the fallback saw at each earlier decision for this incident, oldest first. */
 export interface FallbackHistory {
-  looks: Array<{ decision: FallbackAction['kind']; state: string; restartCount: number; oomKilled: boolean; finishedAt: string | null }>;
+  looks: Array<{
+    decision: FallbackAction['kind'];
+    state: string;
+    restartCount: number;
+    oomKilled: boolean;
+    finishedAt: string | null;
+    /** Absent in looks recorded before it was kept. */
+    exitCode?: number;
+  }>;
 }
 
 export type FallbackAction =
@@ -36,12 +46,14 @@ export type FallbackConfig = Pick<LoopConfig, 'maxAttempts'>;
 export const MAX_WAITS = 10;
 
 const MiB = 1024 * 1024;
+/** Exit codes an escalation quotes, the newest last. */
+const LAST_EXITS = 3;
 
 /** The timeline data the runner records with each decision, so the next one can see it. */
 export const FALLBACK_EVENT = 'fallback';
 
 export function lookOf(decision: FallbackAction['kind'], v: ContainerView): FallbackHistory['looks'][number] {
-  return { decision, state: v.state, restartCount: v.restartCount, oomKilled: v.oomKilled, finishedAt: v.finishedAt };
+  return { decision, state: v.state, restartCount: v.restartCount, oomKilled: v.oomKilled, finishedAt: v.finishedAt, exitCode: v.exitCode };
 }
 
 /** The looks recorded in an incident's timeline (events whose data carries `fallback`). */
@@ -61,6 +73,49 @@ function proposeMemory(v: ContainerView): string {
   return `raise its memory limit above the current ${now} MiB (e.g. to ${now * 2} MiB with recreate and --memory), or find what grew`;
 }
 
+/**
+ * A look with an exit to report: a running one shows exit code 0 (Docker resets it at each start), a
+ * restarting one the code it died with, a created one 0 until a start fails.
+ */
+const hasExited = (l: { state: string; exitCode?: number }): boolean =>
+  l.state !== 'running' && l.state !== 'paused' && !(l.state === 'created' && l.exitCode === 0);
+
+/** The last few exits seen, oldest first: one per FinishedAt, from the history's looks and the view. */
+function lastExits(v: ContainerView, h: FallbackHistory): string[] {
+  const byFinish = new Map<string, string>();
+  for (const l of [...h.looks, v]) {
+    if (l.exitCode === undefined || !hasExited(l)) continue;
+    const key = l.finishedAt ?? '';
+    byFinish.delete(key);
+    byFinish.set(key, `${l.exitCode}${l.oomKilled ? ' (OOMKilled)' : ''}`);
+  }
+  return [...byFinish.values()].slice(-LAST_EXITS);
+}
+
+/** What every escalation names, so a human sees at once how often Docker restarted it and how it died. */
+function dockerFacts(v: ContainerView, h: FallbackHistory): string {
+  const exits = lastExits(v, h);
+  const seen = exits.length === 0 ? 'no exit seen' : `last exit code${exits.length > 1 ? 's' : ''} ${exits.join(', ')}`;
+  return `Docker restart count ${v.restartCount}, ${seen}`;
+}
+
+function escalate(v: ContainerView, h: FallbackHistory, reason: string, proposal?: string): FallbackAction {
+  const facts = `${reason} (${dockerFacts(v, h)})`;
+  return proposal === undefined ? { kind: 'escalate', reason: facts } : { kind: 'escalate', reason: facts, proposal };
+}
+
+/**
+ * A container that cannot run as configured: Docker could not start it (State.Error), or its command
+ * cannot execute (126) or was not found (127). Restarting it cannot help, whatever the policy.
+ */
+function configurationError(v: ContainerView): string | undefined {
+  if (v.running && !v.restarting) return undefined;
+  if (v.error) return `configuration error: Docker could not start it: "${v.error}" (exit ${v.exitCode}); a restart will not fix it: its command, image or mounts must change`;
+  if (v.exitCode === 126) return 'configuration error: exit 126, its command cannot execute (not executable, or permission denied); a restart will not fix it';
+  if (v.exitCode === 127) return 'configuration error: exit 127, its command was not found; a restart will not fix it: its command or image must change';
+  return undefined;
+}
+
 /** Docker's own restart policy will bring this container back: the loop must not race it. */
 function dockerWillRestart(v: ContainerView): boolean {
   if (v.restarting) return true;
@@ -74,9 +129,9 @@ function waitOrEscalate(v: ContainerView, h: FallbackHistory, cfg: FallbackConfi
   const waits = h.looks.filter((l) => l.decision === 'wait');
   const first = waits[0];
   if (first && v.restartCount - first.restartCount >= cfg.maxAttempts) {
-    return { kind: 'escalate', reason: `Docker's restart policy (${v.restartPolicy.name}) restarted it ${v.restartCount - first.restartCount} more times while the loop watched, and it still fails (exit ${v.exitCode}${v.oomKilled ? ', OOMKilled' : ''})` };
+    return escalate(v, h, `Docker's restart policy (${v.restartPolicy.name}) restarted it ${v.restartCount - first.restartCount} more times while the loop watched, and it still fails`);
   }
-  if (waits.length >= MAX_WAITS) return { kind: 'escalate', reason: `Docker's restart policy has not brought it back after ${waits.length} looks` };
+  if (waits.length >= MAX_WAITS) return escalate(v, h, `Docker's restart policy has not brought it back after ${waits.length} looks`);
   return { kind: 'wait', reason: `Docker's restart policy (${v.restartPolicy.name}) is restarting it (restart count ${v.restartCount}); the loop does not race it` };
 }
 
@@ -91,7 +146,7 @@ function onExit(v: ContainerView, h: FallbackHistory): FallbackAction {
   if (v.oomKilled) {
     // Only a different OOM exit than one already seen counts as "again": a re-look at the same exit does not.
     const earlier = h.looks.some((l) => l.oomKilled && l.finishedAt !== v.finishedAt);
-    if (earlier) return { kind: 'escalate', reason: `OOM-killed again after a restart (exit ${v.exitCode}, OOMKilled)`, proposal: proposeMemory(v) };
+    if (earlier) return escalate(v, h, 'OOM-killed again after a restart (OOMKilled)', proposeMemory(v));
     return { kind: 'restart', tool, cause: 'oom', reason: `OOM-killed (OOMKilled true, exit ${v.exitCode}): restart once` };
   }
   switch (v.exitCode) {
@@ -100,34 +155,45 @@ function onExit(v: ContainerView, h: FallbackHistory): FallbackAction {
       return { kind: 'restart', tool, cause: `exit ${v.exitCode}`, reason: `exited with code ${v.exitCode}: restart` };
     case 137:
       return { kind: 'restart', tool, cause: 'sigkill', reason: 'exit 137 without OOMKilled is a SIGKILL (docker kill, or a stop past its grace period), not an OOM: restart' };
+    // Docker's events watcher drops a die that follows a stop or kill through Docker's API, so a
+    // SIGTERM or SIGINT exit that reaches the runbooks was sent from inside the container: a crash.
+    case 143:
+      return { kind: 'restart', tool, cause: 'sigterm', reason: 'exit 143 = SIGTERM sent from inside the container (no stop or kill came through Docker): restart like a crash' };
+    case 130:
+      return { kind: 'restart', tool, cause: 'sigint', reason: 'exit 130 = SIGINT sent from inside the container (no stop or kill came through Docker): restart like a crash' };
     case 139:
-      return { kind: 'escalate', reason: 'exit 139 is a segmentation fault (SIGSEGV): a crash a restart will not fix' };
+      return escalate(v, h, 'exit 139 is a segmentation fault (SIGSEGV): a crash a restart will not fix');
     default:
-      return { kind: 'escalate', reason: `exit ${v.exitCode}: no runbook covers this exit code` };
+      return escalate(v, h, `exit ${v.exitCode}: no runbook covers this exit code`);
   }
 }
 
 /**
- * The runbook decision. In order: healthy -> nothing to do; Docker is restarting it -> wait (and
+ * The runbook decision. In order: healthy -> nothing to do; a configuration error (Docker's start
+ * error, exit 126 or 127) -> escalate at once, quoting Docker; Docker is restarting it -> wait (and
  * escalate when its restart count keeps climbing); the loop acted maxAttempts times -> escalate;
  * then by how it failed: unhealthy -> restart; OOMKilled -> restart once, then escalate with a
- * memory proposal; exit 0/1 and a plain SIGKILL (137) -> restart; 139 and anything else -> escalate.
+ * memory proposal; exit 0/1, a plain SIGKILL (137) and a SIGTERM or SIGINT from inside (143, 130)
+ * -> restart; 139 and anything else -> escalate. Every escalation names Docker's restart count and
+ * the last exit codes seen.
  */
 export function decideFallback(v: ContainerView, attempts: number, h: FallbackHistory, cfg: FallbackConfig): FallbackAction {
   const health = v.health?.status ?? null;
   // Docker reports a paused container as running.
-  if (v.state === 'paused') return { kind: 'escalate', reason: 'paused: someone paused it on purpose; the runbooks do not unpause' };
+  if (v.state === 'paused') return escalate(v, h, 'paused: someone paused it on purpose; the runbooks do not unpause');
   if (v.running && !v.restarting && (health === null || health === 'healthy')) {
     return { kind: 'none', reason: `running${health ? ' and healthy' : ''}: nothing to do but verify` };
   }
+  const misconfigured = configurationError(v);
+  if (misconfigured) return escalate(v, h, misconfigured);
   if (v.running && health === 'starting') return waitOrEscalate(v, h, cfg);
   if (dockerWillRestart(v) && !dockerIsIdle(v, h)) return waitOrEscalate(v, h, cfg);
   if (attempts >= cfg.maxAttempts) {
-    return { kind: 'escalate', reason: `the loop already acted ${attempts} times on this incident (maxAttempts ${cfg.maxAttempts}) and it still fails` };
+    return escalate(v, h, `the loop already acted ${attempts} times on this incident (maxAttempts ${cfg.maxAttempts}) and it still fails`);
   }
   if (v.running) return { kind: 'restart', tool: 'restart_container', cause: 'unhealthy', reason: 'running but its health check fails: restart' };
   if (v.restartPolicy.name === 'on-failure' && v.restartPolicy.maximumRetryCount > 0 && v.restartCount >= v.restartPolicy.maximumRetryCount && v.exitCode !== 0) {
-    return { kind: 'escalate', reason: `Docker already restarted it ${v.restartCount} times (on-failure, max ${v.restartPolicy.maximumRetryCount}) and it still exits ${v.exitCode}` };
+    return escalate(v, h, `Docker already restarted it ${v.restartCount} times (on-failure, max ${v.restartPolicy.maximumRetryCount}) and it still exits ${v.exitCode}`);
   }
   if (v.state === 'created') return { kind: 'restart', tool: 'start_container', cause: 'never started', reason: 'created but never started: start it' };
   return onExit(v, h);

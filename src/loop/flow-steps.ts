@@ -14,7 +14,8 @@ import { FALLBACK_EVENT, decideFallback, historyOf, lookOf, restartArgs, type Co
 import { escalateIncident, parkOnApproval, resolveIncident, type CloseDeps } from './incident-close.js';
 import { callLoopTool } from './loop-call.js';
 import type { ConnectLoopClient } from './loop-client.js';
-import type { Incident, TimelineEvent } from '../shared/incidents.js';
+import { ACTIVE_STATUSES, type Incident, type TimelineEvent } from '../shared/incidents.js';
+import { dependencyIncident } from './correlate.js';
 import { healthUrlFor, verifyTarget, type Verification } from './verify.js';
 
 export interface AgentRequest {
@@ -50,6 +51,14 @@ export class Stopping extends Error {
   }
 }
 
+/** The incident was closed, or parked on its dependency, while this run worked: it stops, recording nothing more. */
+export class Superseded extends Error {
+  constructor(why: string) {
+    super(why);
+    this.name = 'Superseded';
+  }
+}
+
 /** One handling of one incident. */
 export interface Run {
   d: FlowDeps;
@@ -67,9 +76,22 @@ export const incidentOf = (run: Run): Incident => {
   return inc;
 };
 
-/** Nothing is recorded once shutdown began: the next daemon resumes from the audit and the timeline. */
+/**
+ * Between two steps of a run: nothing is recorded once shutdown began (the next daemon resumes
+ * from the audit and the timeline), or once the incident was closed from outside (its alert
+ * resolved). An open incident of a dependency parks it: it waits, and the runner's tick wakes it
+ * when that one closes.
+ */
 export function checkStopping(run: Run): void {
-  if (run.signal.aborted) throw new Stopping();
+  if (run.signal.aborted) throw run.signal.reason instanceof Superseded ? run.signal.reason : new Stopping();
+  const inc = run.d.incidents.get(run.id);
+  if (!inc || !ACTIVE_STATUSES.includes(inc.status)) throw new Superseded(`the incident is ${inc?.status ?? 'gone'}`);
+  if (inc.status === 'waiting_dependency') throw new Superseded('it waits on its dependency');
+  const parent = dependencyIncident(run.d.incidents, run.d.inventory, inc.service, inc.id);
+  if (parent) {
+    run.d.incidents.transition(run.id, 'wait_dependency', `waiting on ${parent.id} (${parent.service ?? parent.target ?? parent.title}): a dependency is failing; the loop acts on it first`, { parentId: parent.id });
+    throw new Superseded(`it waits on ${parent.id}`);
+  }
 }
 
 /** The tier the inventory gives the incident's service, if any. */
@@ -84,7 +106,7 @@ export function isWrite(d: FlowDeps, tool: string): boolean {
 
 export async function verifyStep(run: Run, after: string): Promise<Verification> {
   const inc = incidentOf(run);
-  if (inc.status !== 'verifying') run.d.incidents.update(run.id, { status: 'verifying' }, { kind: 'status', summary: `verifying after ${after}` });
+  if (inc.status !== 'verifying') run.d.incidents.transition(run.id, 'verify', `verifying after ${after}`.slice(0, 500));
   const v = inc.host
     ? await verifyTarget(run.client, { host: inc.host, container: inc.container, healthUrl: healthUrlFor(run.d.inventory, inc) }, { settleSeconds: run.d.cfg.settleSeconds, signal: run.signal })
     : { ok: false, reason: 'the incident names no target to verify' };
@@ -101,9 +123,7 @@ export async function afterWrite(run: Run, what: string, next: (run: Run) => Pro
     escalateIncident(run.d, run.id, `${what}; the incident names no target, so the loop cannot verify the outcome`.slice(0, 2_000));
     return {};
   }
-  run.d.incidents.update(run.id, { status: 'verifying', waitingOn: null, ...(count ? { attempts: inc.attempts + 1 } : {}) }, {
-    kind: 'status', summary: `verifying after ${what}`.slice(0, 500),
-  });
+  run.d.incidents.transition(run.id, 'verify', `verifying after ${what}`.slice(0, 500), { waitingOn: null, ...(count ? { attempts: inc.attempts + 1 } : {}) });
   const v = await verifyStep(run, what);
   if (v.ok) {
     resolveIncident(run.d, run.id, `${what}; verified: ${v.reason}`.slice(0, 2_000));
@@ -118,7 +138,7 @@ export async function nextStep(run: Run, why: string, next: (run: Run) => Promis
     escalateIncident(run.d, run.id, `still failing after ${inc.attempts} actions (maxAttempts ${run.d.cfg.maxAttempts}): ${why}`);
     return {};
   }
-  run.d.incidents.update(run.id, { status: 'investigating' }, { kind: 'status', summary: `next step (${inc.attempts} of ${run.d.cfg.maxAttempts} actions taken): ${why}`.slice(0, 500) });
+  run.d.incidents.transition(run.id, 'work', `next step (${inc.attempts} of ${run.d.cfg.maxAttempts} actions taken): ${why}`.slice(0, 500));
   return next(run);
 }
 
@@ -148,7 +168,7 @@ export async function inspect(run: Run, inc: Incident): Promise<{ view: Containe
  */
 export function historyFor(d: FlowDeps, inc: Incident): FallbackHistory {
   const own = historyOf(d.incidents.timeline(inc.id));
-  const before = inc.flaps > 0 ? d.incidents.lastClosed(inc.fingerprint) : undefined;
+  const before = inc.flaps > 0 ? d.incidents.lastClosed(inc) : undefined;
   if (!before || before.id === inc.id) return own;
   const ooms = historyOf(d.incidents.timeline(before.id)).looks.filter((l) => l.oomKilled);
   return { looks: [...ooms, ...own.looks] };
@@ -194,7 +214,7 @@ export async function runbookStep(run: Run, why: string): Promise<FlowNext> {
     checkStopping(run);
     if (r.ok) {
       const what = `runbook ${action.tool} on ${inc.target} (${action.reason})`;
-      d.incidents.update(run.id, { attempts: inc.attempts + 1, status: 'verifying' }, { kind: 'tool', summary: `${what}: ${r.text.split('\n')[0]}`.slice(0, 500) });
+      d.incidents.transition(run.id, 'verify', `${what}: ${r.text.split('\n')[0]}`.slice(0, 500), { attempts: inc.attempts + 1 }, { kind: 'tool' });
       const v = await verifyStep(run, what);
       if (v.ok) {
         resolveIncident(d, run.id, `${what}; verified: ${v.reason}`);

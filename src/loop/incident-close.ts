@@ -31,14 +31,14 @@ function wakeDependents(d: CloseDeps, id: string): void {
 }
 
 export function resolveIncident(d: CloseDeps, id: string, resolution: string): void {
-  d.incidents.update(id, { status: 'resolved', resolution, waitingOn: null }, { kind: 'status', summary: `resolved: ${resolution}` });
+  d.incidents.transition(id, 'resolve', resolution, { resolution, waitingOn: null });
   d.log.info({ incident: id, resolution }, 'incident resolved');
   wakeDependents(d, id);
 }
 
 export function escalateIncident(d: CloseDeps, id: string, reason: string, proposal?: string): void {
-  const inc = d.incidents.update(id, { status: 'escalated', resolution: `escalated: ${reason}`, waitingOn: null }, {
-    kind: 'escalation', summary: proposal ? `${reason}; proposal: ${proposal}` : reason, data: proposal ? { proposal } : undefined,
+  const inc = d.incidents.transition(id, 'escalate', proposal ? `${reason}; proposal: ${proposal}` : reason, { resolution: `escalated: ${reason}`, waitingOn: null }, {
+    kind: 'escalation', data: proposal ? { proposal } : undefined,
   });
   d.notifier.send({
     event: 'escalation',
@@ -57,8 +57,8 @@ export function escalateIncident(d: CloseDeps, id: string, reason: string, propo
  * after a restart) re-runs exactly it once approved; the guard already announced approval.requested.
  */
 export function parkOnApproval(d: CloseDeps, id: string, held: HeldCall, summary: string, by: 'agent' | 'runbook'): void {
-  const inc = d.incidents.update(id, { status: 'waiting_approval', waitingOn: held.approvalId }, {
-    kind: 'status', summary: `waiting for approval ${held.approvalId}: ${held.tool} (${by})`, data: { heldCall: held, by },
+  const inc = d.incidents.transition(id, 'hold', `waiting for approval ${held.approvalId}: ${held.tool} (${by})`, { waitingOn: held.approvalId }, {
+    data: { heldCall: held, by },
   });
   d.notifier.send({
     event: 'escalation',

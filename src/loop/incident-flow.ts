@@ -26,7 +26,7 @@ export async function handleIncident(d: FlowDeps, id: string, signal: AbortSigna
       d.incidents.addEvent(id, 'note', `resuming: the loop's last action ${what}: verifying instead of repeating it`, { resume: pending });
       return await afterWrite(run, `resumed: ${what}`, act, inc.status !== 'verifying');
     }
-    const before = inc.status === 'open' && inc.flaps > 0 ? d.incidents.lastClosed(inc.fingerprint) : undefined;
+    const before = inc.status === 'open' && inc.flaps > 0 ? d.incidents.lastClosed(inc) : undefined;
     if (before?.status === 'escalated') {
       // A late event of a failure the loop already gave up on (an OOM flag, a die after the escalation):
       // a human has it; acting again would undo that decision.
@@ -67,8 +67,8 @@ async function restoreFirst(run: Run): Promise<FlowNext | undefined> {
   const args = restartArgs(inc.host, inc.container);
   const gate = await d.guard.check({ principal: LOOP_PRINCIPAL, role: 'operator' }, action.tool, args).catch(() => undefined);
   if (gate?.decision !== 'allow' && gate?.decision !== 'notify') return undefined;
-  d.incidents.update(run.id, { status: 'investigating' }, {
-    kind: 'note', summary: `restore first (tier ${tier}): ${action.reason}`, data: { [FALLBACK_EVENT]: lookOf(action.kind, seen.view), action },
+  d.incidents.transition(run.id, 'work', `restore first (tier ${tier}): ${action.reason}`, {}, {
+    kind: 'note', data: { [FALLBACK_EVENT]: lookOf(action.kind, seen.view), action },
   });
   const r = await callLoopTool(run.client, action.tool, args);
   checkStopping(run);
@@ -77,7 +77,7 @@ async function restoreFirst(run: Run): Promise<FlowNext | undefined> {
     return undefined;
   }
   const what = `restored first by the runbook: ${action.tool} on ${inc.target} (${action.reason})`;
-  d.incidents.update(run.id, { attempts: inc.attempts + 1, status: 'verifying' }, { kind: 'tool', summary: `${what}: ${r.text.split('\n')[0]}`.slice(0, 500) });
+  d.incidents.transition(run.id, 'verify', `${what}: ${r.text.split('\n')[0]}`.slice(0, 500), { attempts: inc.attempts + 1 }, { kind: 'tool' });
   const v = await verifyStep(run, what);
   if (!v.ok) return undefined;
   resolveIncident(d, run.id, `${what}; verified: ${v.reason}`);
@@ -104,7 +104,7 @@ async function investigate(run: Run): Promise<void> {
 
 async function modelFirst(run: Run): Promise<FlowNext> {
   const { d } = run;
-  d.incidents.update(run.id, { status: 'investigating' }, { kind: 'status', summary: 'Claude investigates' });
+  d.incidents.transition(run.id, 'work', 'Claude investigates');
   const res = await d.agent({ incident: incidentOf(run), timeline: d.incidents.timeline(run.id), client: run.client, mode: 'fix', signal: run.signal });
   checkStopping(run);
   const writes = res.actions.filter((a) => a.ok && isWrite(d, a.tool));
@@ -190,6 +190,7 @@ async function dependencyStep(run: Run): Promise<FlowNext> {
       return {};
     }
   }
-  d.incidents.update(run.id, { status: 'open' }, { kind: 'status', summary: `${after}, but it still fails: working on it` });
+  // Verified and still failing (now verifying), or nothing to verify (still waiting): back to work.
+  d.incidents.transition(run.id, incidentOf(run).status === 'waiting_dependency' ? 'dependency_closed' : 'work', `${after}, but it still fails: working on it`);
   return act(run);
 }

@@ -3,16 +3,18 @@
 // new incident that needs work wakes the runner. Intake never acts on a target; it only records.
 import type { Logger } from '../log.js';
 import { whenFree } from '../store/busy.js';
+import type { SilenceStore } from '../store/silences.js';
 import type { InventoryReader } from '../store/readers.js';
 import type { NormalizedAlert } from '../shared/alerts.js';
 import type { LoopConfig } from './config.js';
-import { dependencyIncident, dependentIncidents, resolveWhere, type Where } from './correlate.js';
+import { dependencyIncident, dependentIncidents, dependentsOf, resolveWhere, type Where } from './correlate.js';
 import type { Incident, IncidentLog, IncidentQueue, IncidentStatus } from '../shared/incidents.js';
 
 export const RESOLVED_BEFORE_ACTING = 'resolved by the source before warden acted';
+export const RESOLVED_WHILE_WORKING = 'resolved by the source while warden was working on it';
 
 /** For a daemon whose loop is off: incidents are still recorded, nobody works on them. */
-export const IDLE_QUEUE: IncidentQueue = { wake: () => undefined };
+export const IDLE_QUEUE: IncidentQueue = { wake: () => undefined, closedElsewhere: () => undefined, parked: () => undefined };
 
 /** How long alerts wait for another process's write lock before the sender is told to retry. */
 const INGEST_WAIT_MS = 5_000;
@@ -28,6 +30,8 @@ export class Intake {
     private readonly cfg: Pick<LoopConfig, 'cooldownMinutes' | 'flapLimit'>,
     private readonly log: Logger,
     private readonly now: () => Date = () => new Date(),
+    /** Operators' silences: an alert one covers is recorded, never acted on. */
+    private readonly silences?: Pick<SilenceStore, 'matching'>,
   ) {}
 
   /**
@@ -38,6 +42,8 @@ export class Intake {
   ingest(alerts: NormalizedAlert[]): { incidentIds: string[] } {
     const ids = this.store.atomically(() => {
       this.woken = [];
+      this.closed = [];
+      this.parkedNow = [];
       const touched: string[] = [];
       for (const alert of alerts) {
         const id = alert.status === 'firing' ? this.firing(alert) : this.resolved(alert);
@@ -46,6 +52,8 @@ export class Intake {
       return touched;
     });
     for (const id of this.woken.splice(0)) this.queue.wake(id);
+    for (const { id, reason } of this.closed.splice(0)) this.queue.closedElsewhere(id, reason);
+    for (const { id, reason } of this.parkedNow.splice(0)) this.queue.parked(id, reason);
     return { incidentIds: ids };
   }
 
@@ -54,8 +62,10 @@ export class Intake {
     return whenFree(() => this.ingest(alerts), { waitMs });
   }
 
-  /** Incidents to wake once the ingest's transaction has committed. */
+  /** Incidents to wake, and closed ones to stop, once the ingest's transaction has committed. */
   private woken: string[] = [];
+  private closed: Array<{ id: string; reason: string }> = [];
+  private parkedNow: Array<{ id: string; reason: string }> = [];
 
   private active(alert: NormalizedAlert, where: Where): Incident | undefined {
     return this.store.findActive({ fingerprint: alert.fingerprint, ...(where.target ? { target: where.target } : {}) });
@@ -69,17 +79,25 @@ export class Intake {
       this.store.addAlert(active.id, alert);
       return active.id;
     }
-    const late = this.lateRepeat(alert);
+    const late = this.lateRepeat(alert, where) ?? this.escalatedRecently(alert, where);
     if (late) {
       this.store.addAlert(late.id, alert);
       return late.id;
     }
-    const flaps = this.flapsOf(alert.fingerprint);
+    const silence = this.silences?.matching({ target: where.target, service: where.service, labels: alert.labels }, this.now());
+    if (silence) {
+      const incident = this.store.create(alert, where);
+      const why = `silenced by ${silence.id} (${silence.createdBy}: ${silence.reason}) until ${silence.endsAt}: recorded, not acted on`;
+      this.store.transition(incident.id, 'resolve', why, { resolution: why });
+      this.log.info({ incident: incident.id, silence: silence.id, target: where.target }, 'alert silenced');
+      return incident.id;
+    }
+    const flaps = this.flapsOf(alert, where);
     const incident = this.store.create(alert, where);
     if (flaps >= this.cfg.flapLimit) {
-      this.store.update(incident.id, { status: 'escalated', flaps, resolution: `flapping: ${flaps} re-openings within the cooldown` }, {
-        kind: 'escalation', summary: `flapping: ${flaps} re-openings within the cooldown of ${this.cfg.cooldownMinutes} minutes; not acting again`,
-      });
+      this.store.transition(incident.id, 'escalate', `flapping: ${flaps} re-openings within the cooldown of ${this.cfg.cooldownMinutes} minutes; not acting again`, {
+        flaps, resolution: `flapping: ${flaps} re-openings within the cooldown`,
+      }, { kind: 'escalation' });
       this.log.warn({ incident: incident.id, fingerprint: alert.fingerprint, flaps }, 'incident flapping: escalated');
       return incident.id;
     }
@@ -88,9 +106,7 @@ export class Intake {
     }
     const parent = dependencyIncident(this.store, this.inventory, where.service, incident.id);
     if (parent) {
-      this.store.update(incident.id, { status: 'waiting_dependency', parentId: parent.id }, {
-        kind: 'status', summary: `waiting on ${parent.id} (${parent.service ?? parent.target ?? parent.title}): a dependency is failing`,
-      });
+      this.store.transition(incident.id, 'wait_dependency', `waiting on ${parent.id} (${parent.service ?? parent.target ?? parent.title}): a dependency is failing`, { parentId: parent.id });
     } else {
       this.woken.push(incident.id);
     }
@@ -104,8 +120,11 @@ export class Intake {
     for (const dep of dependentIncidents(this.store, this.inventory, where.service, incident.id)) {
       if (dep.parentId === incident.id || dep.id === incident.parentId) continue;
       const why = `${where.service} (${incident.id}), which ${dep.service} depends on, is failing`;
-      if (NOT_STARTED.includes(dep.status)) {
-        this.store.update(dep.id, { status: 'waiting_dependency', parentId: incident.id }, { kind: 'status', summary: `waiting on ${incident.id}: ${why}` });
+      // Not acted yet (no action counted): it waits, whatever order the alerts came in. The run
+      // under way, if any, stops at its next step, and the guard refuses its writes meanwhile.
+      if (NOT_STARTED.includes(dep.status) || (dep.status === 'investigating' && dep.attempts === 0)) {
+        this.store.transition(dep.id, 'wait_dependency', `waiting on ${incident.id}: ${why}`, { parentId: incident.id });
+        if (dep.status === 'investigating') this.parkedNow.push({ id: dep.id, reason: `it waits on ${incident.id}` });
       } else {
         // Work under way (or held for approval) is the runner's to finish; record the likely cause only.
         this.store.update(dep.id, { parentId: incident.id }, { kind: 'note', summary: `likely caused by ${incident.id}: ${why}` });
@@ -119,17 +138,28 @@ export class Intake {
    * that incident, not opened anew. A new occurrence (started after the close) still re-opens, and
    * counts as a flap; after the cooldown a still-firing alert opens a new incident.
    */
-  private lateRepeat(alert: NormalizedAlert): Incident | undefined {
-    const prev = this.store.lastClosed(alert.fingerprint);
-    if (!prev?.closedAt) return undefined;
-    const closedMs = Date.parse(prev.closedAt);
-    const withinCooldown = this.now().getTime() - closedMs <= this.cfg.cooldownMinutes * 60_000;
-    return withinCooldown && Date.parse(alert.startsAt) <= closedMs ? prev : undefined;
+  private lateRepeat(alert: NormalizedAlert, where: Where): Incident | undefined {
+    const prev = this.store.lastClosed({ fingerprint: alert.fingerprint, target: where.target });
+    if (!prev?.closedAt || !this.withinCooldown(prev)) return undefined;
+    return Date.parse(alert.startsAt) <= Date.parse(prev.closedAt) ? prev : undefined;
+  }
+
+  /**
+   * Quiet escalation: a target escalated within the cooldown is a human's now. Its new failures
+   * are counted on that incident, not opened (and escalated) anew.
+   */
+  private escalatedRecently(alert: NormalizedAlert, where: Where): Incident | undefined {
+    const prev = this.store.lastClosed({ fingerprint: alert.fingerprint, target: where.target });
+    return prev?.status === 'escalated' && this.withinCooldown(prev) ? prev : undefined;
+  }
+
+  private withinCooldown(closed: Incident): boolean {
+    return closed.closedAt !== null && this.now().getTime() - Date.parse(closed.closedAt) <= this.cfg.cooldownMinutes * 60_000;
   }
 
   /** Re-openings in a row, each within the cooldown of the previous close; 0 when not flapping. */
-  private flapsOf(fingerprint: string): number {
-    const prev = this.store.lastClosed(fingerprint);
+  private flapsOf(alert: NormalizedAlert, where: Where): number {
+    const prev = this.store.lastClosed({ fingerprint: alert.fingerprint, target: where.target });
     if (!prev?.closedAt) return 0;
     const sinceMs = this.now().getTime() - Date.parse(prev.closedAt);
     return sinceMs <= this.cfg.cooldownMinutes * 60_000 ? prev.flaps + 1 : 0;
@@ -143,14 +173,16 @@ export class Intake {
       return undefined;
     }
     this.store.addAlert(active.id, alert);
-    const own = active.fingerprint === alert.fingerprint;
-    if (own && NOT_STARTED.includes(active.status)) {
-      this.store.update(active.id, { status: 'resolved', resolution: RESOLVED_BEFORE_ACTING });
-    } else {
-      // Once warden has acted, only its own verification may close the incident.
-      const why = own ? `the incident is ${active.status}; verification decides` : `another alert (${alert.fingerprint}) on the same target`;
-      this.store.addEvent(active.id, 'note', `${alert.source} reports resolved: ${alert.summary} (${why})`);
+    if (active.fingerprint !== alert.fingerprint) {
+      this.store.addEvent(active.id, 'note', `${alert.source} reports resolved: ${alert.summary} (another alert, ${alert.fingerprint}, on the same target: this incident stays open)`);
+      return active.id;
     }
+    // Resolved means stop: what has not run is cancelled (the run under way, its held calls).
+    const resolution = NOT_STARTED.includes(active.status) ? RESOLVED_BEFORE_ACTING : `${RESOLVED_WHILE_WORKING} (it was ${active.status}); what had not run was cancelled`;
+    this.store.transition(active.id, 'resolve', resolution, { resolution, waitingOn: null });
+    this.closed.push({ id: active.id, reason: `${alert.source} reports it resolved` });
+    // Closing wakes the incidents that waited on it (the runner's tick would, later).
+    for (const dep of dependentsOf(this.store, active.id)) this.woken.push(dep.id);
     return active.id;
   }
 }

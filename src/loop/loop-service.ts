@@ -7,12 +7,14 @@ import type { Config } from '../config.js';
 import { errorMessage } from '../errors.js';
 import { LOOP_PRINCIPAL } from '../shared/roles.js';
 import type { Logger } from '../log.js';
+import type { ApprovalDecider } from '../policy/approvals.js';
 import type { Guard } from '../policy/guard.js';
 import type { Notifier } from '../shared/notifier.js';
 import type { ApprovalStore } from '../store/approvals.js';
 import type { AuditLog } from '../store/audit.js';
 import type { Db } from '../store/db.js';
 import { IncidentStore } from '../store/incidents.js';
+import { SilenceStore } from '../store/silences.js';
 import type { InventoryStore } from '../store/inventory.js';
 import { anthropicFor, runAgent, type AgentResult } from './agent.js';
 import type { NormalizedAlert } from '../shared/alerts.js';
@@ -43,6 +45,8 @@ export interface LoopRuntime {
   db: Db;
   guard: Guard;
   approvals: ApprovalStore;
+  /** Cancels a closed incident's held calls, audited. */
+  decider: ApprovalDecider;
   audit: AuditLog;
   inventory: InventoryStore;
   notifier: Notifier;
@@ -74,6 +78,7 @@ export function runnerDeps(rt: LoopRuntime, incidents: IncidentStore, agent: Flo
   return {
     incidents, guard: rt.guard, approvals: rt.approvals, audit: rt.audit, inventory: rt.inventory, notifier: rt.notifier, log, cfg: rt.config.loop,
     connect: rt.connectLoopClient,
+    cancelApprovals: (incidentId, reason) => { rt.decider.cancelForIncident(incidentId, reason); },
     agent,
   };
 }
@@ -89,7 +94,7 @@ export async function startLoop(rt: LoopRuntime, opts: LoopServiceOptions = {}):
       notAttempted: (use, reason) => rt.guard.notAttempted({ principal: LOOP_PRINCIPAL, role: 'operator', transport: 'loop', incidentId: req.incident.id }, use.name, use.input, reason),
     });
   const runner = new Runner(runnerDeps(rt, incidents, agent, log), { approvalPollMs: opts.approvalPollMs });
-  const intake = new Intake(incidents, rt.inventory, runner, cfg, log);
+  const intake = new Intake(incidents, rt.inventory, runner, cfg, log, undefined, new SilenceStore(rt.db, rt.audit));
   let watch: DockerEventWatch | undefined;
   if (cfg.watchDockerEvents) {
     // In arrival order, one payload after the other, even while another process holds the write lock.

@@ -3,7 +3,8 @@
 // resumes open incidents on start, polls the approvals that parked incidents wait on, and on stop
 // aborts the runs under way without recording anything half-done: the next start resumes them.
 import type { FlowDeps } from './flow-steps.js';
-import { Stopping } from './flow-steps.js';
+import { Stopping, Superseded } from './flow-steps.js';
+import { ACTIVE_STATUSES } from '../shared/incidents.js';
 import { escalateIncident } from './incident-close.js';
 import { handleIncident } from './incident-flow.js';
 import type { IncidentQueue } from '../shared/incidents.js';
@@ -14,7 +15,10 @@ export interface RunnerOptions {
   approvalPollMs?: number;
 }
 
-export type RunnerDeps = Omit<FlowDeps, 'wake'>;
+export type RunnerDeps = Omit<FlowDeps, 'wake'> & {
+  /** Cancels the incident's pending approvals (audited): approving one later is refused. */
+  cancelApprovals?(incidentId: string, reason: string): void;
+};
 
 /** How soon an incident is handled again after another process held the database's write lock. */
 const BUSY_RETRY_MS = 2_000;
@@ -27,8 +31,10 @@ export class Runner implements IncidentQueue {
   /** Woken while it was handled: handled once more afterwards. */
   private readonly again = new Set<string>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
+  /** The abort of each run under way: closing its incident from outside stops it. */
+  private readonly runs = new Map<string, AbortController>();
   private readonly controller = new AbortController();
-  private readonly deps: FlowDeps;
+  private readonly deps: FlowDeps & Pick<RunnerDeps, 'cancelApprovals'>;
   private readonly idleWaiters: Array<() => void> = [];
   private poller: NodeJS.Timeout | undefined;
   private stopped = false;
@@ -54,7 +60,7 @@ export class Runner implements IncidentQueue {
     const active = this.deps.incidents.list({ status: 'active' }).reverse();
     if (active.length > 0) this.deps.log.info({ incidents: active.length }, 'loop: resuming open incidents');
     for (const inc of active) this.wake(inc.id);
-    this.poller = setInterval(() => this.pollApprovals(), this.opts.approvalPollMs ?? 2_000);
+    this.poller = setInterval(() => this.tick(), this.opts.approvalPollMs ?? 2_000);
     this.poller.unref();
   }
 
@@ -65,15 +71,42 @@ export class Runner implements IncidentQueue {
     if (inc?.status === 'waiting_approval' && inc.waitingOn === approvalId) this.wake(inc.id);
   }
 
-  /** Parked incidents whose approval is no longer pending (approved, denied or expired) are woken. */
-  pollApprovals(): void {
+  /**
+   * Re-examines every waiting incident, so none depends on a wake-up alone: one parked on an
+   * approval that is no longer pending (approved, denied, expired), and one waiting on a
+   * dependency whose incident closed (or vanished) is woken.
+   */
+  tick(): void {
     try {
       for (const inc of this.deps.incidents.list({ status: 'waiting_approval' })) {
         const approval = inc.waitingOn ? this.deps.approvals.get(inc.waitingOn) : undefined;
         if (approval?.status !== 'pending' && !this.running.has(inc.id)) this.wake(inc.id);
       }
+      for (const inc of this.deps.incidents.list({ status: 'waiting_dependency' })) {
+        const parent = inc.parentId ? this.deps.incidents.get(inc.parentId) : undefined;
+        if ((!parent || !ACTIVE_STATUSES.includes(parent.status)) && !this.running.has(inc.id)) this.wake(inc.id);
+      }
     } catch (err) {
-      this.deps.log.warn({ err: String(err) }, 'loop: polling approvals failed');
+      this.deps.log.warn({ err: String(err) }, 'loop: re-examining waiting incidents failed');
+    }
+  }
+
+  /** The incident waits on something now (or was closed): the run under way stops, and it leaves the queue. */
+  parked(incidentId: string, reason: string): void {
+    this.runs.get(incidentId)?.abort(new Superseded(reason));
+    this.queued.splice(0, this.queued.length, ...this.queued.filter((q) => q.id !== incidentId));
+  }
+
+  /**
+   * The incident was closed from outside (its alert resolved): the run under way stops before its
+   * next step (the guard already refuses its writes), and its pending approvals are cancelled.
+   */
+  closedElsewhere(incidentId: string, reason: string): void {
+    this.parked(incidentId, reason);
+    try {
+      this.deps.cancelApprovals?.(incidentId, reason);
+    } catch (err) {
+      this.deps.log.error({ incident: incidentId, err: String(err) }, 'loop: could not cancel the approvals of a closed incident');
     }
   }
 
@@ -116,7 +149,10 @@ export class Runner implements IncidentQueue {
   }
 
   private run(id: string, target: string | null): void {
-    const done = this.handle(id).finally(() => {
+    const own = new AbortController();
+    this.runs.set(id, own);
+    const done = this.handle(id, AbortSignal.any([this.controller.signal, own.signal])).finally(() => {
+      this.runs.delete(id);
       this.running.delete(id);
       if (this.again.delete(id) && !this.stopped) this.enqueue(id);
       this.pump();
@@ -124,12 +160,17 @@ export class Runner implements IncidentQueue {
     this.running.set(id, { target, done });
   }
 
-  private async handle(id: string): Promise<void> {
+  private async handle(id: string, signal: AbortSignal): Promise<void> {
     try {
-      const next = await handleIncident(this.deps, id, this.controller.signal);
+      const next = await handleIncident(this.deps, id, signal);
       if (next.retryAfterMs !== undefined && !this.stopped) this.later(id, next.retryAfterMs);
     } catch (err) {
       if (err instanceof Stopping || this.controller.signal.aborted) return;
+      if (err instanceof Superseded || signal.reason instanceof Superseded) {
+        // Closed, or parked on its dependency, while this run worked: it records nothing more.
+        this.deps.log.info({ incident: id, why: (err instanceof Superseded ? err : signal.reason as Superseded).message }, 'loop: run stopped');
+        return;
+      }
       if (isBusy(err) || err instanceof DatabaseBusy) {
         // Another process holds the database's write lock: no fault of the incident's. Each step
         // is recorded before the next, so handling it again later resumes where it stopped.

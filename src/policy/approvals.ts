@@ -29,7 +29,10 @@ export function refusalOf(current: Approval | undefined, d: Pick<ApprovalDecisio
   if (d.verdict === 'approved' && d.by === current.principal) {
     return { code: 'own_request', message: `${d.by} requested ${d.id} and cannot approve it; another person must` };
   }
-  if (current.status !== 'pending') return { code: 'not_pending', message: `approval ${d.id} is ${current.status}, not pending` };
+  if (current.status !== 'pending') {
+    const why = current.decidedBy === 'warden' && current.decisionReason ? ` (${current.decisionReason})` : '';
+    return { code: 'not_pending', message: `approval ${d.id} is ${current.status}${why}, not pending` };
+  }
   return undefined;
 }
 
@@ -58,6 +61,20 @@ export class ApprovalDecider {
       fields: { approvalId: decided.id, verdict: d.verdict, by: d.by, reason: d.reason },
     });
     return decided;
+  }
+
+  /** The incident closed: its requests that have not run are denied by warden, each audited and announced. */
+  cancelForIncident(incidentId: string, reason: string): Approval[] {
+    const cancelled = this.store.cancelForIncident(incidentId, reason);
+    for (const a of cancelled) {
+      this.record({ id: a.id, verdict: 'denied', by: 'warden', transport: 'internal' }, a, 'rejected', `cancelled: ${reason}`);
+      this.notifier.send({
+        event: 'approval.decided',
+        title: `warden: ${a.tool} on ${a.target ?? '-'} cancelled: ${reason}`.slice(0, 300),
+        fields: { approvalId: a.id, verdict: 'denied', by: 'warden', reason: `cancelled: ${reason}` },
+      });
+    }
+    return cancelled;
   }
 
   private refuse(d: ApprovalDecision, current: Approval | undefined, refusal: ApprovalRefusal): never {

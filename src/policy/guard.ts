@@ -21,7 +21,7 @@ import { CallPreparer, auditableArgs } from './call-preparer.js';
 import { TargetCanonicalizer } from './canonical-target.js';
 import { didYouMean } from '../shared/did-you-mean.js';
 import { nearMisses } from './policy-explain.js';
-import type { CallOutcome, Caller, PreparedCall, ReadyCall } from './call.js';
+import type { CallOutcome, Caller, Precondition, PreparedCall, ReadyCall } from './call.js';
 
 export interface GuardDeps {
   catalog: readonly AnyToolSpec[];
@@ -41,6 +41,8 @@ export interface GuardDeps {
   approvalTtlMs: number;
   /** Told of each call's last audit entry (any phase but requested and approved), e.g. for metrics; must not throw. */
   observe?: (entry: AuditInput) => void;
+  /** Checked before every write of a caller working on an incident (the loop); see Precondition. */
+  precondition?: Precondition;
 }
 
 /** How long admitting a call (its decision and 'requested' entry) waits for another process's write lock. */
@@ -133,10 +135,18 @@ export class Guard {
     const prepared = await this.prepare(callId, caller, tool, rawArgs);
     if (!prepared.ok) return prepared.outcome;
     const { spec, ready } = prepared;
+    // The policy's decision is taken again inside admit(), where it counts: this one only tells
+    // the precondition whether its checks that hold a call would change anything.
+    const pre = caller.incidentId && spec.risk !== 'read' && this.deps.precondition
+      ? await this.deps.precondition(caller, {
+        tool: spec.name, effect: spec.effect, target: ready.target, ...(ready.targetId ? { targetId: ready.targetId } : {}),
+        policy: this.decideFor({ principal: caller.principal, role: caller.role, tool: spec.name, risk: ready.risk, effect: spec.effect, target: ready.target, infoKey: ready.infoKey }).decision,
+      })
+      : undefined;
     let admitted: Admission;
     try {
       // Retried whole while another process holds the write lock: each try decides afresh.
-      admitted = await whenFree(() => this.deps.audit.atomically(() => this.admit(callId, caller, spec, ready)), { waitMs: Math.min(ADMIT_WAIT_MS, ready.deadlineMs), ...(signal ? { signal } : {}) });
+      admitted = await whenFree(() => this.deps.audit.atomically(() => this.admit(callId, caller, spec, ready, pre)), { waitMs: Math.min(ADMIT_WAIT_MS, ready.deadlineMs), ...(signal ? { signal } : {}) });
     } catch (err) {
       if (!(err instanceof DatabaseBusy)) throw err;
       return this.busy(callId, caller, spec, ready, err);
@@ -167,8 +177,12 @@ export class Guard {
    * 'requested' entries, so calls arriving together each see the ones admitted before them. Runs
    * in one transaction, so a busy database leaves nothing of it written.
    */
-  private admit(callId: string, caller: Caller, spec: AnyToolSpec, ready: ReadyCall): Admission {
-    const decision = this.decideFor({ principal: caller.principal, role: caller.role, tool: spec.name, risk: ready.risk, effect: spec.effect, target: ready.target, infoKey: ready.infoKey });
+  private admit(callId: string, caller: Caller, spec: AnyToolSpec, ready: ReadyCall, pre?: Awaited<ReturnType<Precondition>>): Admission {
+    const gate = this.decideFor({ principal: caller.principal, role: caller.role, tool: spec.name, risk: ready.risk, effect: spec.effect, target: ready.target, infoKey: ready.infoKey });
+    // The loop's own checks tighten the policy's decision, never loosen it: a deny stays a deny.
+    const decision = !pre || gate.decision === 'deny' || (pre.kind === 'hold' && gate.decision === 'approve')
+      ? gate
+      : { ...gate, decision: pre.kind === 'refuse' ? 'deny' as const : 'approve' as const, rule: pre.rule, reason: pre.message, dryRun: pre.kind === 'refuse' ? false : gate.dryRun };
     const call: PreparedCall = { callId, caller, spec, ...ready, decision };
     const done = (outcome: CallOutcome): Admission => ({ kind: 'done', outcome });
     if (decision.decision === 'deny') return done(this.refuse(call, 'denied', `${spec.name} on ${call.target} denied by ${decision.rule}: ${decision.reason}. Do not retry.`));

@@ -7,6 +7,7 @@ import { validateHostHeader, validateOriginHeader } from '@modelcontextprotocol/
 import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import { IDLE_QUEUE, Intake } from '../loop/intake.js';
 import { IncidentStore } from '../store/incidents.js';
+import { SilenceStore } from '../store/silences.js';
 import { TokenStore } from '../store/tokens.js';
 import { alertRouteOf, mountAlertRoutes } from './alerts-http.js';
 import { listApprovals, decide } from './approvals-http.js';
@@ -134,7 +135,7 @@ export function createGateway(rt: Runtime, opts: GatewayOptions): Gateway {
   app.post('/approvals/:id/approve', requireRole('approvals'), (c) => decide(rt, c.req.raw, c.get('who'), c.req.param('id'), 'approved', opts.maxBodyBytes));
   app.post('/approvals/:id/deny', requireRole('approvals'), (c) => decide(rt, c.req.raw, c.get('who'), c.req.param('id'), 'denied', opts.maxBodyBytes));
 
-  const intake = opts.intake ?? new Intake(new IncidentStore(rt.db), rt.inventory, IDLE_QUEUE, rt.config.loop, rt.log);
+  const intake = opts.intake ?? new Intake(new IncidentStore(rt.db), rt.inventory, IDLE_QUEUE, rt.config.loop, rt.log, undefined, new SilenceStore(rt.db, rt.audit));
   mountAlertRoutes(app, {
     intake, auth: requireRole('alerts'), maxBodyBytes: opts.maxBodyBytes, grafanaSecret: rt.config.secrets.grafanaSecret, log: rt.log,
   });

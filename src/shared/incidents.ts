@@ -1,18 +1,10 @@
 // The autonomous loop's shared vocabulary: incidents, their timeline, and the narrow interfaces
 // the loop's parts talk through (intake -> queue -> runner -> agent or fallback -> verify).
 import type { NormalizedAlert } from './alerts.js';
+import type { IncidentEvent, IncidentStatus } from './incident-machine.js';
 
-export const INCIDENT_STATUSES = [
-  'open', // recorded, queued for the runner
-  'investigating', // the agent or the fallback is working on it
-  'waiting_approval', // a held call waits for a human (waitingOn = approval id)
-  'waiting_dependency', // a dependency's incident is the root cause (parentId)
-  'verifying', // an action ran; the loop checks the outcome
-  'resolved', // verified healthy, or the source said resolved
-  'escalated', // handed to a human with the timeline
-] as const;
-export type IncidentStatus = (typeof INCIDENT_STATUSES)[number];
-export const ACTIVE_STATUSES: readonly IncidentStatus[] = ['open', 'investigating', 'waiting_approval', 'waiting_dependency', 'verifying'];
+// The statuses live with the state machine that moves between them.
+export { ACTIVE_STATUSES, INCIDENT_STATUSES, type IncidentStatus } from './incident-machine.js';
 
 export interface Incident {
   id: string;
@@ -65,6 +57,8 @@ export interface ModelCall {
   outcome: string;
 }
 
+export type IncidentPatch = Partial<Pick<Incident, 'resolution' | 'parentId' | 'waitingOn' | 'attempts' | 'flaps' | 'severity'>>;
+
 /** What the loop's parts need of the store. src/store/incidents.ts implements it on SQLite. */
 export interface IncidentLog {
   get(id: string): Incident | undefined;
@@ -72,12 +66,23 @@ export interface IncidentLog {
   timeline(id: string): TimelineEvent[];
   /** The active incident with this fingerprint, or for this target, if any. */
   findActive(by: { fingerprint?: string; target?: string }): Incident | undefined;
-  /** The most recently closed incident for this fingerprint (flapping and cooldown). */
-  lastClosed(fingerprint: string): Incident | undefined;
+  /**
+   * The most recently closed incident for this fingerprint or, when known, this canonical target
+   * (flapping, cooldown, OOM history): the same failure seen by Docker's events and by a monitor
+   * has two fingerprints and one target.
+   */
+  lastClosed(by: { fingerprint: string; target?: string | null }): Incident | undefined;
   create(alert: NormalizedAlert, where: { target: string | null; host: string | null; container: string | null; service: string | null }): Incident;
   /** One alert more for an incident: count, last time, timeline. */
   addAlert(id: string, alert: NormalizedAlert): void;
-  update(id: string, patch: Partial<Pick<Incident, 'status' | 'resolution' | 'parentId' | 'waitingOn' | 'attempts' | 'flaps' | 'severity'>>, event?: { kind: TimelineKind; summary: string; data?: unknown }): Incident;
+  /** Fields other than status; a status changes only through `transition`. */
+  update(id: string, patch: IncidentPatch, event?: { kind: TimelineKind; summary: string; data?: unknown }): Incident;
+  /**
+   * The one writer of status: applies `event` (incident-machine.ts) with `patch`, and records the
+   * transition on the timeline with `summary` as its reason. Throws InvalidTransition, writing
+   * nothing, when the event may not happen in the incident's status.
+   */
+  transition(id: string, event: IncidentEvent, summary: string, patch?: IncidentPatch, opts?: { kind?: TimelineKind; data?: unknown }): Incident;
   addEvent(id: string, kind: TimelineKind, summary: string, data?: unknown): void;
   recordModelCall(call: ModelCall): void;
   /** Estimated model spend since `since`, for the daily budget. */
@@ -92,4 +97,8 @@ export interface IncidentLog {
 export interface IncidentQueue {
   /** The incident needs (re)consideration: new, reopened, its approval decided, its parent closed. */
   wake(incidentId: string): void;
+  /** The incident was closed while work may be under way: stop it, cancel what has not run. */
+  closedElsewhere(incidentId: string, reason: string): void;
+  /** The incident now waits on a dependency: the run under way stops at its next step. */
+  parked(incidentId: string, reason: string): void;
 }

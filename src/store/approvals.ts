@@ -91,6 +91,21 @@ export class ApprovalStore {
     return changed === 1 ? this.get(id, now) : undefined;
   }
 
+  /**
+   * Denies, as warden, every request of this incident still pending or approved but not used: the
+   * incident closed, so none of them may run. Returns the requests it cancelled.
+   */
+  cancelForIncident(incidentId: string, reason: string, now = new Date()): Approval[] {
+    return this.db.transaction(() => {
+      const open = this.db.prepare(`SELECT id FROM approvals WHERE incident_id = ? AND status IN ('pending', 'approved') AND expires_at > ?`)
+        .all(incidentId, now.toISOString()) as Array<{ id: string }>;
+      const cancel = this.db.prepare(`UPDATE approvals SET status = 'denied', decided_by = 'warden', decided_at = ?, decision_reason = ?
+        WHERE id = ? AND status IN ('pending', 'approved')`);
+      for (const { id } of open) cancel.run(now.toISOString(), `cancelled: ${reason}`, id);
+      return open.map(({ id }) => this.get(id, now)!);
+    }).immediate();
+  }
+
   /** Consumes an approved request for exactly this call, once; the UPDATE is the atomic check. */
   use(id: string, call: { principal: string; tool: string; argsHash: string }, now = new Date()): { ok: true } | { ok: false; why: UseRefusal } {
     const changed = this.db

@@ -245,6 +245,17 @@ export class AuditLog {
     return rows.map(fromRow);
   }
 
+  /**
+   * The newest call of these tools on `target` that completed: who did what to it last (a stop, a
+   * start). Reads the 'requested' entries through their partial index, then the call's outcome.
+   */
+  lastCompleted(target: string, tools: readonly string[]): { tool: string; principal: string; time: string } | undefined {
+    return this.db.prepare(`SELECT r.tool, r.principal, r.time FROM audit r
+      WHERE r.phase = 'requested' AND r.dry_run = 0 AND r.target = @target AND r.tool IN (SELECT value FROM json_each(@tools))
+        AND EXISTS (SELECT 1 FROM audit c WHERE c.call_id = r.call_id AND c.phase = 'completed')
+      ORDER BY r.seq DESC LIMIT 1`).get({ target, tools: JSON.stringify(tools) }) as { tool: string; principal: string; time: string } | undefined;
+  }
+
   /** Calls of these tools that started (ran or are running) since `since`, for one target, one principal, or all; at most `cap`. */
   countExecuted(tools: readonly string[], since: Date, key: { target?: string; principal?: string } = {}, cap = -1): number {
     const stmt = key.target !== undefined ? this.executedCount.target : key.principal !== undefined ? this.executedCount.principal : this.executedCount.overall;

@@ -5,9 +5,10 @@
 import { randomBytes } from 'node:crypto';
 import type { NormalizedAlert } from '../shared/alerts.js';
 import {
-  ACTIVE_STATUSES, type Incident, type IncidentLog, type IncidentStatus, type ModelCall, type TimelineEvent, type TimelineKind,
+  ACTIVE_STATUSES, type Incident, type IncidentLog, type IncidentPatch, type IncidentStatus, type ModelCall, type TimelineEvent, type TimelineKind,
 } from '../shared/incidents.js';
 import type Database from 'better-sqlite3';
+import { InvalidTransition, nextStatus, type IncidentEvent } from '../shared/incident-machine.js';
 import { statementCache, type Db } from './db.js';
 import type { IncidentReader, IncidentSummary } from './readers.js';
 
@@ -52,7 +53,7 @@ export interface PayloadRecord {
   incidentIds: string[];
 }
 
-type Patch = Parameters<IncidentLog['update']>[1];
+type Patch = IncidentPatch & { status?: IncidentStatus };
 type EventInput = { kind: TimelineKind; summary: string; data?: unknown };
 
 const PATCH_COLUMNS: Record<keyof Patch, string> = {
@@ -109,9 +110,14 @@ export class IncidentStore implements IncidentLog, IncidentReader {
       ?? (by.target !== undefined ? find('target', by.target) : undefined);
   }
 
-  lastClosed(fingerprint: string): Incident | undefined {
-    return this.stmt(`SELECT ${COLUMNS} FROM incidents WHERE fingerprint = ? AND closed_at IS NOT NULL ORDER BY closed_at DESC, rowid DESC LIMIT 1`)
-      .get(fingerprint) as Incident | undefined;
+  lastClosed(by: { fingerprint: string; target?: string | null }): Incident | undefined {
+    const newest = (column: 'fingerprint' | 'target', value: string): Incident | undefined =>
+      this.stmt(`SELECT ${COLUMNS} FROM incidents WHERE ${column} = ? AND closed_at IS NOT NULL ORDER BY closed_at DESC, rowid DESC LIMIT 1`)
+        .get(value) as Incident | undefined;
+    const byPrint = newest('fingerprint', by.fingerprint);
+    const byTarget = by.target ? newest('target', by.target) : undefined;
+    if (!byPrint || !byTarget) return byPrint ?? byTarget;
+    return byTarget.closedAt! > byPrint.closedAt! ? byTarget : byPrint;
   }
 
   create(alert: NormalizedAlert, where: { target: string | null; host: string | null; container: string | null; service: string | null }): Incident {
@@ -143,7 +149,26 @@ export class IncidentStore implements IncidentLog, IncidentReader {
     }).immediate();
   }
 
-  update(id: string, patch: Patch, event?: EventInput): Incident {
+  update(id: string, patch: IncidentPatch, event?: EventInput): Incident {
+    if ('status' in patch) throw new Error('a status changes only through transition()');
+    return this.write(id, patch, event);
+  }
+
+  transition(id: string, event: IncidentEvent, summary: string, patch: IncidentPatch = {}, opts: { kind?: TimelineKind; data?: unknown } = {}): Incident {
+    return this.db.transaction(() => {
+      const before = this.get(id);
+      if (!before) throw new Error(`no incident ${id}`);
+      const to = nextStatus(before.status, event);
+      if (!to) throw new InvalidTransition(id, before.status, event);
+      // A waiting incident always says on what: the tick re-examines it by that.
+      if (to === 'waiting_approval' && !(patch.waitingOn ?? before.waitingOn)) throw new InvalidTransition(id, before.status, event, 'no approval to wait on');
+      if (to === 'waiting_dependency' && !(patch.parentId ?? before.parentId)) throw new InvalidTransition(id, before.status, event, 'no dependency incident to wait on');
+      const reason = before.status === to ? summary : `${before.status} -> ${to}: ${summary}`;
+      return this.write(id, { ...patch, status: to }, { kind: opts.kind ?? 'status', summary: reason.slice(0, 2_000), data: opts.data });
+    }).immediate();
+  }
+
+  private write(id: string, patch: Patch, event?: EventInput): Incident {
     const at = this.now().toISOString();
     this.db.transaction(() => {
       const before = this.get(id);
@@ -162,9 +187,6 @@ export class IncidentStore implements IncidentLog, IncidentReader {
       }
       this.stmt(`UPDATE incidents SET ${sets.join(', ')} WHERE id = @id`).run(values);
       if (event) this.insertEvent(id, at, event.kind, event.summary, event.data);
-      else if (patch.status !== undefined && patch.status !== before.status) {
-        this.insertEvent(id, at, 'status', `${before.status} -> ${patch.status}${patch.resolution ? `: ${patch.resolution}` : ''}`, undefined);
-      }
     }).immediate();
     return this.get(id)!;
   }

@@ -237,4 +237,20 @@ export const MIGRATIONS: readonly string[] = [
   DROP INDEX audit_ran_target;
   DROP INDEX audit_ran_principal;
   `,
+  // 12: silences (warden silence add|remove): alerts matching an active one are recorded, not acted on.
+  `
+  CREATE TABLE silences (
+    id          TEXT PRIMARY KEY,
+    created_at  TEXT NOT NULL,
+    created_by  TEXT NOT NULL,
+    starts_at   TEXT NOT NULL,
+    ends_at     TEXT NOT NULL,
+    reason      TEXT NOT NULL,
+    matchers    TEXT NOT NULL CHECK (json_valid(matchers) AND json_array_length(matchers) > 0),
+    removed_at  TEXT,
+    removed_by  TEXT,
+    CHECK (ends_at > starts_at)
+  );
+  CREATE INDEX silences_live ON silences (ends_at) WHERE removed_at IS NULL;
+  `,
 ];

@@ -2,6 +2,7 @@
 // really in. Whether a call may run is the guard's business, never these functions'.
 import { z } from 'zod';
 import { MAX_WAIT_S, SettledOutput, WaitSeconds, summarizeSettled, waitSettled } from './docker-settle.js';
+import { refuseRace, withStartError } from './docker-start-checks.js';
 import { ContainerRef, HostName, defineTool } from './spec.js';
 import { bareName } from '../shared/containers.js';
 
@@ -14,9 +15,11 @@ export const startContainer = defineTool({
   title: 'Start a stopped container',
   description:
     'Starts one stopped (exited or created) container with its existing configuration, then waits up to waitSeconds for it to be running, ' +
-    'and healthy if it has a health check; returns settled=true, or settled=false with the reason (it exited again, its health check fails, or time ran out). ' +
-    'Use it for a container that is down and should be up, after inspect_container or container_logs show why it stopped. ' +
-    'Not for a running container (that is restart_container) nor for changing its configuration (recreate_container). ' +
+    'and healthy if it has a health check; returns settled=true, or settled=false with the reason (it exited again, Docker keeps restarting it, its health check fails, or time ran out). ' +
+    'Use it for a container that is down and should be up, after inspect_container or container_logs show why it stopped; ' +
+    'not for a running container (that is restart_container) nor for changing its configuration (recreate_container). ' +
+    "Refused while Docker's own restart policy is restarting it: warden never races Docker. " +
+    "If Docker cannot start it (its command does not exist, exit 127) the call fails quoting Docker's error: a configuration error that a retry will not fix. " +
     `Starting a running container changes nothing and reports its state. Waits at most ${MAX_WAIT_S}s.`,
   family: 'docker',
   risk: 'low',
@@ -27,7 +30,8 @@ export const startContainer = defineTool({
   plan: (i) => `start container ${i.container} on host ${i.host}, then wait up to ${i.waitSeconds}s for it to be running and healthy`,
   async run(input, ctx) {
     const docker = ctx.adapters.docker(input.host);
-    await docker.startContainer(input.container);
+    await refuseRace(docker, input.host, input.container, 'start');
+    await withStartError(docker, input.host, input.container, () => docker.startContainer(input.container));
     return waitSettled(docker, input.host, input.container, input.waitSeconds, ctx.signal);
   },
   summarize: (o) => summarizeSettled('started', o),

@@ -1,6 +1,7 @@
 // Container tools. Each is a spec around a plain function over the injected Docker adapter.
 import { z } from 'zod';
 import { MAX_WAIT_S, SettledOutput, WaitSeconds, summarizeSettled, waitSettled } from './docker-settle.js';
+import { POLICY_RUN_MS, refuseRace, withStartError } from './docker-start-checks.js';
 import { ContainerRef, HostName, defineTool } from './spec.js';
 import { bareName } from '../shared/containers.js';
 
@@ -67,10 +68,10 @@ export const restartContainer = defineTool({
   title: 'Restart a container',
   description:
     'Restarts one container (stop with a grace period, then start), then waits up to waitSeconds for it to be running, and healthy if it has a health check; ' +
-    'returns its state with settled=true, or settled=false and the reason (it exited, its health check fails, or time ran out). ' +
+    'returns its state with settled=true, or settled=false and the reason (it exited, its health check fails, Docker keeps restarting it, or time ran out). ' +
     'Use it for a crashed or hung service once logs or inspect_container show a restart is the fix; for a stopped container use start_container. ' +
-    'Do not use it on a container whose own restart policy is already restarting it, and never in a loop: ' +
-    'repeated restarts of the same target are held by the policy. Side effect: brief downtime of that container. ' +
+    `Refused while Docker's own restart policy is restarting the container, or started it under ${POLICY_RUN_MS / 1000}s ago: warden never races Docker; ` +
+    'wait, or stop_container first. Never in a loop: repeated restarts of the same target are held by the policy. Side effect: brief downtime of that container. ' +
     `Waits at most ${MAX_WAIT_S}s beyond the grace period.`,
   family: 'docker',
   risk: 'low',
@@ -86,7 +87,8 @@ export const restartContainer = defineTool({
   plan: (i) => `restart container ${i.container} on host ${i.host} (grace ${i.timeoutSeconds}s), then wait up to ${i.waitSeconds}s for it to be running and healthy`,
   async run(input, ctx) {
     const docker = ctx.adapters.docker(input.host);
-    await docker.restartContainer(input.container, input.timeoutSeconds);
+    await refuseRace(docker, input.host, input.container, 'restart');
+    await withStartError(docker, input.host, input.container, () => docker.restartContainer(input.container, input.timeoutSeconds));
     return waitSettled(docker, input.host, input.container, input.waitSeconds, ctx.signal);
   },
   summarize: (o) => summarizeSettled('restarted', o),

@@ -9,7 +9,7 @@ const SIGNALS: Record<number, [name: string, meaning: string]> = {
   9: ['SIGKILL', 'killed'],
   11: ['SIGSEGV', 'segmentation fault: the program crashed on a bad memory access'],
   13: ['SIGPIPE', 'broken pipe'],
-  15: ['SIGTERM', 'asked to stop (docker stop, or the orchestrator)'],
+  15: ['SIGTERM', 'asked to stop (docker stop, the orchestrator, or a process inside the container)'],
 };
 
 const CODES: Record<number, string> = {
@@ -36,12 +36,13 @@ export function explainExit({ status, running, exitCode, oomKilled }: ExitFacts)
       ? '137 = 128+9: killed by the kernel OOM killer (OOMKilled is true): it hit its memory limit'
       : '137 = 128+9: SIGKILL, not proof of an OOM (OOMKilled is false): e.g. docker kill, or a stop that outlived its grace period';
   }
-  const base = describeCode(exitCode);
+  const base = describeExitCode(exitCode);
   // The OOM killer may have killed a child while the main process exited some other way.
   return oomKilled ? `${base}; OOMKilled is true: the kernel OOM killer killed a process in it` : base;
 }
 
-function describeCode(code: number): string {
+/** The code alone in plain words: `127: the command was not found`, `143 = 128+15: SIGTERM, ...`. */
+export function describeExitCode(code: number): string {
   if (CODES[code] !== undefined) return `${code}: ${CODES[code]}`;
   if (code > 128 && code <= 128 + 64) {
     const n = code - 128;

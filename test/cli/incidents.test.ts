@@ -20,7 +20,7 @@ function seeded(): { env: NodeJS.ProcessEnv; db: string; web: string } {
   const intake = new Intake(store, inventory, IDLE_QUEUE, LOOP_DEFAULTS, silentLogger);
   const [web] = intake.ingest([alert({ fingerprint: 'w', summary: 'web-1 exited with code 1', hints: { container: 'web-1' } })]).incidentIds;
   store.addEvent(web!, 'model', 'Claude suggested a restart');
-  store.update(web!, { status: 'resolved', resolution: 'restarted web-1; healthy for 15 s' });
+  store.transition(web!, 'resolve', 'restarted web-1; healthy for 15 s', { resolution: 'restarted web-1; healthy for 15 s' });
   const [db] = intake.ingest([alert({ fingerprint: 'd', summary: 'db exited with code 137', severity: 'critical', hints: { container: 'db' } })]).incidentIds;
   intake.ingest([alert({ fingerprint: 'd', summary: 'db exited with code 137', hints: { container: 'db' } })]);
   inventory.close();

@@ -55,7 +55,7 @@ describe('the loop from Docker events, Claude unreachable', () => {
       source: 'docker', fingerprint: 'docker:local/e2e-g2', status: 'firing', severity: 'warning', summary: 'e2e-g2 exited with code 1',
       startsAt: new Date().toISOString(), labels: {}, annotations: {}, hints: { container: 'e2e-g2' },
     }, { target: 'local/e2e-g2', host: 'local', container: 'e2e-g2', service: null });
-    w.loop.incidents.update(inc.id, { status: 'investigating' });
+    w.loop.incidents.transition(inc.id, 'work', 'the runbooks act');
     w.rt.audit.append({
       callId: 'call-before-the-crash', principal: 'loop', transport: 'loop', tool: 'start_container', target: 'local/e2e-g2',
       args: { host: 'local', container: 'e2e-g2', waitSeconds: 0 }, argsHash: 'h', risk: 'low', decision: 'notify', rule: 'default:low',

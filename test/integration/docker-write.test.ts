@@ -1,9 +1,10 @@
 // restart_container, start_container and stop_container on a real dockerd, through the guard with a
 // real SDK client: what each really does to a container, how long restart and start wait and what
-// they report, and that a dry run of every write tool changes nothing and is audited as one.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+// they report, that they never race Docker's own restart policy, and that a dry run of every write
+// tool changes nothing and is audited as one.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startDockerd, type Dockerd } from '../support/dockerd.js';
-import { createContainer, startedAt, waitUntil } from '../support/containers.js';
+import { createContainer, dockerFor, startedAt, waitUntil } from '../support/containers.js';
 import { DRY_RUN_POLICY, callTool, inspectByName, snapshot } from '../support/write-tools.js';
 
 let dockerd: Dockerd;
@@ -86,6 +87,78 @@ describe('start_container', () => {
     const call = await callTool(dockerd, 'start_container', { container: 'ghost' });
     expect(call.text).toBe('[invalid_input] no container "ghost" on host local; list_containers shows the valid names');
     expect(call.audit.map((e) => [e.phase, e.target, e.errorKind])).toEqual([['failed', 'local/ghost', 'invalid_input']]);
+  });
+});
+
+/** The actions of Docker's events for one container between two times (seconds): what happened to it, by whoever. */
+async function eventsOf(name: string, since: number, until: number): Promise<string[]> {
+  const stream = await dockerFor(dockerd).getEvents({ since, until, filters: { container: [name] } });
+  let text = '';
+  for await (const chunk of stream) text += String(chunk);
+  return text.split('\n').filter((l) => l.trim() !== '').map((l) => (JSON.parse(l) as { Action: string }).Action);
+}
+
+const crashLoop = { cmd: ['sh', '-c', 'exit 1'], restartPolicy: 'always' as const };
+
+describe("never racing Docker's restart policy", () => {
+  // A crash loop left behind would change the daemon under the dry-run snapshots below.
+  afterEach(async () => {
+    const docker = dockerFor(dockerd);
+    const mine = await docker.listContainers({ all: true, filters: { name: ['^/race-'] } });
+    await Promise.all(mine.map((c) => docker.getContainer(c.Id).remove({ force: true })));
+  });
+
+  it('sees Docker hold a crash-looping container in restarting between its runs, never in exited', async () => {
+    // The rule the tools follow rests on this: under a policy, only State.Restarting says Docker will start it again.
+    const c = await createContainer(dockerd, 'race-watch', crashLoop);
+    const statuses = new Set<string>();
+    for (const until = Date.now() + 3_000; Date.now() < until;) {
+      const i = await c.inspect();
+      statuses.add(`${i.State.Status} running=${i.State.Running} restarting=${i.State.Restarting}`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(statuses).toContain('restarting running=true restarting=true');
+    expect([...statuses].filter((x) => !['restarting running=true restarting=true', 'running running=true restarting=false'].includes(x))).toEqual([]);
+  });
+
+  it('refuses restart_container on a crash-looping container, naming the restart count, and Docker sees no restart from warden', async () => {
+    const c = await createContainer(dockerd, 'race-rs', crashLoop);
+    const before = await waitUntil(c, 'restarted twice by Docker', (i) => i.RestartCount >= 2);
+    const since = Math.floor(Date.now() / 1000);
+    const call = await callTool(dockerd, 'restart_container', { container: 'race-rs', timeoutSeconds: 0 });
+    const after = await c.inspect();
+    expect(call.result.isError).toBe(true);
+    expect(call.text).toMatch(/^\[unavailable\] race-rs on host local (is being restarted by Docker's restart policy \(always, restart count \d+, last exit code 1\)|was started by Docker's restart policy [\d.]+s ago \(always, restart count \d+\)).*warden does not race it/);
+    const named = Number(/restart count (\d+)/.exec(call.text)![1]);
+    expect(named).toBeGreaterThanOrEqual(before.RestartCount);
+    expect(named).toBeLessThanOrEqual(after.RestartCount);
+    // A restart through the API resets RestartCount to 0 and logs stop and restart events.
+    expect(after.RestartCount).toBeGreaterThanOrEqual(before.RestartCount);
+    const actions = await eventsOf('race-rs', since, Math.ceil(Date.now() / 1000) + 1);
+    expect(actions.filter((a) => /^(stop|restart|kill)$/.test(a))).toEqual([]);
+    expect(call.audit.map((e) => [e.phase, e.errorKind])).toEqual([['requested', null], ['failed', 'unavailable']]);
+  });
+
+  it('start_container on a crash-looping container reports settled=false with the restart count and the last exit code', async () => {
+    const c = await createContainer(dockerd, 'race-st', { ...crashLoop, start: false });
+    const call = await callTool(dockerd, 'start_container', { container: 'race-st', waitSeconds: 60 });
+    expect(call.result.isError, call.text).toBeFalsy();
+    expect(call.out).toMatchObject({
+      settled: false,
+      reason: expect.stringMatching(/^it is crash-looping: it died \d+ times while warden waited and Docker's restart policy keeps restarting it \(always, restart count \d+, last exit code 1\)/),
+    });
+    expect(['restarting', 'running']).toContain(call.out.state);
+    expect(call.out.waitedMs).toBeLessThan(30_000);
+    expect(call.text).toMatch(/NOT settled: it is crash-looping/);
+    expect((await c.inspect()).RestartCount).toBeGreaterThanOrEqual(2);
+  });
+
+  it("start_container on a container whose command does not exist fails at once with Docker's error, and Docker left it created", async () => {
+    const c = await createContainer(dockerd, 'race-nope', { cmd: ['nope'], restartPolicy: 'always', start: false });
+    const call = await callTool(dockerd, 'start_container', { container: 'race-nope' });
+    expect(call.text).toMatch(/^\[target_failed\] race-nope on host local could not start: Docker's error: .*exec: "nope": executable file not found in \$PATH.* \(exit 127: the command was not found\)\. A configuration error: starting it again will not help/);
+    expect(call.audit.at(-1)).toMatchObject({ phase: 'failed', errorKind: 'target_failed' });
+    expect((await c.inspect()).State).toMatchObject({ Status: 'created', Running: false, ExitCode: 127 });
   });
 });
 

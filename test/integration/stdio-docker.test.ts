@@ -20,7 +20,8 @@ beforeAll(async () => {
   await createContainer(dockerd, 'batch', { cmd: ['sh', '-c', 'exit 1'] });
   const dir = tempDir('stdio');
   writeFileSync(join(dir, 'policy.yaml'), 'rules:\n  - name: db-needs-a-human\n    target: "*/db"\n    decision: approve\n');
-  writeFileSync(join(dir, 'warden.yaml'), 'approvals:\n  ttlMinutes: 0.05\n');
+  // Long enough for a CLI process to start and approve on a loaded machine, short enough to wait out.
+  writeFileSync(join(dir, 'warden.yaml'), 'approvals:\n  ttlMinutes: 0.2\n');
   env = { DOCKER_HOST: dockerd.dockerHost, WARDEN_DATA_DIR: join(dir, 'data'), WARDEN_POLICY: join(dir, 'policy.yaml'), WARDEN_CONFIG: join(dir, 'warden.yaml') };
 });
 
@@ -89,7 +90,7 @@ describe('warden stdio on a real dockerd', () => {
 
       const late = approvalIdOf(await w.client.callTool({ name: 'restart_container', arguments: args }));
       expect(warden(['approvals', 'approve', late, '--by', 'alice'], env).status).toBe(0);
-      await new Promise((r) => setTimeout(r, 3_200));
+      await new Promise((r) => setTimeout(r, 12_200));
       const expired = await w.client.callTool({ name: 'restart_container', arguments: { ...args, approvalId: late } });
       expect(text(expired)).toMatch(/expired/);
       expect(await startedAt(db)).toBe(after);
@@ -97,7 +98,7 @@ describe('warden stdio on a real dockerd', () => {
       await w.close();
     }
     expect(warden(['audit', 'verify'], env)).toMatchObject({ status: 0, stdout: expect.stringMatching(/^ok: \d+ entries/) });
-  });
+  }, 90_000);
 
   it('serves a client of the v1 SDK line', async () => {
     const w = await spawnWardenStdioV1(env);

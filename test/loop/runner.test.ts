@@ -3,6 +3,9 @@
 // dependencies, restart safety, and its concurrency and per-target limits.
 import { afterEach, describe, expect, it } from 'vitest';
 import { runnerWorld, type RunnerWorld, type RunnerWorldOptions } from '../support/runner.js';
+import type { ToolCallRecord } from '../../src/loop/tool-bridge.js';
+import { waitFor } from '../support/processes.js';
+import { linkClient } from '../support/warden.js';
 
 const open: RunnerWorld[] = [];
 afterEach(async () => {
@@ -75,7 +78,7 @@ describe('runner: runbooks', () => {
     const where = { target: 'local/db', host: 'local', container: 'db', service: null };
     const first = w.incidents.create(alert, where);
     w.incidents.addEvent(first.id, 'note', 'runbook: OOM-killed', { fallback: { decision: 'restart', state: 'exited', restartCount: 0, oomKilled: true, finishedAt: '2026-01-01T00:00:00Z' } });
-    w.incidents.update(first.id, { status: 'resolved', resolution: 'runbook start_container; verified' });
+    w.incidents.transition(first.id, 'resolve', 'runbook start_container; verified', { resolution: 'runbook start_container; verified' });
     w.docker.set('db', { status: 'exited', running: false, exitCode: 137, oomKilled: true, finishedAt: '2026-01-01T00:09:00Z' });
     const again = w.incidents.create(alert, where);
     w.incidents.update(again.id, { flaps: 1 });
@@ -89,7 +92,7 @@ describe('runner: runbooks', () => {
     const alert = { source: 'docker' as const, fingerprint: 'docker:local/db', status: 'firing' as const, severity: 'critical' as const, summary: 'db died', startsAt: '', labels: {}, annotations: {}, hints: {} };
     const where = { target: 'local/db', host: 'local', container: 'db', service: null };
     const first = w.incidents.create(alert, where);
-    w.incidents.update(first.id, { status: 'escalated', resolution: 'escalated: segfault' });
+    w.incidents.transition(first.id, 'escalate', 'segfault', { resolution: 'escalated: segfault' });
     const again = w.incidents.create(alert, where);
     w.incidents.update(again.id, { flaps: 1 });
     w.runner.wake(again.id);
@@ -171,7 +174,7 @@ describe('runner: restart safety', () => {
       source: 'generic', fingerprint: 'test:db', status: 'firing', severity: 'critical', summary: 'db is down',
       startsAt: new Date().toISOString(), labels: {}, annotations: {}, hints: {},
     }, { target: 'local/db', host: 'local', container: 'db', service: null });
-    w.incidents.update(inc.id, { status: 'investigating' });
+    w.incidents.transition(inc.id, 'work', 'the runbooks act');
     w.rt.audit.append({
       callId: 'c-before-crash', principal: 'loop', transport: 'loop', tool: 'start_container', target: 'local/db',
       args: { host: 'local', container: 'db', waitSeconds: 0 }, argsHash: 'h', risk: 'low', decision: 'notify', rule: 'default:low', phase: 'requested', incidentId: inc.id,
@@ -223,7 +226,7 @@ describe('runner: scheduling', () => {
       source: 'generic', fingerprint: 'test:web-1', status: 'firing', severity: 'warning', summary: 'web-1 errors',
       startsAt: new Date().toISOString(), labels: {}, annotations: {}, hints: {},
     }, { target: 'local/web-1', host: 'local', container: 'web-1', service: null });
-    w.incidents.update(child.id, { status: 'waiting_dependency', parentId: parent.id });
+    w.incidents.transition(child.id, 'wait_dependency', 'its dependency fails', { parentId: parent.id });
     expect(await w.until(parent.id)).toMatchObject({ status: 'resolved' });
     const done = await w.until(child.id);
     expect(done.status).toBe('resolved');
@@ -262,3 +265,87 @@ async function until(done: () => boolean, timeoutMs = 5_000): Promise<void> {
     await new Promise((r) => setTimeout(r, 10));
   }
 }
+
+describe('runner: resolved means stop', () => {
+  it("stops a run whose alert resolves while Claude investigates: its next write is refused and nothing restarts", async () => {
+    let resolved!: () => void;
+    const resolvedNow = new Promise<void>((r) => { resolved = r; });
+    let attempt: ToolCallRecord | undefined;
+    const w = world({
+      agent: async (_req, call) => {
+        await call('inspect_container', { container: 'db' });
+        await resolvedNow;
+        attempt = await call('restart_container', { container: 'db' });
+        return { outcome: 'done', summary: 'restarted db' };
+      },
+    });
+    const inc = w.open('db');
+    await waitFor('the agent to start', async () => w.agentRuns.length === 1);
+    w.resolve('db');
+    resolved();
+    await waitFor('the run to end', async () => w.runner.busy().length === 0);
+    expect(attempt).toMatchObject({ ok: false, kind: 'denied', text: expect.stringMatching(/is resolved .*nothing more runs/) });
+    expect(w.docker.starts('db')).toBe(0);
+    expect(w.incidents.get(inc.id)).toMatchObject({ status: 'resolved', resolution: expect.stringMatching(/^resolved by the source while warden was working on it \(it was investigating\)/) });
+    expect(w.rt.audit.list().filter((e) => e.tool === 'restart_container').map((e) => `${e.phase}:${e.rule}`)).toEqual(['denied:loop.incident-closed']);
+    // The run recorded nothing after the resolve: the resolve is the last status event.
+    expect(w.incidents.timeline(inc.id).filter((e) => e.kind === 'status').at(-1)!.summary).toMatch(/-> resolved/);
+  });
+
+  it('cancels the held call when the alert resolves; approving it later is refused naming why, and it never runs', async () => {
+    const w = world({
+      policy: HOLD_RESTARTS,
+      agent: async (_req, call) => {
+        const r = await call('restart_container', { container: 'db' });
+        return { outcome: 'held', heldCall: { tool: r.tool, args: r.args, approvalId: r.approvalId! } };
+      },
+    });
+    const inc = w.open('db');
+    const parked = await w.until(inc.id, ['waiting_approval']);
+    w.resolve('db');
+    const approval = w.rt.approvals.get(parked.waitingOn!)!;
+    expect(approval).toMatchObject({ status: 'denied', decidedBy: 'warden', decisionReason: 'cancelled: generic reports it resolved' });
+    expect(() => w.rt.decider.decide({ id: approval.id, verdict: 'approved', by: 'alice', transport: 'cli' })).toThrow(/denied \(cancelled: generic reports it resolved\), not pending/);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(w.docker.starts('db')).toBe(0);
+    expect(w.rt.audit.list().filter((e) => e.approvalId === approval.id).map((e) => `${e.principal}:${e.phase}`)).toEqual(['loop:pending', 'warden:rejected', 'alice:denied']);
+  });
+});
+
+describe('runner: operators\' intent', () => {
+  it('holds the start of a container stopped on purpose through warden, and starts it once a human approves', async () => {
+    const w = world({ policy: 'rules: [{ tool: stop_container, decision: allow }]', agent: async () => ({ outcome: 'unreachable', summary: 'no key' }) });
+    const alice = await linkClient(w.rt, { principal: 'alice', role: 'operator', transport: 'memory' });
+    const stopped = await alice.client.callTool({ name: 'stop_container', arguments: { container: 'db' } });
+    expect(stopped.isError).toBeFalsy();
+    const inc = w.open('db');
+    const parked = await w.until(inc.id, ['waiting_approval']);
+    expect(w.docker.starts('db')).toBe(0);
+    const held = w.rt.approvals.get(parked.waitingOn!)!;
+    expect(held).toMatchObject({ tool: 'start_container', rule: 'loop.operator-stopped', reason: expect.stringMatching(/stopped on purpose by alice at .* \(stop_container through warden\)/) });
+    w.rt.decider.decide({ id: held.id, verdict: 'approved', by: 'bob', transport: 'cli' });
+    w.runner.approvalDecided(held.id);
+    expect(await w.until(inc.id)).toMatchObject({ status: 'resolved' });
+    expect(w.docker.starts('db')).toBe(1);
+    await alice.close();
+  });
+});
+
+describe('runner: the tick', () => {
+  it('wakes an incident waiting on a dependency whose incident closed without waking it', async () => {
+    const w = world({ agent: async () => ({ outcome: 'unreachable', summary: 'no key' }) });
+    w.docker.set('web-1', { status: 'running', running: true, exitCode: 0, startedAt: '2026-01-01T00:00:00Z' });
+    const parent = w.incidents.create({
+      source: 'generic', fingerprint: 'test:db', status: 'firing', severity: 'critical', summary: 'db is down',
+      startsAt: new Date().toISOString(), labels: {}, annotations: {}, hints: {},
+    }, { target: 'local/db', host: 'local', container: 'db', service: null });
+    const child = w.incidents.create({
+      source: 'generic', fingerprint: 'test:web-1', status: 'firing', severity: 'warning', summary: 'web-1 errors',
+      startsAt: new Date().toISOString(), labels: {}, annotations: {}, hints: {},
+    }, { target: 'local/web-1', host: 'local', container: 'web-1', service: null });
+    w.incidents.transition(child.id, 'wait_dependency', 'its dependency fails', { parentId: parent.id });
+    // Closed behind the runner's back (another process, a crash before the wake): only the tick sees it.
+    w.incidents.transition(parent.id, 'escalate', 'a human has it');
+    expect(await w.until(child.id)).toMatchObject({ status: 'resolved', resolution: expect.stringMatching(/^recovered when its dependency did/) });
+  });
+});

@@ -6,6 +6,8 @@ import { silentLogger } from '../../src/log.js';
 import type { Runtime } from '../../src/server/runtime.js';
 import { fakeAdapters } from '../support/fake-docker.js';
 import { testRuntime } from '../support/warden.js';
+import { testAlert } from '../support/agent.js';
+import { IncidentStore } from '../../src/store/incidents.js';
 
 const open: Array<LoopClient | Runtime> = [];
 afterEach(async () => {
@@ -15,9 +17,11 @@ afterEach(async () => {
 async function setup(policy?: string, readOnly = false) {
   const adapters = fakeAdapters();
   const rt = testRuntime({ policy, adapters });
-  const loop = await rt.connectLoopClient('inc_bridge', { readOnly });
+  // The loop acts only for an open incident: the guard refuses its writes for any other.
+  const incident = new IncidentStore(rt.db).create(testAlert(), { target: 'local/db', host: 'local', container: 'db', service: null });
+  const loop = await rt.connectLoopClient(incident.id, { readOnly });
   open.push(rt, loop);
-  return { rt, fake: adapters.fake, loop, bridge: await createToolBridge(loop.client, silentLogger) };
+  return { rt, incident, fake: adapters.fake, loop, bridge: await createToolBridge(loop.client, silentLogger) };
 }
 
 const use = (name: string, input: unknown) => ({ id: 'toolu_01TEST', name, input });
@@ -60,11 +64,11 @@ describe('the tool bridge', () => {
   });
 
   it('audits the call as principal loop, transport loop, with the incident id', async () => {
-    const { bridge, rt } = await setup();
+    const { bridge, rt, incident } = await setup();
     await bridge.call(use('list_containers', {}));
     expect(rt.audit.list()).toMatchObject([
-      { tool: 'list_containers', phase: 'requested', principal: 'loop', transport: 'loop', incidentId: 'inc_bridge' },
-      { tool: 'list_containers', phase: 'completed', principal: 'loop', transport: 'loop', incidentId: 'inc_bridge' },
+      { tool: 'list_containers', phase: 'requested', principal: 'loop', transport: 'loop', incidentId: incident.id },
+      { tool: 'list_containers', phase: 'completed', principal: 'loop', transport: 'loop', incidentId: incident.id },
     ]);
   });
 
@@ -115,5 +119,26 @@ describe('the tool bridge', () => {
     const { block, record } = await bridge.call(use('container_logs', { container: 'db' }));
     expect(String(block.content)).toContain('line 99');
     expect(record.text.length).toBeLessThan(MAX_RECORD_TEXT_CHARS + 100);
+  });
+});
+
+describe('the loop\'s writes for an incident', () => {
+  it('are refused once the incident is closed, and for an incident that does not exist; reads still answer', async () => {
+    const adapters = fakeAdapters();
+    const rt = testRuntime({ policy: 'rules: [{ tool: restart_container, decision: allow }]', adapters });
+    open.push(rt);
+    const store = new IncidentStore(rt.db);
+    const incident = store.create(testAlert(), { target: 'local/db', host: 'local', container: 'db', service: null });
+    store.transition(incident.id, 'resolve', 'alertmanager reports it resolved', { resolution: 'resolved by the source' });
+    for (const id of [incident.id, 'inc_nosuchthing']) {
+      const loop = await rt.connectLoopClient(id);
+      open.push(loop);
+      const bridge = await createToolBridge(loop.client, silentLogger);
+      const { record } = await bridge.call(use('restart_container', { container: 'db' }));
+      expect(record).toMatchObject({ ok: false, kind: 'denied', text: expect.stringMatching(id === incident.id ? /incident .* is resolved.*nothing more runs/ : /does not exist/) });
+      expect((await bridge.call(use('list_containers', {}))).record.ok).toBe(true);
+    }
+    expect(adapters.fake.calls.filter((c) => c.startsWith('restart'))).toEqual([]);
+    expect(rt.audit.list().filter((e) => e.tool === 'restart_container').map((e) => `${e.phase}:${e.rule}`)).toEqual(['denied:loop.incident-closed', 'denied:loop.incident']);
   });
 });

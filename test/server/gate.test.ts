@@ -82,7 +82,7 @@ describe('the guard behind the MCP server', () => {
     const { rt, fake, client } = await setup();
     const r = await client.callTool({ name: 'restart_container', arguments: { container: 'db' } });
     expect(r.structuredContent).toMatchObject({ name: 'db', running: true });
-    expect(fake.calls).toEqual(['restart db', 'state db']);
+    expect(fake.calls).toEqual(['state db', 'restart db', 'state db']);
     expect(rt.audit.list()).toMatchObject([{ phase: 'requested', decision: 'notify' }, { phase: 'completed' }]);
   });
 
@@ -119,7 +119,7 @@ describe('approvals', () => {
     expect(ok.isError).toBeFalsy();
     const again = await client.callTool({ name: 'restart_container', arguments: { ...args, approvalId } });
     expect(text(again)).toMatch(/already used/);
-    expect(fake.calls).toEqual(['restart db', 'state db']);
+    expect(fake.calls).toEqual(['state db', 'restart db', 'state db']);
     expect(rt.audit.verify().ok).toBe(true);
   });
 
@@ -150,7 +150,7 @@ describe('approvals', () => {
     const r = await client.callTool({ name: 'restart_container', arguments: { container: 'db' } });
     expect(r.isError).toBeFalsy();
     expect(asked[0]).toMatch(/restart_container on local\/db/);
-    expect(fake.calls).toEqual(['restart db', 'state db']);
+    expect(fake.calls).toEqual(['state db', 'restart db', 'state db']);
     expect(phases(rt)).toEqual(['restart_container:approved', 'restart_container:requested', 'restart_container:completed']);
   });
 

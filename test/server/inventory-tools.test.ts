@@ -51,7 +51,7 @@ describe('policy by inventory attributes', () => {
     const { fake, client } = await setup(critical);
     const r = await client.callTool({ name: 'restart_container', arguments: { container: 'web-1' } });
     expect(r.isError).toBeFalsy();
-    expect(fake.calls).toEqual(['restart web-1', 'state web-1']);
+    expect(fake.calls).toEqual(['state web-1', 'restart web-1', 'state web-1']);
   });
 
   it('a container the inventory does not know still works on the local host, by the default for its tier', async () => {
@@ -59,7 +59,7 @@ describe('policy by inventory attributes', () => {
     fake.containers.push({ ...fake.containers[0]!, id: 'ccc', name: 'stray' });
     const r = await client.callTool({ name: 'restart_container', arguments: { container: 'stray' } });
     expect(r.isError).toBeFalsy();
-    expect(fake.calls).toEqual(['restart stray', 'state stray']);
+    expect(fake.calls).toEqual(['state stray', 'restart stray', 'state stray']);
     expect(rt.audit.list()[0]).toMatchObject({ target: 'local/stray', decision: 'notify', rule: 'default:low' });
   });
 
@@ -67,7 +67,7 @@ describe('policy by inventory attributes', () => {
     const { fake, client } = await setup('rules: [{ name: data-team-only, service: { owner: data-team, labels: { role: database } }, risk: low, decision: deny }]');
     expect(failure(await client.callTool({ name: 'restart_container', arguments: { container: 'db' } }))).toMatchObject({ kind: 'denied', rule: 'data-team-only' });
     expect((await client.callTool({ name: 'restart_container', arguments: { container: 'web-1' } })).isError).toBeFalsy();
-    expect(fake.calls).toEqual(['restart web-1', 'state web-1']);
+    expect(fake.calls).toEqual(['state web-1', 'restart web-1', 'state web-1']);
   });
 });
 

@@ -40,7 +40,17 @@ export class FakeDocker implements DockerAdapter {
     this.calls.push(`state ${ref}`);
     const c = this.containers.find((x) => x.name === ref);
     if (!c) throw new ToolFailure('invalid_input', `no container "${ref}" on host local`);
-    return { id: c.id, name: c.name, state: 'running', running: true, startedAt: '2026-11-23T00:00:00Z', finishedAt: '', exitCode: 0, oomKilled: false, health: null, restartCount: c.restartCount };
+    return {
+      id: c.id, name: c.name, state: 'running', running: true, restarting: false, restartPolicy: { name: c.restartPolicy, maximumRetryCount: 0 },
+      startedAt: '2026-11-23T00:00:00Z', finishedAt: '', exitCode: 0, oomKilled: false, health: null, restartCount: c.restartCount, error: '', labels: {},
+    };
+  }
+
+  /** Past events a test scripts (a stop by a person): none by default. */
+  pastEventList: DockerEvent[] = [];
+
+  async pastEvents(): Promise<DockerEvent[]> {
+    return this.pastEventList;
   }
 
   async restartContainer(ref: string): Promise<void> {

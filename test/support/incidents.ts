@@ -20,6 +20,8 @@ export interface IncidentWorld {
   intake: Intake;
   /** Ids the intake woke, in order. */
   woken: string[];
+  /** Incidents the intake closed while work may have been under way, with why. */
+  closed: Array<{ id: string; reason: string }>;
   clock: { now: Date; advanceMinutes(m: number): void };
 }
 
@@ -44,8 +46,10 @@ export function useIncidentWorld(): (cfg?: Partial<LoopConfig>) => IncidentWorld
     const now = (): Date => { clock.now = new Date(clock.now.getTime() + 1); return clock.now; };
     const store = new IncidentStore(db, now);
     const woken: string[] = [];
-    const intake = new Intake(store, inventory, { wake: (id) => woken.push(id) }, { ...LOOP_DEFAULTS, ...cfg }, silentLogger, now);
-    const w = { db, store, inventory, intake, woken, clock };
+    const closed: Array<{ id: string; reason: string }> = [];
+    const queue = { wake: (id: string) => { woken.push(id); }, closedElsewhere: (id: string, reason: string) => { closed.push({ id, reason }); }, parked: () => undefined };
+    const intake = new Intake(store, inventory, queue, { ...LOOP_DEFAULTS, ...cfg }, silentLogger, now);
+    const w = { db, store, inventory, intake, woken, closed, clock };
     open.push(w);
     return w;
   };

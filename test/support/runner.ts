@@ -1,6 +1,7 @@
 // The runner over a warden runtime on a scriptable fake Docker, with a stand-in agent: what the
 // runner does with each agent outcome, without a Messages API. The stand-in makes its calls through
 // the real loop client, so the guard and the audit see them as they would see Claude's.
+import { Intake } from '../../src/loop/intake.js';
 import type { ContainerDetails } from '../../src/adapters/docker.js';
 import { silentLogger } from '../../src/log.js';
 import type { AgentResult } from '../../src/loop/agent.js';
@@ -60,6 +61,8 @@ export interface RunnerWorld {
   notifications: Notification[];
   /** Opens an incident on local/<container> and wakes the runner. */
   open(container: string, alert?: Partial<NormalizedAlert>): Incident;
+  /** The alert of open(container) resolves, through the intake as a monitor's resolve arrives. */
+  resolve(container: string): void;
   /** Until the incident reaches one of these statuses (default: closed). */
   until(id: string, statuses?: string[], timeoutMs?: number): Promise<Incident>;
   close(): Promise<void>;
@@ -101,6 +104,7 @@ export function runnerWorld(opts: RunnerWorldOptions = {}): RunnerWorld {
     return { outcome: 'done', summary: '', actions, turns: 1, inputTokens: 0, outputTokens: 0, ...out };
   };
   const runner = new Runner(runnerDeps(rt, incidents, agent, silentLogger), { approvalPollMs: 100 });
+  const intake = new Intake(incidents, rt.inventory, runner, rt.config.loop, silentLogger);
   if (opts.start ?? true) void runner.start();
   return {
     rt, docker, incidents, runner, agentRuns, notifications,
@@ -111,6 +115,12 @@ export function runnerWorld(opts: RunnerWorldOptions = {}): RunnerWorld {
       }, { target: `local/${container}`, host: 'local', container, service: null });
       runner.wake(inc.id);
       return inc;
+    },
+    resolve(container) {
+      intake.ingest([{
+        source: 'generic', fingerprint: `test:${container}`, status: 'resolved', severity: 'critical', summary: `${container} is up again`,
+        startsAt: new Date().toISOString(), labels: {}, annotations: {}, hints: { container },
+      }]);
     },
     async until(id, statuses = ['resolved', 'escalated'], timeoutMs = 15_000) {
       const deadline = Date.now() + timeoutMs;

@@ -1,7 +1,7 @@
 // Correlation on a real SQLite store and the example inventory (lb -> web-1, web-2 -> db).
 import { describe, expect, it } from 'vitest';
 import { dependentsOf, instanceHost, resolveWhere } from '../../src/loop/correlate.js';
-import { RESOLVED_BEFORE_ACTING } from '../../src/loop/intake.js';
+import { RESOLVED_BEFORE_ACTING, RESOLVED_WHILE_WORKING } from '../../src/loop/intake.js';
 import { alert, useIncidentWorld } from '../support/incidents.js';
 
 const world = useIncidentWorld();
@@ -62,13 +62,22 @@ describe('Intake', () => {
     expect(store.get(id!)!.closedAt).not.toBeNull();
   });
 
-  it.each(['investigating', 'verifying', 'waiting_approval'] as const)('only notes a resolved alert while the incident is %s', (status) => {
-    const { intake, store } = world();
+  it.each(['work', 'verify', 'hold'] as const)('resolves on its own alert\'s resolve while work is under way (%s), and tells the runner to stop', (event) => {
+    const { intake, store, closed } = world();
     const [id] = intake.ingest([on('web-1')]).incidentIds;
-    store.update(id!, { status });
+    const status = store.transition(id!, event, 'the loop works on it', event === 'hold' ? { waitingOn: 'apr_1' } : {}).status;
     intake.ingest([{ ...on('web-1'), status: 'resolved' }]);
-    expect(store.get(id!)!.status).toBe(status);
-    expect(store.timeline(id!).at(-1)).toMatchObject({ kind: 'note', summary: expect.stringMatching(/reports resolved.*verification decides/) });
+    expect(store.get(id!)).toMatchObject({ status: 'resolved', waitingOn: null, resolution: `${RESOLVED_WHILE_WORKING} (it was ${status}); what had not run was cancelled` });
+    expect(closed).toEqual([{ id, reason: 'generic reports it resolved' }]);
+  });
+
+  it('only notes the resolve of another alert on the same target', () => {
+    const { intake, store, closed } = world();
+    const [id] = intake.ingest([on('web-1')]).incidentIds;
+    intake.ingest([{ ...on('web-1'), fingerprint: 'fp-other', status: 'resolved' }]);
+    expect(store.get(id!)!.status).toBe('open');
+    expect(store.timeline(id!).at(-1)).toMatchObject({ kind: 'note', summary: expect.stringMatching(/reports resolved.*stays open/) });
+    expect(closed).toEqual([]);
   });
 
   it('ignores a resolved alert with no active incident', () => {
@@ -85,7 +94,7 @@ describe('Intake', () => {
       const [id] = intake.ingest([{ ...on('web-1'), startsAt: clock.now.toISOString() }]).incidentIds;
       const inc = store.get(id!)!;
       seen.push({ id: inc.id, flaps: inc.flaps, status: inc.status });
-      if (inc.status !== 'escalated') store.update(inc.id, { status: 'resolved', resolution: 'restarted' });
+      if (inc.status !== 'escalated') store.transition(inc.id, 'resolve', 'restarted', { resolution: 'restarted' });
       clock.advanceMinutes(5);
     }
     expect(seen.map(({ flaps, status }) => [flaps, status])).toEqual([[0, 'open'], [1, 'open'], [2, 'open'], [3, 'escalated']]);
@@ -99,7 +108,7 @@ describe('Intake', () => {
     const storm = { ...on('web-1'), startsAt: clock.now.toISOString() };
     const [first] = intake.ingest([storm]).incidentIds;
     clock.advanceMinutes(1);
-    store.update(first!, { status: 'resolved', resolution: 'verified healthy' });
+    store.transition(first!, 'resolve', 'verified healthy', { resolution: 'verified healthy' });
     clock.advanceMinutes(1);
     const later = [0, 1, 2].map(() => intake.ingest([storm]).incidentIds[0]);
     expect(later).toEqual([first, first, first]);
@@ -112,11 +121,44 @@ describe('Intake', () => {
     expect(store.get(again!)!.flaps).toBe(1);
   });
 
+  it('counts a new failure of a target escalated within the cooldown on that incident: one escalation per target', () => {
+    const { intake, store, woken, clock } = world({ cooldownMinutes: 10 });
+    const [first] = intake.ingest([{ ...on('web-1'), startsAt: clock.now.toISOString() }]).incidentIds;
+    store.transition(first!, 'escalate', 'segfault: a human has it', { resolution: 'escalated: segfault' });
+    for (let i = 0; i < 3; i += 1) {
+      clock.advanceMinutes(2);
+      // A new crash each time (a later start), from Docker's events or a monitor: same target.
+      const fingerprint = i % 2 === 0 ? 'fp:web-1' : 'docker:local/web-1';
+      expect(intake.ingest([{ ...on('web-1', fingerprint), startsAt: clock.now.toISOString() }]).incidentIds).toEqual([first]);
+    }
+    expect(store.list()).toHaveLength(1);
+    expect(store.get(first!)).toMatchObject({ status: 'escalated', alertCount: 4 });
+    expect(woken).toEqual([first]);
+    clock.advanceMinutes(11);
+    expect(intake.ingest([{ ...on('web-1'), startsAt: clock.now.toISOString() }]).incidentIds[0]).not.toBe(first);
+  });
+
+  it('keeps memory per target across sources: a monitor\'s late report of a failure Docker already reported joins its incident', () => {
+    const { intake, store, woken, clock } = world({ cooldownMinutes: 10 });
+    const startsAt = clock.now.toISOString();
+    const [fromDocker] = intake.ingest([{ ...on('web-1', 'docker:local/web-1'), startsAt }]).incidentIds;
+    clock.advanceMinutes(1);
+    store.transition(fromDocker!, 'resolve', 'restarted; verified', { resolution: 'restarted; verified' });
+    clock.advanceMinutes(0.1);
+    // Alertmanager saw the same failure (it started before the close) under its own fingerprint.
+    expect(intake.ingest([{ ...on('web-1', 'am:ContainerDown:web-1'), startsAt }]).incidentIds).toEqual([fromDocker]);
+    expect(woken).toEqual([fromDocker]);
+    // A new failure of the target from the monitor is a re-opening of that target: a flap.
+    const [again] = intake.ingest([{ ...on('web-1', 'am:ContainerDown:web-1'), startsAt: clock.now.toISOString() }]).incidentIds;
+    expect(again).not.toBe(fromDocker);
+    expect(store.get(again!)!.flaps).toBe(1);
+  });
+
   it('opens a new incident for a still-firing occurrence once the cooldown has passed', () => {
     const { intake, store, clock } = world({ cooldownMinutes: 10 });
     const storm = { ...on('web-1'), startsAt: clock.now.toISOString() };
     const [first] = intake.ingest([storm]).incidentIds;
-    store.update(first!, { status: 'resolved' });
+    store.transition(first!, 'resolve', 'verified healthy');
     clock.advanceMinutes(11);
     expect(intake.ingest([storm]).incidentIds[0]).not.toBe(first);
   });
@@ -124,7 +166,7 @@ describe('Intake', () => {
   it('does not count a re-opening after the cooldown as flapping', () => {
     const { intake, store, clock } = world({ cooldownMinutes: 10 });
     const [first] = intake.ingest([on('web-1')]).incidentIds;
-    store.update(first!, { status: 'resolved' });
+    store.transition(first!, 'resolve', 'verified healthy');
     clock.advanceMinutes(11);
     const [second] = intake.ingest([on('web-1')]).incidentIds;
     expect(second).not.toBe(first);
@@ -152,12 +194,21 @@ describe('Intake', () => {
     expect(store.timeline(web1!).at(-1)!.summary).toMatch(new RegExp(`waiting on ${db}`));
   });
 
-  it('only links a dependent already being worked on, leaving its status to the runner', () => {
+  it('adopts a dependent being investigated that has not acted yet, whatever order the alerts came in', () => {
     const { intake, store } = world();
     const [web1] = intake.ingest([on('web-1')]).incidentIds;
-    store.update(web1!, { status: 'investigating' });
+    store.transition(web1!, 'work', 'Claude investigates');
     const [db] = intake.ingest([on('db')]).incidentIds;
-    expect(store.get(web1!)).toMatchObject({ status: 'investigating', parentId: db });
+    expect(store.get(web1!)).toMatchObject({ status: 'waiting_dependency', parentId: db });
+    expect(dependentsOf(store, db!).map((i) => i.id)).toEqual([web1]);
+  });
+
+  it('only links a dependent that already acted, leaving its status to the runner', () => {
+    const { intake, store } = world();
+    const [web1] = intake.ingest([on('web-1')]).incidentIds;
+    store.transition(web1!, 'verify', 'restarted web-1', { attempts: 1 });
+    const [db] = intake.ingest([on('db')]).incidentIds;
+    expect(store.get(web1!)).toMatchObject({ status: 'verifying', parentId: db });
     expect(dependentsOf(store, db!)).toEqual([]);
   });
 

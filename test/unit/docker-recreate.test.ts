@@ -72,8 +72,8 @@ class MemoryDocker {
   async containerState(ref: string): Promise<ContainerState> {
     const c = this.get(ref);
     return {
-      id: ref, name: c.name, state: c.running ? 'running' : 'exited', running: c.running, startedAt: '2026-11-23T00:00:00Z',
-      finishedAt: '', exitCode: c.running ? 0 : 1, oomKilled: false, health: null, restartCount: 0,
+      id: ref, name: c.name, state: c.running ? 'running' : 'exited', running: c.running, restarting: false, restartPolicy: { name: 'no', maximumRetryCount: 0 },
+      startedAt: '2026-11-23T00:00:00Z', finishedAt: '', exitCode: c.running ? 0 : 1, oomKilled: false, health: null, restartCount: 0, error: '', labels: {},
     };
   }
 

@@ -12,8 +12,8 @@ function scripted(states: Array<Partial<ContainerState>> | ((poll: number) => Pa
       const n = fake.polls++;
       const s = typeof states === 'function' ? states(n) : states[Math.min(n, states.length - 1)]!;
       return {
-        id: 'abc', name: 'web', state: 'running', running: true, startedAt: new Date().toISOString(), finishedAt: '',
-        exitCode: 0, oomKilled: false, health: null, restartCount: 0, ...s,
+        id: 'abc', name: 'web', state: 'running', running: true, restarting: false, restartPolicy: { name: 'no', maximumRetryCount: 0 },
+        startedAt: new Date().toISOString(), finishedAt: '', exitCode: 0, oomKilled: false, health: null, restartCount: 0, error: '', labels: {}, ...s,
       };
     },
   };
@@ -41,10 +41,33 @@ describe('waitSettled', () => {
     expect(d.polls).toBe(3);
   });
 
-  it('does not call a crash loop settled: a new StartedAt at every look is never stable', async () => {
-    const d = scripted((n) => ({ startedAt: new Date().toISOString(), restartCount: n }));
-    const out = await waitSettled(d, 'local', 'web', 2, signal);
-    expect(out).toMatchObject({ settled: false, reason: 'it was not running after 2s (state running)' });
+  it('does not call a crash loop settled: a new StartedAt at every look is never stable, and two restarts end the wait', async () => {
+    const always = { name: 'always', maximumRetryCount: 0 };
+    const d = scripted((n) => (n % 2 === 0
+      ? { startedAt: new Date().toISOString(), restartCount: n / 2, restartPolicy: always }
+      : { state: 'restarting', restarting: true, exitCode: 3, restartCount: (n + 1) / 2, restartPolicy: always }));
+    const out = await waitSettled(d, 'local', 'web', 30, signal);
+    expect(out).toMatchObject({
+      settled: false,
+      reason: "it is crash-looping: it died 2 times while warden waited and Docker's restart policy keeps restarting it (always, restart count 2, last exit code 3); container_logs and inspect_container show why",
+    });
+    expect(d.polls).toBe(4);
+  });
+
+  it('never calls a restarting container settled, though Docker says Running and its StartedAt is old', async () => {
+    const d = scripted([{ state: 'restarting', restarting: true, startedAt: '2020-01-01T00:00:00Z', exitCode: 1, restartCount: 7, restartPolicy: { name: 'on-failure', maximumRetryCount: 10 } }]);
+    expect(await waitSettled(d, 'local', 'web', 1, signal)).toMatchObject({
+      state: 'restarting', running: true, settled: false,
+      reason: "it was not running after 1s: Docker's restart policy is restarting it (on-failure, max 10, restart count 7, last exit code 1)",
+    });
+  });
+
+  it('names the restarts it saw when the wait ends with the container caught between two crashes', async () => {
+    const d = scripted((n) => (n === 0 ? { state: 'restarting', restarting: true, exitCode: 2, restartCount: 4, restartPolicy: { name: 'always', maximumRetryCount: 0 } }
+      : { startedAt: new Date().toISOString(), restartCount: 5, restartPolicy: { name: 'always', maximumRetryCount: 0 } }));
+    expect(await waitSettled(d, 'local', 'web', 1, signal)).toMatchObject({
+      state: 'running', settled: false, reason: "it did not stay up for 1s: Docker's restart policy restarted it 1 time while warden waited (always, restart count 5, last exit code 2)",
+    });
   });
 
   it('stops at the first unhealthy or exited state with the reason', async () => {
@@ -55,10 +78,17 @@ describe('waitSettled', () => {
   });
 
   it('keeps waiting while Docker restarts it, within the bound', async () => {
-    const d = scripted([{ state: 'restarting', running: false }]);
+    const d = scripted([{ state: 'restarting', restarting: true, exitCode: 1, restartCount: 3, restartPolicy: { name: 'always', maximumRetryCount: 0 } }]);
     const began = Date.now();
     const out = await waitSettled(d, 'local', 'web', 1, signal);
-    expect(out).toMatchObject({ settled: false, reason: 'it was not running after 1s (state restarting)' });
+    expect(out).toMatchObject({ settled: false, reason: "it was not running after 1s: Docker's restart policy is restarting it (always, restart count 3, last exit code 1)" });
     expect(Date.now() - began).toBeLessThan(1_600);
+  });
+
+  it('says how often Docker restarted an exited container before its policy gave up', async () => {
+    const d = scripted([{ state: 'exited', running: false, exitCode: 1, restartCount: 3, restartPolicy: { name: 'on-failure', maximumRetryCount: 3 } }]);
+    expect(await waitSettled(d, 'local', 'web', 30, signal)).toMatchObject({
+      settled: false, reason: "it exited with code 1, after Docker's restart policy restarted it 3 times (on-failure, max 3); container_logs and inspect_container show why",
+    });
   });
 });

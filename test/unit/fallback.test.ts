@@ -26,7 +26,12 @@ describe('decideFallback', () => {
     ['exit 137 without OOMKilled is a SIGKILL -> restart', { exitCode: 137 }, 0, 'restart', /SIGKILL.*not an OOM/],
     ['exit 137 with OOMKilled -> restart once', { exitCode: 137, oomKilled: true }, 0, 'restart', /OOM-killed/],
     ['exit 139 (SIGSEGV) -> escalate', { exitCode: 139 }, 0, 'escalate', /segmentation fault/],
-    ['an exit no runbook covers -> escalate', { exitCode: 127 }, 0, 'escalate', /no runbook covers/],
+    ['an exit no runbook covers -> escalate', { exitCode: 42 }, 0, 'escalate', /no runbook covers/],
+    ['exit 143 (SIGTERM from inside) -> restart like a crash', { exitCode: 143 }, 0, 'restart', /^exit 143 = SIGTERM sent from inside the container \(no stop or kill came through Docker\)/],
+    ['exit 130 (SIGINT from inside) -> restart like a crash', { exitCode: 130 }, 0, 'restart', /^exit 130 = SIGINT sent from inside the container/],
+    ['exit 126 -> configuration error, escalate at once', { exitCode: 126 }, 0, 'escalate', /^configuration error: exit 126, its command cannot execute/],
+    ['exit 127 -> configuration error, escalate at once', { exitCode: 127 }, 0, 'escalate', /^configuration error: exit 127, its command was not found/],
+    ['exit 127 while Docker restarts it -> escalate, not wait', { state: 'restarting', running: true, restarting: true, exitCode: 127, restartPolicy: { name: 'always', maximumRetryCount: 0 } }, 0, 'escalate', /exit 127/],
     ['running, no health check -> nothing to do', running, 0, 'none', /^running: nothing to do/],
     ['running and healthy -> nothing to do', { ...running, health: { status: 'healthy' } }, 0, 'none', /running and healthy/],
     ['running but unhealthy -> restart', { ...running, health: { status: 'unhealthy' } }, 0, 'restart', /health check fails/],
@@ -44,6 +49,47 @@ describe('decideFallback', () => {
     const action = decideFallback(view(over), attempts, none, cfg);
     expect(action.kind).toBe(kind);
     expect(action.reason).toMatch(reason);
+  });
+
+  it.each<[number, string]>([[143, 'sigterm'], [130, 'sigint']])('restarts exit %i as a crash with cause %s', (exitCode, cause) => {
+    expect(decideFallback(view({ exitCode }), 0, none, cfg)).toMatchObject({ kind: 'restart', tool: 'start_container', cause });
+  });
+
+  it("escalates Docker's start error at once, quoting it, before any start of a created container", () => {
+    const error = 'failed to create shim task: OCI runtime create failed: exec: "nope": executable file not found in $PATH: unknown';
+    const action = decideFallback(view({ state: 'created', exitCode: 127, error, finishedAt: null }), 0, none, cfg);
+    expect(action).toEqual({
+      kind: 'escalate',
+      reason: `configuration error: Docker could not start it: "${error}" (exit 127); a restart will not fix it: its command, image or mounts must change (Docker restart count 0, last exit code 127)`,
+    });
+  });
+
+  it('ignores a start error that a later successful start cleared: a running, healthy container is fine', () => {
+    expect(decideFallback(view({ ...running, error: '' }), 0, none, cfg).kind).toBe('none');
+  });
+
+  it.each<[string, Partial<ContainerView>, number, FallbackHistory, RegExp]>([
+    ['exit 139', { exitCode: 139, restartCount: 2 }, 0, none, /segmentation fault.* \(Docker restart count 2, last exit code 139\)$/],
+    ['an uncovered exit', { exitCode: 42 }, 0, none, /no runbook covers.* \(Docker restart count 0, last exit code 42\)$/],
+    ['maxAttempts', { exitCode: 1, restartCount: 1, finishedAt: 'c' }, 3,
+      { looks: [lookOf('restart', view({ exitCode: 137, finishedAt: 'a' })), lookOf('restart', view({ exitCode: 1, finishedAt: 'b' }))] },
+      /acted 3 times.* \(Docker restart count 1, last exit codes 137, 1, 1\)$/],
+    ['on-failure out of retries', { restartPolicy: { name: 'on-failure', maximumRetryCount: 3 }, restartCount: 3, exitCode: 2 }, 0, none, /\(Docker restart count 3, last exit code 2\)$/],
+    ['paused', { state: 'paused', running: true, restartCount: 1 }, 0, none, /paused.* \(Docker restart count 1, no exit seen\)$/],
+    ['a running, unhealthy one after maxAttempts', { ...running, health: { status: 'unhealthy' }, restartCount: 4 }, 3, none, /\(Docker restart count 4, no exit seen\)$/],
+  ])('every escalation names the restart count and the last exit codes: %s', (_name, over, attempts, history, reason) => {
+    expect(decideFallback(view(over), attempts, history, cfg)).toMatchObject({ kind: 'escalate', reason: expect.stringMatching(reason) });
+  });
+
+  it('names the exit codes seen while Docker kept restarting it, once per exit, when it escalates', () => {
+    const always = { name: 'always', maximumRetryCount: 0 };
+    const at = (restartCount: number, exitCode: number, finishedAt: string) =>
+      view({ state: 'restarting', running: true, restarting: true, restartPolicy: always, restartCount, exitCode, finishedAt });
+    const looks = [lookOf('wait', at(1, 1, 'a')), lookOf('wait', at(1, 1, 'a')), lookOf('wait', at(2, 137, 'b')), lookOf('wait', at(3, 2, 'c'))];
+    expect(decideFallback(at(4, 1, 'd'), 0, { looks }, cfg)).toEqual({
+      kind: 'escalate',
+      reason: "Docker's restart policy (always) restarted it 3 more times while the loop watched, and it still fails (Docker restart count 4, last exit codes 137, 2, 1)",
+    });
   });
 
   it.each<[string, Partial<ContainerView>, string]>([

@@ -1,3 +1,4 @@
+import { InvalidTransition } from '../../src/shared/incident-machine.js';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { migrate } from '../../src/store/db.js';
@@ -38,31 +39,40 @@ describe('IncidentStore', () => {
       .toEqual([...Array.from({ length: 19 }, (_, i) => String(i + 2)), '100', '200', '300']);
   });
 
-  it('applies a patch and appends its event together, or neither', () => {
+  it('applies a transition, its patch and its timeline event together, or none of them', () => {
     const { store } = world();
     const inc = store.create(alert(), WHERE);
-    expect(() => store.update(inc.id, { status: 'investigating', attempts: 1 }, { kind: 'note', summary: 'x', data: { n: 1n } })).toThrow();
+    expect(() => store.transition(inc.id, 'work', 'x', { attempts: 1 }, { kind: 'note', data: { n: 1n } })).toThrow();
     expect(store.get(inc.id)).toMatchObject({ status: 'open', attempts: 0 });
     expect(store.timeline(inc.id)).toHaveLength(1);
-    const updated = store.update(inc.id, { status: 'investigating', attempts: 1 }, { kind: 'model', summary: 'asked Claude', data: { turn: 1 } });
+    const updated = store.transition(inc.id, 'work', 'asked Claude', { attempts: 1 }, { kind: 'model', data: { turn: 1 } });
     expect(updated).toMatchObject({ status: 'investigating', attempts: 1 });
-    expect(store.timeline(inc.id).at(-1)).toMatchObject({ kind: 'model', summary: 'asked Claude', data: { turn: 1 } });
+    expect(store.timeline(inc.id).at(-1)).toMatchObject({ kind: 'model', summary: 'open -> investigating: asked Claude', data: { turn: 1 } });
   });
 
-  it('records a status change on the timeline when no event is given', () => {
+  it('changes a status only through transition, and refuses an event its status does not allow, writing nothing', () => {
     const { store } = world();
     const inc = store.create(alert(), WHERE);
-    store.update(inc.id, { status: 'waiting_approval', waitingOn: 'apr_1' });
+    expect(() => store.update(inc.id, { status: 'resolved' } as never)).toThrow(/only through transition/);
+    store.transition(inc.id, 'hold', 'restart_container held', { waitingOn: 'apr_1' });
     expect(store.get(inc.id)!.waitingOn).toBe('apr_1');
-    expect(store.timeline(inc.id).at(-1)).toMatchObject({ kind: 'status', summary: 'open -> waiting_approval' });
+    expect(store.timeline(inc.id).at(-1)).toMatchObject({ kind: 'status', summary: 'open -> waiting_approval: restart_container held' });
+    expect(() => store.transition(inc.id, 'dependency_closed', 'x')).toThrow(InvalidTransition);
+    store.transition(inc.id, 'resolve', 'source resolved', { resolution: 'source resolved' });
+    const before = store.timeline(inc.id).length;
+    for (const event of ['work', 'verify', 'hold', 'resolve', 'escalate', 'wait_dependency'] as const) {
+      expect(() => store.transition(inc.id, event, 'late')).toThrow(/cannot happen while it is resolved/);
+    }
+    expect(store.get(inc.id)!.status).toBe('resolved');
+    expect(store.timeline(inc.id)).toHaveLength(before);
   });
 
-  it.each(['resolved', 'escalated'] as const)('stamps closed_at when the status becomes %s, and clears it on reopening', (status) => {
+  it.each(['resolve', 'escalate'] as const)('stamps closed_at once when the incident closes by %s', (event) => {
     const { store } = world();
     const inc = store.create(alert(), WHERE);
-    const closed = store.update(inc.id, { status, resolution: 'restarted db' });
+    expect(store.get(inc.id)!.closedAt).toBeNull();
+    const closed = store.transition(inc.id, event, 'restarted db', { resolution: 'restarted db' });
     expect(closed.closedAt).toBe(closed.updatedAt);
-    expect(store.update(inc.id, { status: 'open' }).closedAt).toBeNull();
   });
 
   it('makes the resolution searchable through search_incidents', () => {
@@ -70,7 +80,7 @@ describe('IncidentStore', () => {
     const inc = store.create(alert({ summary: 'db exited with code 137' }), WHERE);
     store.addAlert(inc.id, alert());
     expect(store.search('memory', 5)).toEqual([]);
-    store.update(inc.id, { status: 'resolved', resolution: 'raised the memory limit to 2g' });
+    store.transition(inc.id, 'resolve', 'raised the memory limit to 2g', { resolution: 'raised the memory limit to 2g' });
     expect(store.search('memory', 5)).toEqual([expect.objectContaining({ id: inc.id, status: 'resolved', resolution: 'raised the memory limit to 2g' })]);
     expect(store.search('137', 5).map((i) => i.id)).toEqual([inc.id]);
   });
@@ -78,13 +88,14 @@ describe('IncidentStore', () => {
   it('finds the active incident by fingerprint or target, never a closed one', () => {
     const { store } = world();
     const old = store.create(alert({ fingerprint: 'fp' }), WHERE);
-    store.update(old.id, { status: 'resolved' });
+    store.transition(old.id, 'resolve', 'verified');
     expect(store.findActive({ fingerprint: 'fp' })).toBeUndefined();
     const inc = store.create(alert({ fingerprint: 'fp' }), WHERE);
     expect(store.findActive({ fingerprint: 'fp' })?.id).toBe(inc.id);
     expect(store.findActive({ fingerprint: 'other', target: 'local/db' })?.id).toBe(inc.id);
     expect(store.findActive({ target: 'local/web-1' })).toBeUndefined();
-    expect(store.lastClosed('fp')?.id).toBe(old.id);
+    expect(store.lastClosed({ fingerprint: 'fp' })?.id).toBe(old.id);
+    expect(store.lastClosed({ fingerprint: 'other', target: 'local/db' })?.id).toBe(old.id);
   });
 
   it('lists newest first, by status or all active, capped by limit', () => {
@@ -92,7 +103,7 @@ describe('IncidentStore', () => {
     const a = store.create(alert({ fingerprint: 'a' }), WHERE);
     const b = store.create(alert({ fingerprint: 'b' }), WHERE);
     const c = store.create(alert({ fingerprint: 'c' }), WHERE);
-    store.update(b.id, { status: 'escalated' });
+    store.transition(b.id, 'escalate', 'a human has it');
     expect(store.list().map((i) => i.id)).toEqual([c.id, b.id, a.id]);
     expect(store.list({ status: 'active' }).map((i) => i.id)).toEqual([c.id, a.id]);
     expect(store.list({ status: 'escalated' }).map((i) => i.id)).toEqual([b.id]);
