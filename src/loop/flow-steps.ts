@@ -88,7 +88,8 @@ export function checkStopping(run: Run): void {
   if (!inc || !ACTIVE_STATUSES.includes(inc.status)) throw new Superseded(`the incident is ${inc?.status ?? 'gone'}`);
   if (inc.status === 'waiting_dependency') throw new Superseded('it waits on its dependency');
   const parent = dependencyIncident(run.d.incidents, run.d.inventory, inc.service, inc.id);
-  if (parent) {
+  // A held call is a human's to decide: the gate refuses it while the dependency fails, and says why.
+  if (parent && inc.status !== 'waiting_approval') {
     run.d.incidents.transition(run.id, 'wait_dependency', `waiting on ${parent.id} (${parent.service ?? parent.target ?? parent.title}): a dependency is failing; the loop acts on it first`, { parentId: parent.id });
     throw new Superseded(`it waits on ${parent.id}`);
   }

@@ -12,15 +12,23 @@ import { callLoopTool } from './loop-call.js';
 import { LOOP_PRINCIPAL } from '../shared/roles.js';
 import { unfinishedAction } from './resume.js';
 
-export async function handleIncident(d: FlowDeps, id: string, signal: AbortSignal): Promise<FlowNext> {
+const isActive = (d: FlowDeps, id: string): boolean => {
   const inc = d.incidents.get(id);
-  if (!inc || !ACTIVE_STATUSES.includes(inc.status)) return {};
+  return inc !== undefined && ACTIVE_STATUSES.includes(inc.status);
+};
+
+export async function handleIncident(d: FlowDeps, id: string, signal: AbortSignal): Promise<FlowNext> {
+  if (!isActive(d, id)) return {};
   const conn = await d.connect(id);
   const run: Run = { d, id, client: conn.client, signal };
   try {
+    // Read after connecting: intake may have parked or closed it meanwhile.
+    const inc = d.incidents.get(id);
+    if (!inc || !ACTIVE_STATUSES.includes(inc.status)) return {};
     if (inc.status === 'waiting_approval') return await approvalStep(run);
-    if (inc.status === 'waiting_dependency') return await dependencyStep(run);
     const pending = unfinishedAction(d.audit.forIncident(id), d.incidents.timeline(id));
+    // An action that ran before the incident was parked on its dependency is verified, never repeated.
+    if (inc.status === 'waiting_dependency' && !pending) return await dependencyStep(run);
     if (pending) {
       const what = `${pending.tool} on ${pending.target ?? '?'} (${pending.state === 'interrupted' ? 'requested before warden stopped; its outcome was not recorded' : 'completed, not yet verified'})`;
       d.incidents.addEvent(id, 'note', `resuming: the loop's last action ${what}: verifying instead of repeating it`, { resume: pending });
@@ -72,6 +80,11 @@ async function restoreFirst(run: Run): Promise<FlowNext | undefined> {
   });
   const r = await callLoopTool(run.client, action.tool, args);
   checkStopping(run);
+  if (r.kind === 'approval_required' && r.approvalId) {
+    // Held by the loop's own checks (silenced, stopped on purpose): a human decides, not Claude.
+    parkOnApproval(d, run.id, { tool: action.tool, args, approvalId: r.approvalId }, `restore first: ${r.text.slice(0, 300)}`, 'runbook');
+    return {};
+  }
   if (!r.ok) {
     d.incidents.addEvent(run.id, 'tool', `restore-first ${action.tool} did not run: ${r.text.slice(0, 300)}`);
     return undefined;

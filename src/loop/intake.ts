@@ -124,7 +124,8 @@ export class Intake {
       // under way, if any, stops at its next step, and the guard refuses its writes meanwhile.
       if (NOT_STARTED.includes(dep.status) || (dep.status === 'investigating' && dep.attempts === 0)) {
         this.store.transition(dep.id, 'wait_dependency', `waiting on ${incident.id}: ${why}`, { parentId: incident.id });
-        if (dep.status === 'investigating') this.parkedNow.push({ id: dep.id, reason: `it waits on ${incident.id}` });
+        // A run may be under way (or about to start): it stops at its next step.
+        this.parkedNow.push({ id: dep.id, reason: `it waits on ${incident.id}` });
       } else {
         // Work under way (or held for approval) is the runner's to finish; record the likely cause only.
         this.store.update(dep.id, { parentId: incident.id }, { kind: 'note', summary: `likely caused by ${incident.id}: ${why}` });

@@ -183,7 +183,9 @@ export class Runner implements IncidentQueue {
         const inc = this.deps.incidents.get(id);
         if (inc && inc.status !== 'resolved' && inc.status !== 'escalated') escalateIncident(this.deps, id, `internal error in the loop's runner: ${String(err).slice(0, 200)}`);
       } catch (inner) {
-        this.deps.log.error({ incident: id, err: inner }, 'loop: could not escalate after a failure');
+        // Never left where it is with nothing to wake it: try again shortly.
+        this.deps.log.error({ incident: id, err: inner }, 'loop: could not escalate after a failure; trying again shortly');
+        if (!this.stopped) this.later(id, BUSY_RETRY_MS);
       }
     }
   }

@@ -55,17 +55,25 @@ export interface ReadyCall {
   redactedArgs: unknown;
 }
 
-/**
- * What the loop checks before one of its writes, beyond the policy: its incident still open, no
- * dependency's incident open, no operator's deliberate stop undone. `refuse`: not even a human's
- * approval makes it run; `hold`: it runs only once a human approves it.
- */
-export type Precondition = (caller: Caller, call: {
+export type PreconditionVerdict = { kind: 'refuse' | 'hold'; rule: string; message: string } | undefined;
+
+export interface PreconditionCall {
   tool: string; effect: string | undefined; target: string; targetId?: string;
   /** What the policy alone decides: a hold is moot for a call the policy already holds or denies. */
   policy: GateDecision['decision'];
-}) =>
-  Promise<{ kind: 'refuse' | 'hold'; rule: string; message: string } | undefined>;
+}
+
+/**
+ * What the loop checks before one of its writes, beyond the policy: its incident still open, no
+ * dependency's incident open, no operator's deliberate stop undone. `refuse`: not even a human's
+ * approval makes it run; `hold`: it runs only once a human approves it. `check` reads the store
+ * and runs inside the admission's transaction, so nothing can close the incident between the
+ * check and the call's 'requested' entry; `inspect` asks Docker (bounded) before it.
+ */
+export interface Precondition {
+  check(caller: Caller, call: PreconditionCall): PreconditionVerdict;
+  inspect(caller: Caller, call: PreconditionCall): Promise<PreconditionVerdict>;
+}
 
 /** A validated call on its way through the guard, with the gate's decision. */
 export interface PreparedCall extends ReadyCall {

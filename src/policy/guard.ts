@@ -21,7 +21,7 @@ import { CallPreparer, auditableArgs } from './call-preparer.js';
 import { TargetCanonicalizer } from './canonical-target.js';
 import { didYouMean } from '../shared/did-you-mean.js';
 import { nearMisses } from './policy-explain.js';
-import type { CallOutcome, Caller, Precondition, PreparedCall, ReadyCall } from './call.js';
+import type { CallOutcome, Caller, Precondition, PreconditionCall, PreconditionVerdict, PreparedCall, ReadyCall } from './call.js';
 
 export interface GuardDeps {
   catalog: readonly AnyToolSpec[];
@@ -137,16 +137,22 @@ export class Guard {
     const { spec, ready } = prepared;
     // The policy's decision is taken again inside admit(), where it counts: this one only tells
     // the precondition whether its checks that hold a call would change anything.
-    const pre = caller.incidentId && spec.risk !== 'read' && this.deps.precondition
-      ? await this.deps.precondition(caller, {
-        tool: spec.name, effect: spec.effect, target: ready.target, ...(ready.targetId ? { targetId: ready.targetId } : {}),
-        policy: this.decideFor({ principal: caller.principal, role: caller.role, tool: spec.name, risk: ready.risk, effect: spec.effect, target: ready.target, infoKey: ready.infoKey }).decision,
-      })
+    const pre = caller.incidentId && spec.risk !== 'read' ? this.deps.precondition : undefined;
+    const asked = (policy: GateDecision['decision']): PreconditionCall => ({
+      tool: spec.name, effect: spec.effect, target: ready.target, ...(ready.targetId ? { targetId: ready.targetId } : {}), policy,
+    });
+    const docker = pre
+      ? await pre.inspect(caller, asked(this.decideFor({ principal: caller.principal, role: caller.role, tool: spec.name, risk: ready.risk, effect: spec.effect, target: ready.target, infoKey: ready.infoKey }).decision))
       : undefined;
+    // The store's checks are taken again inside the admission, where they count.
+    const verdict = pre ? (policy: GateDecision['decision']): PreconditionVerdict => {
+      const now = pre.check(caller, asked(policy));
+      return now?.kind === 'refuse' ? now : (now ?? (policy === 'approve' || policy === 'deny' ? undefined : docker));
+    } : undefined;
     let admitted: Admission;
     try {
       // Retried whole while another process holds the write lock: each try decides afresh.
-      admitted = await whenFree(() => this.deps.audit.atomically(() => this.admit(callId, caller, spec, ready, pre)), { waitMs: Math.min(ADMIT_WAIT_MS, ready.deadlineMs), ...(signal ? { signal } : {}) });
+      admitted = await whenFree(() => this.deps.audit.atomically(() => this.admit(callId, caller, spec, ready, verdict)), { waitMs: Math.min(ADMIT_WAIT_MS, ready.deadlineMs), ...(signal ? { signal } : {}) });
     } catch (err) {
       if (!(err instanceof DatabaseBusy)) throw err;
       return this.busy(callId, caller, spec, ready, err);
@@ -177,8 +183,9 @@ export class Guard {
    * 'requested' entries, so calls arriving together each see the ones admitted before them. Runs
    * in one transaction, so a busy database leaves nothing of it written.
    */
-  private admit(callId: string, caller: Caller, spec: AnyToolSpec, ready: ReadyCall, pre?: Awaited<ReturnType<Precondition>>): Admission {
+  private admit(callId: string, caller: Caller, spec: AnyToolSpec, ready: ReadyCall, verdict?: (policy: GateDecision['decision']) => PreconditionVerdict): Admission {
     const gate = this.decideFor({ principal: caller.principal, role: caller.role, tool: spec.name, risk: ready.risk, effect: spec.effect, target: ready.target, infoKey: ready.infoKey });
+    const pre = verdict?.(gate.decision);
     // The loop's own checks tighten the policy's decision, never loosen it: a deny stays a deny.
     const decision = !pre || gate.decision === 'deny' || (pre.kind === 'hold' && gate.decision === 'approve')
       ? gate

@@ -22,7 +22,7 @@ export const INCIDENT_EVENTS = {
   /** A call is held for a human's approval. */
   hold: { from: ['open', 'investigating', 'verifying'], to: 'waiting_approval' },
   /** A dependency's incident is the likelier root cause: wait for it before acting. */
-  wait_dependency: { from: ['open', 'investigating', 'waiting_dependency'], to: 'waiting_dependency' },
+  wait_dependency: { from: ['open', 'investigating', 'verifying', 'waiting_dependency'], to: 'waiting_dependency' },
   /** The dependency's incident closed and this target still fails: back in the queue. */
   dependency_closed: { from: ['waiting_dependency'], to: 'open' },
   /** Verified healthy, or the source said resolved: what has not run yet is cancelled. */

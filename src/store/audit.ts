@@ -246,14 +246,17 @@ export class AuditLog {
   }
 
   /**
-   * The newest call of these tools on `target` that completed: who did what to it last (a stop, a
-   * start). Reads the 'requested' entries through their partial index, then the call's outcome.
+   * Calls of these tools on `target` that started at or after `since`, newest first: who did what
+   * to it (a stop, a start), when each began and, once it ended, how. Reads the 'requested'
+   * entries through their partial index, then each call's outcome.
    */
-  lastCompleted(target: string, tools: readonly string[]): { tool: string; principal: string; time: string } | undefined {
-    return this.db.prepare(`SELECT r.tool, r.principal, r.time FROM audit r
-      WHERE r.phase = 'requested' AND r.dry_run = 0 AND r.target = @target AND r.tool IN (SELECT value FROM json_each(@tools))
-        AND EXISTS (SELECT 1 FROM audit c WHERE c.call_id = r.call_id AND c.phase = 'completed')
-      ORDER BY r.seq DESC LIMIT 1`).get({ target, tools: JSON.stringify(tools) }) as { tool: string; principal: string; time: string } | undefined;
+  callsOn(target: string, tools: readonly string[], since: string): Array<{ tool: string; principal: string; time: string; outcome: AuditPhase | null; endedAt: string | null }> {
+    return this.db.prepare(`SELECT r.tool, r.principal, r.time,
+        (SELECT c.phase FROM audit c WHERE c.call_id = r.call_id AND c.phase IN ('completed', 'failed') LIMIT 1) AS outcome,
+        (SELECT c.time FROM audit c WHERE c.call_id = r.call_id AND c.phase IN ('completed', 'failed') LIMIT 1) AS endedAt
+      FROM audit r
+      WHERE r.phase = 'requested' AND r.dry_run = 0 AND r.target = @target AND r.time >= @since AND r.tool IN (SELECT value FROM json_each(@tools))
+      ORDER BY r.seq DESC LIMIT 50`).all({ target, since, tools: JSON.stringify(tools) }) as Array<{ tool: string; principal: string; time: string; outcome: AuditPhase | null; endedAt: string | null }>;
   }
 
   /** Calls of these tools that started (ran or are running) since `since`, for one target, one principal, or all; at most `cap`. */

@@ -1,22 +1,13 @@
 // The runner over warden's real guard, audit, approvals and incident store, a scriptable fake Docker
 // and a stand-in agent: what it does with each agent outcome, the runbooks, verification, approvals,
 // dependencies, restart safety, and its concurrency and per-target limits.
-import { afterEach, describe, expect, it } from 'vitest';
-import { runnerWorld, type RunnerWorld, type RunnerWorldOptions } from '../support/runner.js';
+import { describe, expect, it } from 'vitest';
+import { useRunnerWorlds, type RunnerWorld } from '../support/runner.js';
 import type { ToolCallRecord } from '../../src/loop/tool-bridge.js';
 import { waitFor } from '../support/processes.js';
 import { linkClient } from '../support/warden.js';
 
-const open: RunnerWorld[] = [];
-afterEach(async () => {
-  for (const w of open.splice(0)) await w.close();
-});
-
-function world(opts: RunnerWorldOptions = {}): RunnerWorld {
-  const w = runnerWorld(opts);
-  open.push(w);
-  return w;
-}
+const world = useRunnerWorlds();
 
 const MiB = 1024 * 1024;
 const HOLD_RESTARTS = 'rules: [{ name: hold-restarts, tool: restart_container, decision: approve }]';

@@ -1,6 +1,7 @@
 // The runner over a warden runtime on a scriptable fake Docker, with a stand-in agent: what the
 // runner does with each agent outcome, without a Messages API. The stand-in makes its calls through
 // the real loop client, so the guard and the audit see them as they would see Claude's.
+import { afterEach } from 'vitest';
 import { Intake } from '../../src/loop/intake.js';
 import type { ContainerDetails } from '../../src/adapters/docker.js';
 import { silentLogger } from '../../src/log.js';
@@ -135,5 +136,18 @@ export function runnerWorld(opts: RunnerWorldOptions = {}): RunnerWorld {
       await runner.stop();
       await rt.close();
     },
+  };
+}
+
+/** Call at the top level of a test file: `world()` makes one, stopped and closed after its test. */
+export function useRunnerWorlds(): (opts?: RunnerWorldOptions) => RunnerWorld {
+  const open: RunnerWorld[] = [];
+  afterEach(async () => {
+    for (const w of open.splice(0)) await w.close();
+  });
+  return (opts = {}) => {
+    const w = runnerWorld(opts);
+    open.push(w);
+    return w;
   };
 }
