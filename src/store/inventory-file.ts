@@ -102,6 +102,30 @@ function indexIn(items: Named[], item: Named, i: number): number {
   return items.slice(0, i).filter((x) => x.source === item.source).length;
 }
 
+/**
+ * A cycle of dependsOn (a -> b -> a) is refused: the loop parks an incident on its dependency's
+ * incident, so two failing services that depend on each other would wait on each other for ever.
+ */
+function dependencyCycles(inv: Inventory): string[] {
+  const deps = new Map(inv.services.map((s) => [s.name, s.dependsOn.filter((d) => d !== s.name)]));
+  const state = new Map<string, 'visiting' | 'done'>();
+  const problems: string[] = [];
+  const visit = (name: string, path: string[]): void => {
+    if (state.get(name) === 'done') return;
+    if (state.get(name) === 'visiting') {
+      const cycle = [...path.slice(path.indexOf(name)), name];
+      const s = inv.services.find((x) => x.name === name)!;
+      problems.push(`${s.source}: services[${indexIn(inv.services, s, inv.services.indexOf(s))}].dependsOn: a dependency cycle (${cycle.join(' -> ')}): the loop would wait on it for ever`);
+      return;
+    }
+    state.set(name, 'visiting');
+    for (const d of deps.get(name) ?? []) visit(d, [...path, name]);
+    state.set(name, 'done');
+  };
+  for (const s of inv.services) visit(s.name, []);
+  return problems;
+}
+
 function crossCheck(inv: Inventory): string[] {
   const problems = [
     ...duplicates('host', 'hosts', inv.hosts),
@@ -129,6 +153,7 @@ function crossCheck(inv: Inventory): string[] {
       else claimed.set(key, s.name);
     }
   });
+  problems.push(...dependencyCycles(inv));
   inv.runbooks.forEach((r, i) => {
     const at = `${r.source}: runbooks[${indexIn(inv.runbooks, r, i)}]`;
     r.hosts.forEach((pattern, j) => {

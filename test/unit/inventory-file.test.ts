@@ -87,6 +87,13 @@ describe('inventory cross-checks', () => {
     expect(msg).toMatch(/services\[0\]\.dependsOn\[1\]: a service cannot depend on itself/);
   });
 
+  it('refuses a dependency cycle, naming it, since the loop would wait on it for ever', () => {
+    const msg = problems({ 's.yaml': 'services:\n  - { name: web, host: local, dependsOn: [api] }\n  - { name: api, host: local, dependsOn: [db] }\n  - { name: db, host: local, dependsOn: [web] }\n' });
+    expect(msg).toMatch(/s\.yaml: services\[0\]\.dependsOn: a dependency cycle \(web -> api -> db -> web\)/);
+    // A chain without a cycle, and two services sharing a dependency, are fine.
+    expect(readInventoryDir(writeInventory({ 's.yaml': 'services:\n  - { name: lb, host: local, dependsOn: [web, api] }\n  - { name: web, host: local, dependsOn: [db] }\n  - { name: api, host: local, dependsOn: [db] }\n  - { name: db, host: local }\n' })).services).toHaveLength(4);
+  });
+
   it('refuses a duplicate name across files, naming both', () => {
     const msg = problems({ 'a.yaml': 'services:\n  - { name: api, host: local }\n', 'b.yaml': 'services:\n  - { name: x, host: local }\n  - { name: api, host: local }\n' });
     expect(msg).toMatch(/b\.yaml: services\[1\]\.name: duplicate service "api" \(first in a\.yaml\)/);
