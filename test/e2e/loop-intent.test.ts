@@ -1,7 +1,7 @@
 // Operators' intent, end to end with a real dockerd and Claude unreachable: a container a person
 // stopped with `docker stop`, or one carrying the maintenance label, is not started by the loop.
-// The start is held for a human instead, one approval from running again. Asserted from Docker's
-// state and the audit, not from what the loop says.
+// The start is held for a human instead, one approval from running again. And one failure seen by
+// two sources is one incident. Asserted from Docker's state and the audit, not from what the loop says.
 import { describe, expect, it } from 'vitest';
 import { createContainer } from '../support/containers.js';
 import { alertmanagerPayload, useLoopWorlds, type LoopWorld } from '../support/loop-world.js';
@@ -42,4 +42,26 @@ describe("the loop and operators' intent", () => {
     expect((await c.inspect()).State).toMatchObject({ Running: false, ExitCode: 1 });
     expect(loopStarts(w, inc.id)).toEqual([]);
   });
+});
+
+describe('the loop keeps memory per container, across alert sources', () => {
+  it("joins a monitor's late report of an OOM that Docker's events already brought to the incident Docker's opened: one incident, one restart", async () => {
+    const w = await world({ script: null });
+    const oomOnce = ['sh', '-c', 'if [ -f /oomed ]; then exec sleep 100000; fi; touch /oomed; sleep 1; x=a; while true; do x=$x$x; done'];
+    const c = await createContainer(worlds.dockerd(), 'in-oom', { cmd: oomOnce, memoryBytes: 16 * 1024 * 1024 });
+    const first = await w.incident(byContainer('in-oom'));
+    expect(first).toMatchObject({ status: 'resolved', source: 'docker' });
+    const startedAt = (await c.inspect()).State.StartedAt;
+    // Alertmanager reports the same OOM seconds later, under its own fingerprint, with the time it began.
+    const payload = alertmanagerPayload('in-oom', 'in-oom was OOM-killed') as { alerts: Array<Record<string, unknown>> };
+    payload.alerts[0]!.startsAt = first.openedAt;
+    payload.alerts[0]!.labels = { alertname: 'ContainerOOM', container: 'in-oom', severity: 'critical' };
+    expect((await w.postAlert('alertmanager', payload)).status).toBe(202);
+    await new Promise((r) => setTimeout(r, 2_000));
+    const all = w.loop.incidents.list().filter(byContainer('in-oom'));
+    expect(all.map((i) => i.id)).toEqual([first.id]);
+    expect(all[0]!.alertCount).toBeGreaterThanOrEqual(2);
+    expect(loopStarts(w, first.id)).toHaveLength(1);
+    expect((await c.inspect()).State.StartedAt).toBe(startedAt);
+  }, 90_000);
 });
