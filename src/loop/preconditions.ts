@@ -38,7 +38,14 @@ export interface PreconditionDeps {
 export function loopPrecondition(d: PreconditionDeps): Precondition {
   return {
     check: (caller, call) => storeSays(d, caller.incidentId, call),
-    inspect: async (_caller, call) => (call.effect === 'restart' && call.policy !== 'approve' && call.policy !== 'deny' ? dockerSays(d, call) : undefined),
+    inspect: async (caller, call) => {
+      if (call.policy === 'approve' || call.policy === 'deny') return undefined;
+      if (call.effect === 'restart') return dockerSays(d, call);
+      // A vetted command run for the incident (a compose up, a service restart) may bring its
+      // container back as well: the same intent holds it.
+      const inc = call.effect === 'exec' && caller.incidentId ? d.incidents.get(caller.incidentId) : undefined;
+      return inc?.target && inc.container ? dockerSays(d, { tool: call.tool, effect: call.effect, target: inc.target, policy: call.policy }) : undefined;
+    },
   };
 }
 
@@ -61,9 +68,12 @@ function storeSays(d: PreconditionDeps, incidentId: string | undefined, call: Pr
   // Held or denied by the policy already: holding it again changes nothing. (A call that carries
   // a human's approval is held here too, so the approval flow checks and consumes that approval.)
   if (call.policy === 'approve' || call.policy === 'deny') return undefined;
-  const silence = d.silences.matching({ target: call.target, service: inc.service, labels: {} });
-  if (silence) {
-    return { kind: 'hold', rule: 'loop.silenced', message: `${call.target} is silenced by ${silence.id} (${silence.createdBy}: ${silence.reason}) until ${silence.endsAt}: the loop does not act on it without a human` };
+  // The call's target, or the incident's (a write for it on another target: a runbook, a reload).
+  for (const target of new Set([call.target, ...(inc.target ? [inc.target] : [])])) {
+    const silence = d.silences.matching({ target, service: inc.service, labels: {} });
+    if (silence) {
+      return { kind: 'hold', rule: 'loop.silenced', message: `${target} is silenced by ${silence.id} (${silence.createdBy}: ${silence.reason}) until ${silence.endsAt}: the loop does not act on it without a human` };
+    }
   }
   return undefined;
 }

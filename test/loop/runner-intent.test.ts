@@ -3,6 +3,7 @@
 // escalated as an internal error). Over warden's real guard, audit and store, and a scripted Docker.
 import { describe, expect, it } from 'vitest';
 import { useRunnerWorlds } from '../support/runner.js';
+import { SilenceStore } from '../../src/store/silences.js';
 
 const world = useRunnerWorlds();
 
@@ -64,5 +65,24 @@ describe('runner: a dependency that fails while an incident is verified', () => 
     expect(done.resolution).toMatch(/^resumed: restart_container on local\/web-1 \(completed, not yet verified\); verified/);
     expect(w.docker.starts('web-1')).toBe(1);
     expect(w.incidents.timeline(web.id).map((e) => e.summary).join('\n')).not.toMatch(/internal error/);
+  });
+});
+
+describe('runner: a silence added while an incident is open', () => {
+  it("holds the loop's writes for it, on its own target and on any other it reaches for", async () => {
+    let results: string[] = [];
+    const w = world({
+      policy: 'rules: [{ tool: restart_container, decision: allow }]',
+      agent: async (_req, call) => {
+        results = [(await call('restart_container', { container: 'db' })).kind ?? 'ok', (await call('restart_container', { container: 'web-1' })).kind ?? 'ok'];
+        return { outcome: 'done', summary: 'tried' };
+      },
+    });
+    new SilenceStore(w.rt.db, w.rt.audit).add({ matchers: [{ name: 'target', op: '=', value: 'local/db' }], endsAt: new Date(Date.now() + 3_600_000), reason: 'db migration', by: 'alice' });
+    const inc = w.open('db');
+    await w.until(inc.id, ['waiting_approval', 'escalated', 'resolved']);
+    expect(results).toEqual(['approval_required', 'approval_required']);
+    expect(w.docker.starts('db') + w.docker.starts('web-1')).toBe(0);
+    expect(w.rt.approvals.list({}).map((a) => [a.target, a.rule])).toEqual(expect.arrayContaining([['local/db', 'loop.silenced']]));
   });
 });
