@@ -1,5 +1,6 @@
 // Who is calling the HTTP gateway: a bearer token's principal and role, and what each role may
 // reach. Issuing and revoking tokens is audited here; the tokens themselves are never logged.
+import { parseDurationMs } from '../shared/durations.js';
 import { randomUUID } from 'node:crypto';
 import { InputError } from '../errors.js';
 import type { Role } from '../shared/roles.js';
@@ -50,12 +51,11 @@ export function checkPrincipalName(name: string): void {
   if (RESERVED_PRINCIPALS.includes(name)) throw new InputError(`--principal "${name}" is reserved for warden itself`);
 }
 
-/** `30d`, `12h`, `90m`, `2w` -> milliseconds. */
+/** `30d`, `12h`, `90m`, `2w` (parts add up: `1h30m`) -> milliseconds. */
 export function parseDuration(text: string): number {
-  const m = /^(\d{1,6})([mhdw])$/.exec(text.trim());
-  if (!m || Number(m[1]) === 0) throw new InputError(`--expires "${text}": expected a positive duration such as 90m, 12h, 30d or 2w`);
-  const unit = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 }[m[2] as 'm' | 'h' | 'd' | 'w'];
-  return Number(m[1]) * unit;
+  const ms = parseDurationMs(text);
+  if (!ms) throw new InputError(`--expires "${text}": expected a positive duration such as 90m, 12h, 30d or 2w`);
+  return ms;
 }
 
 interface TokenAudit {
