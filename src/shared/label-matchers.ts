@@ -2,10 +2,7 @@
 // rendering and matching, pure. A regex must match the whole value, as Alertmanager anchors it, and
 // runs on RE2 (linear time whatever the pattern); every compiled pattern is freed before returning,
 // because re2-wasm has one fixed heap for the whole process.
-import re2 from 're2-wasm';
-
-const { RE2 } = re2;
-type RE2 = InstanceType<typeof RE2>;
+import { re2Problem, withRe2 } from './re2.js';
 
 export const MATCH_OPS = ['=', '!=', '=~', '!~'] as const;
 export type MatchOp = (typeof MATCH_OPS)[number];
@@ -20,30 +17,11 @@ export const MAX_MATCHER_VALUE_CHARS = 256;
 const LABEL_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 // The operator right after the name; `=~` and `!~` before `=` and `!=`, which they begin with.
 const MATCHER = /^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|=)(.*)$/s;
-/** Compiling these costs hundreds of milliseconds (a unicode class, a big count): refused, as grep does. */
-const COSTLY = /\\[pP]|\{\s*\d{3,}|,\s*\d{3,}\s*\}/;
-
-function withRe2<T>(pattern: string, use: (re: RE2) => T): T {
-  const re = new RE2(pattern, 'u');
-  try {
-    return use(re);
-  } finally {
-    (re as unknown as { wrapper?: { delete(): void } }).wrapper?.delete();
-  }
-}
 
 /** Why `pattern` is not a regex a matcher may hold, or undefined when it is fine. */
 export function regexProblem(pattern: string): string | undefined {
-  if (COSTLY.test(pattern)) return 'unicode property classes (\\p) and counts above 99 ({n}) are refused: they cost too much to compile';
-  try {
-    // The pattern alone first: one that compiles is balanced, so wrapping it cannot change its meaning.
-    withRe2(pattern, () => undefined);
-    withRe2(anchored(pattern), () => undefined);
-    return undefined;
-  } catch (err) {
-    const why = (err as Error).message.replace(/^Invalid regular expression: \/.*\/u?: /s, '').replace(/^abort\(Cannot enlarge memory.*/s, 'the pattern needs more memory than warden gives a regex');
-    return `not a regular expression warden runs (RE2 syntax: no backreferences or lookaround): ${why.slice(0, 200)}`;
-  }
+  // The pattern alone first: one that compiles is balanced, so wrapping it cannot change its meaning.
+  return re2Problem(pattern, '', [(p) => p, anchored]);
 }
 
 function anchored(pattern: string): string {
@@ -100,8 +78,8 @@ export function matchesAll(ms: readonly LabelMatcher[], valueOf: (name: string) 
     switch (m.op) {
       case '=': return value === m.value;
       case '!=': return value !== m.value;
-      case '=~': return withRe2(anchored(m.value), (re) => re.test(value));
-      case '!~': return !withRe2(anchored(m.value), (re) => re.test(value));
+      case '=~': return withRe2(anchored(m.value), '', (re) => re.test(value));
+      case '!~': return !withRe2(anchored(m.value), '', (re) => re.test(value));
     }
   });
 }

@@ -1,10 +1,7 @@
 // Pure helpers for container_logs: the since argument, the grep filter, line cleaning, the output cap,
 // and the markers that fence log text off as untrusted data. Log text is attacker-controlled: nothing
 // here may let a line pass for warden's own words.
-import re2 from 're2-wasm';
-
-const { RE2 } = re2;
-type RE2 = InstanceType<typeof RE2>;
+import { re2Problem, withRe2 } from '../shared/re2.js';
 
 export const MAX_GREP_CHARS = 200;
 export const MAX_LINE_CHARS = 2_000;
@@ -23,41 +20,15 @@ export function sinceToUnixSeconds(value: string, nowMs: number): number | undef
   return Number.isNaN(ms) ? undefined : ms / 1000;
 }
 
-/**
- * Regex grep runs on RE2 (re2-wasm, Google's engine as WebAssembly): matching takes time linear in
- * the text whatever the pattern, so `((a)+)+$` or `a*a*a*b` over a long line cannot block the
- * process. RE2 has no backreferences or lookaround; such a pattern is refused with RE2's words.
- * The module has a fixed 16 MiB heap and a compiled pattern lives there until deleted: every
- * compile is freed before returning, or a few calls would leave grep broken for everyone.
- */
-function withRe2<T>(pattern: string, ignoreCase: boolean, use: (re: RE2) => T): T {
-  const re = new RE2(pattern, ignoreCase ? 'iu' : 'u');
-  try {
-    return use(re);
-  } finally {
-    (re as unknown as { wrapper?: { delete(): void } }).wrapper?.delete();
-  }
-}
-
-/** Compiling these costs hundreds of milliseconds on the event loop (a unicode class, a big count). */
-const COSTLY = /\\[pP]|\{\s*\d{3,}|,\s*\d{3,}\s*\}/;
-
-/** Why a grep pattern is refused, or undefined when it is fine. */
+/** Why a grep pattern is refused, or undefined when it is fine (shared/re2.ts: linear time, freed at once). */
 export function grepProblem(pattern: string, isRegex: boolean, ignoreCase = false): string | undefined {
   if (!isRegex) return undefined;
-  if (COSTLY.test(pattern)) return 'unicode property classes (\\p) and counts above 99 ({n}) are refused: they cost too much to compile; use a plain class or +';
-  try {
-    withRe2(pattern, ignoreCase, () => undefined);
-    return undefined;
-  } catch (err) {
-    const why = (err as Error).message.replace(/^Invalid regular expression: \/.*\/u?: /, '').replace(/^abort\(Cannot enlarge memory.*/s, 'the pattern needs more memory than warden gives a regex; make it smaller');
-    return `not a regular expression warden runs (RE2 syntax: no backreferences or lookaround): ${why.slice(0, 200)}`;
-  }
+  return re2Problem(pattern, ignoreCase ? 'i' : '');
 }
 
 /** The lines that match, the pattern compiled once and freed at the end. */
 export function grepLines<L extends { text: string }>(lines: readonly L[], pattern: string, isRegex: boolean, ignoreCase: boolean): L[] {
-  if (isRegex) return withRe2(pattern, ignoreCase, (re) => lines.filter((l) => re.test(l.text)));
+  if (isRegex) return withRe2(pattern, ignoreCase ? 'i' : '', (re) => lines.filter((l) => re.test(l.text)));
   const needle = ignoreCase ? pattern.toLowerCase() : pattern;
   return lines.filter((l) => (ignoreCase ? l.text.toLowerCase() : l.text).includes(needle));
 }
