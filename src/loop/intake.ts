@@ -41,9 +41,7 @@ export class Intake {
    */
   ingest(alerts: NormalizedAlert[]): { incidentIds: string[] } {
     const ids = this.store.atomically(() => {
-      this.woken = [];
-      this.closed = [];
-      this.parkedNow = [];
+      this.afterCommit = [];
       const touched: string[] = [];
       for (const alert of alerts) {
         const id = alert.status === 'firing' ? this.firing(alert) : this.resolved(alert);
@@ -51,9 +49,7 @@ export class Intake {
       }
       return touched;
     });
-    for (const id of this.woken.splice(0)) this.queue.wake(id);
-    for (const { id, reason } of this.closed.splice(0)) this.queue.closedElsewhere(id, reason);
-    for (const { id, reason } of this.parkedNow.splice(0)) this.queue.parked(id, reason);
+    for (const tell of this.afterCommit.splice(0)) tell(this.queue);
     return { incidentIds: ids };
   }
 
@@ -62,10 +58,8 @@ export class Intake {
     return whenFree(() => this.ingest(alerts), { waitMs });
   }
 
-  /** Incidents to wake, and closed ones to stop, once the ingest's transaction has committed. */
-  private woken: string[] = [];
-  private closed: Array<{ id: string; reason: string }> = [];
-  private parkedNow: Array<{ id: string; reason: string }> = [];
+  /** What the runner is told (wake, stop), in order, once the ingest's transaction has committed. */
+  private afterCommit: Array<(queue: IncidentQueue) => void> = [];
 
   private active(alert: NormalizedAlert, where: Where): Incident | undefined {
     return this.store.findActive({ fingerprint: alert.fingerprint, ...(where.target ? { target: where.target } : {}) });
@@ -108,7 +102,7 @@ export class Intake {
     if (parent) {
       this.store.transition(incident.id, 'wait_dependency', `waiting on ${parent.id} (${parent.service ?? parent.target ?? parent.title}): a dependency is failing`, { parentId: parent.id });
     } else {
-      this.woken.push(incident.id);
+      this.afterCommit.push((q) => q.wake(incident.id));
     }
     this.adoptDependents(incident, where);
     this.log.info({ incident: incident.id, fingerprint: alert.fingerprint, target: where.target, parent: parent?.id }, 'incident opened');
@@ -125,7 +119,7 @@ export class Intake {
       if (NOT_STARTED.includes(dep.status) || (dep.status === 'investigating' && dep.attempts === 0)) {
         this.store.transition(dep.id, 'wait_dependency', `waiting on ${incident.id}: ${why}`, { parentId: incident.id });
         // A run may be under way (or about to start): it stops at its next step.
-        this.parkedNow.push({ id: dep.id, reason: `it waits on ${incident.id}` });
+        this.afterCommit.push((q) => q.parked(dep.id, `it waits on ${incident.id}`));
       } else {
         // Work under way (or held for approval) is the runner's to finish; record the likely cause only.
         this.store.update(dep.id, { parentId: incident.id }, { kind: 'note', summary: `likely caused by ${incident.id}: ${why}` });
@@ -181,9 +175,9 @@ export class Intake {
     // Resolved means stop: what has not run is cancelled (the run under way, its held calls).
     const resolution = NOT_STARTED.includes(active.status) ? RESOLVED_BEFORE_ACTING : `${RESOLVED_WHILE_WORKING} (it was ${active.status}); what had not run was cancelled`;
     this.store.transition(active.id, 'resolve', resolution, { resolution, waitingOn: null });
-    this.closed.push({ id: active.id, reason: `${alert.source} reports it resolved` });
+    this.afterCommit.push((q) => q.closedElsewhere(active.id, `${alert.source} reports it resolved`));
     // Closing wakes the incidents that waited on it (the runner's tick would, later).
-    for (const dep of dependentsOf(this.store, active.id)) this.woken.push(dep.id);
+    for (const dep of dependentsOf(this.store, active.id)) this.afterCommit.push((q) => q.wake(dep.id));
     return active.id;
   }
 }
