@@ -50,6 +50,11 @@ const ADMIT_WAIT_MS = 2_000;
 /** How long an outcome entry waits for the lock: the call already ran, so its entry must land. */
 const RECORD_WAIT_MS = 10 * 60_000;
 
+/** What the gate decides a ready call on. */
+const requestOf = (caller: Caller, spec: AnyToolSpec, ready: ReadyCall): Omit<DecisionRequest, 'info' | 'killSwitch'> & { infoKey?: string } => ({
+  principal: caller.principal, role: caller.role, tool: spec.name, risk: ready.risk, effect: spec.effect, target: ready.target, ...(ready.infoKey ? { infoKey: ready.infoKey } : {}),
+});
+
 type Admission = { kind: 'done'; outcome: CallOutcome } | { kind: 'run'; call: PreparedCall };
 
 /** What `warden policy check` prints: the decision on the canonical target, and the rules that nearly matched. */
@@ -142,7 +147,7 @@ export class Guard {
       tool: spec.name, effect: spec.effect, target: ready.target, ...(ready.targetId ? { targetId: ready.targetId } : {}), policy,
     });
     const docker = pre
-      ? await pre.inspect(caller, asked(this.decideFor({ principal: caller.principal, role: caller.role, tool: spec.name, risk: ready.risk, effect: spec.effect, target: ready.target, infoKey: ready.infoKey }).decision))
+      ? await pre.inspect(caller, asked(this.decideFor(requestOf(caller, spec, ready)).decision))
       : undefined;
     // The store's checks are taken again inside the admission, where they count.
     const verdict = pre ? (policy: GateDecision['decision']): PreconditionVerdict => {
@@ -184,7 +189,7 @@ export class Guard {
    * in one transaction, so a busy database leaves nothing of it written.
    */
   private admit(callId: string, caller: Caller, spec: AnyToolSpec, ready: ReadyCall, verdict?: (policy: GateDecision['decision']) => PreconditionVerdict): Admission {
-    const gate = this.decideFor({ principal: caller.principal, role: caller.role, tool: spec.name, risk: ready.risk, effect: spec.effect, target: ready.target, infoKey: ready.infoKey });
+    const gate = this.decideFor(requestOf(caller, spec, ready));
     const pre = verdict?.(gate.decision);
     // The loop's own checks tighten the policy's decision, never loosen it: a deny stays a deny.
     const decision = !pre || gate.decision === 'deny' || (pre.kind === 'hold' && gate.decision === 'approve')
