@@ -65,6 +65,18 @@ export interface DockerEvent {
   timeNano: number;
 }
 
+/** A container's resource limits as `docker update` sets them (HostConfig). */
+export interface ContainerResources {
+  /** Bytes; 0 = no limit. */
+  memoryBytes: number;
+  /** Bytes of memory plus swap; 0 = not set (Docker's default: twice the memory when memory is set), -1 = unlimited swap. */
+  memorySwapBytes: number;
+  /** CPUs in billionths (NanoCpus); 0 = no limit. */
+  nanoCpus: number;
+  /** Most processes in the container; null = no limit (Docker reports 0, -1 or null for that). */
+  pidsLimit: number | null;
+}
+
 /** Docker's event filters, e.g. { type: ['container'], event: ['die', 'oom'] }. */
 export type DockerEventFilters = Record<string, string[]>;
 
@@ -94,6 +106,15 @@ export interface DockerAdapter {
   renameContainer(ref: string, name: string): Promise<void>;
   /** Never removes volumes; without force, Docker refuses a running container. */
   removeContainer(ref: string, opts: { force: boolean }): Promise<void>;
+  /** Its resource limits, from inspect's HostConfig. */
+  resources(ref: string): Promise<ContainerResources>;
+  /**
+   * `docker update` of the fields given, the others untouched; pidsLimit null removes the limit.
+   * memoryBytes 0 and nanoCpus 0 are invalid_input: Docker cannot remove those limits by an update.
+   * Docker's own refusals (memory above the memory+swap already set, below its minimum) are
+   * target_failed with Docker's words: the caller computes swap.
+   */
+  updateResources(ref: string, r: Partial<ContainerResources>): Promise<void>;
   /** Containers in state created, exited or dead, matching every label filter, with their writable-layer size. */
   stoppedContainers(filter: PruneFilter): Promise<StoppedContainer[]>;
   danglingImages(filter: PruneFilter): Promise<ImageRow[]>;

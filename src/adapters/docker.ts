@@ -4,19 +4,25 @@ import Docker from 'dockerode';
 import { ToolFailure, errorMessage } from '../errors.js';
 import { redactText } from '../shared/redact.js';
 import type { CommandResult, RunOptions } from './commands.js';
+import { containerFiles } from './docker-archive.js';
 import { blueprintOf, type CreatePlan } from './docker-blueprint.js';
 import { readEventStream } from './docker-event-stream.js';
 import { runExec } from './docker-exec.js';
 import { DEFAULT_MAX_READ_BYTES, readLogStream, type ContainerLogs, type LogsOptions } from './docker-logs.js';
 import { toContainerDetails, type ContainerDetails } from './docker-view.js';
 import { listDanglingImages, listStoppedContainers, type ImageRow, type PruneFilter, type StoppedContainer } from './docker-prune.js';
-import type { ContainerBlueprint, ContainerIdentity, ContainerState, ContainerSummary, DockerAdapter, DockerEvent, DockerEventFilters } from './docker-types.js';
+import type {
+  ContainerBlueprint, ContainerIdentity, ContainerResources, ContainerState, ContainerSummary, DockerAdapter, DockerEvent, DockerEventFilters,
+} from './docker-types.js';
+import type { HostFiles } from './host-files.js';
 import { bareName } from '../shared/containers.js';
 
 export type { ContainerDetails } from './docker-view.js';
 export type { ContainerLogs, LogLine, LogsOptions, LogStream, StreamChoice } from './docker-logs.js';
 export type { ImageRow, PruneFilter, StoppedContainer } from './docker-prune.js';
-export type { ContainerBlueprint, ContainerIdentity, ContainerState, ContainerSummary, DockerAdapter, DockerEvent, DockerEventFilters } from './docker-types.js';
+export type {
+  ContainerBlueprint, ContainerIdentity, ContainerResources, ContainerState, ContainerSummary, DockerAdapter, DockerEvent, DockerEventFilters,
+} from './docker-types.js';
 
 /** unix:///path, tcp://host:port (https when a TLS cert dir is given) */
 export function dockerOptions(endpoint: string): Docker.DockerOptions {
@@ -216,6 +222,22 @@ export class DockerodeAdapter implements DockerAdapter {
     await this.step('remove', ref, () => this.docker.getContainer(ref).remove({ force: opts.force, v: false }));
   }
 
+  async resources(ref: string): Promise<ContainerResources> {
+    const d = await this.step('inspect', ref, () => this.docker.getContainer(ref).inspect());
+    return resourcesOf(d.HostConfig);
+  }
+
+  async updateResources(ref: string, r: Partial<ContainerResources>): Promise<void> {
+    const body = updateBody(r, this.host, ref);
+    if (Object.keys(body).length === 0) return;
+    await this.step('update resources', ref, () => this.docker.getContainer(ref).update(body));
+  }
+
+  /** Files inside the container `ref`, through Docker's archive API (not on the DockerAdapter interface: only the composition root asks). */
+  containerFiles(ref: string): HostFiles {
+    return containerFiles({ docker: this.docker, host: this.host, ref, fail: (err, step) => dockerFailure(err, this.host, step, ref) });
+  }
+
   stoppedContainers(filter: PruneFilter): Promise<StoppedContainer[]> {
     return this.step('list stopped containers', undefined, () => listStoppedContainers(this.docker, filter));
   }
@@ -265,6 +287,34 @@ export class DockerodeAdapter implements DockerAdapter {
 /** Docker answers 304 to starting a running container or stopping a stopped one: already done. */
 function ignoreNotModified(err: unknown): void {
   if ((err as { statusCode?: number }).statusCode !== 304) throw err;
+}
+
+function resourcesOf(hc: Docker.HostConfig | undefined): ContainerResources {
+  const pids = hc?.PidsLimit;
+  return {
+    memoryBytes: hc?.Memory ?? 0,
+    memorySwapBytes: hc?.MemorySwap ?? 0,
+    nanoCpus: hc?.NanoCpus ?? 0,
+    pidsLimit: pids === undefined || pids === null || pids <= 0 ? null : pids,
+  };
+}
+
+/**
+ * The update request: only the fields given. Docker reads Memory 0 and NanoCpus 0 as "unchanged" and
+ * refuses Memory -1, so neither limit can be removed by an update: refused here rather than reported
+ * done. PidsLimit 0 and -1 both remove that limit.
+ */
+function updateBody(r: Partial<ContainerResources>, host: string, ref: string): Record<string, number> {
+  const cannotRemove = (what: string): ToolFailure =>
+    new ToolFailure('invalid_input', `docker update cannot remove the ${what} limit of container ${ref} on host ${host}; give a new, larger limit instead`);
+  if (r.memoryBytes === 0) throw cannotRemove('memory');
+  if (r.nanoCpus === 0) throw cannotRemove('CPU');
+  const body: Record<string, number> = {};
+  if (r.memoryBytes !== undefined) body.Memory = r.memoryBytes;
+  if (r.memorySwapBytes !== undefined) body.MemorySwap = r.memorySwapBytes;
+  if (r.nanoCpus !== undefined) body.NanoCpus = r.nanoCpus;
+  if (r.pidsLimit !== undefined) body.PidsLimit = r.pidsLimit === null || r.pidsLimit <= 0 ? -1 : r.pidsLimit;
+  return body;
 }
 
 /** Docker's since parameter: seconds.nanoseconds, as the docker CLI sends it. */

@@ -5,6 +5,7 @@ import type { Logger } from '../log.js';
 import type { CommandRunner } from './commands.js';
 import { DockerodeAdapter, type DockerAdapter } from './docker.js';
 import { dockerEndpointOptions } from './docker-endpoint.js';
+import { localHostFiles, sftpHostFiles, type HostFiles } from './host-files.js';
 import type { HostSpec } from './hosts.js';
 import { localCommandRunner } from './local-commands.js';
 import { localMetricsProbe, remoteMetricsProbe, type MetricsProbe } from './metrics.js';
@@ -16,6 +17,11 @@ export interface Adapters {
   /** Fixed programs on the host: local for "local" unless it has an SSH login, else over SSH. */
   commands(host: string): CommandRunner;
   metrics(host: string): MetricsProbe;
+  /**
+   * Single files on the host (locally for "local" unless it has an SSH login, else over SFTP), or,
+   * with `container`, inside that container on the host's Docker (the container nginx runs in).
+   */
+  files(host: string, container?: string): HostFiles;
   /** Ends the SSH connections. */
   close(): Promise<void>;
 }
@@ -66,15 +72,23 @@ export function createAdapters(hosts: HostSpec[], log: Logger): Adapters {
     if (!s.ssh) throw new ToolFailure('invalid_input', `host "${host}" has no SSH login in the inventory, so nothing can run there`);
     return withProgramPaths(sshCommandRunner(pool, host, s.ssh), s);
   });
+  const docker = memo((host) => {
+    const s = spec(host);
+    if (!s.docker) throw new ToolFailure('invalid_input', `host "${host}" has no Docker endpoint in the inventory`);
+    return new DockerodeAdapter(host, dockerEndpointOptions(host, s.docker, pool, s.ssh));
+  });
+  const hostFiles = memo((host): HostFiles => {
+    const s = spec(host);
+    if (isLocal(s)) return localHostFiles(host);
+    if (!s.ssh) throw new ToolFailure('invalid_input', `host "${host}" has no SSH login in the inventory, so its files cannot be reached`);
+    return sftpHostFiles(pool, host, s.ssh);
+  });
   return {
     hosts: () => [...byName.keys()],
-    docker: memo((host) => {
-      const s = spec(host);
-      if (!s.docker) throw new ToolFailure('invalid_input', `host "${host}" has no Docker endpoint in the inventory`);
-      return new DockerodeAdapter(host, dockerEndpointOptions(host, s.docker, pool, s.ssh));
-    }),
+    docker,
     commands,
     metrics: memo((host) => (isLocal(spec(host)) ? localMetricsProbe(host) : remoteMetricsProbe(commands(host)))),
+    files: (host, container) => (container === undefined ? hostFiles(host) : docker(host).containerFiles(container)),
     close: () => pool.close(),
   };
 }

@@ -10,11 +10,11 @@ import type { CommandRunner } from '../../src/adapters/commands.js';
 import type { SshSpec } from '../../src/adapters/hosts.js';
 import { localCommandRunner } from '../../src/adapters/local-commands.js';
 import { SshPool, sshCommandRunner } from '../../src/adapters/ssh.js';
-import { ToolFailure } from '../../src/errors.js';
 import { silentLogger } from '../../src/log.js';
 import { freePort } from '../support/ports.js';
 import { tempDir } from '../support/processes.js';
 import { startSshd, type Sshd } from '../support/sshd.js';
+import { failureOf } from '../support/failures.js';
 
 let sshd: Sshd;
 let login: SshSpec;
@@ -97,11 +97,6 @@ describe('local runner environment', () => {
   });
 });
 
-async function failureOf(p: Promise<unknown>): Promise<ToolFailure> {
-  const err = await p.then(() => undefined, (e: unknown) => e);
-  expect(err).toBeInstanceOf(ToolFailure);
-  return err as ToolFailure;
-}
 
 describe('SSH connections', () => {
   it('shares one connection per host and reconnects after it drops', async () => {

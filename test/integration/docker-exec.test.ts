@@ -2,9 +2,9 @@
 // apart, the program's real exit code, the output cap, the timeout, and the errors a tool sees.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DockerodeAdapter, dockerOptions } from '../../src/adapters/docker.js';
-import { ToolFailure } from '../../src/errors.js';
 import { startDockerd, type Dockerd } from '../support/dockerd.js';
 import { createContainer } from '../support/containers.js';
+import { failureOf } from '../support/failures.js';
 
 let dockerd: Dockerd;
 let docker: DockerodeAdapter;
@@ -20,11 +20,6 @@ afterAll(async () => {
   await dockerd?.stop();
 });
 
-async function failureOf(p: Promise<unknown>): Promise<ToolFailure> {
-  const err = await p.then(() => undefined, (e: unknown) => e);
-  if (!(err instanceof ToolFailure)) throw new Error(`expected a ToolFailure, got ${String(err)}`);
-  return err;
-}
 
 describe('DockerAdapter.exec', () => {
   it('returns stdout and stderr apart, and the exit code of the program', async () => {

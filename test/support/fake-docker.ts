@@ -2,13 +2,13 @@
 // every call so a test can prove that a refused call touched nothing.
 import type { Adapters } from '../../src/adapters/index.js';
 import type {
-  ContainerIdentity,
+  ContainerIdentity, ContainerResources,
   ContainerBlueprint, ContainerDetails, ContainerLogs, ContainerState, ContainerSummary, DockerAdapter, DockerEvent, DockerEventFilters, ImageRow,
   LogLine, LogsOptions, StoppedContainer,
 } from '../../src/adapters/docker.js';
 import type { CommandResult, RunOptions } from '../../src/adapters/commands.js';
 import { ToolFailure } from '../../src/errors.js';
-import { FakeMetrics, FakeRunner } from './fake-host.js';
+import { FakeFiles, FakeMetrics, FakeRunner } from './fake-host.js';
 
 export class FakeDocker implements DockerAdapter {
   readonly host = 'local';
@@ -118,6 +118,28 @@ export class FakeDocker implements DockerAdapter {
     this.calls.push(`remove ${ref}`);
   }
 
+  /** Limits per container name; a container not listed has none. */
+  resourceLimits: Record<string, ContainerResources> = {};
+
+  async resources(ref: string): Promise<ContainerResources> {
+    this.calls.push(`resources ${ref}`);
+    const c = this.find(ref);
+    return { ...(this.resourceLimits[c.name] ?? { memoryBytes: 0, memorySwapBytes: 0, nanoCpus: 0, pidsLimit: null }) };
+  }
+
+  /** Merges the given fields; refuses, as Docker does, memory above a memory+swap limit already set and not raised with it. */
+  async updateResources(ref: string, r: Partial<ContainerResources>): Promise<void> {
+    this.calls.push(`update ${ref} ${JSON.stringify(r)}`);
+    const c = this.find(ref);
+    const now = await this.resources(c.name);
+    this.calls.pop();
+    const swap = r.memorySwapBytes ?? now.memorySwapBytes;
+    if (r.memoryBytes !== undefined && swap > 0 && r.memoryBytes > swap) {
+      throw new ToolFailure('target_failed', 'Docker on host local refused update resources: Memory limit should be smaller than already set memoryswap limit, update the memoryswap at the same time');
+    }
+    this.resourceLimits[c.name] = { ...now, ...r, pidsLimit: r.pidsLimit === undefined ? now.pidsLimit : r.pidsLimit || null };
+  }
+
   async stoppedContainers(): Promise<StoppedContainer[]> {
     this.calls.push('list stopped');
     return [];
@@ -181,12 +203,32 @@ export class FakeDocker implements DockerAdapter {
   }
 }
 
-export function fakeAdapters(docker = new FakeDocker()): Adapters & { fake: FakeDocker; runner: FakeRunner; probe: FakeMetrics } {
+export interface FakeAdapters extends Adapters {
+  fake: FakeDocker;
+  runner: FakeRunner;
+  probe: FakeMetrics;
+  /** The host's files, and each container's (created on first use, kept for the test to inspect). */
+  hostFiles: FakeFiles;
+  containerFiles(container: string): FakeFiles;
+}
+
+export function fakeAdapters(docker = new FakeDocker()): FakeAdapters {
   const runner = new FakeRunner();
   const probe = new FakeMetrics();
+  const hostFiles = new FakeFiles();
+  const inContainers = new Map<string, FakeFiles>();
+  const containerFiles = (container: string): FakeFiles => {
+    let f = inContainers.get(container);
+    if (!f) {
+      f = new FakeFiles('local', `in container ${container} on host local`);
+      inContainers.set(container, f);
+    }
+    return f;
+  };
   return {
-    fake: docker, runner, probe,
+    fake: docker, runner, probe, hostFiles, containerFiles,
     hosts: () => ['local'], docker: () => docker, commands: () => runner, metrics: () => probe,
+    files: (_host, container) => (container === undefined ? hostFiles : containerFiles(container)),
     close: async () => undefined,
   };
 }

@@ -1,8 +1,9 @@
 // Resolving host names to adapters: what a tool is told when a host cannot do what it asks.
 import { describe, expect, it } from 'vitest';
 import { createAdapters } from '../../src/adapters/index.js';
-import { InputError, ToolFailure } from '../../src/errors.js';
+import { InputError } from '../../src/errors.js';
 import { silentLogger } from '../../src/log.js';
+import { thrownFailure } from '../support/failures.js';
 
 const HOSTS = [
   { name: 'local', docker: { kind: 'url' as const, url: 'unix:///var/run/docker.sock' } },
@@ -10,10 +11,6 @@ const HOSTS = [
   { name: 'dockerless' },
 ];
 
-function failure(fn: () => unknown): ToolFailure {
-  try { fn(); } catch (err) { if (err instanceof ToolFailure) return err; throw err; }
-  throw new Error('expected a ToolFailure');
-}
 
 describe('createAdapters', () => {
   it('lists the host names it was given', () => {
@@ -21,17 +18,17 @@ describe('createAdapters', () => {
   });
 
   it('refuses an unknown host as invalid_input, listing the known ones', () => {
-    const f = failure(() => createAdapters(HOSTS, silentLogger).commands('web-9'));
+    const f = thrownFailure(() => createAdapters(HOSTS, silentLogger).commands('web-9'));
     expect(f.kind).toBe('invalid_input');
     expect(f.message).toBe('unknown host "web-9"; known hosts: local, gpu-1, dockerless');
   });
 
   it('refuses Docker on a host without a Docker endpoint', () => {
-    expect(failure(() => createAdapters(HOSTS, silentLogger).docker('gpu-1')).message).toMatch(/no Docker endpoint/);
+    expect(thrownFailure(() => createAdapters(HOSTS, silentLogger).docker('gpu-1')).message).toMatch(/no Docker endpoint/);
   });
 
   it('refuses commands on a remote host without an SSH login', () => {
-    expect(failure(() => createAdapters(HOSTS, silentLogger).commands('dockerless')).message).toMatch(/no SSH login/);
+    expect(thrownFailure(() => createAdapters(HOSTS, silentLogger).commands('dockerless')).message).toMatch(/no SSH login/);
   });
 
   it('runs commands on "local" locally and on other hosts over SSH, without connecting yet', () => {

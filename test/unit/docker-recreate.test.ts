@@ -7,6 +7,7 @@ import { ToolFailure } from '../../src/errors.js';
 import { silentLogger } from '../../src/log.js';
 import type { ToolContext } from '../../src/tools/spec.js';
 import { asideName, recreateContainer, replaceContainer } from '../../src/tools/docker-recreate.js';
+import { failureOf } from '../support/failures.js';
 
 type Step = 'stop' | 'rename' | 'rename-back' | 'create' | 'start-new' | 'start-old' | 'remove-old';
 
@@ -90,11 +91,6 @@ function blueprint(over: Partial<ContainerBlueprint> = {}): ContainerBlueprint {
 const ASIDE = 'web-warden-old-20261123T101500Z';
 const asDocker = (m: MemoryDocker): DockerAdapter => m as unknown as DockerAdapter;
 
-async function failureOf(p: Promise<unknown>): Promise<ToolFailure> {
-  const err = await p.then(() => undefined, (e: unknown) => e);
-  if (!(err instanceof ToolFailure)) throw new Error(`expected a ToolFailure, got ${String(err)}`);
-  return err;
-}
 
 describe('replaceContainer', () => {
   it('stops, renames the old one aside, creates under the name and starts, in that order', async () => {
@@ -153,6 +149,8 @@ describe('recreate_container run', () => {
     adapters: { docker: () => asDocker(d) } as unknown as ToolContext['adapters'],
     inventory: undefined as unknown as ToolContext['inventory'],
     incidents: undefined as unknown as ToolContext['incidents'],
+    changes: undefined as unknown as ToolContext['changes'],
+    call: { id: 'call-1', principal: 'test', incidentId: null },
     signal: new AbortController().signal,
     log: silentLogger,
   });
