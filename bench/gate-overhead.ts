@@ -78,7 +78,7 @@ function direct(rt: Runtime, tool: ToolName): () => Promise<void> {
   const input = spec.input.parse(ARGS[tool]);
   const { adapters, inventory } = rt;
   const incidents = new IncidentStore(rt.db);
-  const ctx: ToolContext = { adapters, inventory, incidents, signal: new AbortController().signal, log: silentLogger };
+  const ctx: ToolContext = { adapters, inventory, incidents, changes: rt.changes, call: { id: 'bench', principal: 'bench', incidentId: null }, signal: new AbortController().signal, log: silentLogger };
   return async () => {
     await spec.run(input, ctx);
   };

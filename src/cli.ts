@@ -7,6 +7,7 @@ import { CommandError, InputError, errorMessage } from './errors.js';
 import { LOG_LEVELS } from './log.js';
 import { registerApprovalCommands } from './commands/approvals.js';
 import { registerAuditCommands } from './commands/audit.js';
+import { registerChangeCommands } from './commands/changes.js';
 import { registerIncidentCommands } from './commands/incidents.js';
 import { registerPolicyCommands } from './commands/policy.js';
 import { registerInventoryCommands } from './commands/inventory.js';
@@ -43,6 +44,7 @@ export function buildProgram(): Command {
   registerIncidentCommands(program, loadFromFlags);
   registerKillSwitchCommands(program, loadFromFlags);
   registerSilenceCommands(program, loadFromFlags);
+  registerChangeCommands(program, loadFromFlags);
   return program;
 }
 

@@ -19,7 +19,7 @@ import { connectInProcess } from './server/in-process-client.js';
 import { loopPrecondition } from './loop/preconditions.js';
 import { createMetrics } from './server/metrics.js';
 import type { Runtime } from './server/runtime.js';
-import type { Notifier } from './shared/notifier.js';
+import type { Notification, Notifier } from './shared/notifier.js';
 import { DEFAULT_DECISION } from './shared/tiers.js';
 import { ApprovalStore } from './store/approvals.js';
 import { SERVER_BUSY_TIMEOUT_MS, whenFree } from './store/busy.js';
@@ -27,6 +27,7 @@ import { AuditLog, type AuditInput } from './store/audit.js';
 import { ensureAuditKey, signCheckpoint } from './store/audit-key.js';
 import { CheckpointEmitter } from './store/checkpoint-emitter.js';
 import { DB_FILE, looseModes, openDb } from './store/db.js';
+import { ChangeStore, type ChangeRecord } from './store/changes.js';
 import { IncidentStore } from './store/incidents.js';
 import { SilenceStore } from './store/silences.js';
 import { InventoryStore } from './store/inventory.js';
@@ -66,6 +67,15 @@ function openAuditKey(dataDir: string, log: Logger): KeyObject | undefined {
     log.error({ err: errorMessage(err) }, 'no audit signing key: signed checkpoints are off');
     return undefined;
   }
+}
+
+/** A change whose rollback failed left a target broken: the most urgent thing warden can say. */
+function rollbackFailed(c: ChangeRecord): Notification {
+  return {
+    event: 'escalation',
+    title: `URGENT warden: rollback of change ${c.id} on ${c.target} FAILED: ${c.summary}. A human must restore it now (warden changes show ${c.id})`,
+    fields: { priority: 'critical', change: c.id, target: c.target, kind: c.kind, incident: c.incidentId, rollback: c.rollback },
+  };
 }
 
 /** Stand-ins a test or benchmark may pass for the parts that reach outside the process. */
@@ -129,8 +139,9 @@ export function createRuntime(config: Config, log: Logger = createLogger(config.
   };
   policy.watch();
   const incidents = new IncidentStore(db);
+  const changes = new ChangeStore(db, config.dataDir, (c) => notifier.send(rollbackFailed(c)));
   const guard = new Guard({
-    catalog, audit, approvals, adapters, notifier, log,
+    catalog, audit, approvals, adapters, notifier, log, changes,
     policy: () => policy.current(),
     killSwitch: () => killSwitch.isOn(),
     inventory,
@@ -142,7 +153,7 @@ export function createRuntime(config: Config, log: Logger = createLogger(config.
     observe: metrics.observeCall,
   });
   return {
-    config, log, db, audit, approvals, inventory,
+    config, log, db, audit, approvals, inventory, changes,
     decider: new ApprovalDecider(approvals, audit, notifier), policy, killSwitch, adapters, notifier, metrics, guard,
     // readOnly: the role, not the tool list, refuses writes, so the model still sees every tool.
     connectLoopClient: (incidentId, opts = {}) =>

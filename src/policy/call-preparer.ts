@@ -5,7 +5,7 @@ import { ToolFailure, type FailureKind } from '../errors.js';
 import { redactValue } from '../shared/redact.js';
 import { canonicalJson, sha256 } from '../store/canonical.js';
 import type { InventoryReader } from '../store/readers.js';
-import { APPROVAL_ID_FIELD, type AnyToolSpec, type CallFacts } from '../tools/spec.js';
+import { APPROVAL_ID_FIELD, type AnyToolSpec, type CallFacts, type CallRecords } from '../tools/spec.js';
 import { describeIssues } from '../validation.js';
 import type { ReadyCall } from './call.js';
 import type { TargetCanonicalizer } from './canonical-target.js';
@@ -38,7 +38,7 @@ function targetHint(raw: unknown): string | null {
 }
 
 export class CallPreparer {
-  constructor(private readonly canonicalizer: TargetCanonicalizer, private readonly inventory: InventoryReader, private readonly callTimeoutMs: number) {}
+  constructor(private readonly canonicalizer: TargetCanonicalizer, private readonly inventory: InventoryReader, private readonly callTimeoutMs: number, private readonly records: CallRecords) {}
 
   async prepare(spec: AnyToolSpec, rawArgs: unknown, opts: { allowUnreachable?: boolean } = {}): Promise<{ ok: true; call: ReadyCall } | { ok: false; refusal: PrepareRefusal }> {
     const rawHash = sha256(canonicalJson(rawArgs ?? {}));
@@ -53,8 +53,8 @@ export class CallPreparer {
     try {
       const canonical = await this.canonicalizer.canonicalize(given, spec.risk, opts);
       input = canonical.input;
-      target = spec.target(input, this.inventory);
-      const facts: CallFacts = spec.resolve ? spec.resolve(input, this.inventory) : {};
+      target = spec.target(input, this.inventory, this.records);
+      const facts: CallFacts = spec.resolve ? spec.resolve(input, this.inventory, this.records) : {};
       const bound = { args: input, ...(facts.bindsTo === undefined ? {} : { boundTo: facts.bindsTo }), ...(canonical.targetId ? { targetId: canonical.targetId } : {}) };
       return {
         ok: true,

@@ -16,7 +16,7 @@ export interface ApprovalPrompt {
   reason: string;
 }
 
-export type Transport = 'stdio' | 'http' | 'loop' | 'cli' | 'memory';
+export type Transport = 'stdio' | 'http' | 'loop' | 'cli' | 'memory' | 'internal';
 
 export interface Caller {
   principal: string;

@@ -7,6 +7,7 @@ import type { Logger } from '../log.js';
 import type { Notifier } from '../shared/notifier.js';
 import type { AuditInput, AuditLog } from '../store/audit.js';
 import type { ApprovalStore } from '../store/approvals.js';
+import type { ChangeJournal } from '../store/changes.js';
 import type { IncidentReader, InventoryReader } from '../store/readers.js';
 import { canonicalJson, sha256 } from '../store/canonical.js';
 import type { AnyToolSpec } from '../tools/spec.js';
@@ -34,6 +35,7 @@ export interface GuardDeps {
   adapters: Adapters;
   inventory: InventoryReader;
   incidents: IncidentReader;
+  changes: ChangeJournal;
   notifier: Notifier;
   log: Logger;
   resolveTarget?: (target: string) => TargetInfo;
@@ -72,7 +74,7 @@ export class Guard {
   constructor(private readonly deps: Readonly<GuardDeps>) {
     this.byName = new Map(deps.catalog.map((t) => [t.name, t]));
     this.approvalFlow = new ApprovalFlow({ approvals: deps.approvals, notifier: deps.notifier, ttlMs: deps.approvalTtlMs });
-    this.preparer = new CallPreparer(new TargetCanonicalizer(deps.adapters, deps.inventory), deps.inventory, deps.callTimeoutMs);
+    this.preparer = new CallPreparer(new TargetCanonicalizer(deps.adapters, deps.inventory), deps.inventory, deps.callTimeoutMs, { change: (id) => deps.changes.get(id) });
   }
 
   tools(): readonly AnyToolSpec[] {
@@ -337,7 +339,10 @@ export class Guard {
       else signal.addEventListener('abort', onAbort, { once: true });
     });
     const log = this.deps.log.child({ callId: call.callId, tool: call.spec.name });
-    const ctx = { adapters: this.deps.adapters, inventory: this.deps.inventory, incidents: this.deps.incidents, signal, log };
+    const ctx = {
+      adapters: this.deps.adapters, inventory: this.deps.inventory, incidents: this.deps.incidents, changes: this.deps.changes, signal, log,
+      call: { id: call.callId, principal: call.caller.principal, incidentId: call.caller.incidentId ?? null },
+    };
     try {
       const output = await Promise.race([call.spec.run(call.input, ctx), aborted]);
       const checked = call.spec.output.safeParse(output);

@@ -3,7 +3,7 @@
 import { parseDurationMs } from '../shared/durations.js';
 import { randomUUID } from 'node:crypto';
 import { InputError } from '../errors.js';
-import type { Role } from '../shared/roles.js';
+import { LOOP_PRINCIPAL, SYSTEM_PRINCIPAL, type Role } from '../shared/roles.js';
 import type { AuditLog } from '../store/audit.js';
 import { canonicalJson, sha256 } from '../store/canonical.js';
 import type { TokenRecord, TokenStore } from '../store/tokens.js';
@@ -43,7 +43,7 @@ export function authenticate(tokens: TokenStore, authorization: string | undefin
 }
 
 /** The principal `loop` is the autonomous loop's own: no token may speak as it. */
-export const RESERVED_PRINCIPALS = ['loop'];
+export const RESERVED_PRINCIPALS = [LOOP_PRINCIPAL, SYSTEM_PRINCIPAL];
 const PRINCIPAL = /^[A-Za-z0-9_.@-]{1,64}$/;
 
 export function checkPrincipalName(name: string): void {

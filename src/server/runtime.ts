@@ -9,6 +9,7 @@ import type { PolicyHolder } from '../policy/policy-holder.js';
 import type { Notifier } from '../shared/notifier.js';
 import type { ApprovalStore } from '../store/approvals.js';
 import type { AuditLog } from '../store/audit.js';
+import type { ChangeStore } from '../store/changes.js';
 import type { Db } from '../store/db.js';
 import type { InventoryStore } from '../store/inventory.js';
 import type { KillSwitchStore } from '../store/kill-switch.js';
@@ -24,6 +25,8 @@ export interface Runtime {
   /** Decides held calls; the one place that says who may. */
   decider: ApprovalDecider;
   inventory: InventoryStore;
+  /** Configuration changes and their saved states (warden changes). */
+  changes: ChangeStore;
   /** The policy in force, reloaded when its file changes. */
   policy: PolicyHolder;
   killSwitch: KillSwitchStore;

@@ -8,5 +8,7 @@ export const EFFECTS = [
   'reset', // resets hardware (a GPU)
   'remove', // deletes things (prune)
   'exec', // runs a vetted command on a host (runbooks)
+  'config', // changes configuration, as a transaction that rolls back by itself (nginx upstream, container limits)
+  'rollback', // puts a recorded change's before state back
 ] as const;
 export type Effect = (typeof EFFECTS)[number];

@@ -5,3 +5,6 @@ export type Role = (typeof ROLES)[number];
 
 /** The autonomous loop's principal: reserved, never a token's, and never an approver. */
 export const LOOP_PRINCIPAL = 'loop';
+
+/** warden itself (finishing a change a crash left open, cancelling approvals): reserved like the loop's. */
+export const SYSTEM_PRINCIPAL = 'warden';

@@ -67,14 +67,24 @@ const HealthCheck = z
     http: z.url().optional().describe('URL that answers 2xx when healthy'),
     tcp: z.string().regex(/^([A-Za-z0-9_.-]+|\[[0-9A-Fa-f:]+\]):\d{1,5}$/, 'host:port').optional(),
     container: z.literal(true).optional().describe("Docker's own health check"),
+    status: z.number().int().min(100).max(599).optional().describe('with http: the status that means healthy (default: any 2xx)'),
+    keyword: z.string().min(1).max(200).optional().describe('with http: text the response body must contain'),
   })
-  .refine((h) => [h.http, h.tcp, h.container].filter((v) => v !== undefined).length === 1, 'give exactly one of http, tcp, container');
+  .refine((h) => [h.http, h.tcp, h.container].filter((v) => v !== undefined).length === 1, 'give exactly one of http, tcp, container')
+  .refine((h) => h.http !== undefined || (h.status === undefined && h.keyword === undefined), 'status and keyword apply only to an http check');
 export type HealthCheck = z.infer<typeof HealthCheck>;
+
+/** host:port as nginx's `server` and `proxy_pass` write it: a name or IPv4 address, or [IPv6]. */
+export const HostPort = z.string().max(262).regex(/^([A-Za-z0-9_.-]+|\[[0-9A-Fa-f:.]+\]):\d{1,5}$/, 'host:port');
 
 const NginxSite = z.strictObject({
   confPath: z.string().min(1).describe('the main nginx.conf on the host (or in the container)'),
   prefix: z.string().min(1).optional().describe('nginx -p prefix'),
   container: ContainerName.optional().describe('when nginx runs in this container rather than on the host'),
+  files: z.array(AbsolutePath).max(32).default([]).describe('further config files of this service that nginx_set_upstream may change (an included site file); confPath is always one'),
+  upstream: EntryName.optional().describe('the `upstream` block this service proxies to, when its files hold several'),
+  backends: z.array(HostPort).max(64).optional().describe('the only host:port values nginx_set_upstream may point this service at; default: loopback or an inventory host\'s address'),
+  errorLog: AbsolutePath.optional().describe("nginx's error log for this service; default: the error_log the config names"),
 });
 export type NginxSite = z.infer<typeof NginxSite>;
 
@@ -90,6 +100,14 @@ export const ServiceEntry = z.strictObject({
   runbooks: z.array(EntryName).default([]),
   notes: z.string().optional(),
   nginx: NginxSite.optional(),
+  resources: z
+    .strictObject({
+      maxMemory: z.string().regex(/^\d+(\.\d+)?[kmgKMG]?$/, 'a size such as "512m" or "2g"').optional().describe('the highest memory limit update_container_resources may set'),
+      maxCpus: z.number().positive().max(1024).optional().describe('the most CPUs it may grant'),
+      maxPids: z.number().int().positive().max(4_194_304).optional().describe('the highest pids limit it may set'),
+    })
+    .optional()
+    .describe('upper bounds for update_container_resources on this service; without them one call may raise a limit at most 4 times'),
 });
 export type ServiceEntry = z.infer<typeof ServiceEntry>;
 

@@ -32,7 +32,7 @@ export interface DiscoveredContainer {
 
 interface ServiceRow {
   name: string; host: string; container: string | null; owner: string | null; tier: string;
-  labels: string; depends_on: string; health_check: string | null; runbooks: string; notes: string | null; nginx: string | null;
+  labels: string; depends_on: string; health_check: string | null; runbooks: string; notes: string | null; nginx: string | null; resources: string | null;
 }
 interface HostRow {
   name: string; address: string | null; docker: string | null; docker_tls: string | null; ssh: string | null;
@@ -47,7 +47,7 @@ function toService(r: ServiceRow): ServiceRecord {
   return {
     name: r.name, host: r.host, container: r.container, owner: r.owner, tier: r.tier,
     labels: json(r.labels) ?? {}, dependsOn: json(r.depends_on) ?? [], healthCheck: json(r.health_check),
-    notes: r.notes, runbooks: json(r.runbooks) ?? [], nginx: json(r.nginx),
+    notes: r.notes, runbooks: json(r.runbooks) ?? [], nginx: json(r.nginx), resources: json(r.resources),
   };
 }
 
@@ -101,8 +101,8 @@ export class InventoryStore implements InventoryReader {
     let change: InventoryChange | undefined;
     const host = db.prepare(`INSERT INTO hosts (name, address, docker, docker_tls, ssh, nvidia_smi_path, nginx_path, labels, notes, source)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
-    const service = db.prepare(`INSERT INTO services (name, host, container, owner, tier, labels, depends_on, health_check, runbooks, notes, nginx, source)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+    const service = db.prepare(`INSERT INTO services (name, host, container, owner, tier, labels, depends_on, health_check, runbooks, notes, nginx, resources, source)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
     const runbook = db.prepare('INSERT INTO runbooks (name, description, hosts, argv, params, risk, timeout_seconds, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
     db.transaction(() => {
       const before = this.snapshot();
@@ -113,7 +113,7 @@ export class InventoryStore implements InventoryReader {
       }
       for (const s of inv.services) {
         service.run(s.name, s.host, s.container ?? null, s.owner ?? null, s.tier, JSON.stringify(s.labels), JSON.stringify(s.dependsOn),
-          text(s.healthCheck), JSON.stringify(s.runbooks), s.notes ?? null, text(s.nginx), s.source);
+          text(s.healthCheck), JSON.stringify(s.runbooks), s.notes ?? null, text(s.nginx), text(s.resources), s.source);
       }
       for (const r of inv.runbooks) {
         runbook.run(r.name, r.description, JSON.stringify(r.hosts), JSON.stringify(r.argv), JSON.stringify(r.params), r.risk, r.timeoutSeconds, r.source);

@@ -253,4 +253,33 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX silences_live ON silences (ends_at) WHERE removed_at IS NULL;
   `,
+  // 13: a service's bounds for update_container_resources, and the changes table: each
+  // configuration change with its before and after state (content-addressed files under the data
+  // dir), what validated and verified it, and whether it was rolled back.
+  `
+  ALTER TABLE services ADD COLUMN resources TEXT;
+  CREATE TABLE changes (
+    id            TEXT PRIMARY KEY,
+    created_at    TEXT NOT NULL,
+    updated_at    TEXT NOT NULL,
+    call_id       TEXT NOT NULL,
+    principal     TEXT NOT NULL,
+    incident_id   TEXT,
+    target        TEXT NOT NULL,
+    service       TEXT,
+    kind          TEXT NOT NULL,
+    status        TEXT NOT NULL CHECK (status IN ('applying', 'verifying', 'verified', 'rejected', 'rolling_back', 'rolled_back', 'rollback_failed')),
+    summary       TEXT NOT NULL,
+    before_ref    TEXT NOT NULL,
+    after_ref     TEXT,
+    plan          TEXT NOT NULL CHECK (json_valid(plan)),
+    validation    TEXT,
+    verification  TEXT,
+    rollback      TEXT,
+    owner         TEXT NOT NULL,
+    calls         TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(calls))
+  );
+  CREATE INDEX changes_created ON changes (created_at);
+  CREATE INDEX changes_open ON changes (target) WHERE status IN ('applying', 'verifying', 'rolling_back');
+  `,
 ];

@@ -13,7 +13,21 @@ export interface ServiceRecord {
   notes: string | null;
   runbooks: string[];
   /** Where this service's nginx config lives, when it is (or fronts) an nginx. */
-  nginx: { confPath: string; prefix?: string; container?: string } | null;
+  nginx: NginxRecord | null;
+  /** Upper bounds for update_container_resources; without them one call may raise a limit at most 4 times. */
+  resources: { maxMemory?: string; maxCpus?: number; maxPids?: number } | null;
+}
+
+export interface NginxRecord {
+  confPath: string;
+  prefix?: string;
+  container?: string;
+  /** Further config files a change may touch; confPath is always one. Absent in rows loaded before they existed. */
+  files?: string[];
+  upstream?: string;
+  /** The only host:port values the service's proxy may be pointed at, when given. */
+  backends?: string[];
+  errorLog?: string;
 }
 
 export interface HostRecord {

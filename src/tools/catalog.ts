@@ -13,10 +13,14 @@ import { hostMetrics } from './host.js';
 import { searchIncidents } from './incidents.js';
 import { describeService, queryInventory } from './inventory.js';
 import { nginxTestConfig } from './nginx.js';
-import { reloadNginx } from './nginx-reload.js';
+import { nginxErrorLog } from './nginx-error-log.js';
+import { reloadNginx } from './reload-nginx.js';
+import { nginxSetUpstream } from './nginx-set-upstream.js';
+import { updateContainerResources } from './container-resources.js';
+import { rollbackChange } from './rollback-change.js';
 import { runRunbook } from './runbooks.js';
 
-export const CATALOG: readonly AnyToolSpec[] = [listContainers, inspectContainer, containerLogs, hostMetrics, gpuStatus, nginxTestConfig, restartContainer, startContainer, stopContainer, recreateContainer, dockerPrune, reloadNginx, searchIncidents, queryInventory, describeService, runRunbook, gpuReset] as unknown as AnyToolSpec[];
+export const CATALOG: readonly AnyToolSpec[] = [listContainers, inspectContainer, containerLogs, hostMetrics, gpuStatus, nginxTestConfig, nginxErrorLog, restartContainer, startContainer, stopContainer, recreateContainer, dockerPrune, reloadNginx, nginxSetUpstream, updateContainerResources, rollbackChange, searchIncidents, queryInventory, describeService, runRunbook, gpuReset] as unknown as AnyToolSpec[];
 
 export interface CatalogFilter {
   readOnly: boolean;

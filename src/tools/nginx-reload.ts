@@ -9,10 +9,10 @@ import {
   AbsolutePath, MAX_OUTPUT_CHARS, confineNginxPaths, catArgv, childrenArgv, nginxBuild, nginxBuildArgv, nginxDumpArgv, nginxOutput, nginxReloadArgv,
   parseChildren, parsePid, pidDirective, pidFileNeedsBuild, processDirArgv, resolvePidPath, workersReplaced, type NginxTarget,
 } from './nginx.js';
-import { ContainerRef, defineTool, type ToolContext } from './spec.js';
+import { ContainerRef, type ToolContext } from './spec.js';
 import { bareName } from '../shared/containers.js';
 
-const SETTLE_MS = 5_000;
+const SETTLE_MS = 10_000;
 const POLL_MS = 100;
 const STEP = { timeoutMs: 30_000, maxOutputBytes: 64 * 1024 };
 // -T prints the whole configuration; the pid directive is in the main file, printed first.
@@ -28,14 +28,14 @@ export interface NginxPlace {
   paths: NginxTarget;
 }
 
-const ReloadNginxInput = z.strictObject({
+export const ReloadNginxInput = z.strictObject({
   service: Name.optional().describe('Inventory service whose `nginx` entry says where nginx runs (host, container, confPath, prefix); give nothing else with it.'),
   host: Name.optional().describe('Inventory host nginx runs on (or whose Docker runs its container); default "local". Not with service.'),
   container: ContainerRef.optional().describe('The container nginx runs in, on host; every step then runs inside it (docker exec). Not with service.'),
   confPath: AbsolutePath.optional().describe('Absolute path of the main config file (nginx -c); default: the one nginx was built with. Not with service.'),
   prefix: AbsolutePath.optional().describe('Absolute prefix directory (nginx -p); default: the one nginx was built with. Not with service.'),
 });
-type ReloadNginxInput = z.infer<typeof ReloadNginxInput>;
+export type ReloadNginxInput = z.infer<typeof ReloadNginxInput>;
 
 const where = (p: NginxPlace): string => (p.container ? `container ${p.container} on host ${p.host}` : `host ${p.host}`);
 
@@ -67,7 +67,7 @@ export function nginxPlace(input: ReloadNginxInput, inventory: InventoryReader):
 }
 
 /** The host's runner, or one that runs each argv inside the container with docker exec. */
-function runnerFor(p: NginxPlace, ctx: ToolContext): CommandRunner {
+export function runnerFor(p: NginxPlace, ctx: Pick<ToolContext, 'adapters'>): CommandRunner {
   if (!p.container) return ctx.adapters.commands(p.host);
   const docker = ctx.adapters.docker(p.host);
   const container = p.container;
@@ -86,7 +86,7 @@ async function step(r: CommandRunner, p: NginxPlace, argv: string[], opts: RunOp
 }
 
 /** `nginx -T`: the -t test (verdict on stderr) plus the config dump that names the pid file. Throws when the test fails. */
-async function testConfig(r: CommandRunner, p: NginxPlace, signal: AbortSignal): Promise<{ dump: string; output: string; truncated: boolean }> {
+export async function testConfig(r: CommandRunner, p: NginxPlace, signal: AbortSignal): Promise<{ dump: string; output: string; truncated: boolean }> {
   const res = await step(r, p, nginxDumpArgv(p.paths), { ...DUMP, signal });
   const test = nginxOutput('', res.stderr);
   if (res.exitCode !== 0) {
@@ -134,8 +134,12 @@ async function reload(r: CommandRunner, p: NginxPlace, signal: AbortSignal): Pro
   throw new ToolFailure('target_failed', `nginx -s reload failed in ${where(p)} (exit ${res.exitCode}); nginx said:\n${said}`, { exitCode: res.exitCode, tail: lastLines(said) });
 }
 
-/** Polls (at most SETTLE_MS) until a worker that was not there before appears; the master must live throughout. */
-async function awaitNewWorkers(r: CommandRunner, p: NginxPlace, pid: number, before: number[] | 'unknown', signal: AbortSignal): Promise<{ after: number[]; replaced: boolean; known: boolean }> {
+/**
+ * Polls (at most SETTLE_MS) until a worker that was not there before runs and every worker that
+ * was there has exited; the master must live throughout. A new worker alone is not enough: an old
+ * one that has not yet seen its quit signal still accepts connections with the old configuration.
+ */
+async function awaitNewWorkers(r: CommandRunner, p: NginxPlace, pid: number, before: number[] | 'unknown', signal: AbortSignal): Promise<{ after: number[]; replaced: boolean; known: boolean; lingering: number[] }> {
   const deadline = Date.now() + SETTLE_MS;
   for (;;) {
     if (signal.aborted) throw new ToolFailure('unavailable', `reload_nginx in ${where(p)} was cancelled while waiting for new workers; nginx was already signalled to reload`);
@@ -143,14 +147,15 @@ async function awaitNewWorkers(r: CommandRunner, p: NginxPlace, pid: number, bef
     if (now === 'gone') {
       throw new ToolFailure('target_failed', `the nginx master (pid ${pid}) in ${where(p)} exited after the reload signal: nginx is down. Its error log says why; it must be started again.`);
     }
-    if (now === 'unknown' || before === 'unknown') return { after: now === 'unknown' ? [] : now, replaced: false, known: false };
-    if (workersReplaced(before, now)) return { after: now, replaced: true, known: true };
-    if (Date.now() >= deadline) return { after: now, replaced: false, known: true };
+    if (now === 'unknown' || before === 'unknown') return { after: now === 'unknown' ? [] : now, replaced: false, known: false, lingering: [] };
+    const lingering = before.filter((w) => now.includes(w));
+    if (workersReplaced(before, now) && lingering.length === 0) return { after: now, replaced: true, known: true, lingering };
+    if (Date.now() >= deadline) return { after: now, replaced: false, known: true, lingering };
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
   }
 }
 
-const ReloadNginxOutput = z.object({
+export const ReloadNginxOutput = z.object({
   host: z.string(),
   container: z.string().nullable().describe('the container nginx runs in, when it does'),
   service: z.string().nullable(),
@@ -158,17 +163,36 @@ const ReloadNginxOutput = z.object({
   masterPid: z.number().int().describe('the master process; a reload keeps it, so open connections are not dropped'),
   workersBefore: z.array(z.number().int()),
   workersAfter: z.array(z.number().int()),
-  workersReplaced: z.boolean().describe('true when new worker processes started: the new configuration is in effect'),
+  workersReplaced: z.boolean().describe('true when new workers started and every old worker exited: only the new configuration answers'),
   testOutput: z.string().describe(`nginx -t's own message, redacted, at most ${MAX_OUTPUT_CHARS} characters`),
   testTruncated: z.boolean(),
   note: z.string().nullable().describe('why workersReplaced is false, when it is'),
 });
-type ReloadNginxOutput = z.infer<typeof ReloadNginxOutput>;
+export type ReloadNginxOutput = z.infer<typeof ReloadNginxOutput>;
 
-function noteFor(replaced: boolean, known: boolean): string | null {
+function noteFor(replaced: boolean, known: boolean, lingering: readonly number[], after: readonly number[], before: readonly number[]): string | null {
   if (replaced) return null;
   if (!known) return 'this kernel does not list a process\'s children (/proc/PID/task/PID/children), so warden could not confirm that new workers started';
+  if (lingering.length > 0 && workersReplaced(before, after)) {
+    return `new workers started, but old worker(s) ${lingering.join(' ')} were still running after ${SETTLE_MS / 1000} s (finishing long open connections, say): until they exit, some requests may still be served with the old configuration`;
+  }
   return `no new worker appeared within ${SETTLE_MS / 1000} s: nginx may have rejected the new configuration while applying it (a port it cannot bind, say) and kept the old one; its error log says why`;
+}
+
+/** `nginx -t`, then `nginx -s reload` only when it passed, then proof that the master lived and its workers were replaced. */
+export async function testAndReload(p: NginxPlace, ctx: Pick<ToolContext, 'adapters' | 'signal'>): Promise<ReloadNginxOutput> {
+  const r = runnerFor(p, ctx);
+  const test = await testConfig(r, p, ctx.signal);
+  const pidFile = await pidFileOf(r, p, test.dump, ctx.signal);
+  const master = await runningMaster(r, p, pidFile, ctx.signal);
+  await reload(r, p, ctx.signal);
+  const before = Array.isArray(master.workers) ? master.workers : [];
+  const settled = await awaitNewWorkers(r, p, master.pid, master.workers, ctx.signal);
+  return {
+    host: p.host, container: p.container ?? null, service: p.service ?? null, pidFile, masterPid: master.pid,
+    workersBefore: before, workersAfter: settled.after, workersReplaced: settled.replaced,
+    testOutput: test.output, testTruncated: test.truncated, note: noteFor(settled.replaced, settled.known, settled.lingering, settled.after, before),
+  };
 }
 
 /** What a dry run reports; a service's paths are read from the inventory only when the call runs. */
@@ -178,49 +202,3 @@ export function reloadPlan(input: ReloadNginxInput): string {
   const p = directPlace(input);
   return `run \`${nginxDumpArgv(p.paths).join(' ')}\` (the -t test) in ${where(p)}, then \`${nginxReloadArgv(p.paths).join(' ')}\` ${after}`;
 }
-
-export const reloadNginx = defineTool({
-  name: 'reload_nginx',
-  title: 'Test and reload nginx',
-  description:
-    'Reloads nginx gracefully after testing its configuration: it runs `nginx -t` first and refuses to reload when the test fails, returning nginx\'s own error (directive, file, line) while the running nginx keeps serving its old configuration. ' +
-    'After `nginx -s reload` it checks that the master process is still alive and that new worker processes started: workersReplaced=true means the new configuration is in effect. ' +
-    'Say where nginx is with host (plus confPath/prefix when it does not use its built-in paths), with host and container for nginx inside a container (steps run via docker exec), or with service alone to use that service\'s nginx entry in the inventory. ' +
-    'Use it after a config change, ideally checked first with nginx_test_config; it does not start a stopped nginx. ' +
-    `Side effect: old workers finish their open requests and exit; the master and its listening sockets stay. nginx's message is capped at ${MAX_OUTPUT_CHARS} characters.`,
-  family: 'nginx',
-  risk: 'low',
-  effect: 'reload',
-  input: ReloadNginxInput,
-  output: ReloadNginxOutput,
-  // One form however it is named: by service or by host/container, the nginx it reaches.
-  target: (i, inventory) => {
-    const place = nginxPlace(i, inventory);
-    return `${place.host}/${place.container ?? 'nginx'}`;
-  },
-  // An approval binds where the reload happens (a reloaded inventory cannot move it), and a call by
-  // service is decided on that service's own attributes, not those of another on the same nginx.
-  resolve: (i, inventory) => {
-    const place = nginxPlace(i, inventory);
-    return { bindsTo: place, ...(i.service !== undefined ? { service: i.service } : {}) };
-  },
-  plan: reloadPlan,
-  async run(input, ctx): Promise<ReloadNginxOutput> {
-    const p = nginxPlace(input, ctx.inventory);
-    const r = runnerFor(p, ctx);
-    const test = await testConfig(r, p, ctx.signal);
-    const pidFile = await pidFileOf(r, p, test.dump, ctx.signal);
-    const master = await runningMaster(r, p, pidFile, ctx.signal);
-    await reload(r, p, ctx.signal);
-    const settled = await awaitNewWorkers(r, p, master.pid, master.workers, ctx.signal);
-    return {
-      host: p.host, container: p.container ?? null, service: p.service ?? null, pidFile, masterPid: master.pid,
-      workersBefore: Array.isArray(master.workers) ? master.workers : [], workersAfter: settled.after, workersReplaced: settled.replaced,
-      testOutput: test.output, testTruncated: test.truncated, note: noteFor(settled.replaced, settled.known),
-    };
-  },
-  summarize: (o) =>
-    `${o.service ? `${o.service}: ` : ''}nginx reloaded in ${o.container ? `container ${o.container} on host ${o.host}` : `host ${o.host}`}; master ${o.masterPid} alive; ` +
-    (o.workersReplaced ? `workers replaced (${o.workersBefore.join(' ') || '-'} -> ${o.workersAfter.join(' ')}): the new configuration is in effect` : `workers NOT replaced: ${o.note ?? ''}`) +
-    `\n${o.testOutput}`,
-});

@@ -5,17 +5,36 @@ import type { Logger } from '../log.js';
 import type { Effect } from '../shared/effects.js';
 import type { Risk } from '../shared/tiers.js';
 import type { Adapters } from '../adapters/index.js';
+import type { ChangeJournal, ChangeRecord } from '../store/changes.js';
 import type { IncidentReader, InventoryReader } from '../store/readers.js';
+
+/** Who is calling, for the change records a transactional tool writes. */
+export interface CallInfo {
+  id: string;
+  principal: string;
+  incidentId: string | null;
+}
 
 export interface ToolContext {
   adapters: Adapters;
   inventory: InventoryReader;
   incidents: IncidentReader;
+  /**
+   * The one store a tool writes: the steps of its own configuration change, each committed before
+   * the step that touches the target, so a crash leaves a record of what to verify or undo.
+   */
+  changes: ChangeJournal;
+  call: CallInfo;
   signal: AbortSignal;
   log: Logger;
 }
 
-export type ToolFamily = 'docker' | 'nginx' | 'gpu' | 'host' | 'inventory' | 'runbooks' | 'incidents';
+/** What a call's target and facts may depend on beyond the inventory: the change a rollback names. */
+export interface CallRecords {
+  change(id: string): ChangeRecord | undefined;
+}
+
+export type ToolFamily = 'docker' | 'nginx' | 'gpu' | 'host' | 'inventory' | 'runbooks' | 'incidents' | 'changes';
 
 export const APPROVAL_ID_FIELD = 'approvalId';
 const ApprovalId = z
@@ -50,7 +69,7 @@ export interface ToolSpec<I extends z.ZodObject = z.ZodObject, O extends z.ZodTy
    * resolved once per call before the gate. May throw ToolFailure('invalid_input') for input that
    * names nothing, so such a call is refused before anyone is asked to approve it.
    */
-  resolve?: (input: z.infer<I>, inventory: InventoryReader) => CallFacts;
+  resolve?: (input: z.infer<I>, inventory: InventoryReader, records: CallRecords) => CallFacts;
   /** Strict; for non-read tools it also carries the optional approvalId. */
   input: I;
   output: O;
@@ -59,7 +78,7 @@ export interface ToolSpec<I extends z.ZodObject = z.ZodObject, O extends z.ZodTy
    * in their one spelling); policy rules and limits match on it. May throw ToolFailure for input
    * that names nothing in the inventory.
    */
-  target: (input: z.infer<I>, inventory: InventoryReader) => string;
+  target: (input: z.infer<I>, inventory: InventoryReader, records: CallRecords) => string;
   run: (input: z.infer<I>, ctx: ToolContext) => Promise<z.infer<O>>;
   /** The short text a model reads beside structuredContent: a line per item, never a JSON dump. */
   summarize: (output: z.infer<O>) => string;

@@ -12,7 +12,7 @@ const INCIDENT: Incident = {
 
 const SERVICE: ServiceRecord = {
   name: 'web', host: 'edge', container: 'web-1', owner: 'team-frontend', tier: 'critical', labels: {}, dependsOn: ['db', 'cache'],
-  healthCheck: { http: 'http://127.0.0.1:8080/health' }, notes: 'Restart is safe; sessions live in cache.', runbooks: ['web-clear-cache'], nginx: null,
+  healthCheck: { http: 'http://127.0.0.1:8080/health' }, notes: 'Restart is safe; sessions live in cache.', runbooks: ['web-clear-cache'], nginx: null, resources: null,
 };
 
 const similar = (n: number): IncidentSummary[] => Array.from({ length: n }, (_, i) => ({

@@ -112,13 +112,31 @@ describe('reload_nginx inside a container', () => {
     expect(text(r)).toMatch(/^\[target_failed\] the nginx master \(pid 1\) in container web-1 on host local exited after the reload signal: nginx is down/);
   });
 
-  it('reports workersReplaced=false, and why, when no new worker appears within 5 s', async () => {
+  it('reports workersReplaced=false, and why, when no new worker appears within 10 s', async () => {
     const box = new NginxInContainer();
     box.onReload = () => undefined;
     const { r } = await reload(box, args);
     expect(r.structuredContent).toMatchObject({ workersReplaced: false, workersAfter: [29, 30] });
-    expect((r.structuredContent as { note: string }).note).toMatch(/no new worker appeared within 5 s/);
+    expect((r.structuredContent as { note: string }).note).toMatch(/no new worker appeared within 10 s/);
     expect(text(r)).toMatch(/workers NOT replaced/);
+  });
+
+  it('does not call a reload done while an old worker still runs beside the new ones: it may still answer with the old config', async () => {
+    const box = new NginxInContainer();
+    box.onReload = () => { box.workers = [30, 41]; };
+    const { r } = await reload(box, args);
+    expect(r.structuredContent).toMatchObject({ workersReplaced: false, workersAfter: [30, 41] });
+    expect((r.structuredContent as { note: string }).note).toMatch(/old worker\(s\) 30 were still running after 10 s/);
+  });
+
+  it('calls a reload done once the new workers run and the old ones are gone', async () => {
+    const box = new NginxInContainer();
+    box.onReload = () => {
+      box.workers = [29, 30, 41];
+      setTimeout(() => { box.workers = [41]; }, 300);
+    };
+    const { r } = await reload(box, args);
+    expect(r.structuredContent).toMatchObject({ workersReplaced: true, workersAfter: [41], note: null });
   });
 
   it('says nginx is missing from the container as invalid input', async () => {

@@ -19,8 +19,10 @@ export interface Nginx {
   url: string;
   /** The master's pid. */
   pid: number;
-  /** Rewrites the config with `body` as the content of the one server block (listen is added). */
-  writeConfig(body: string): void;
+  /** Rewrites the config with `body` as the content of the one server block (listen is added), and `http` before that block (an upstream). */
+  writeConfig(body: string, http?: string): void;
+  /** `nginx -s reload` of this instance, waiting until the old workers are gone. */
+  reload(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -30,7 +32,7 @@ export function nginxArgs(n: Pick<Nginx, 'prefix' | 'confPath'>): string[] {
 }
 
 /** The whole nginx.conf for one instance; `body` goes inside its only server block. */
-export function nginxConfig(prefix: string, port: number, body: string): string {
+export function nginxConfig(prefix: string, port: number, body: string, http = ''): string {
   const p = (rel: string): string => join(prefix, rel);
   return `# written by test/support/nginx.ts
 daemon off;
@@ -49,6 +51,7 @@ http {
   uwsgi_temp_path ${p('tmp/uwsgi')};
   scgi_temp_path ${p('tmp/scgi')};
   default_type text/plain;
+${http}
   server {
     listen 127.0.0.1:${port};
     server_name localhost;
@@ -82,7 +85,7 @@ export async function startNginx(opts: { confBody?: string } = {}): Promise<Ngin
   mkdirSync(join(prefix, 'tmp'));
   const port = await freePort();
   const confPath = join(prefix, 'nginx.conf');
-  const writeConfig = (body: string): void => writeFileSync(confPath, nginxConfig(prefix, port, body));
+  const writeConfig = (body: string, http?: string): void => writeFileSync(confPath, nginxConfig(prefix, port, body, http));
   writeConfig(opts.confBody ?? DEFAULT_NGINX_BODY);
   const args = ['-p', prefix, '-c', confPath];
   try {
@@ -108,5 +111,14 @@ export async function startNginx(opts: { confBody?: string } = {}): Promise<Ngin
   // Workers outlive a SIGKILLed master: let global teardown find them if this file crashes.
   // (Workers started by a later reload are reached by stop() through the process group only.)
   for (const pid of nginxWorkers(started.pid)) recordPid(pid);
-  return { port, prefix, confPath, pidFile: join(prefix, 'nginx.pid'), url, pid: started.pid, writeConfig, stop };
+  const reload = async (): Promise<void> => {
+    const before = nginxWorkers(started.pid);
+    execFileSync(NGINX_BIN, [...args, '-s', 'reload'], { stdio: 'pipe' });
+    await waitFor('nginx to replace its workers', async () => {
+      const now = nginxWorkers(started.pid);
+      if (now.length === 0 || now.some((w) => before.includes(w))) throw new Error(`workers ${now.join(' ')}`);
+      return true;
+    }, started);
+  };
+  return { port, prefix, confPath, pidFile: join(prefix, 'nginx.pid'), url, pid: started.pid, writeConfig, reload, stop };
 }

@@ -103,7 +103,7 @@ describe('process checks', () => {
 
 function inventoryWith(services: Partial<ServiceRecord>[]): InventoryReader {
   const full = services.map((s): ServiceRecord => ({
-    name: 'x', host: 'local', container: null, owner: null, tier: null, labels: {}, dependsOn: [], healthCheck: null, notes: null, runbooks: [], nginx: null, ...s,
+    name: 'x', host: 'local', container: null, owner: null, tier: null, labels: {}, dependsOn: [], healthCheck: null, notes: null, runbooks: [], nginx: null, resources: null, ...s,
   }));
   return {
     query: () => { throw new Error('not in this test'); },

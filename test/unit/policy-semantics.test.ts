@@ -42,7 +42,7 @@ describe('target patterns', () => {
 });
 
 const svc = (over: Partial<ServiceRecord>): ServiceRecord => ({
-  name: 'x', host: 'local', container: null, owner: null, tier: null, labels: {}, dependsOn: [], healthCheck: null, notes: null, runbooks: [], nginx: null, ...over,
+  name: 'x', host: 'local', container: null, owner: null, tier: null, labels: {}, dependsOn: [], healthCheck: null, notes: null, runbooks: [], nginx: null, resources: null, ...over,
 });
 
 describe('policy lint', () => {

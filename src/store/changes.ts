@@ -1,0 +1,210 @@
+// Configuration changes: one row per change (nginx_set_upstream, update_container_resources, a
+// verified reload_nginx), moving applying -> verifying -> verified | rolling_back -> rolled_back |
+// rollback_failed. The before and after states are files under the data dir named by their
+// SHA-256, never in the audit (an nginx config can hold credentials). A row is written before each
+// step that touches the target, so a crash leaves a row that says what to check or undo.
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ToolFailure } from '../errors.js';
+import { whenFree } from './busy.js';
+import type { Db } from './db.js';
+
+export const CHANGE_STATUSES = ['applying', 'verifying', 'verified', 'rejected', 'rolling_back', 'rolled_back', 'rollback_failed'] as const;
+export type ChangeStatus = (typeof CHANGE_STATUSES)[number];
+/** A change in one of these is not finished: a process is working on it, or crashed while it did. */
+export const OPEN_STATUSES: readonly ChangeStatus[] = ['applying', 'verifying', 'rolling_back'];
+
+export interface ChangeRecord {
+  id: string;
+  createdAt: string;
+  updatedAt: string;
+  /** The call that made the change; its audit entries carry the same id. */
+  callId: string;
+  principal: string;
+  incidentId: string | null;
+  target: string;
+  service: string | null;
+  kind: string;
+  status: ChangeStatus;
+  summary: string;
+  beforeRef: string;
+  afterRef: string | null;
+  /** What the kind needs to verify or undo the change without the call's input. */
+  plan: unknown;
+  validation: string | null;
+  verification: string | null;
+  rollback: string | null;
+  /** The process working on it: `pid:instance`, the instance unique per process start (a restarted container reuses pid 1). */
+  owner: string;
+  /** Every call that acted on this change: the one that made it, and any rollback_change. */
+  calls: string[];
+}
+
+export type NewChange = Pick<ChangeRecord, 'callId' | 'principal' | 'incidentId' | 'target' | 'service' | 'kind' | 'summary' | 'beforeRef' | 'plan'>;
+
+export type ChangePatch = Partial<Pick<ChangeRecord, 'status' | 'afterRef' | 'validation' | 'verification' | 'rollback' | 'summary'>> & {
+  call?: string;
+  /** Claim: only while the change still has this owner, so two processes never finish the same change. */
+  ifOwner?: string;
+};
+
+/** The store as a tool sees it (ToolContext.changes): the steps of its own change, and the states it saved. */
+export interface ChangeJournal {
+  /** Saves a state; returns its reference. Idempotent: the same bytes give the same reference. */
+  save(content: Buffer): string;
+  load(ref: string): Buffer;
+  /** Opens a change; refused (target_failed) while another change on the same target is open. */
+  begin(change: NewChange): Promise<ChangeRecord>;
+  update(id: string, patch: ChangePatch): Promise<ChangeRecord>;
+  get(id: string): ChangeRecord | undefined;
+  /** The newest change of these kinds on `target` that ended verified. */
+  lastVerified(target: string, kinds: readonly string[]): ChangeRecord | undefined;
+  /** Changes on the same target made after this one that are still in effect or under way. */
+  laterOnTarget(change: ChangeRecord): ChangeRecord[];
+  /** Whether an open change's owner is gone (crashed, restarted, or silent for longer than any change takes). */
+  abandoned(change: ChangeRecord): boolean;
+}
+
+interface ChangeRow {
+  id: string; created_at: string; updated_at: string; call_id: string; principal: string; incident_id: string | null; target: string;
+  service: string | null; kind: string; status: ChangeStatus; summary: string; before_ref: string; after_ref: string | null; plan: string;
+  validation: string | null; verification: string | null; rollback: string | null; owner: string; calls: string;
+}
+
+const toRecord = (r: ChangeRow): ChangeRecord => ({
+  id: r.id, createdAt: r.created_at, updatedAt: r.updated_at, callId: r.call_id, principal: r.principal, incidentId: r.incident_id,
+  target: r.target, service: r.service, kind: r.kind, status: r.status, summary: r.summary, beforeRef: r.before_ref, afterRef: r.after_ref,
+  plan: JSON.parse(r.plan) as unknown, validation: r.validation, verification: r.verification, rollback: r.rollback, owner: r.owner,
+  calls: JSON.parse(r.calls) as string[],
+});
+
+/** A row write waits this long for another process's lock: the target was already touched, so the row must land. */
+const WRITE_WAIT_MS = 60_000;
+const REF = /^[0-9a-f]{64}$/;
+/** This process, as a change's owner. */
+const OWNER = `${process.pid}:${randomBytes(6).toString('hex')}`;
+/** An open change untouched this long is orphaned even if a process with its pid lives (pids are reused). */
+const STALE_MS = 30 * 60_000;
+
+export class ChangeStore implements ChangeJournal {
+  private readonly blobDir: string;
+
+  /** `onRollbackFailed`: told once per change that ended with its rollback failed (a target left broken); must not throw. */
+  constructor(private readonly db: Db, dataDir: string, private readonly onRollbackFailed?: (change: ChangeRecord) => void) {
+    this.blobDir = join(dataDir, 'changes');
+  }
+
+  save(content: Buffer): string {
+    const ref = createHash('sha256').update(content).digest('hex');
+    const path = join(this.blobDir, ref);
+    if (existsSync(path)) return ref;
+    mkdirSync(this.blobDir, { recursive: true, mode: 0o700 });
+    // Written whole under another name first: a crash never leaves a truncated state under its hash.
+    const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
+    writeFileSync(tmp, content, { mode: 0o600 });
+    renameSync(tmp, path);
+    return ref;
+  }
+
+  load(ref: string): Buffer {
+    if (!REF.test(ref)) throw new ToolFailure('internal', `not a state reference: ${ref}`);
+    const content = readFileSync(join(this.blobDir, ref));
+    if (createHash('sha256').update(content).digest('hex') !== ref) {
+      throw new ToolFailure('target_failed', `the saved state ${ref.slice(0, 12)} under the data dir was altered; it cannot be restored`);
+    }
+    return content;
+  }
+
+  begin(change: NewChange): Promise<ChangeRecord> {
+    return whenFree(() => this.db.transaction(() => {
+      const open = this.db.prepare(`SELECT id, status FROM changes WHERE target = ? AND status IN ('applying', 'verifying', 'rolling_back') LIMIT 1`)
+        .get(change.target) as { id: string; status: string } | undefined;
+      if (open) {
+        throw new ToolFailure('target_failed', `change ${open.id} on ${change.target} is still ${open.status.replace('_', ' ')}: one change at a time per target; wait for it, or see warden changes show ${open.id}`);
+      }
+      const now = new Date().toISOString();
+      const id = `chg_${randomBytes(8).toString('hex')}`;
+      this.db.prepare(`INSERT INTO changes (id, created_at, updated_at, call_id, principal, incident_id, target, service, kind, status, summary, before_ref, plan, owner, calls)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'applying', ?, ?, ?, ?, ?)`)
+        .run(id, now, now, change.callId, change.principal, change.incidentId, change.target, change.service, change.kind, change.summary,
+          change.beforeRef, JSON.stringify(change.plan), OWNER, JSON.stringify([change.callId]));
+      return this.require(id);
+    }).immediate(), { waitMs: WRITE_WAIT_MS });
+  }
+
+  async update(id: string, patch: ChangePatch): Promise<ChangeRecord> {
+    const before = this.get(id)?.status;
+    const after = await this.write(id, patch);
+    if (after.status === 'rollback_failed' && before !== 'rollback_failed') this.onRollbackFailed?.(after);
+    return after;
+  }
+
+  private write(id: string, patch: ChangePatch): Promise<ChangeRecord> {
+    return whenFree(() => this.db.transaction(() => {
+      const cur = this.require(id);
+      if (patch.ifOwner !== undefined && cur.owner !== patch.ifOwner) {
+        throw new ToolFailure('target_failed', `change ${id} was taken over by another warden process while this one looked at it; see warden changes show ${id}`);
+      }
+      const calls = patch.call && !cur.calls.includes(patch.call) ? [...cur.calls, patch.call] : cur.calls;
+      this.db.prepare(`UPDATE changes SET updated_at = ?, status = ?, after_ref = ?, validation = ?, verification = ?, rollback = ?, summary = ?, owner = ?, calls = ? WHERE id = ?`)
+        .run(new Date().toISOString(), patch.status ?? cur.status, patch.afterRef ?? cur.afterRef, patch.validation ?? cur.validation,
+          patch.verification ?? cur.verification, patch.rollback ?? cur.rollback, patch.summary ?? cur.summary, OWNER, JSON.stringify(calls), id);
+      return this.require(id);
+    }).immediate(), { waitMs: WRITE_WAIT_MS });
+  }
+
+  get(id: string): ChangeRecord | undefined {
+    const row = this.db.prepare('SELECT * FROM changes WHERE id = ?').get(id) as ChangeRow | undefined;
+    return row && toRecord(row);
+  }
+
+  lastVerified(target: string, kinds: readonly string[]): ChangeRecord | undefined {
+    const row = this.db.prepare(`SELECT * FROM changes WHERE target = ? AND status = 'verified' AND kind IN (SELECT value FROM json_each(?))
+      ORDER BY updated_at DESC, rowid DESC LIMIT 1`).get(target, JSON.stringify(kinds)) as ChangeRow | undefined;
+    return row && toRecord(row);
+  }
+
+  laterOnTarget(change: ChangeRecord): ChangeRecord[] {
+    return (this.db.prepare(`SELECT * FROM changes WHERE target = ? AND id != ? AND (created_at > ? OR (created_at = ? AND rowid > (SELECT rowid FROM changes WHERE id = ?)))
+      AND status NOT IN ('rejected', 'rolled_back') ORDER BY created_at`).all(change.target, change.id, change.createdAt, change.createdAt, change.id) as ChangeRow[]).map(toRecord);
+  }
+
+  abandoned(c: ChangeRecord, alive: (pid: number) => boolean = pidAlive, now = Date.now()): boolean {
+    if (!OPEN_STATUSES.includes(c.status) || c.owner === OWNER) return false;
+    const pid = Number(c.owner.split(':')[0]);
+    return pid === process.pid || !alive(pid) || now - Date.parse(c.updatedAt) > STALE_MS;
+  }
+
+  list(opts: { limit: number; status?: ChangeStatus; target?: string }): ChangeRecord[] {
+    return (this.db.prepare(`SELECT * FROM changes WHERE (@status IS NULL OR status = @status) AND (@target IS NULL OR target = @target)
+      ORDER BY created_at DESC, rowid DESC LIMIT @limit`).all({ status: opts.status ?? null, target: opts.target ?? null, limit: opts.limit }) as ChangeRow[]).map(toRecord);
+  }
+
+  /**
+   * Open changes no live process is working on: their owner exited (a crash, a SIGKILL between
+   * apply and verify), or is an earlier start of a process with the same pid, or has not touched
+   * the change for longer than any change may take.
+   */
+  orphans(alive: (pid: number) => boolean = pidAlive, now = Date.now()): ChangeRecord[] {
+    return (this.db.prepare(`SELECT * FROM changes WHERE status IN ('applying', 'verifying', 'rolling_back') ORDER BY created_at`).all() as ChangeRow[])
+      .map(toRecord)
+      .filter((c) => this.abandoned(c, alive, now));
+  }
+
+  private require(id: string): ChangeRecord {
+    const found = this.get(id);
+    if (!found) throw new ToolFailure('invalid_input', `no change "${id}"; warden changes list shows them`);
+    return found;
+  }
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: it exists, under another user.
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

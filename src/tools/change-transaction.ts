@@ -1,0 +1,167 @@
+// Every configuration change is one transaction: save the before state -> apply (with the target's
+// own validation) -> verify, held for verifySeconds -> on failure roll back and verify the rollback.
+// Each step is recorded in the change row before the next touches the target, so a crash between
+// two steps leaves a row that recovery can finish (rollback_change). Kinds say how to undo and check.
+import { z } from 'zod';
+import { ToolFailure, errorMessage } from '../errors.js';
+import type { ChangeRecord } from '../store/changes.js';
+import { redactText } from '../shared/redact.js';
+import type { ToolContext } from './spec.js';
+
+export const DEFAULT_VERIFY_S = 10;
+export const MAX_VERIFY_S = 300;
+/** Room for the steps around the verification window, on top of it, in a call's deadline. */
+export const CHANGE_OVERHEAD_MS = 90_000;
+
+export const VerifySeconds = z
+  .number().int().min(1).max(MAX_VERIFY_S).default(DEFAULT_VERIFY_S)
+  .describe(`How long the check must keep passing after the change before it counts as working (default ${DEFAULT_VERIFY_S}, at most ${MAX_VERIFY_S}); a failure within it rolls the change back.`);
+
+export interface Verification {
+  ok: boolean;
+  /** One or a few lines: what was checked and what was seen. */
+  detail: string;
+}
+
+/** How a kind of change is undone and checked, from its record alone (the call's input is gone after a crash). */
+export interface ChangeKind {
+  kind: string;
+  /** Puts the saved before state back; returns what it did. Throws ToolFailure when it could not. */
+  restore(change: ChangeRecord, ctx: ToolContext): Promise<string>;
+  /** Whether the target holds the `after` state and works, or holds the `before` state and serves as it did before the change. */
+  check(change: ChangeRecord, ctx: ToolContext, expect: 'after' | 'before'): Promise<Verification>;
+}
+
+export const ChangeFields = {
+  changeId: z.string(),
+  status: z.enum(['verified', 'rolled_back', 'rollback_failed']).describe('verified: the change is in effect and the check held; rolled_back: it failed its check and the before state is back'),
+  summary: z.string(),
+  validation: z.string().describe("the target's own validation of the change (nginx -t, Docker), redacted"),
+  verification: z.string().describe('what the check saw'),
+  rollback: z.string().nullable().describe('what the rollback did and saw, when there was one'),
+};
+export const ChangeOutput = z.object(ChangeFields);
+export type ChangeOutcome = z.infer<typeof ChangeOutput>;
+
+/** Apply refused by the target's own validation, with the target left (or put back) as it was. */
+export class Rejected extends Error {
+  constructor(readonly validation: string, readonly failure: ToolFailure) {
+    super(failure.message);
+  }
+}
+
+export interface ChangePlan {
+  kind: ChangeKind;
+  target: string;
+  service: string | null;
+  summary: string;
+  /** What kind.restore and kind.check need, saved with the change. */
+  plan: unknown;
+  before: Buffer;
+  /** Changes the target; returns the after state and the validation's words. Throws Rejected when validation refused it. */
+  apply(): Promise<{ after: Buffer; validation: string }>;
+}
+
+const text = (s: string): string => redactText(s).slice(0, 4_000);
+
+/** Runs one change to its end: verified, rejected (throws), or rolled back (throws unless asked to return). */
+export async function runChange(ctx: ToolContext, p: ChangePlan): Promise<ChangeOutcome> {
+  const beforeRef = ctx.changes.save(p.before);
+  let change = await ctx.changes.begin({
+    callId: ctx.call.id, principal: ctx.call.principal, incidentId: ctx.call.incidentId, target: p.target, service: p.service,
+    kind: p.kind.kind, summary: p.summary, beforeRef, plan: p.plan,
+  });
+  let applied: { after: Buffer; validation: string };
+  try {
+    applied = await p.apply();
+  } catch (err) {
+    if (err instanceof Rejected) {
+      await ctx.changes.update(change.id, { status: 'rejected', validation: text(err.validation) });
+      throw new ToolFailure(err.failure.kind, `${err.failure.message} (change ${change.id}, rejected: nothing was changed)`, err.failure.details);
+    }
+    // Apply may have got half way (a file written, the reload refused): undo it like a failed check.
+    change = await ctx.changes.update(change.id, { verification: text(`apply failed: ${errorMessage(err)}`) });
+    return finish(ctx, p.kind, change, { ok: false, detail: `apply failed: ${errorMessage(err)}` });
+  }
+  change = await ctx.changes.update(change.id, { status: 'verifying', afterRef: ctx.changes.save(applied.after), validation: text(applied.validation) });
+  return finish(ctx, p.kind, change, await p.kind.check(change, ctx, 'after'));
+}
+
+/**
+ * From a verification on: verified, or rolled back and the rollback checked. Shared by a change
+ * and by recovery, which re-checks an unfinished change before deciding to roll it back.
+ */
+export async function finish(ctx: ToolContext, kind: ChangeKind, change: ChangeRecord, verified: Verification): Promise<ChangeOutcome> {
+  if (verified.ok) {
+    const done = await ctx.changes.update(change.id, { status: 'verified', verification: text(verified.detail) });
+    return outcome(done);
+  }
+  await ctx.changes.update(change.id, { status: 'rolling_back', verification: text(verified.detail) });
+  const rolled = await rollBack(ctx, kind, change);
+  throw new ToolFailure('target_failed', failureMessage(rolled), { tail: rolled.rollback ?? '' });
+}
+
+/** How long a rollback may take, whatever became of the call that started it. */
+const ROLLBACK_MS = 120_000;
+
+/**
+ * Restores the before state and checks it; records rolled_back or rollback_failed. Never throws
+ * for the target's refusal. Runs under its own deadline: a client that cancels the call, or a call
+ * deadline that passed during the check, must not leave the target half rolled back.
+ */
+export async function rollBack(callCtx: ToolContext, kind: ChangeKind, change: ChangeRecord): Promise<ChangeRecord> {
+  const ctx = { ...callCtx, signal: AbortSignal.timeout(ROLLBACK_MS) };
+  let restored: string;
+  try {
+    restored = await kind.restore(change, ctx);
+  } catch (err) {
+    return ctx.changes.update(change.id, { status: 'rollback_failed', rollback: text(`restore failed: ${errorMessage(err)}`), call: ctx.call.id });
+  }
+  const check = await kind.check(change, ctx, 'before').catch((err: unknown): Verification => ({ ok: false, detail: `check failed: ${errorMessage(err)}` }));
+  return ctx.changes.update(change.id, {
+    status: check.ok ? 'rolled_back' : 'rollback_failed', rollback: text(`${restored}; ${check.detail}`), call: ctx.call.id,
+  });
+}
+
+export function outcome(c: ChangeRecord): ChangeOutcome {
+  if (c.status !== 'verified' && c.status !== 'rolled_back' && c.status !== 'rollback_failed') {
+    throw new ToolFailure('internal', `change ${c.id} is still ${c.status}`);
+  }
+  return { changeId: c.id, status: c.status, summary: c.summary, validation: c.validation ?? '', verification: c.verification ?? '', rollback: c.rollback };
+}
+
+function failureMessage(c: ChangeRecord): string {
+  const head = `change ${c.id} (${c.summary}) failed its check: ${c.verification ?? ''}`;
+  return c.status === 'rolled_back'
+    ? `${head}. It was ROLLED BACK automatically and the rollback checked out: ${c.rollback ?? ''}. The target is as it was before; do not repeat the same change.`
+    : `${head}. The automatic ROLLBACK FAILED: ${c.rollback ?? ''}. The target may be broken; a human has been alerted. Do not make further changes to it.`;
+}
+
+const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
+  new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(t);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const t = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
+
+/**
+ * Probes until `seconds` have passed, every `everyMs`: ok only when every probe passed. Stops at
+ * the first failure: a check that fails once inside the window is a failed change.
+ */
+export async function holdCheck(probe: () => Promise<Verification>, seconds: number, signal: AbortSignal, everyMs = 1_000): Promise<Verification> {
+  const end = Date.now() + seconds * 1_000;
+  let last: Verification = { ok: false, detail: 'not checked' };
+  let passes = 0;
+  for (;;) {
+    if (signal.aborted) return { ok: false, detail: `cancelled after ${passes} passing checks` };
+    last = await probe();
+    if (!last.ok) return { ok: false, detail: passes ? `${last.detail} (after ${passes} passing checks)` : last.detail };
+    passes += 1;
+    if (Date.now() >= end) return { ok: true, detail: `${last.detail}; held for ${seconds} s (${passes} checks)` };
+    await sleep(Math.min(everyMs, Math.max(0, end - Date.now())), signal);
+  }
+}

@@ -1,0 +1,181 @@
+// update_container_resources: `docker update` of memory, memory+swap, CPUs and the pids limit, as one
+// change transaction (saved limits -> update, which Docker validates -> the container runs, and
+// answers its health check, for verifySeconds -> or the old limits back). Bounded: never above the
+// service's maxima in the inventory, never more than MAX_FACTOR times the current value without
+// them, and never "unlimited".
+import { z } from 'zod';
+import type { ContainerResources } from '../adapters/docker-types.js';
+import { ToolFailure } from '../errors.js';
+import type { InventoryReader } from '../store/readers.js';
+import { bareName } from '../shared/containers.js';
+import { CHANGE_OVERHEAD_MS, ChangeFields, Rejected, VerifySeconds, holdCheck, runChange, type ChangeKind, type Verification } from './change-transaction.js';
+import { probeOnce, type Probe } from './nginx-change.js';
+import { ContainerRef, HostName, defineTool, type ToolContext } from './spec.js';
+
+/** Without maxima in the inventory, one call may raise a limit at most this many times. */
+export const MAX_FACTOR = 4;
+const UNITS: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
+const SIZE = /^(\d+(?:\.\d+)?)([kmg]?)b?$/i;
+
+/** Docker's size notation ("512m", "2g", bytes when bare), binary units, as --memory reads it. */
+export function parseSize(text: string): number | undefined {
+  const m = SIZE.exec(text.trim());
+  if (!m) return undefined;
+  const bytes = Math.round(Number(m[1]) * UNITS[m[2]!.toLowerCase()]!);
+  return Number.isSafeInteger(bytes) ? bytes : undefined;
+}
+
+const Size = z.string().max(20).refine((s) => parseSize(s) !== undefined, 'a size such as "512m" or "2g"');
+
+const Input = z.strictObject({
+  host: HostName,
+  container: ContainerRef,
+  memory: Size.optional().describe('New memory limit, e.g. "512m", "2g" (docker update --memory).'),
+  memorySwap: Size.optional().describe('New memory+swap limit, at least memory (--memory-swap). Default: kept as far above memory as it was.'),
+  cpus: z.number().positive().max(1024).optional().describe('New CPU limit in CPUs, e.g. 1.5 (--cpus).'),
+  pidsLimit: z.number().int().positive().max(4_194_304).optional().describe('New limit on processes (--pids-limit).'),
+  start: z.boolean().default(false).describe('Also start the container when it is not running (after an OOM kill); the check then needs it running.'),
+  verifySeconds: VerifySeconds,
+});
+type Input = z.infer<typeof Input>;
+
+interface ResourcesPlan {
+  host: string;
+  /** The container's full id: a recreated container of the same name is not this change's. */
+  id: string;
+  name: string;
+  mustRun: boolean;
+  probe: Probe | null;
+  verifySeconds: number;
+}
+
+const parseResources = (b: Buffer): ContainerResources => JSON.parse(b.toString('utf8')) as ContainerResources;
+const bytes = (r: ContainerResources): Buffer => Buffer.from(JSON.stringify(r));
+const mib = (n: number): string => (n <= 0 ? 'unlimited' : `${Math.round(n / 1024 ** 2)}MiB`);
+export const describeResources = (r: ContainerResources): string =>
+  `memory ${mib(r.memoryBytes)}, memory+swap ${r.memorySwapBytes === -1 ? 'unlimited' : r.memorySwapBytes === 0 ? 'default' : mib(r.memorySwapBytes)}, cpus ${r.nanoCpus ? r.nanoCpus / 1e9 : 'unlimited'}, pids ${r.pidsLimit ?? 'unlimited'}`;
+
+/** The limits after the call; swap keeps its distance above memory unless given. */
+export function nextResources(cur: ContainerResources, i: Pick<Input, 'memory' | 'memorySwap' | 'cpus' | 'pidsLimit'>): ContainerResources {
+  const memoryBytes = i.memory !== undefined ? parseSize(i.memory)! : cur.memoryBytes;
+  let memorySwapBytes = i.memorySwap !== undefined ? parseSize(i.memorySwap)! : cur.memorySwapBytes;
+  if (i.memorySwap === undefined && i.memory !== undefined && cur.memorySwapBytes > 0) {
+    memorySwapBytes = memoryBytes + Math.max(0, cur.memorySwapBytes - cur.memoryBytes);
+  }
+  return { memoryBytes, memorySwapBytes, nanoCpus: i.cpus !== undefined ? Math.round(i.cpus * 1e9) : cur.nanoCpus, pidsLimit: i.pidsLimit ?? cur.pidsLimit };
+}
+
+/** Why the new limits are not allowed, naming the field; undefined when they are. */
+export function boundsProblem(cur: ContainerResources, next: ContainerResources, maxima: { maxMemory?: string; maxCpus?: number; maxPids?: number } | null): string | undefined {
+  const checks: Array<[string, number, number, number | undefined]> = [
+    ['memory', cur.memoryBytes, next.memoryBytes, maxima?.maxMemory !== undefined ? parseSize(maxima.maxMemory) : undefined],
+    ['cpus', cur.nanoCpus, next.nanoCpus, maxima?.maxCpus !== undefined ? maxima.maxCpus * 1e9 : undefined],
+    ['pidsLimit', cur.pidsLimit ?? 0, next.pidsLimit ?? 0, maxima?.maxPids],
+  ];
+  for (const [field, was, now, max] of checks) {
+    if (now === was) continue;
+    if (max !== undefined && now > max) return `${field}: above this service's maximum in the inventory (resources)`;
+    if (max === undefined && was > 0 && now > was * MAX_FACTOR) return `${field}: more than ${MAX_FACTOR} times the current limit; set resources maxima for the service in the inventory to allow more`;
+    if (max === undefined && was <= 0) return `${field}: the container has no limit now; without resources maxima in the inventory warden does not set a first one`;
+  }
+  if (next.memorySwapBytes > 0 && next.memoryBytes > 0 && next.memorySwapBytes < next.memoryBytes) return 'memorySwap: must be at least memory';
+  return undefined;
+}
+
+function healthProbe(inventory: InventoryReader, host: string, name: string): Probe | null {
+  const h = inventory.serviceAt(host, name)?.healthCheck as { http?: string; status?: number; keyword?: string } | null | undefined;
+  return typeof h?.http === 'string' ? { url: h.http, ...(h.status !== undefined ? { status: h.status } : {}), ...(h.keyword ? { keyword: h.keyword } : {}) } : null;
+}
+
+/** Only what differs: Docker ignores a 0 memory or CPU limit on update, so an unchanged field is never sent. */
+export function changedFields(cur: ContainerResources, next: ContainerResources): Partial<ContainerResources> {
+  const out: Partial<ContainerResources> = {};
+  if (next.memoryBytes !== cur.memoryBytes) out.memoryBytes = next.memoryBytes;
+  if (next.memorySwapBytes !== cur.memorySwapBytes && next.memorySwapBytes !== 0) out.memorySwapBytes = next.memorySwapBytes;
+  if (next.nanoCpus !== cur.nanoCpus) out.nanoCpus = next.nanoCpus;
+  if ((next.pidsLimit ?? 0) !== (cur.pidsLimit ?? 0)) out.pidsLimit = next.pidsLimit;
+  return out;
+}
+
+const same = (a: ContainerResources, b: ContainerResources): boolean =>
+  a.memoryBytes === b.memoryBytes && a.nanoCpus === b.nanoCpus && (a.pidsLimit ?? 0) === (b.pidsLimit ?? 0) && (b.memorySwapBytes === 0 || a.memorySwapBytes === b.memorySwapBytes);
+
+async function runsNow(ctx: ToolContext, plan: ResourcesPlan): Promise<Verification> {
+  const s = await ctx.adapters.docker(plan.host).containerState(plan.id);
+  if (!s.running || s.restarting) return { ok: false, detail: `${plan.name} is ${s.restarting ? 'restarting' : s.state} (exit ${s.exitCode}${s.oomKilled ? ', OOMKilled' : ''})` };
+  if (s.health === 'unhealthy') return { ok: false, detail: `${plan.name} is unhealthy` };
+  if (!plan.probe) return { ok: true, detail: `${plan.name} running` };
+  const p = await probeOnce(plan.probe);
+  return { ok: p.ok, detail: `${plan.name} running; ${p.detail}` };
+}
+
+export const containerResourcesKind: ChangeKind = {
+  kind: 'container_resources',
+  async restore(change, ctx) {
+    const plan = change.plan as ResourcesPlan;
+    const before = parseResources(ctx.changes.load(change.beforeRef));
+    const docker = ctx.adapters.docker(plan.host);
+    const diff = changedFields(await docker.resources(plan.id), before);
+    if (Object.keys(diff).length) await docker.updateResources(plan.id, diff);
+    return `limits set back to ${describeResources(before)}`;
+  },
+  async check(change, ctx, expect) {
+    const plan = change.plan as ResourcesPlan;
+    const ref = expect === 'after' ? change.afterRef : change.beforeRef;
+    if (ref === null) return { ok: false, detail: 'no after state was recorded' };
+    const want = parseResources(ctx.changes.load(ref));
+    const now = await ctx.adapters.docker(plan.host).resources(plan.id);
+    if (!same(now, want)) return { ok: false, detail: `limits are ${describeResources(now)}, not ${describeResources(want)}` };
+    if (!plan.mustRun) return { ok: true, detail: `limits are ${describeResources(now)}` };
+    return holdCheck(() => runsNow(ctx, plan), expect === 'after' ? plan.verifySeconds : Math.min(plan.verifySeconds, 3), ctx.signal);
+  },
+};
+
+export const updateContainerResources = defineTool({
+  name: 'update_container_resources',
+  title: 'Change a container\'s resource limits',
+  description:
+    'Changes a container\'s memory, memory+swap, CPU or process limits in place (docker update), as a transaction: the old limits are saved, Docker validates and applies the new ones, and the container must keep running (and answer its inventory health check) for verifySeconds, or the old limits are put back automatically. ' +
+    'Use it after an OOM kill (OOMKilled true) to raise the memory limit, with start=true to bring the container back up; not as a first reflex for a crash with another cause. ' +
+    'Bounded: at most the service\'s resources maxima in the inventory, else at most 4 times the current limit; never removes a limit. ' +
+    'Returns the change id (warden changes show, rollback_change) and what the check saw; a rolled-back change returns an error saying so.',
+  family: 'docker',
+  risk: 'medium',
+  effect: 'config',
+  input: Input,
+  output: z.object({ ...ChangeFields, before: z.string(), after: z.string() }),
+  target: (i) => `${i.host}/${bareName(i.container)}`,
+  resolve: (i) => {
+    if (i.memory === undefined && i.memorySwap === undefined && i.cpus === undefined && i.pidsLimit === undefined) {
+      throw new ToolFailure('invalid_input', 'give at least one of memory, memorySwap, cpus, pidsLimit');
+    }
+    return { deadlineMs: i.verifySeconds * 2_000 + CHANGE_OVERHEAD_MS };
+  },
+  plan: (i) => `docker update ${[i.memory && `--memory ${i.memory}`, i.memorySwap && `--memory-swap ${i.memorySwap}`, i.cpus && `--cpus ${i.cpus}`, i.pidsLimit && `--pids-limit ${i.pidsLimit}`].filter(Boolean).join(' ')} ${i.container} on ${i.host}${i.start ? ', then start it' : ''}, check it for ${i.verifySeconds} s, roll back on failure`,
+  async run(input, ctx) {
+    const docker = ctx.adapters.docker(input.host);
+    const who = await docker.resolveContainer(input.container);
+    const [cur, state] = await Promise.all([docker.resources(who.id), docker.containerState(who.id)]);
+    const next = nextResources(cur, input);
+    const problem = boundsProblem(cur, next, ctx.inventory.serviceAt(input.host, who.name)?.resources ?? null);
+    if (problem) throw new ToolFailure('invalid_input', problem);
+    const plan: ResourcesPlan = {
+      host: input.host, id: who.id, name: who.name, mustRun: state.running || input.start, probe: healthProbe(ctx.inventory, input.host, who.name), verifySeconds: input.verifySeconds,
+    };
+    const summary = `${input.host}/${who.name}: ${describeResources(cur)} -> ${describeResources(next)}`;
+    const done = await runChange(ctx, {
+      kind: containerResourcesKind, target: `${input.host}/${who.name}`, service: ctx.inventory.serviceAt(input.host, who.name)?.name ?? null, summary, plan, before: bytes(cur),
+      async apply() {
+        await docker.updateResources(who.id, changedFields(cur, next)).catch((err: unknown) => {
+          // Docker checks the values itself and changes nothing when it refuses them.
+          if (err instanceof ToolFailure && err.kind === 'target_failed') throw new Rejected(err.message, err);
+          throw err;
+        });
+        if (input.start && !state.running) await docker.startContainer(who.id);
+        return { after: bytes(await docker.resources(who.id)), validation: `Docker accepted ${describeResources(next)}${input.start && !state.running ? '; started' : ''}` };
+      },
+    });
+    return { ...done, before: describeResources(cur), after: describeResources(next) };
+  },
+  summarize: (o) => `${o.changeId} ${o.status}: ${o.summary}\ncheck: ${o.verification}`,
+});

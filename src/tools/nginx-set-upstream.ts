@@ -1,0 +1,118 @@
+// nginx_set_upstream: points a service's proxy at another backend, as one change transaction. It
+// edits only the address bytes of one `upstream` server or `proxy_pass`, only in a file the
+// inventory declares for that service, only to an address the inventory allows; then nginx -t,
+// reload, and the service's health check held for verifySeconds, or everything is put back.
+import { isIP } from 'node:net';
+import { z } from 'zod';
+import { ToolFailure } from '../errors.js';
+import { HostPort } from '../store/inventory-schema.js';
+import type { InventoryReader, ServiceRecord } from '../store/readers.js';
+import { CHANGE_OVERHEAD_MS, ChangeFields, Rejected, VerifySeconds, runChange } from './change-transaction.js';
+import { bundleBytes, declaredFiles, nginxFilesKind, nginxPlan, probeOf, readFiles, writeFiles } from './nginx-change.js';
+import { chooseEndpoint, replaceEndpoint, scanProxyConfig } from './nginx-proxy-edit.js';
+import { nginxPlace, testAndReload, testConfig, runnerFor } from './nginx-reload.js';
+import { defineTool } from './spec.js';
+
+const Name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'an inventory name');
+
+const Input = z.strictObject({
+  service: Name.describe('Inventory service whose nginx proxy to change; its nginx entry says where nginx runs and which files may change.'),
+  server: HostPort.describe('The new backend as host:port, e.g. "127.0.0.1:8081". Must be in the service\'s nginx.backends when the inventory lists them, else a loopback address or an inventory host.'),
+  upstream: Name.optional().describe('The upstream block to change when the service\'s files hold several and the inventory does not name one.'),
+  verifySeconds: VerifySeconds,
+});
+type Input = z.infer<typeof Input>;
+
+const LOOPBACK = /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|localhost|\[::1\])$/;
+
+function serviceOf(name: string, inventory: InventoryReader): ServiceRecord {
+  const s = inventory.service(name);
+  if (!s) throw new ToolFailure('invalid_input', `no service "${name}" in the inventory; query_inventory lists the services`);
+  if (!s.nginx) throw new ToolFailure('invalid_input', `service "${name}" has no nginx entry in the inventory, so warden does not know which nginx fronts it`);
+  return s;
+}
+
+/**
+ * The backend must be one the inventory allows for this service: traffic pointed elsewhere (an
+ * address a confused or hostile model picked) would hand the site's requests to a stranger.
+ */
+export function backendProblem(server: string, s: ServiceRecord, inventory: InventoryReader): string | undefined {
+  const allowed = s.nginx?.backends;
+  if (allowed) return allowed.includes(server) ? undefined : `${server} is not one of service "${s.name}"'s nginx.backends (${allowed.join(', ')})`;
+  const host = server.slice(0, server.lastIndexOf(':'));
+  if (LOOPBACK.test(host)) return undefined;
+  const known = inventory.hosts().some((h) => h.address === host || h.ssh?.address === host || (h.name === host && isIP(host) === 0));
+  return known ? undefined : `${host} is neither a loopback address nor an inventory host's address; list it in service "${s.name}"'s nginx.backends to allow it`;
+}
+
+function resolveCall(i: Input, inventory: InventoryReader): { s: ServiceRecord; upstream: string | undefined } {
+  const s = serviceOf(i.service, inventory);
+  const problem = backendProblem(i.server, s, inventory);
+  if (problem) throw new ToolFailure('invalid_input', `server: ${problem}`);
+  const declared = s.nginx?.upstream;
+  if (declared && i.upstream && i.upstream !== declared) {
+    throw new ToolFailure('invalid_input', `upstream: service "${s.name}" proxies to upstream "${declared}" (its inventory entry says so), not "${i.upstream}"`);
+  }
+  declaredFiles(s);
+  probeOf(s);
+  return { s, upstream: i.upstream ?? declared };
+}
+
+export const nginxSetUpstream = defineTool({
+  name: 'nginx_set_upstream',
+  title: 'Point a service\'s nginx proxy at another backend',
+  description:
+    'Changes which backend (host:port) nginx proxies a service to: the one `server` of its upstream block, or its literal `proxy_pass` address, in a config file the inventory declares for that service. ' +
+    'It is a transaction: the files are saved, changed, tested with `nginx -t` (a failing test puts them back and reloads nothing), nginx is reloaded, and the service\'s health check from the inventory must keep passing for verifySeconds; otherwise the change is rolled back automatically and the rollback checked. ' +
+    'Use it when nginx_error_log shows the site proxying to a wrong or dead backend (a 502) and you know the right one; not to edit anything else in a config. ' +
+    'Returns the change id (warden changes show, rollback_change) and what the test and the check saw. A rolled-back change returns an error saying so.',
+  family: 'nginx',
+  risk: 'medium',
+  effect: 'config',
+  input: Input,
+  output: z.object({ ...ChangeFields, file: z.string(), from: z.string(), to: z.string() }),
+  target: (i, inventory) => {
+    const place = nginxPlace({ service: i.service }, inventory);
+    return `${place.host}/${place.container ?? 'nginx'}`;
+  },
+  resolve: (i, inventory) => {
+    const { s, upstream } = resolveCall(i, inventory);
+    return { service: s.name, bindsTo: { place: nginxPlace({ service: i.service }, inventory), files: declaredFiles(s), upstream }, deadlineMs: i.verifySeconds * 2_000 + CHANGE_OVERHEAD_MS };
+  },
+  plan: (i) => `point service ${i.service}'s nginx proxy at ${i.server}: save its files, edit the address, nginx -t, reload, check its health for ${i.verifySeconds} s, roll back on failure`,
+  async run(input, ctx) {
+    const { s, upstream } = resolveCall(input, ctx.inventory);
+    const place = nginxPlace({ service: input.service }, ctx.inventory);
+    const before = await readFiles(ctx, place, declaredFiles(s));
+    const parsed = before.map((f) => ({ path: f.path, text: Buffer.from(f.content, 'base64').toString('utf8') }));
+    let chosen;
+    try {
+      chosen = chooseEndpoint(parsed.map((f) => ({ path: f.path, ...scanProxyConfig(f.text) })), upstream);
+    } catch (err) {
+      if (err instanceof ToolFailure) throw new ToolFailure(err.kind, `service "${s.name}": ${err.message}`);
+      throw err;
+    }
+    const from = chosen.endpoint.address;
+    if (from === input.server) throw new ToolFailure('invalid_input', `server: service "${s.name}" already proxies to ${from} (${chosen.path} line ${chosen.endpoint.line}); nothing to change`);
+    const after = before.map((f, i) => (f.path === chosen.path
+      ? { ...f, content: Buffer.from(replaceEndpoint(parsed[i]!.text, chosen.endpoint, input.server), 'utf8').toString('base64') }
+      : f));
+    const summary = `${s.name}: nginx proxy ${from} -> ${input.server} (${chosen.path} line ${chosen.endpoint.line})`;
+    const done = await runChange(ctx, {
+      kind: nginxFilesKind, target: `${place.host}/${place.container ?? 'nginx'}`, service: s.name, summary,
+      plan: await nginxPlan(place, probeOf(s), input.verifySeconds), before: bundleBytes(before),
+      async apply() {
+        await writeFiles(ctx, place, after);
+        const test = await testConfig(runnerFor(place, ctx), place, ctx.signal).catch(async (err: unknown) => {
+          await writeFiles(ctx, place, before);
+          if (err instanceof ToolFailure && err.kind === 'target_failed') throw new Rejected(err.message, new ToolFailure('target_failed', `nginx -t refused the changed config, so it was put back and nginx was not reloaded: ${err.message}`));
+          throw err;
+        });
+        const reloaded = await testAndReload(place, ctx);
+        return { after: bundleBytes(after), validation: `${test.output}\nreloaded: ${reloaded.workersReplaced ? 'workers replaced' : reloaded.note ?? ''}` };
+      },
+    });
+    return { ...done, file: chosen.path, from, to: input.server };
+  },
+  summarize: (o) => `${o.changeId} ${o.status}: ${o.summary}\ncheck: ${o.verification}`,
+});

@@ -1,0 +1,101 @@
+// The reload_nginx tool. Where the service it names has an HTTP health check, a reload is a change
+// transaction: success means the site answers after the reload (held for verifySeconds), and a
+// failing answer puts back the last config that served well (the newest verified change's), reloads
+// it and checks that too. Without a health check it is the plain tested reload of nginx-reload.ts.
+import { z } from 'zod';
+import { ToolFailure } from '../errors.js';
+import type { ServiceRecord } from '../store/readers.js';
+import { CHANGE_OVERHEAD_MS, MAX_VERIFY_S, Rejected, runChange } from './change-transaction.js';
+import { MAX_OUTPUT_CHARS } from './nginx.js';
+import { bundleBytes, declaredFiles, nginxFilesKind, nginxPlan, probeOf, readFiles } from './nginx-change.js';
+import { ReloadNginxInput, ReloadNginxOutput, nginxPlace, reloadPlan, testAndReload, type NginxPlace } from './nginx-reload.js';
+import { defineTool, type ToolContext } from './spec.js';
+
+const DEFAULT_RELOAD_VERIFY_S = 5;
+
+const Input = ReloadNginxInput.extend({
+  verifySeconds: z.number().int().min(1).max(MAX_VERIFY_S).optional()
+    .describe(`With a service that has an HTTP health check: how long it must keep passing after the reload (default ${DEFAULT_RELOAD_VERIFY_S}).`),
+});
+
+const Output = ReloadNginxOutput.extend({
+  changeId: z.string().nullable().describe('the change record of a checked reload (a service with an HTTP health check); null otherwise'),
+  check: z.string().nullable().describe('what the health check saw after the reload, when there was one'),
+});
+type Output = z.infer<typeof Output>;
+
+const hasHttpCheck = (s: ServiceRecord | undefined): s is ServiceRecord => typeof (s?.healthCheck as { http?: unknown } | null)?.http === 'string';
+
+/** The files of the last change that served well, when they are still the files this service declares. */
+function lastGoodFiles(ctx: ToolContext, target: string, declared: readonly string[]): Buffer | undefined {
+  const good = ctx.changes.lastVerified(target, [nginxFilesKind.kind]);
+  if (!good?.afterRef) return undefined;
+  const bytes = ctx.changes.load(good.afterRef);
+  const paths = (JSON.parse(bytes.toString('utf8')) as { files: Array<{ path: string }> }).files.map((f) => f.path);
+  return paths.every((p) => declared.includes(p)) ? bytes : undefined;
+}
+
+async function checkedReload(p: NginxPlace, s: ServiceRecord, verifySeconds: number, ctx: ToolContext): Promise<Output> {
+  const target = `${p.host}/${p.container ?? 'nginx'}`;
+  const declared = declaredFiles(s);
+  const now = bundleBytes(await readFiles(ctx, p, declared));
+  const lastGood = lastGoodFiles(ctx, target, declared);
+  let reloaded: z.infer<typeof ReloadNginxOutput> | undefined;
+  const done = await runChange(ctx, {
+    kind: nginxFilesKind, target, service: s.name,
+    summary: `${s.name}: reload nginx${lastGood ? '' : ' (no earlier config known to serve well: a failed check can only reload the same files)'}`,
+    plan: await nginxPlan(p, probeOf(s), verifySeconds), before: lastGood ?? now,
+    async apply() {
+      reloaded = await testAndReload(p, ctx).catch((err: unknown) => {
+        // A failed nginx -t reloads nothing: the running config is untouched.
+        if (err instanceof ToolFailure && err.kind === 'target_failed' && /nginx -t failed/.test(err.message)) throw new Rejected(err.message, err);
+        throw err;
+      });
+      return { after: now, validation: `${reloaded.testOutput}\n${reloaded.workersReplaced ? 'workers replaced' : reloaded.note ?? ''}` };
+    },
+  });
+  return { ...reloaded!, changeId: done.changeId, check: done.verification };
+}
+
+export const reloadNginx = defineTool({
+  name: 'reload_nginx',
+  title: 'Test and reload nginx',
+  description:
+    'Reloads nginx gracefully after testing its configuration: it runs `nginx -t` first and refuses to reload when the test fails, returning nginx\'s own error (directive, file, line) while the running nginx keeps serving its old configuration. ' +
+    'After `nginx -s reload` it waits until new workers run and every old worker has exited: workersReplaced=true means only the new configuration answers. ' +
+    'Called with service alone (that service\'s nginx entry in the inventory), and the service has an HTTP health check, the check must keep passing for verifySeconds; if it fails, the last config that served well is restored and reloaded automatically and the call fails saying so. ' +
+    'Otherwise say where nginx is with host (plus confPath/prefix), or host and container for nginx inside a container (steps run via docker exec). It does not start a stopped nginx. ' +
+    `nginx's message is capped at ${MAX_OUTPUT_CHARS} characters.`,
+  family: 'nginx',
+  risk: 'low',
+  effect: 'reload',
+  input: Input,
+  output: Output,
+  // One form however it is named: by service or by host/container, the nginx it reaches.
+  target: (i, inventory) => {
+    const place = nginxPlace(i, inventory);
+    return `${place.host}/${place.container ?? 'nginx'}`;
+  },
+  // An approval binds where the reload happens (a reloaded inventory cannot move it), and a call by
+  // service is decided on that service's own attributes, not those of another on the same nginx.
+  resolve: (i, inventory) => {
+    const place = nginxPlace(i, inventory);
+    const checked = i.service !== undefined && hasHttpCheck(inventory.service(i.service));
+    return {
+      bindsTo: place, ...(i.service !== undefined ? { service: i.service } : {}),
+      ...(checked ? { deadlineMs: (i.verifySeconds ?? DEFAULT_RELOAD_VERIFY_S) * 2_000 + CHANGE_OVERHEAD_MS } : {}),
+    };
+  },
+  plan: reloadPlan,
+  async run(input, ctx): Promise<Output> {
+    const place = nginxPlace(input, ctx.inventory);
+    const s = place.service !== undefined ? ctx.inventory.service(place.service) : undefined;
+    if (hasHttpCheck(s)) return checkedReload(place, s, input.verifySeconds ?? DEFAULT_RELOAD_VERIFY_S, ctx);
+    return { ...(await testAndReload(place, ctx)), changeId: null, check: null };
+  },
+  summarize: (o) =>
+    `${o.service ? `${o.service}: ` : ''}nginx reloaded in ${o.container ? `container ${o.container} on host ${o.host}` : `host ${o.host}`}; master ${o.masterPid} alive; ` +
+    (o.workersReplaced ? `workers replaced (${o.workersBefore.join(' ') || '-'} -> ${o.workersAfter.join(' ')}): only the new configuration answers` : `workers NOT replaced: ${o.note ?? ''}`) +
+    (o.check ? `\nchecked (${o.changeId}): ${o.check}` : '') +
+    `\n${o.testOutput}`,
+});

@@ -1,0 +1,88 @@
+// rollback_change: puts a recorded change's before state back and checks it, through the gate like
+// any write (its target is the change's, so policy speaks of the same thing). Also how warden
+// finishes a change a crash left open: with onlyIfBroken, a change caught between apply and its
+// check is checked first and kept when it works.
+import { z } from 'zod';
+import { ToolFailure } from '../errors.js';
+import type { ChangeRecord } from '../store/changes.js';
+import { CHANGE_OVERHEAD_MS, ChangeFields, finish, outcome, rollBack, type ChangeKind } from './change-transaction.js';
+import { containerResourcesKind } from './container-resources.js';
+import { nginxFilesKind } from './nginx-change.js';
+import { defineTool, type CallRecords } from './spec.js';
+
+const KINDS: Record<string, ChangeKind> = { [nginxFilesKind.kind]: nginxFilesKind, [containerResourcesKind.kind]: containerResourcesKind };
+
+export const ChangeId = z.string().regex(/^chg_[0-9a-f]{16}$/, 'a change id such as chg_0123456789abcdef').describe('The change id, as its tool or `warden changes list` gave it.');
+
+const Input = z.strictObject({
+  changeId: ChangeId,
+  reason: z.string().min(1).max(500).optional().describe('Why, for the change record and the audit.'),
+  onlyIfBroken: z.boolean().default(false).describe('For a change a crash left unfinished: check it first and keep it when its check passes. Ignored for a finished change.'),
+});
+
+function changeOf(id: string, records: CallRecords): ChangeRecord {
+  const c = records.change(id);
+  if (!c) throw new ToolFailure('invalid_input', `changeId: no change "${id}"; warden changes list shows them`);
+  return c;
+}
+
+function kindOf(c: ChangeRecord): ChangeKind {
+  const kind = KINDS[c.kind];
+  if (!kind) throw new ToolFailure('invalid_input', `change ${c.id} is of kind "${c.kind}", which this warden cannot roll back`);
+  return kind;
+}
+
+/** Why this change cannot be rolled back now, or undefined. */
+function refusal(c: ChangeRecord, later: readonly ChangeRecord[], abandoned: boolean): string | undefined {
+  if (c.status === 'rejected') return `change ${c.id} was rejected by its validation and never applied; nothing to roll back`;
+  if (c.status === 'rolled_back') return `change ${c.id} was already rolled back`;
+  if ((c.status === 'applying' || c.status === 'verifying' || c.status === 'rolling_back') && !abandoned) {
+    return `change ${c.id} is still ${c.status.replace('_', ' ')} in a running warden process; it rolls back by itself if its check fails`;
+  }
+  if (later.length) return `change ${later.map((l) => l.id).join(', ')} on ${c.target} came after ${c.id} and is still in effect; roll ${later.length > 1 ? 'those' : 'that'} back first, newest first`;
+  return undefined;
+}
+
+const planSeconds = (c: ChangeRecord | undefined): number => {
+  const s = (c?.plan as { verifySeconds?: unknown } | undefined)?.verifySeconds;
+  return typeof s === 'number' ? s : 10;
+};
+
+export const rollbackChange = defineTool({
+  name: 'rollback_change',
+  title: 'Roll back a configuration change',
+  description:
+    'Restores the state a recorded configuration change (nginx_set_upstream, update_container_resources, a checked reload_nginx) replaced, and checks that the target serves as it did before the change. ' +
+    'Use it when a change that passed its check turns out wrong later; a change that fails its own check is rolled back automatically, without this tool. ' +
+    'Refused for a change that was never applied or is already rolled back, and while a later change on the same target is still in effect (roll that back first). ' +
+    'Returns the change with its rollback result; a failed rollback returns an error and alerts a human.',
+  family: 'changes',
+  risk: 'low',
+  effect: 'rollback',
+  input: Input,
+  output: z.object(ChangeFields),
+  target: (i, _inventory, records) => changeOf(i.changeId, records).target,
+  resolve: (i, _inventory, records) => {
+    const c = changeOf(i.changeId, records);
+    kindOf(c);
+    return { ...(c.service ? { service: c.service } : {}), deadlineMs: planSeconds(c) * 2_000 + CHANGE_OVERHEAD_MS };
+  },
+  plan: (i) => `restore the before state of change ${i.changeId} and check it`,
+  async run(input, ctx) {
+    const c = changeOf(input.changeId, { change: (id) => ctx.changes.get(id) });
+    const kind = kindOf(c);
+    const why = refusal(c, ctx.changes.laterOnTarget(c), ctx.changes.abandoned(c));
+    if (why) throw new ToolFailure('invalid_input', why);
+    const note = input.reason ? `rollback asked by ${ctx.call.principal}: ${input.reason}` : `rollback asked by ${ctx.call.principal}`;
+    if (input.onlyIfBroken && c.status === 'verifying') {
+      // The change was applied whole (verifying is written after apply returned): its own check decides.
+      const claimed = await ctx.changes.update(c.id, { call: ctx.call.id, ifOwner: c.owner });
+      return finish(ctx, kind, claimed, await kind.check(claimed, ctx, 'after'));
+    }
+    const claimed = await ctx.changes.update(c.id, { status: 'rolling_back', rollback: note, call: ctx.call.id, ifOwner: c.owner });
+    const done = await rollBack(ctx, kind, claimed);
+    if (done.status !== 'rolled_back') throw new ToolFailure('target_failed', `the rollback of change ${c.id} on ${c.target} FAILED: ${done.rollback ?? ''}. A human has been alerted; make no further change to it.`);
+    return outcome(done);
+  },
+  summarize: (o) => `${o.changeId} ${o.status}: ${o.summary}\n${o.rollback ?? o.verification}`,
+});
