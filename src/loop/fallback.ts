@@ -38,6 +38,8 @@ export type FallbackAction =
   | { kind: 'none'; reason: string }
   | { kind: 'wait'; reason: string }
   | { kind: 'restart'; tool: 'restart_container' | 'start_container'; cause: string; reason: string }
+  /** Raise the memory limit (to `memory`, Docker's notation) and start it: a change held for approval under the default policy. */
+  | { kind: 'resize'; tool: 'update_container_resources'; memory: string; cause: string; reason: string }
   | { kind: 'escalate'; reason: string; proposal?: string };
 
 export type FallbackConfig = Pick<LoopConfig, 'maxAttempts'>;
@@ -70,7 +72,7 @@ function proposeMemory(v: ContainerView): string {
   const limit = v.limits.memoryBytes;
   if (limit === null) return 'it has no memory limit: the host itself ran out; look for a leak or give the host more memory';
   const now = Math.round((limit / MiB) * 10) / 10;
-  return `raise its memory limit above the current ${now} MiB (e.g. to ${now * 2} MiB with recreate and --memory), or find what grew`;
+  return `raise its memory limit above the current ${now} MiB (e.g. to ${now * 2} MiB with update_container_resources), or find what grew`;
 }
 
 /**
@@ -146,7 +148,12 @@ function onExit(v: ContainerView, h: FallbackHistory): FallbackAction {
   if (v.oomKilled) {
     // Only a different OOM exit than one already seen counts as "again": a re-look at the same exit does not.
     const earlier = h.looks.some((l) => l.oomKilled && l.finishedAt !== v.finishedAt);
-    if (earlier) return escalate(v, h, 'OOM-killed again after a restart (OOMKilled)', proposeMemory(v));
+    if (earlier) {
+      const limit = v.limits.memoryBytes;
+      if (limit === null || limit <= 0 || h.looks.some((l) => l.decision === 'resize')) return escalate(v, h, 'OOM-killed again after a restart (OOMKilled)', proposeMemory(v));
+      const doubled = `${Math.ceil((limit * 2) / MiB)}m`;
+      return { kind: 'resize', tool: 'update_container_resources', memory: doubled, cause: 'oom', reason: `OOM-killed again after a restart (OOMKilled): double its memory limit to ${doubled} and start it, as a change that rolls back if it does not hold` };
+    }
     return { kind: 'restart', tool, cause: 'oom', reason: `OOM-killed (OOMKilled true, exit ${v.exitCode}): restart once` };
   }
   switch (v.exitCode) {
@@ -172,8 +179,8 @@ function onExit(v: ContainerView, h: FallbackHistory): FallbackAction {
  * The runbook decision. In order: healthy -> nothing to do; a configuration error (Docker's start
  * error, exit 126 or 127) -> escalate at once, quoting Docker; Docker is restarting it -> wait (and
  * escalate when its restart count keeps climbing); the loop acted maxAttempts times -> escalate;
- * then by how it failed: unhealthy -> restart; OOMKilled -> restart once, then escalate with a
- * memory proposal; exit 0/1, a plain SIGKILL (137) and a SIGTERM or SIGINT from inside (143, 130)
+ * then by how it failed: unhealthy -> restart; OOMKilled -> restart once, then double its memory
+ * limit (update_container_resources, held for approval by default), then escalate; exit 0/1, a plain SIGKILL (137) and a SIGTERM or SIGINT from inside (143, 130)
  * -> restart; 139 and anything else -> escalate. Every escalation names Docker's restart count and
  * the last exit codes seen.
  */

@@ -210,7 +210,9 @@ export async function runbookStep(run: Run, why: string): Promise<FlowNext> {
       }
       continue;
     }
-    const args = restartArgs(inc.host, inc.container);
+    const args = action.kind === 'resize'
+      ? { host: inc.host, container: inc.container, memory: action.memory, start: true }
+      : restartArgs(inc.host, inc.container);
     const r = await callLoopTool(run.client, action.tool, args);
     checkStopping(run);
     if (r.ok) {

@@ -5,7 +5,8 @@
 import { describe, expect, it } from 'vitest';
 import { startLoop } from '../../src/loop/loop-service.js';
 import { createContainer } from '../support/containers.js';
-import { eventually, useLoopWorlds, type LoopWorld } from '../support/loop-world.js';
+import { warden } from '../support/cli.js';
+import { useLoopWorlds, type LoopWorld } from '../support/loop-world.js';
 
 const worlds = useLoopWorlds('');
 const world = worlds.world;
@@ -29,20 +30,31 @@ describe('the loop from Docker events, Claude unreachable', () => {
     expect(w.loop.incidents.timeline(inc.id).some((e) => e.kind === 'model' && /no Anthropic API key/.test(e.summary))).toBe(true);
   });
 
-  it('restarts an OOM-killed container once; when it is OOM-killed again it escalates, proposing a higher memory limit', async () => {
-    // It OOMs a second after each start, inside the settle window.
-    const w = await world({ script: [{ error: { status: 529 } }], loop: 'settleSeconds: 4' });
-    const c = await createContainer(worlds.dockerd(), 'e2e-c', { cmd: ['sh', '-c', 'sleep 1; x=a; while true; do x=$x$x; done'], memoryBytes: 16 * MiB });
-    const inc = await w.incident(byContainer('e2e-c'), ['escalated'], 60_000);
-    w.api!.assertDone();
-    expect(loopStarts(w, inc.id)).toHaveLength(1);
-    expect(inc.resolution).toMatch(/OOM-killed again/);
-    await eventually('the escalation webhook', () => w.hooks.received.some((n) => n.event === 'escalation' && n.incident === inc.id));
-    const hook = w.hooks.received.find((n) => n.event === 'escalation' && n.incident === inc.id)!;
-    expect(hook.proposal).toMatch(/raise its memory limit above the current 16 MiB \(e\.g\. to 32 MiB/);
-    expect(String(hook.timeline)).toMatch(/runbook: OOM-killed/);
-    const state = (await c.inspect()).State;
-    expect(state).toMatchObject({ Running: false, OOMKilled: true });
+  it('restarts an OOM-killed container once; OOM-killed again, an approved update_container_resources doubles its limit and it runs; `warden changes rollback` restores the limit', async () => {
+    // 24 MiB in one buffer, a second after each start: killed under 16 MiB, at home under 32.
+    const w = await world({ script: [{ error: { status: 529 } }], loop: 'settleSeconds: 2' });
+    const c = await createContainer(worlds.dockerd(), 'e2e-c', { cmd: ['sh', '-c', 'sleep 1; dd if=/dev/zero of=/dev/null bs=24M count=1 || exit 137; exec sleep 100000'], memoryBytes: 16 * MiB });
+    const parked = await w.incident(byContainer('e2e-c'), ['waiting_approval', 'escalated'], 60_000);
+    expect(parked.status).toBe('waiting_approval');
+    expect(loopStarts(w, parked.id)).toHaveLength(1);
+    const held = w.rt.approvals.get(parked.waitingOn!)!;
+    expect(held).toMatchObject({ tool: 'update_container_resources', status: 'pending' });
+    expect(JSON.parse(String(held.args))).toMatchObject({ container: 'e2e-c', memory: '32m', start: true });
+    w.rt.decider.decide({ id: held.id, verdict: 'approved', by: 'alice', transport: 'cli' });
+    const inc = await w.incident(byContainer('e2e-c'), ['resolved', 'escalated'], 90_000);
+    expect(inc.status, inc.resolution ?? '').toBe('resolved');
+    expect(inc.resolution).toMatch(/^update_container_resources .*"memory":"32m".* approved by alice; verified: running/);
+    const after = await c.inspect();
+    expect(after.State.Running).toBe(true);
+    expect(after.HostConfig.Memory).toBe(32 * MiB);
+    const [change] = w.rt.changes.list({ limit: 1 });
+    expect(change).toMatchObject({ status: 'verified', kind: 'container_resources', target: 'local/e2e-c', principal: 'loop', incidentId: inc.id });
+    const r = warden(['changes', 'rollback', change!.id, '--reason', 'back to the old limit', '--by', 'alice'], { WARDEN_DATA_DIR: w.rt.config.dataDir, DOCKER_HOST: worlds.dockerd().dockerHost });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(new RegExp(`${change!.id} rolled_back`));
+    expect((await c.inspect()).HostConfig.Memory).toBe(16 * MiB);
+    expect(w.rt.changes.get(change!.id)).toMatchObject({ status: 'rolled_back', rollback: expect.stringMatching(/rollback asked by alice: back to the old limit|limits set back/) });
+    expect(w.rt.audit.list().filter((e) => e.tool === 'rollback_change').map((e) => `${e.principal}:${e.phase}`)).toEqual(['alice:requested', 'alice:completed']);
   });
 
   it("after a crash between the 'requested' entry and its outcome, the next runner verifies instead of starting it again", async () => {

@@ -47,7 +47,7 @@ describe('runner: Claude first', () => {
 });
 
 describe('runner: runbooks', () => {
-  it('restarts an OOM kill once; a second OOM kill escalates, proposing a higher limit than the current one', async () => {
+  it('restarts an OOM kill once; a second OOM kill asks, held for approval, to double the memory limit and start it', async () => {
     const w = world({ agent: async () => ({ outcome: 'budget', summary: 'daily cost budget spent' }) });
     const oom = { status: 'exited', running: false, exitCode: 137, oomKilled: true, limits: { memoryBytes: 64 * MiB, memoryReservationBytes: null, nanoCpus: null, cpuShares: null, cpuQuota: null, cpuPeriod: null, pidsLimit: null } };
     w.docker.set('db', { ...oom, finishedAt: '2026-01-01T00:00:00Z' });
@@ -56,11 +56,12 @@ describe('runner: runbooks', () => {
       setTimeout(() => w.docker.set(name, { ...oom, finishedAt: new Date().toISOString() }), 100);
     };
     const inc = w.open('db');
-    expect(await w.until(inc.id)).toMatchObject({ status: 'escalated', attempts: 1 });
+    const parked = await w.until(inc.id, ['waiting_approval', 'escalated']);
+    expect(parked).toMatchObject({ status: 'waiting_approval', attempts: 1 });
     expect(w.docker.starts('db')).toBe(1);
-    const n = w.notifications.find((x) => x.event === 'escalation')!;
-    expect(n.fields.reason).toMatch(/OOM-killed again/);
-    expect(n.fields.proposal).toMatch(/current 64 MiB/);
+    const held = w.rt.approvals.get(parked.waitingOn!)!;
+    expect(held).toMatchObject({ tool: 'update_container_resources', status: 'pending' });
+    expect(JSON.parse(String(held.args))).toMatchObject({ host: 'local', container: 'db', memory: '128m', start: true });
   });
 
   it('counts an OOM kill of the incident it re-opened within the cooldown: an OOM after a verified restart escalates', async () => {

@@ -99,13 +99,26 @@ describe('decideFallback', () => {
     expect(decideFallback(view(over), 0, none, cfg)).toMatchObject({ kind: 'restart', tool });
   });
 
-  it('escalates a second OOM kill in the same incident, proposing a higher memory limit than the current one', () => {
+  it('answers a second OOM kill in the same incident by doubling the memory limit through update_container_resources, starting it', () => {
     const first = view({ exitCode: 137, oomKilled: true, limits: { memoryBytes: 64 * 1024 * 1024 } });
     const history = { looks: [lookOf('restart', first)] };
     const again = { ...first, finishedAt: '2026-01-01T00:05:00Z' };
-    const action = decideFallback(again, 1, history, cfg);
+    expect(decideFallback(again, 1, history, cfg)).toMatchObject({ kind: 'resize', tool: 'update_container_resources', memory: '128m', reason: expect.stringMatching(/OOM-killed again/) });
+  });
+
+  it('escalates an OOM kill after the limit was already doubled, proposing a higher limit than the current one', () => {
+    const first = view({ exitCode: 137, oomKilled: true, limits: { memoryBytes: 64 * 1024 * 1024 } });
+    const resized = { ...first, finishedAt: '2026-01-01T00:05:00Z', limits: { memoryBytes: 128 * 1024 * 1024 } };
+    const history = { looks: [lookOf('restart', first), lookOf('resize', resized)] };
+    const action = decideFallback({ ...resized, finishedAt: '2026-01-01T00:09:00Z' }, 2, history, cfg);
     expect(action).toMatchObject({ kind: 'escalate', reason: expect.stringMatching(/OOM-killed again/) });
-    expect(action.kind === 'escalate' && action.proposal).toMatch(/current 64 MiB.*128 MiB/);
+    expect(action.kind === 'escalate' && action.proposal).toMatch(/current 128 MiB.*256 MiB/);
+  });
+
+  it('escalates a second OOM kill of a container without a memory limit: the host ran out, not the container', () => {
+    const first = view({ exitCode: 137, oomKilled: true, limits: { memoryBytes: null } });
+    const action = decideFallback({ ...first, finishedAt: '2026-01-01T00:05:00Z' }, 1, { looks: [lookOf('restart', first)] }, cfg);
+    expect(action.kind === 'escalate' && action.proposal).toMatch(/no memory limit/);
   });
 
   it('does not count a second look at the same OOM exit as a second OOM', () => {
