@@ -1,18 +1,6 @@
-// One HTTP GET to a health URL the inventory names: the status, or why there was none. Redirects
-// are not followed (a 3xx is an answer, not a success). The body is read only to look for an
-// expected keyword, and never past KEYWORD_WINDOW_BYTES.
-
-export type ProbeResult = { ok: true; status: number } | { ok: false; error: string };
-
-export async function probeHttp(url: string, timeoutMs: number): Promise<ProbeResult> {
-  try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), redirect: 'manual' });
-    await res.body?.cancel();
-    return { ok: true, status: res.status };
-  } catch (err) {
-    return { ok: false, error: failureText(err) };
-  }
-}
+// One HTTP GET to a health URL the inventory names, checked against what it expects: a status
+// (default 2xx) and a keyword. Redirects are not followed (a 3xx is an answer, not a success). The
+// body is read only to look for the keyword, and never past KEYWORD_WINDOW_BYTES.
 
 export const KEYWORD_WINDOW_BYTES = 64 * 1024;
 

@@ -16,7 +16,7 @@ import { callLoopTool } from './loop-call.js';
 import type { ConnectLoopClient } from './loop-client.js';
 import { ACTIVE_STATUSES, type Incident, type TimelineEvent } from '../shared/incidents.js';
 import { dependencyIncident } from './correlate.js';
-import { healthUrlFor, verifyTarget, type Verification } from './verify.js';
+import { healthCheckFor, verifyTarget, type Verification } from './verify.js';
 
 export interface AgentRequest {
   incident: Incident;
@@ -109,7 +109,7 @@ export async function verifyStep(run: Run, after: string): Promise<Verification>
   const inc = incidentOf(run);
   if (inc.status !== 'verifying') run.d.incidents.transition(run.id, 'verify', `verifying after ${after}`.slice(0, 500));
   const v = inc.host
-    ? await verifyTarget(run.client, { host: inc.host, container: inc.container, healthUrl: healthUrlFor(run.d.inventory, inc) }, { settleSeconds: run.d.cfg.settleSeconds, signal: run.signal })
+    ? await verifyTarget(run.client, { host: inc.host, container: inc.container, health: healthCheckFor(run.d.inventory, inc) }, { settleSeconds: run.d.cfg.settleSeconds, signal: run.signal })
     : { ok: false, reason: 'the incident names no target to verify' };
   checkStopping(run);
   run.d.incidents.addEvent(run.id, 'verify', `${v.ok ? 'verified' : 'verification failed'}: ${v.reason}`, { ok: v.ok, reason: v.reason, after });

@@ -1,8 +1,9 @@
 // After a write action the loop checks the outcome itself, through the same MCP client (read tools,
 // audited as the loop): the container stays running (and healthy, if it has a health check) for the
-// whole settle window without a restart, and an HTTP health check, where the inventory names one, answers 2xx.
+// whole settle window without a restart, and an HTTP health check, where the inventory names one,
+// answers as it expects (its status, default 2xx, and its keyword).
 import type { Client } from '@modelcontextprotocol/client';
-import { probeHttp } from '../adapters/http-probe.js';
+import { probeExpecting, type Expectation } from '../adapters/http-probe.js';
 import type { InventoryReader } from '../store/readers.js';
 import type { ContainerView } from './fallback.js';
 import { callLoopTool } from './loop-call.js';
@@ -11,8 +12,8 @@ export interface VerifyTarget {
   host: string;
   /** null for a target that is not a container (an nginx on the host): only the HTTP check applies. */
   container: string | null;
-  /** GET must answer 2xx: the service's healthCheck.http from the inventory. */
-  healthUrl?: string | null;
+  /** The service's healthCheck.http from the inventory: GET must answer its status (default 2xx), with its keyword when it names one. */
+  health?: HealthProbe | null;
 }
 
 export interface VerifyOptions {
@@ -45,10 +46,15 @@ const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
     signal?.addEventListener('abort', done, { once: true });
   });
 
+export interface HealthProbe extends Expectation {
+  url: string;
+}
+
 /** The HTTP health check the inventory gives the service at this target, if any. */
-export function healthUrlFor(inventory: InventoryReader, where: { host: string | null; container: string | null; service: string | null }): string | null {
-  const check = inventory.serviceFor(where)?.healthCheck as { http?: unknown } | null | undefined;
-  return typeof check?.http === 'string' ? check.http : null;
+export function healthCheckFor(inventory: InventoryReader, where: { host: string | null; container: string | null; service: string | null }): HealthProbe | null {
+  const check = inventory.serviceFor(where)?.healthCheck as { http?: unknown; status?: number; keyword?: string } | null | undefined;
+  if (typeof check?.http !== 'string') return null;
+  return { url: check.http, ...(check.status !== undefined ? { status: check.status } : {}), ...(check.keyword !== undefined ? { keyword: check.keyword } : {}) };
 }
 
 /** Why this view fails verification at once, or undefined while it may still pass. */
@@ -96,17 +102,16 @@ async function verifyContainer(client: Client, host: string, container: string, 
   }
 }
 
-async function verifyHttp(url: string, opts: VerifyOptions): Promise<Verification> {
+async function verifyHttp(probe: HealthProbe, opts: VerifyOptions): Promise<Verification> {
   const tries = opts.httpTries ?? 3;
   let last = '';
   for (let i = 0; i < tries; i += 1) {
     if (i > 0) await sleep(1_000, opts.signal);
-    const res = await probeHttp(url, opts.httpTimeoutMs ?? 5_000);
-    if (!res.ok) last = `failed: ${res.error}`;
-    else if (res.status >= 200 && res.status < 300) return { ok: true, reason: `GET ${url} answered ${res.status}` };
-    else last = `answered ${res.status}`;
+    const res = await probeExpecting(probe.url, probe, opts.httpTimeoutMs ?? 5_000);
+    if (res.passed) return { ok: true, reason: `GET ${res.detail}` };
+    last = res.detail;
   }
-  return { ok: false, reason: `GET ${url} ${last} (${tries} tries)` };
+  return { ok: false, reason: `GET ${last} (${tries} tries)` };
 }
 
 /** Verifies a target; `ok` only when every check that applies passed. Never throws. */
@@ -116,8 +121,8 @@ export async function verifyTarget(client: Client, target: VerifyTarget, opts: V
     container = await verifyContainer(client, target.host, target.container, opts);
     if (!container.ok) return container;
   }
-  if (target.healthUrl) {
-    const http = await verifyHttp(target.healthUrl, opts);
+  if (target.health) {
+    const http = await verifyHttp(target.health, opts);
     return { ok: http.ok, reason: container ? `${container.reason}; ${http.reason}` : http.reason, view: container?.view };
   }
   return container ?? { ok: false, reason: 'nothing to verify: no container and no HTTP health check in the inventory' };

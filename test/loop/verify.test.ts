@@ -73,10 +73,20 @@ describe('verifyTarget', () => {
   it('adds the HTTP health check: 2xx passes, anything else fails after its tries', async () => {
     const { linked } = await setup();
     const up = await httpServer(200);
-    expect(await verifyTarget(linked.client, { host: 'local', container: 'web-1', healthUrl: up }, opts))
+    expect(await verifyTarget(linked.client, { host: 'local', container: 'web-1', health: { url: up } }, opts))
       .toMatchObject({ ok: true, reason: expect.stringMatching(new RegExp(`unchanged\\); GET ${up} answered 200$`)) });
     const down = await httpServer(503);
-    expect(await verifyTarget(linked.client, { host: 'local', container: null, healthUrl: down }, { ...opts, httpTries: 2 }))
-      .toEqual({ ok: false, reason: `GET ${down} answered 503 (2 tries)`, view: undefined });
+    expect(await verifyTarget(linked.client, { host: 'local', container: null, health: { url: down } }, { ...opts, httpTries: 2 }))
+      .toEqual({ ok: false, reason: `GET ${down} answered 503, expected 2xx (2 tries)`, view: undefined });
+  });
+
+  it('holds the HTTP check to the status and keyword the inventory names: a 200 without the keyword fails', async () => {
+    const { linked } = await setup();
+    const up = await httpServer(200);
+    expect(await verifyTarget(linked.client, { host: 'local', container: null, health: { url: up, keyword: 'no such text' } }, { ...opts, httpTries: 1 }))
+      .toMatchObject({ ok: false, reason: expect.stringMatching(/answered 200 without "no such text"/) });
+    const teapot = await httpServer(418);
+    expect(await verifyTarget(linked.client, { host: 'local', container: null, health: { url: teapot, status: 418 } }, { ...opts, httpTries: 1 }))
+      .toMatchObject({ ok: true });
   });
 });
