@@ -231,6 +231,6 @@ export const nginxErrorLog = defineTool({
   summarize(o) {
     const head = `${o.service ? `${o.service}: ` : ''}${placeLabel(o)} ${o.path}: ${o.lineCount} of ${o.linesRead} lines read. ${o.note}`;
     // Every line is tagged err| by fenceLog, so none can start where a marker would.
-    return o.lineCount === 0 ? head : `${head}\n${fenceLog(`${placeLabel(o)} ${o.path}`, o.lines.map((text) => ({ stream: 'stderr', text })))}`;
+    return o.lineCount === 0 ? head : `${head}\n${fenceLog(`${placeLabel(o)} ${o.path}`, o.lines.map((text) => ({ stream: 'stderr', text })), 'nginx error log')}`;
   },
 });
