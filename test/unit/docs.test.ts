@@ -17,6 +17,8 @@ describe('docs/policy.example.yaml', () => {
     ['a restart of a critical service', { ...req, target: 'local/db', info: { service: 'db', tier: 'critical' } }, 'approve'],
     ['a bot writing', { ...req, principal: 'bot-ci' }, 'deny'],
     ['a web restart', req, 'allow'],
+    ['the load balancer\'s upstream change (auto with backup, before the critical rule)', { ...req, tool: 'nginx_set_upstream', risk: 'medium' as const, effect: 'config' as const, target: 'local/lb', info: { service: 'lb', tier: 'critical' } }, 'allow'],
+    ['a restart of the load balancer (critical)', { ...req, target: 'local/lb', info: { service: 'lb', tier: 'critical' } }, 'approve'],
   ])('decides %s', (_what, request, decision) => {
     expect(decide(policy, request).decision).toBe(decision);
   });
