@@ -20,9 +20,18 @@ export interface CreatePlan {
   extraNetworks: Array<{ name: string; endpoint: Docker.EndpointSettings }>;
 }
 
+/** What a recreate may change on the way: the image (another tag of the same repository) and environment variables. */
+export interface Amendment {
+  /** An image reference already on the host; warden never pulls. */
+  image?: string;
+  env?: { set: Record<string, string>; unset: string[] };
+}
+
 export interface Blueprint {
   id: string;
   name: string;
+  /** The image as the container was created with it (Config.Image), e.g. `shop/web:1.4`. */
+  imageName: string;
   /** What create uses: the name it was created with, or the image id when that name now means another image. */
   image: string;
   imageId: string;
@@ -114,6 +123,7 @@ export function blueprintOf(d: Docker.ContainerInspectInfo, image: string): Blue
   return {
     id: shortId,
     name: bareName(d.Name),
+    imageName: d.Config.Image,
     image,
     imageId: d.Image,
     running: d.State.Running,
@@ -121,4 +131,37 @@ export function blueprintOf(d: Docker.ContainerInspectInfo, image: string): Blue
     carried,
     plan: { options, extraNetworks },
   };
+}
+
+/** `K=V` entries with `set` applied (replacing or appended, in order) and `unset` removed. */
+export function amendEnv(env: readonly string[], set: Record<string, string>, unset: readonly string[]): string[] {
+  const nameOf = (e: string): string => e.split('=', 1)[0]!;
+  const drop = new Set([...unset, ...Object.keys(set)]);
+  const kept = env.filter((e) => !drop.has(nameOf(e)));
+  const replaced = env.filter((e) => nameOf(e) in set).map((e) => `${nameOf(e)}=${set[nameOf(e)]}`);
+  const added = Object.keys(set).filter((k) => !env.some((e) => nameOf(e) === k)).map((k) => `${k}=${set[k]}`);
+  // Keep the position of a replaced variable: a reader of inspect sees the same order as before.
+  const order = env.map(nameOf).filter((n) => !unset.includes(n));
+  const byName = new Map([...kept, ...replaced].map((e) => [nameOf(e), e]));
+  return [...order.map((n) => byName.get(n)!).filter(Boolean), ...added];
+}
+
+/** The create plan with the amendment applied; the blueprint itself is left as it was (the rollback's). */
+export function amendPlan(plan: CreatePlan, a: Amendment): CreatePlan {
+  const env = (plan.options.Env as string[] | undefined) ?? [];
+  return {
+    ...plan,
+    options: {
+      ...plan.options,
+      ...(a.image ? { Image: a.image } : {}),
+      ...(a.env ? { Env: amendEnv(env, a.env.set, a.env.unset) } : {}),
+    },
+  };
+}
+
+/** `registry:5000/shop/web:1.4@sha256:...` -> `registry:5000/shop/web`: the part a tag change keeps. */
+export function repositoryOf(ref: string): string {
+  const noDigest = ref.split('@', 1)[0]!;
+  const colon = noDigest.lastIndexOf(':');
+  return colon > noDigest.lastIndexOf('/') ? noDigest.slice(0, colon) : noDigest;
 }

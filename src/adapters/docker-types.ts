@@ -1,7 +1,7 @@
 // The Docker adapter's interface and the plain shapes it returns; the dockerode implementation is
 // in docker.ts. Tools depend on this interface only, so tests can hand them a fake.
 import type { CommandResult, RunOptions } from './commands.js';
-import type { Blueprint } from './docker-blueprint.js';
+import type { Amendment, Blueprint } from './docker-blueprint.js';
 import type { ContainerLogs, LogsOptions } from './docker-logs.js';
 import type { ImageRow, PruneFilter, StoppedContainer } from './docker-prune.js';
 import type { ContainerDetails } from './docker-view.js';
@@ -101,8 +101,10 @@ export interface DockerAdapter {
   startContainer(ref: string): Promise<void>;
   stopContainer(ref: string, timeoutS: number): Promise<void>;
   blueprint(ref: string): Promise<ContainerBlueprint>;
-  /** Creates (not starts) a container from a blueprint under `name`; returns its short id. */
-  createFromBlueprint(bp: ContainerBlueprint, name: string): Promise<string>;
+  /** Creates (not starts) a container from a blueprint under `name`, amended when asked; returns its short id. */
+  createFromBlueprint(bp: ContainerBlueprint, name: string, amend?: Amendment): Promise<string>;
+  /** The id of an image on the host, or undefined when the host does not have it (warden never pulls). */
+  imageId(ref: string): Promise<string | undefined>;
   renameContainer(ref: string, name: string): Promise<void>;
   /** Never removes volumes; without force, Docker refuses a running container. */
   removeContainer(ref: string, opts: { force: boolean }): Promise<void>;

@@ -5,7 +5,7 @@ import { ToolFailure, errorMessage } from '../errors.js';
 import { redactText } from '../shared/redact.js';
 import type { CommandResult, RunOptions } from './commands.js';
 import { containerFiles } from './docker-archive.js';
-import { blueprintOf, type CreatePlan } from './docker-blueprint.js';
+import { amendPlan, blueprintOf, type Amendment, type CreatePlan } from './docker-blueprint.js';
 import { readEventStream } from './docker-event-stream.js';
 import { runExec } from './docker-exec.js';
 import { DEFAULT_MAX_READ_BYTES, readLogStream, type ContainerLogs, type LogsOptions } from './docker-logs.js';
@@ -199,8 +199,17 @@ export class DockerodeAdapter implements DockerAdapter {
     return blueprintOf(d, named?.Id === d.Image ? d.Config.Image : d.Image);
   }
 
-  async createFromBlueprint(bp: ContainerBlueprint, name: string): Promise<string> {
-    const plan = bp.plan as CreatePlan;
+  async imageId(ref: string): Promise<string | undefined> {
+    try {
+      return (await this.docker.getImage(ref).inspect()).Id;
+    } catch (err) {
+      if ((err as { statusCode?: number }).statusCode === 404) return undefined;
+      throw dockerFailure(err, this.host, `inspect image ${ref}`);
+    }
+  }
+
+  async createFromBlueprint(bp: ContainerBlueprint, name: string, amend?: Amendment): Promise<string> {
+    const plan = amend ? amendPlan(bp.plan as CreatePlan, amend) : (bp.plan as CreatePlan);
     const created = await this.step('create', undefined, () => this.docker.createContainer({ ...plan.options, name }));
     for (const n of plan.extraNetworks) {
       try {

@@ -92,14 +92,20 @@ export async function runChange(ctx: ToolContext, p: ChangePlan): Promise<Change
  * and by recovery, which re-checks an unfinished change before deciding to roll it back.
  */
 export async function finish(ctx: ToolContext, kind: ChangeKind, change: ChangeRecord, verified: Verification): Promise<ChangeOutcome> {
-  if (verified.ok) {
-    const done = await ctx.changes.update(change.id, { status: 'verified', verification: text(verified.detail) });
-    return outcome(done);
-  }
-  await ctx.changes.update(change.id, { status: 'rolling_back', verification: text(verified.detail) });
-  const rolled = await rollBack(ctx, kind, change);
-  throw new ToolFailure('target_failed', failureMessage(rolled), { tail: rolled.rollback ?? '' });
+  const done = await settle(ctx, kind, change, verified);
+  if (done.status === 'verified') return outcome(done);
+  throw new ToolFailure('target_failed', failureMessage(done), { tail: done.rollback ?? '' });
 }
+
+/** verified, rolled_back or rollback_failed, recorded; never throws for the target's answer. */
+export async function settle(ctx: ToolContext, kind: ChangeKind, change: ChangeRecord, verified: Verification, note?: string): Promise<ChangeRecord> {
+  if (verified.ok) return ctx.changes.update(change.id, { status: 'verified', verification: text(verified.detail) });
+  const rolling = await ctx.changes.update(change.id, { status: 'rolling_back', verification: text(verified.detail), ...(note ? { rollback: note } : {}) });
+  return rollBack(ctx, kind, rolling);
+}
+
+/** Who asked for a rollback and why, kept ahead of what it did. */
+const asked = (c: ChangeRecord): string => (c.status === 'rolling_back' && c.rollback ? `${c.rollback}; ` : '');
 
 /** How long a rollback may take, whatever became of the call that started it. */
 const ROLLBACK_MS = 120_000;
@@ -115,11 +121,11 @@ export async function rollBack(callCtx: ToolContext, kind: ChangeKind, change: C
   try {
     restored = await kind.restore(change, ctx);
   } catch (err) {
-    return ctx.changes.update(change.id, { status: 'rollback_failed', rollback: text(`restore failed: ${errorMessage(err)}`), call: ctx.call.id });
+    return ctx.changes.update(change.id, { status: 'rollback_failed', rollback: text(`${asked(change)}restore failed: ${errorMessage(err)}`), call: ctx.call.id });
   }
   const check = await kind.check(change, ctx, 'before').catch((err: unknown): Verification => ({ ok: false, detail: `check failed: ${errorMessage(err)}` }));
   return ctx.changes.update(change.id, {
-    status: check.ok ? 'rolled_back' : 'rollback_failed', rollback: text(`${restored}; ${check.detail}`), call: ctx.call.id,
+    status: check.ok ? 'rolled_back' : 'rollback_failed', rollback: text(`${asked(change)}${restored}; ${check.detail}`), call: ctx.call.id,
   });
 }
 

@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { ToolFailure } from '../errors.js';
 import type { ChangeRecord } from '../store/changes.js';
-import { CHANGE_OVERHEAD_MS, ChangeFields, finish, outcome, rollBack, type ChangeKind } from './change-transaction.js';
+import { CHANGE_OVERHEAD_MS, ChangeFields, outcome, rollBack, settle, type ChangeKind } from './change-transaction.js';
 import { containerResourcesKind } from './container-resources.js';
 import { nginxFilesKind } from './nginx-change.js';
 import { defineTool, type CallRecords } from './spec.js';
@@ -74,14 +74,16 @@ export const rollbackChange = defineTool({
     const why = refusal(c, ctx.changes.laterOnTarget(c), ctx.changes.abandoned(c));
     if (why) throw new ToolFailure('invalid_input', why);
     const note = input.reason ? `rollback asked by ${ctx.call.principal}: ${input.reason}` : `rollback asked by ${ctx.call.principal}`;
+    let done: ChangeRecord;
     if (input.onlyIfBroken && c.status === 'verifying') {
       // The change was applied whole (verifying is written after apply returned): its own check decides.
       const claimed = await ctx.changes.update(c.id, { call: ctx.call.id, ifOwner: c.owner });
-      return finish(ctx, kind, claimed, await kind.check(claimed, ctx, 'after'));
+      done = await settle(ctx, kind, claimed, await kind.check(claimed, ctx, 'after'), `${note}: its check failed`);
+    } else {
+      const claimed = await ctx.changes.update(c.id, { status: 'rolling_back', rollback: note, call: ctx.call.id, ifOwner: c.owner });
+      done = await rollBack(ctx, kind, claimed);
     }
-    const claimed = await ctx.changes.update(c.id, { status: 'rolling_back', rollback: note, call: ctx.call.id, ifOwner: c.owner });
-    const done = await rollBack(ctx, kind, claimed);
-    if (done.status !== 'rolled_back') throw new ToolFailure('target_failed', `the rollback of change ${c.id} on ${c.target} FAILED: ${done.rollback ?? ''}. A human has been alerted; make no further change to it.`);
+    if (done.status === 'rollback_failed') throw new ToolFailure('target_failed', `the rollback of change ${c.id} on ${c.target} FAILED: ${done.rollback ?? ''}. A human has been alerted; make no further change to it.`);
     return outcome(done);
   },
   summarize: (o) => `${o.changeId} ${o.status}: ${o.summary}\n${o.rollback ?? o.verification}`,

@@ -162,5 +162,9 @@ describe('a change left verifying by a SIGKILLed warden serve', () => {
     expect(theChange(w.dataDir)).toMatchObject({ id: killed.id, status: 'rolled_back' });
     expect(readFileSync(w.nginx.confPath, 'utf8')).toBe(before);
     expect((await w.site()).status).toBe(502);
+    // A recovery that rolled back cleanly is a success, not an alarm.
+    await waitFor('the audit outcome', async () => recoveryEntries(w.dataDir, killed.id).length === 2);
+    expect(recoveryEntries(w.dataDir, killed.id)).toEqual([['rollback_change', 'requested'], ['rollback_change', 'completed']]);
+    expect(second.output()).not.toMatch(/could not be finished/);
   }, 90_000);
 });

@@ -102,12 +102,16 @@ export class FakeDocker implements DockerAdapter {
   async blueprint(ref: string): Promise<ContainerBlueprint> {
     this.calls.push(`blueprint ${ref}`);
     const c = this.find(ref);
-    return { id: c.id, name: c.name, image: c.image, imageId: `sha256:${c.id}`, running: c.state === 'running', autoRemove: false, carried: ['Cmd (1)'], plan: {} };
+    return { id: c.id, name: c.name, imageName: c.image, image: c.image, imageId: `sha256:${c.id}`, running: c.state === 'running', autoRemove: false, carried: ['Cmd (1)'], plan: {} };
   }
 
   async createFromBlueprint(bp: ContainerBlueprint, name: string): Promise<string> {
     this.calls.push(`create ${name} from ${bp.id}`);
     return `new-${bp.id}`;
+  }
+
+  async imageId(ref: string): Promise<string | undefined> {
+    return this.containers.some((c) => c.image === ref) ? `sha256:${ref}` : undefined;
   }
 
   async renameContainer(ref: string, name: string): Promise<void> {

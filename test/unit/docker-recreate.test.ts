@@ -85,7 +85,7 @@ class MemoryDocker {
 }
 
 function blueprint(over: Partial<ContainerBlueprint> = {}): ContainerBlueprint {
-  return { id: 'old1', name: 'web', image: 'busybox', imageId: 'sha256:abc', running: true, autoRemove: false, carried: ['Env (2)', 'HostConfig.Memory'], plan: {}, ...over };
+  return { id: 'old1', name: 'web', imageName: 'busybox', image: 'busybox', imageId: 'sha256:abc', running: true, autoRemove: false, carried: ['Env (2)', 'HostConfig.Memory'], plan: {}, ...over };
 }
 
 const ASIDE = 'web-warden-old-20261123T101500Z';
