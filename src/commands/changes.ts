@@ -7,6 +7,7 @@ import type { ConfigLoader } from '../config.js';
 import { CommandError, InputError } from '../errors.js';
 import { CHANGE_STATUSES, ChangeStore, type ChangeRecord, type ChangeStatus } from '../store/changes.js';
 import { openDb } from '../store/db.js';
+import { checkPrincipalName } from '../server/auth.js';
 import { ChangeId } from '../tools/rollback-change.js';
 import { parseLimit, printJson, printLines, table, whoami } from './output.js';
 
@@ -74,6 +75,8 @@ export function registerChangeCommands(program: Command, loadConfig: ConfigLoade
     .option('--by <name>', 'who asks, for the policy and the audit (default: your user name)', whoami())
     .action(async (id: string, opts: { reason?: string; by: string }) => {
       if (!ChangeId.safeParse(id).success) throw new InputError(`<id>: "${id}" is not a change id such as chg_0123456789abcdef`);
+      // The reserved names are warden's own (recovery) and the loop's: a person never acts as them.
+      checkPrincipalName(opts.by, '--by');
       const rt = createRuntime(loadConfig());
       try {
         const out = await rt.guard.call({ principal: opts.by, role: 'admin', transport: 'cli' }, 'rollback_change', { changeId: id, ...(opts.reason ? { reason: opts.reason } : {}) });

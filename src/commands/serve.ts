@@ -6,7 +6,7 @@ import type { ConfigLoader } from '../config.js';
 import { startLoop, type LoopService } from '../loop/loop-service.js';
 import { defaultAllowedHosts, startDaemon } from '../server/daemon.js';
 import { createRuntime } from '../compose.js';
-import { recoverInBackground } from '../server/change-recovery.js';
+import { startRecovery } from '../server/change-recovery.js';
 
 function parsePort(value: string): number {
   const n = Number(value);
@@ -43,7 +43,7 @@ export function registerServeCommand(program: Command, loadConfig: ConfigLoader)
         await rt.close();
         throw err;
       }
-      const recovery = recoverInBackground(rt);
+      const recovery = startRecovery(rt);
       const signal = nextSignal();
       rt.log.info({ loop: loopOn ? 'on' : opts.loop ? 'off (config loop.enabled: false)' : 'off (--no-loop)' }, loopOn
         ? 'the autonomous loop is running: alerts and Docker events become incidents'
@@ -62,7 +62,7 @@ export function registerServeCommand(program: Command, loadConfig: ConfigLoader)
       process.once('SIGINT', force);
       rt.log.info({ signal: got }, 'shutting down: finishing tool calls under way');
       await daemon.close();
-      await recovery;
+      await recovery.stop();
       // Before the database closes: runs under way are aborted and resume from the audit on the next start.
       await loop?.stop();
       await rt.close();

@@ -40,7 +40,9 @@ export function loopPrecondition(d: PreconditionDeps): Precondition {
     check: (caller, call) => storeSays(d, caller.incidentId, call),
     inspect: async (caller, call) => {
       if (call.policy === 'approve' || call.policy === 'deny') return undefined;
-      if (call.effect === 'restart') return dockerSays(d, call);
+      // A configuration change may start the container (update_container_resources after an OOM)
+      // or act on one under maintenance: a person's intent holds it like a restart.
+      if (call.effect === 'restart' || call.effect === 'config' || call.effect === 'rollback') return dockerSays(d, call);
       // A vetted command run for the incident (a compose up, a service restart) may bring its
       // container back as well: the same intent holds it.
       const inc = call.effect === 'exec' && caller.incidentId ? d.incidents.get(caller.incidentId) : undefined;

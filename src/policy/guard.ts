@@ -344,7 +344,10 @@ export class Guard {
       call: { id: call.callId, principal: call.caller.principal, incidentId: call.caller.incidentId ?? null },
     };
     try {
-      const output = await Promise.race([call.spec.run(call.input, ctx), aborted]);
+      const running = call.spec.run(call.input, ctx);
+      // A change rolls itself back on the abort: its real end, not "cancelled", is the outcome.
+      if (call.spec.finishesAfterAbort) aborted.catch(() => undefined);
+      const output = await (call.spec.finishesAfterAbort ? running : Promise.race([running, aborted]));
       const checked = call.spec.output.safeParse(output);
       if (!checked.success) throw new Error(`output of ${call.spec.name} does not match its schema: ${describeIssues(checked.error).join('; ')}`);
       return checked.data;

@@ -42,13 +42,13 @@ export function authenticate(tokens: TokenStore, authorization: string | undefin
   return { ok: true, who: { tokenId: checked.token.id, principal: checked.token.name, role: checked.token.role } };
 }
 
-/** The principal `loop` is the autonomous loop's own: no token may speak as it. */
+/** `loop` is the autonomous loop's own principal and `warden` warden's (recovery): no token or person may speak as them. */
 export const RESERVED_PRINCIPALS = [LOOP_PRINCIPAL, SYSTEM_PRINCIPAL];
 const PRINCIPAL = /^[A-Za-z0-9_.@-]{1,64}$/;
 
-export function checkPrincipalName(name: string): void {
-  if (!PRINCIPAL.test(name)) throw new InputError(`--principal "${name}": expected 1-64 letters, digits or . _ @ -`);
-  if (RESERVED_PRINCIPALS.includes(name)) throw new InputError(`--principal "${name}" is reserved for warden itself`);
+export function checkPrincipalName(name: string, flag = '--principal'): void {
+  if (!PRINCIPAL.test(name)) throw new InputError(`${flag} "${name}": expected 1-64 letters, digits or . _ @ -`);
+  if (RESERVED_PRINCIPALS.includes(name)) throw new InputError(`${flag} "${name}" is reserved for warden itself`);
 }
 
 /** `30d`, `12h`, `90m`, `2w` (parts add up: `1h30m`) -> milliseconds. */

@@ -1,49 +1,105 @@
-// On start: changes that a crashed or killed warden left between apply and verify (or mid-rollback)
-// are finished through the gate, as principal `warden`, with rollback_change: a change caught while
+// Changes that a crashed or killed warden left between apply and verify (or mid-rollback) are
+// finished through the gate, as principal `warden`, with rollback_change: a change caught while
 // verifying is checked and kept when it works, anything else is rolled back. Never left half-done.
+// It runs at start and then every minute, so a kill switch turned off, an approval granted or a
+// dry run ended later still lets it finish; a change it cannot finish is escalated once.
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Guard } from '../policy/guard.js';
 import type { Notifier } from '../shared/notifier.js';
-import type { ChangeStore } from '../store/changes.js';
+import type { ChangeRecord, ChangeStore } from '../store/changes.js';
 import { SYSTEM_PRINCIPAL } from '../shared/roles.js';
+
+export const RECOVERY_EVERY_MS = 60_000;
+
+export interface RecoveryDeps {
+  guard: Guard;
+  changes: ChangeStore;
+  notifier: Notifier;
+  log: Logger;
+}
 
 export interface RecoveryResult {
   changeId: string;
-  ok: boolean;
+  /** finished: verified or rolled back; waiting: held (approval, kill switch, dry run) for a later pass; taken: another process has it; failed. */
+  outcome: 'finished' | 'waiting' | 'taken' | 'failed';
   message: string;
 }
 
-export async function recoverChanges(deps: { guard: Guard; changes: ChangeStore; notifier: Notifier; log: Logger }): Promise<RecoveryResult[]> {
+const CALLER = { principal: SYSTEM_PRINCIPAL, role: 'admin' as const, transport: 'internal' as const };
+
+/** One pass over the orphaned changes. `approvals` carries held requests from one pass to the next. */
+export async function recoverChanges(deps: RecoveryDeps, approvals = new Map<string, string>()): Promise<RecoveryResult[]> {
   const results: RecoveryResult[] = [];
   for (const c of deps.changes.orphans()) {
     deps.log.warn({ change: c.id, status: c.status, target: c.target }, 'finishing a change its process left unfinished');
-    let r: RecoveryResult;
-    try {
-      const out = await deps.guard.call({ principal: SYSTEM_PRINCIPAL, role: 'admin', transport: 'internal' }, 'rollback_change', {
-        changeId: c.id, onlyIfBroken: true, reason: `recovery: the warden process that made it (${c.owner}) ended while the change was ${c.status.replace('_', ' ')}`,
-      });
-      r = { changeId: c.id, ok: out.ok, message: out.ok ? out.text : 'message' in out ? out.message : 'held for approval' };
-    } catch (err) {
-      r = { changeId: c.id, ok: false, message: errorMessage(err) };
-    }
-    if (!r.ok) {
-      deps.log.error({ change: c.id, message: r.message }, 'an unfinished change could not be finished');
-      deps.notifier.send({
-        event: 'escalation',
-        title: `URGENT warden: change ${c.id} on ${c.target} was left unfinished by a crash and could not be finished: ${r.message}`.slice(0, 500),
-        fields: { priority: 'critical', change: c.id, target: c.target, status: c.status },
-      });
-    }
-    results.push(r);
+    results.push(await finishOne(deps, c, approvals));
   }
   return results;
 }
 
-/** Starts recovery without holding up the start; what it did goes to the log (and the audit, through the gate). */
-export function recoverInBackground(deps: Parameters<typeof recoverChanges>[0]): Promise<void> {
-  return recoverChanges(deps).then(
-    (done) => { if (done.length) deps.log.info({ changes: done }, 'unfinished changes finished'); },
-    (err: unknown) => { deps.log.error({ err: errorMessage(err) }, 'recovery of unfinished changes failed'); },
-  );
+async function finishOne(deps: RecoveryDeps, c: ChangeRecord, approvals: Map<string, string>): Promise<RecoveryResult> {
+  const held = approvals.get(c.id);
+  const args = {
+    changeId: c.id, onlyIfBroken: true, reason: `recovery: the warden process that made it (${c.owner}) ended while the change was ${c.status.replace('_', ' ')}`,
+    ...(held ? { approvalId: held } : {}),
+  };
+  try {
+    const out = await deps.guard.call(CALLER, 'rollback_change', args);
+    if (out.ok && !out.dryRun) {
+      approvals.delete(c.id);
+      return { changeId: c.id, outcome: 'finished', message: out.text };
+    }
+    if (out.ok) return { changeId: c.id, outcome: 'waiting', message: 'dry run is on: the change stays open until it is off' };
+    if (out.kind === 'approval_required' && out.details.approvalId) approvals.set(c.id, out.details.approvalId);
+    if (out.kind === 'approval_required' || out.kind === 'denied' || out.kind === 'ask_human') {
+      return { changeId: c.id, outcome: 'waiting', message: 'message' in out ? out.message : 'held for a human' };
+    }
+    return settledElsewhere(deps, c) ?? { changeId: c.id, outcome: 'failed', message: out.message };
+  } catch (err) {
+    return settledElsewhere(deps, c) ?? { changeId: c.id, outcome: 'failed', message: errorMessage(err) };
+  }
+}
+
+/** Another process claimed the change first (two starts at once): not a failure. */
+function settledElsewhere(deps: RecoveryDeps, c: ChangeRecord): RecoveryResult | undefined {
+  const now = deps.changes.get(c.id);
+  if (!now || now.version === c.version || deps.changes.abandoned(now)) return undefined;
+  return { changeId: c.id, outcome: 'taken', message: `now ${now.status}, owned by ${now.owner}` };
+}
+
+/** Recovery at start and every `everyMs`; each change that cannot be finished is escalated once. */
+export function startRecovery(deps: RecoveryDeps, everyMs = RECOVERY_EVERY_MS): { stop(): Promise<void> } {
+  const approvals = new Map<string, string>();
+  const escalated = new Set<string>();
+  let running: Promise<void> = Promise.resolve();
+  const pass = (): void => {
+    running = running.then(async () => {
+      for (const r of await recoverChanges(deps, approvals)) report(deps, r, escalated);
+    }).catch((err: unknown) => deps.log.error({ err: errorMessage(err) }, 'recovery of unfinished changes failed'));
+  };
+  pass();
+  const timer = setInterval(pass, everyMs);
+  timer.unref();
+  return {
+    async stop() {
+      clearInterval(timer);
+      await running;
+    },
+  };
+}
+
+function report(deps: RecoveryDeps, r: RecoveryResult, escalated: Set<string>): void {
+  if (r.outcome === 'finished' || r.outcome === 'taken') {
+    deps.log.info({ change: r.changeId, outcome: r.outcome, message: r.message }, 'unfinished change finished');
+    return;
+  }
+  deps.log.error({ change: r.changeId, outcome: r.outcome, message: r.message }, 'an unfinished change could not be finished yet');
+  if (escalated.has(r.changeId)) return;
+  escalated.add(r.changeId);
+  deps.notifier.send({
+    event: 'escalation',
+    title: `URGENT warden: change ${r.changeId} was left unfinished by a crash and is not finished: ${r.message}. warden retries every minute; warden changes show ${r.changeId}`.slice(0, 600),
+    fields: { priority: 'critical', change: r.changeId, outcome: r.outcome },
+  });
 }

@@ -3,7 +3,7 @@
 import { serveStdio } from '@modelcontextprotocol/server/stdio';
 import type { Runtime } from './runtime.js';
 import { createMcpServer } from './mcp-server.js';
-import { recoverInBackground } from './change-recovery.js';
+import { startRecovery } from './change-recovery.js';
 
 export async function runStdio(rt: Runtime): Promise<void> {
   const { principal, role, elicitApprovals } = rt.config.stdio;
@@ -12,7 +12,7 @@ export async function runStdio(rt: Runtime): Promise<void> {
     onerror: (err) => rt.log.error({ err: String(err) }, 'stdio transport error'),
   });
   rt.log.info({ principal, role, dataDir: rt.config.dataDir, policy: rt.policy.current().source }, 'warden stdio ready');
-  const recovery = recoverInBackground(rt);
+  const recovery = startRecovery(rt);
   await new Promise<void>((resolve) => {
     process.stdin.once('end', resolve);
     process.stdin.once('close', resolve);
@@ -20,6 +20,6 @@ export async function runStdio(rt: Runtime): Promise<void> {
     process.once('SIGINT', resolve);
   });
   await handle.close();
-  await recovery;
+  await recovery.stop();
   await rt.close();
 }

@@ -5,6 +5,7 @@
 // step that touches the target, so a crash leaves a row that says what to check or undo.
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { ToolFailure } from '../errors.js';
 import { whenFree } from './busy.js';
@@ -35,8 +36,10 @@ export interface ChangeRecord {
   validation: string | null;
   verification: string | null;
   rollback: string | null;
-  /** The process working on it: `pid:instance`, the instance unique per process start (a restarted container reuses pid 1). */
+  /** The process working on it: `hostname:pid:instance`, the instance unique per process start (a restarted container reuses pid 1). */
   owner: string;
+  /** Bumped by every write: a claim compares it, so two processes never both take the same change. */
+  version: number;
   /** Every call that acted on this change: the one that made it, and any rollback_change. */
   calls: string[];
 }
@@ -45,8 +48,11 @@ export type NewChange = Pick<ChangeRecord, 'callId' | 'principal' | 'incidentId'
 
 export type ChangePatch = Partial<Pick<ChangeRecord, 'status' | 'afterRef' | 'validation' | 'verification' | 'rollback' | 'summary'>> & {
   call?: string;
-  /** Claim: only while the change still has this owner, so two processes never finish the same change. */
-  ifOwner?: string;
+  /**
+   * A claim: this process takes the change over, only if nobody wrote it since it was read at this
+   * version. Without it, only the change's owner may write it.
+   */
+  ifVersion?: number;
 };
 
 /** The store as a tool sees it (ToolContext.changes): the steps of its own change, and the states it saved. */
@@ -58,8 +64,8 @@ export interface ChangeJournal {
   begin(change: NewChange): Promise<ChangeRecord>;
   update(id: string, patch: ChangePatch): Promise<ChangeRecord>;
   get(id: string): ChangeRecord | undefined;
-  /** The newest change of these kinds on `target` that ended verified. */
-  lastVerified(target: string, kinds: readonly string[]): ChangeRecord | undefined;
+  /** The newest change of these kinds on `target`, made for `service`, that ended verified. */
+  lastVerified(target: string, kinds: readonly string[], service: string): ChangeRecord | undefined;
   /** Changes on the same target made after this one that are still in effect or under way. */
   laterOnTarget(change: ChangeRecord): ChangeRecord[];
   /** Whether an open change's owner is gone (crashed, restarted, or silent for longer than any change takes). */
@@ -69,13 +75,13 @@ export interface ChangeJournal {
 interface ChangeRow {
   id: string; created_at: string; updated_at: string; call_id: string; principal: string; incident_id: string | null; target: string;
   service: string | null; kind: string; status: ChangeStatus; summary: string; before_ref: string; after_ref: string | null; plan: string;
-  validation: string | null; verification: string | null; rollback: string | null; owner: string; calls: string;
+  validation: string | null; verification: string | null; rollback: string | null; owner: string; version: number; calls: string;
 }
 
 const toRecord = (r: ChangeRow): ChangeRecord => ({
   id: r.id, createdAt: r.created_at, updatedAt: r.updated_at, callId: r.call_id, principal: r.principal, incidentId: r.incident_id,
   target: r.target, service: r.service, kind: r.kind, status: r.status, summary: r.summary, beforeRef: r.before_ref, afterRef: r.after_ref,
-  plan: JSON.parse(r.plan) as unknown, validation: r.validation, verification: r.verification, rollback: r.rollback, owner: r.owner,
+  plan: JSON.parse(r.plan) as unknown, validation: r.validation, verification: r.verification, rollback: r.rollback, owner: r.owner, version: r.version,
   calls: JSON.parse(r.calls) as string[],
 });
 
@@ -83,9 +89,17 @@ const toRecord = (r: ChangeRow): ChangeRecord => ({
 const WRITE_WAIT_MS = 60_000;
 const REF = /^[0-9a-f]{64}$/;
 /** This process, as a change's owner. */
-const OWNER = `${process.pid}:${randomBytes(6).toString('hex')}`;
+const HOST = hostname();
+const OWNER = `${HOST}:${process.pid}:${randomBytes(6).toString('hex')}`;
 /** An open change untouched this long is orphaned even if a process with its pid lives (pids are reused). */
 const STALE_MS = 30 * 60_000;
+
+/** A write refused because another process claimed the change first: not a failure of the target. */
+export class ChangeTaken extends ToolFailure {
+  constructor(message: string) {
+    super('target_failed', message);
+  }
+}
 
 export class ChangeStore implements ChangeJournal {
   private readonly blobDir: string;
@@ -143,11 +157,11 @@ export class ChangeStore implements ChangeJournal {
   private write(id: string, patch: ChangePatch): Promise<ChangeRecord> {
     return whenFree(() => this.db.transaction(() => {
       const cur = this.require(id);
-      if (patch.ifOwner !== undefined && cur.owner !== patch.ifOwner) {
-        throw new ToolFailure('target_failed', `change ${id} was taken over by another warden process while this one looked at it; see warden changes show ${id}`);
+      if (patch.ifVersion !== undefined ? cur.version !== patch.ifVersion : cur.owner !== OWNER) {
+        throw new ChangeTaken(`change ${id} was taken over by another warden process (${cur.owner}) meanwhile; see warden changes show ${id}`);
       }
       const calls = patch.call && !cur.calls.includes(patch.call) ? [...cur.calls, patch.call] : cur.calls;
-      this.db.prepare(`UPDATE changes SET updated_at = ?, status = ?, after_ref = ?, validation = ?, verification = ?, rollback = ?, summary = ?, owner = ?, calls = ? WHERE id = ?`)
+      this.db.prepare(`UPDATE changes SET updated_at = ?, status = ?, after_ref = ?, validation = ?, verification = ?, rollback = ?, summary = ?, owner = ?, calls = ?, version = version + 1 WHERE id = ?`)
         .run(new Date().toISOString(), patch.status ?? cur.status, patch.afterRef ?? cur.afterRef, patch.validation ?? cur.validation,
           patch.verification ?? cur.verification, patch.rollback ?? cur.rollback, patch.summary ?? cur.summary, OWNER, JSON.stringify(calls), id);
       return this.require(id);
@@ -159,9 +173,9 @@ export class ChangeStore implements ChangeJournal {
     return row && toRecord(row);
   }
 
-  lastVerified(target: string, kinds: readonly string[]): ChangeRecord | undefined {
-    const row = this.db.prepare(`SELECT * FROM changes WHERE target = ? AND status = 'verified' AND kind IN (SELECT value FROM json_each(?))
-      ORDER BY updated_at DESC, rowid DESC LIMIT 1`).get(target, JSON.stringify(kinds)) as ChangeRow | undefined;
+  lastVerified(target: string, kinds: readonly string[], service: string): ChangeRecord | undefined {
+    const row = this.db.prepare(`SELECT * FROM changes WHERE target = ? AND service = ? AND status = 'verified' AND kind IN (SELECT value FROM json_each(?))
+      ORDER BY updated_at DESC, rowid DESC LIMIT 1`).get(target, service, JSON.stringify(kinds)) as ChangeRow | undefined;
     return row && toRecord(row);
   }
 
@@ -172,8 +186,12 @@ export class ChangeStore implements ChangeJournal {
 
   abandoned(c: ChangeRecord, alive: (pid: number) => boolean = pidAlive, now = Date.now()): boolean {
     if (!OPEN_STATUSES.includes(c.status) || c.owner === OWNER) return false;
-    const pid = Number(c.owner.split(':')[0]);
-    return pid === process.pid || !alive(pid) || now - Date.parse(c.updatedAt) > STALE_MS;
+    if (now - Date.parse(c.updatedAt) > STALE_MS) return true;
+    const [host, pidText] = c.owner.split(':');
+    // Another machine's (or container's) process: its pids mean nothing here; only silence counts.
+    if (host !== HOST) return false;
+    const pid = Number(pidText);
+    return pid === process.pid || !alive(pid);
   }
 
   list(opts: { limit: number; status?: ChangeStatus; target?: string }): ChangeRecord[] {

@@ -83,7 +83,7 @@ const NginxSite = z.strictObject({
   container: ContainerName.optional().describe('when nginx runs in this container rather than on the host'),
   files: z.array(AbsolutePath).max(32).default([]).describe('further config files of this service that nginx_set_upstream may change (an included site file); confPath is always one'),
   upstream: EntryName.optional().describe('the `upstream` block this service proxies to, when its files hold several'),
-  backends: z.array(HostPort).max(64).optional().describe('the only host:port values nginx_set_upstream may point this service at; default: loopback or an inventory host\'s address'),
+  backends: z.array(HostPort).max(64).optional().describe('the only host:port values nginx_set_upstream may point this service at, as nginx writes them; without it, nothing'),
   errorLog: AbsolutePath.optional().describe("nginx's error log for this service; default: the error_log the config names"),
 });
 export type NginxSite = z.infer<typeof NginxSite>;

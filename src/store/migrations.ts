@@ -277,6 +277,7 @@ export const MIGRATIONS: readonly string[] = [
     verification  TEXT,
     rollback      TEXT,
     owner         TEXT NOT NULL,
+    version       INTEGER NOT NULL DEFAULT 0,
     calls         TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(calls))
   );
   CREATE INDEX changes_created ON changes (created_at);

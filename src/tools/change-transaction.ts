@@ -30,6 +30,8 @@ export interface ChangeKind {
   restore(change: ChangeRecord, ctx: ToolContext): Promise<string>;
   /** Whether the target holds the `after` state and works, or holds the `before` state and serves as it did before the change. */
   check(change: ChangeRecord, ctx: ToolContext, expect: 'after' | 'before'): Promise<Verification>;
+  /** Why a later rollback would overwrite what someone else changed since (neither the after nor the before state is there), or undefined. */
+  drift?(change: ChangeRecord, ctx: ToolContext): Promise<string | undefined>;
 }
 
 export const ChangeFields = {

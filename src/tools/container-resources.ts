@@ -44,7 +44,10 @@ interface ResourcesPlan {
   /** The container's full id: a recreated container of the same name is not this change's. */
   id: string;
   name: string;
+  /** After the change: running (it was, or the call starts it). */
   mustRun: boolean;
+  /** Before the change: a rollback puts it back as it was, stopped after an OOM kill included. */
+  wasRunning: boolean;
   probe: Probe | null;
   verifySeconds: number;
 }
@@ -67,16 +70,18 @@ export function nextResources(cur: ContainerResources, i: Pick<Input, 'memory' |
 
 /** Why the new limits are not allowed, naming the field; undefined when they are. */
 export function boundsProblem(cur: ContainerResources, next: ContainerResources, maxima: { maxMemory?: string; maxCpus?: number; maxPids?: number } | null): string | undefined {
-  const checks: Array<[string, number, number, number | undefined]> = [
-    ['memory', cur.memoryBytes, next.memoryBytes, maxima?.maxMemory !== undefined ? parseSize(maxima.maxMemory) : undefined],
-    ['cpus', cur.nanoCpus, next.nanoCpus, maxima?.maxCpus !== undefined ? maxima.maxCpus * 1e9 : undefined],
-    ['pidsLimit', cur.pidsLimit ?? 0, next.pidsLimit ?? 0, maxima?.maxPids],
+  // The pids limit alone can be taken away again by an update (PidsLimit -1), so only it may be set first.
+  const checks: Array<[string, number, number, number | undefined, boolean]> = [
+    ['memory', cur.memoryBytes, next.memoryBytes, maxima?.maxMemory !== undefined ? parseSize(maxima.maxMemory) : undefined, false],
+    ['cpus', cur.nanoCpus, next.nanoCpus, maxima?.maxCpus !== undefined ? maxima.maxCpus * 1e9 : undefined, false],
+    ['pidsLimit', cur.pidsLimit ?? 0, next.pidsLimit ?? 0, maxima?.maxPids, true],
   ];
-  for (const [field, was, now, max] of checks) {
+  for (const [field, was, now, max, removable] of checks) {
     if (now === was) continue;
     if (max !== undefined && now > max) return `${field}: above this service's maximum in the inventory (resources)`;
-    if (max === undefined && was > 0 && now > was * MAX_FACTOR) return `${field}: more than ${MAX_FACTOR} times the current limit; set resources maxima for the service in the inventory to allow more`;
-    if (max === undefined && was <= 0) return `${field}: the container has no limit now; without resources maxima in the inventory warden does not set a first one`;
+    if (was <= 0 && !removable) return `${field}: the container has no limit now, and docker update cannot remove one again, so warden does not set a first one (a rollback could not undo it); recreate the container with a limit`;
+    if (was <= 0 && max === undefined) return `${field}: the container has no limit now; without resources maxima in the inventory warden does not set a first one`;
+    if (max === undefined && now > was * MAX_FACTOR) return `${field}: more than ${MAX_FACTOR} times the current limit; set resources maxima for the service in the inventory to allow more`;
   }
   if (next.memorySwapBytes > 0 && next.memoryBytes > 0 && next.memorySwapBytes < next.memoryBytes) return 'memorySwap: must be at least memory';
   return undefined;
@@ -126,7 +131,8 @@ export const containerResourcesKind: ChangeKind = {
     const want = parseResources(ctx.changes.load(ref));
     const now = await ctx.adapters.docker(plan.host).resources(plan.id);
     if (!same(now, want)) return { ok: false, detail: `limits are ${describeResources(now)}, not ${describeResources(want)}` };
-    if (!plan.mustRun) return { ok: true, detail: `limits are ${describeResources(now)}` };
+    const mustRun = expect === 'after' ? plan.mustRun : plan.wasRunning ?? plan.mustRun;
+    if (!mustRun) return { ok: true, detail: `limits are ${describeResources(now)}` };
     return holdCheck(() => runsNow(ctx, plan), expect === 'after' ? plan.verifySeconds : Math.min(plan.verifySeconds, 3), ctx.signal);
   },
 };
@@ -142,6 +148,7 @@ export const updateContainerResources = defineTool({
   family: 'docker',
   risk: 'medium',
   effect: 'config',
+  finishesAfterAbort: true,
   input: Input,
   output: z.object({ ...ChangeFields, before: z.string(), after: z.string() }),
   target: (i) => `${i.host}/${bareName(i.container)}`,
@@ -160,12 +167,16 @@ export const updateContainerResources = defineTool({
     const problem = boundsProblem(cur, next, ctx.inventory.serviceAt(input.host, who.name)?.resources ?? null);
     if (problem) throw new ToolFailure('invalid_input', problem);
     const plan: ResourcesPlan = {
-      host: input.host, id: who.id, name: who.name, mustRun: state.running || input.start, probe: healthProbe(ctx.inventory, input.host, who.name), verifySeconds: input.verifySeconds,
+      host: input.host, id: who.id, name: who.name, mustRun: state.running || input.start, wasRunning: state.running, probe: healthProbe(ctx.inventory, input.host, who.name), verifySeconds: input.verifySeconds,
     };
     const summary = `${input.host}/${who.name}: ${describeResources(cur)} -> ${describeResources(next)}`;
     const done = await runChange(ctx, {
       kind: containerResourcesKind, target: `${input.host}/${who.name}`, service: ctx.inventory.serviceAt(input.host, who.name)?.name ?? null, summary, plan, before: bytes(cur),
       async apply() {
+        const now = await docker.resources(who.id);
+        if (!same(now, cur) || now.memorySwapBytes !== cur.memorySwapBytes) {
+          throw new Rejected('limits changed meanwhile', new ToolFailure('target_failed', `the limits of ${who.name} changed while this change was prepared (now ${describeResources(now)}): nothing was changed; read them again and retry`));
+        }
         await docker.updateResources(who.id, changedFields(cur, next)).catch((err: unknown) => {
           // Docker checks the values itself and changes nothing when it refuses them.
           if (err instanceof ToolFailure && err.kind === 'target_failed') throw new Rejected(err.message, err);

@@ -4,9 +4,8 @@
 // verified reload_nginx and by rollback_change.
 import { probeExpecting, type Expectation } from '../adapters/http-probe.js';
 import { ToolFailure } from '../errors.js';
-import type { ChangeRecord } from '../store/changes.js';
 import type { ServiceRecord } from '../store/readers.js';
-import { holdCheck, type ChangeKind, type Verification } from './change-transaction.js';
+import { Rejected, holdCheck, type ChangeKind, type Verification } from './change-transaction.js';
 import { AbsolutePath } from './nginx.js';
 import { testAndReload, type NginxPlace } from './nginx-reload.js';
 import type { ToolContext } from './spec.js';
@@ -83,6 +82,17 @@ export async function probeOnce(probe: Probe): Promise<Verification & { status: 
   return { ok: r.passed, detail: r.detail, status: r.status };
 }
 
+/**
+ * Refuses (Rejected: nothing was touched) when the files are no longer what the change was computed
+ * from: another change or a hand edit landed between reading them and the change's start.
+ */
+export async function unchangedSince(ctx: ToolContext, place: NginxPlace, saved: readonly SavedFile[]): Promise<void> {
+  const changed = await differs(ctx, place, saved);
+  if (changed !== undefined) {
+    throw new Rejected(`${changed} changed while the change was prepared`, new ToolFailure('target_failed', `${changed} changed while this change was being prepared (another change, or a hand edit): nothing was written; read it again and retry`));
+  }
+}
+
 /** Which saved file differs from the host now, if any. */
 async function differs(ctx: ToolContext, place: NginxPlace, saved: readonly SavedFile[]): Promise<string | undefined> {
   const now = await readFiles(ctx, place, saved.map((f) => f.path));
@@ -91,13 +101,23 @@ async function differs(ctx: ToolContext, place: NginxPlace, saved: readonly Save
 
 export const nginxFilesKind: ChangeKind = {
   kind: 'nginx_files',
+  async drift(change, ctx) {
+    const plan = change.plan as NginxFilesPlan;
+    if (change.afterRef === null) return undefined;
+    const now = await readFiles(ctx, plan.place, bundleOf(ctx.changes.load(change.beforeRef)).map((f) => f.path));
+    const matches = (ref: string): boolean => bundleOf(ctx.changes.load(ref)).every((f, i) => f.content === now[i]?.content);
+    if (matches(change.afterRef) || matches(change.beforeRef)) return undefined;
+    return `the nginx files of ${change.target} were changed since change ${change.id} (by hand, or by something other than warden): a rollback would overwrite that; restore them by hand`;
+  },
   async restore(change, ctx) {
     const plan = change.plan as NginxFilesPlan;
     const before = bundleOf(ctx.changes.load(change.beforeRef));
-    const changed = await differs(ctx, plan.place, before);
-    if (changed !== undefined) await writeFiles(ctx, plan.place, before);
+    const now = await readFiles(ctx, plan.place, before.map((f) => f.path));
+    const stale = before.filter((f, i) => f.content !== now[i]?.content);
+    const changed = stale.length ? stale[0]!.path : undefined;
+    if (stale.length) await writeFiles(ctx, plan.place, stale);
     const reloaded = await testAndReload(plan.place, ctx);
-    return `${changed !== undefined ? `restored ${before.length} file(s)` : 'files already as before'}; nginx -t passed; reloaded${reloaded.workersReplaced ? '' : ` (${reloaded.note ?? ''})`}`;
+    return `${changed !== undefined ? `restored ${stale.length} file(s)` : 'files already as before'}; nginx -t passed; reloaded${reloaded.workersReplaced ? '' : ` (${reloaded.note ?? ''})`}`;
   },
   async check(change, ctx, expect) {
     const plan = change.plan as NginxFilesPlan;
@@ -124,4 +144,3 @@ export async function nginxPlan(place: NginxPlace, probe: Probe, verifySeconds: 
   return { place, probe, verifySeconds, baseline: { passed: b.ok, status: b.status, detail: b.detail } };
 }
 
-export type { ChangeRecord };

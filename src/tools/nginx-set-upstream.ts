@@ -2,13 +2,12 @@
 // edits only the address bytes of one `upstream` server or `proxy_pass`, only in a file the
 // inventory declares for that service, only to an address the inventory allows; then nginx -t,
 // reload, and the service's health check held for verifySeconds, or everything is put back.
-import { isIP } from 'node:net';
 import { z } from 'zod';
 import { ToolFailure } from '../errors.js';
 import { HostPort } from '../store/inventory-schema.js';
 import type { InventoryReader, ServiceRecord } from '../store/readers.js';
 import { CHANGE_OVERHEAD_MS, ChangeFields, Rejected, VerifySeconds, runChange } from './change-transaction.js';
-import { bundleBytes, declaredFiles, nginxFilesKind, nginxPlan, probeOf, readFiles, writeFiles } from './nginx-change.js';
+import { bundleBytes, declaredFiles, nginxFilesKind, nginxPlan, probeOf, readFiles, unchangedSince, writeFiles } from './nginx-change.js';
 import { chooseEndpoint, replaceEndpoint, scanProxyConfig } from './nginx-proxy-edit.js';
 import { nginxPlace, testAndReload, testConfig, runnerFor } from './nginx-reload.js';
 import { defineTool } from './spec.js';
@@ -17,13 +16,11 @@ const Name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'an inventory
 
 const Input = z.strictObject({
   service: Name.describe('Inventory service whose nginx proxy to change; its nginx entry says where nginx runs and which files may change.'),
-  server: HostPort.describe('The new backend as host:port, e.g. "127.0.0.1:8081". Must be in the service\'s nginx.backends when the inventory lists them, else a loopback address or an inventory host.'),
+  server: HostPort.describe('The new backend as host:port, e.g. "127.0.0.1:8081": one of the service\'s nginx.backends in the inventory, exactly as written there.'),
   upstream: Name.optional().describe('The upstream block to change when the service\'s files hold several and the inventory does not name one.'),
   verifySeconds: VerifySeconds,
 });
 type Input = z.infer<typeof Input>;
-
-const LOOPBACK = /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|localhost|\[::1\])$/;
 
 function serviceOf(name: string, inventory: InventoryReader): ServiceRecord {
   const s = inventory.service(name);
@@ -33,22 +30,32 @@ function serviceOf(name: string, inventory: InventoryReader): ServiceRecord {
 }
 
 /**
- * The backend must be one the inventory allows for this service: traffic pointed elsewhere (an
- * address a confused or hostile model picked) would hand the site's requests to a stranger.
+ * The backend must be one the inventory lists for this service, as written there: traffic pointed
+ * anywhere else (a loopback port of warden or Docker, a name DNS resolves, an address a confused or
+ * hostile model picked) would hand the site's requests to a stranger.
  */
-export function backendProblem(server: string, s: ServiceRecord, inventory: InventoryReader): string | undefined {
+export function backendProblem(server: string, s: ServiceRecord): string | undefined {
   const allowed = s.nginx?.backends;
-  if (allowed) return allowed.includes(server) ? undefined : `${server} is not one of service "${s.name}"'s nginx.backends (${allowed.join(', ')})`;
-  const host = server.slice(0, server.lastIndexOf(':'));
-  if (LOOPBACK.test(host)) return undefined;
-  const known = inventory.hosts().some((h) => h.address === host || h.ssh?.address === host || (h.name === host && isIP(host) === 0));
-  return known ? undefined : `${host} is neither a loopback address nor an inventory host's address; list it in service "${s.name}"'s nginx.backends to allow it`;
+  if (!allowed?.length) return `service "${s.name}" lists no nginx.backends in the inventory: declare the host:port values its proxy may point at`;
+  return allowed.includes(server) ? undefined : `${server} is not one of service "${s.name}"'s nginx.backends (${allowed.join(', ')})`;
+}
+
+/**
+ * Where several services share one nginx config, "the only upstream in the files" may well be
+ * another service's: then the service must name its own.
+ */
+function sharedWithoutUpstream(s: ServiceRecord, inventory: InventoryReader): string | undefined {
+  if (s.nginx?.upstream) return undefined;
+  const others = inventory.services().filter((o) => o.name !== s.name && o.host === s.host && o.nginx?.confPath === s.nginx?.confPath && o.nginx?.container === s.nginx?.container);
+  return others.length ? `services ${[s.name, ...others.map((o) => o.name)].join(', ')} share one nginx config, so warden cannot tell which upstream is ${s.name}'s: set nginx.upstream for it in the inventory` : undefined;
 }
 
 function resolveCall(i: Input, inventory: InventoryReader): { s: ServiceRecord; upstream: string | undefined } {
   const s = serviceOf(i.service, inventory);
-  const problem = backendProblem(i.server, s, inventory);
+  const problem = backendProblem(i.server, s);
   if (problem) throw new ToolFailure('invalid_input', `server: ${problem}`);
+  const shared = sharedWithoutUpstream(s, inventory);
+  if (shared) throw new ToolFailure('invalid_input', shared);
   const declared = s.nginx?.upstream;
   if (declared && i.upstream && i.upstream !== declared) {
     throw new ToolFailure('invalid_input', `upstream: service "${s.name}" proxies to upstream "${declared}" (its inventory entry says so), not "${i.upstream}"`);
@@ -69,6 +76,7 @@ export const nginxSetUpstream = defineTool({
   family: 'nginx',
   risk: 'medium',
   effect: 'config',
+  finishesAfterAbort: true,
   input: Input,
   output: z.object({ ...ChangeFields, file: z.string(), from: z.string(), to: z.string() }),
   target: (i, inventory) => {
@@ -84,7 +92,9 @@ export const nginxSetUpstream = defineTool({
     const { s, upstream } = resolveCall(input, ctx.inventory);
     const place = nginxPlace({ service: input.service }, ctx.inventory);
     const before = await readFiles(ctx, place, declaredFiles(s));
-    const parsed = before.map((f) => ({ path: f.path, text: Buffer.from(f.content, 'base64').toString('utf8') }));
+    // latin1 maps each byte to one character and back: bytes that are not UTF-8 (a Latin-1 comment,
+    // binary in a return string) come back exactly as they were.
+    const parsed = before.map((f) => ({ path: f.path, text: Buffer.from(f.content, 'base64').toString('latin1') }));
     let chosen;
     try {
       chosen = chooseEndpoint(parsed.map((f) => ({ path: f.path, ...scanProxyConfig(f.text) })), upstream);
@@ -95,16 +105,19 @@ export const nginxSetUpstream = defineTool({
     const from = chosen.endpoint.address;
     if (from === input.server) throw new ToolFailure('invalid_input', `server: service "${s.name}" already proxies to ${from} (${chosen.path} line ${chosen.endpoint.line}); nothing to change`);
     const after = before.map((f, i) => (f.path === chosen.path
-      ? { ...f, content: Buffer.from(replaceEndpoint(parsed[i]!.text, chosen.endpoint, input.server), 'utf8').toString('base64') }
+      ? { ...f, content: Buffer.from(replaceEndpoint(parsed[i]!.text, chosen.endpoint, input.server), 'latin1').toString('base64') }
       : f));
     const summary = `${s.name}: nginx proxy ${from} -> ${input.server} (${chosen.path} line ${chosen.endpoint.line})`;
     const done = await runChange(ctx, {
       kind: nginxFilesKind, target: `${place.host}/${place.container ?? 'nginx'}`, service: s.name, summary,
       plan: await nginxPlan(place, probeOf(s), input.verifySeconds), before: bundleBytes(before),
       async apply() {
-        await writeFiles(ctx, place, after);
+        await unchangedSince(ctx, place, before);
+        const edited = after.filter((f) => f.path === chosen.path);
+        const original = before.filter((f) => f.path === chosen.path);
+        await writeFiles(ctx, place, edited);
         const test = await testConfig(runnerFor(place, ctx), place, ctx.signal).catch(async (err: unknown) => {
-          await writeFiles(ctx, place, before);
+          await writeFiles(ctx, place, original);
           if (err instanceof ToolFailure && err.kind === 'target_failed') throw new Rejected(err.message, new ToolFailure('target_failed', `nginx -t refused the changed config, so it was put back and nginx was not reloaded: ${err.message}`));
           throw err;
         });

@@ -26,20 +26,23 @@ type Output = z.infer<typeof Output>;
 
 const hasHttpCheck = (s: ServiceRecord | undefined): s is ServiceRecord => typeof (s?.healthCheck as { http?: unknown } | null)?.http === 'string';
 
-/** The files of the last change that served well, when they are still the files this service declares. */
-function lastGoodFiles(ctx: ToolContext, target: string, declared: readonly string[]): Buffer | undefined {
-  const good = ctx.changes.lastVerified(target, [nginxFilesKind.kind]);
+/**
+ * The files of this service's last change that served well, when they are exactly the files it
+ * declares now: never another service's config, never a set the inventory has since changed.
+ */
+function lastGoodFiles(ctx: ToolContext, target: string, service: string, declared: readonly string[]): Buffer | undefined {
+  const good = ctx.changes.lastVerified(target, [nginxFilesKind.kind], service);
   if (!good?.afterRef) return undefined;
   const bytes = ctx.changes.load(good.afterRef);
   const paths = (JSON.parse(bytes.toString('utf8')) as { files: Array<{ path: string }> }).files.map((f) => f.path);
-  return paths.every((p) => declared.includes(p)) ? bytes : undefined;
+  return paths.length === declared.length && paths.every((p) => declared.includes(p)) ? bytes : undefined;
 }
 
 async function checkedReload(p: NginxPlace, s: ServiceRecord, verifySeconds: number, ctx: ToolContext): Promise<Output> {
   const target = `${p.host}/${p.container ?? 'nginx'}`;
   const declared = declaredFiles(s);
   const now = bundleBytes(await readFiles(ctx, p, declared));
-  const lastGood = lastGoodFiles(ctx, target, declared);
+  const lastGood = lastGoodFiles(ctx, target, s.name, declared);
   let reloaded: z.infer<typeof ReloadNginxOutput> | undefined;
   const done = await runChange(ctx, {
     kind: nginxFilesKind, target, service: s.name,
@@ -69,6 +72,7 @@ export const reloadNginx = defineTool({
   family: 'nginx',
   risk: 'low',
   effect: 'reload',
+  finishesAfterAbort: true,
   input: Input,
   output: Output,
   // One form however it is named: by service or by host/container, the nginx it reaches.

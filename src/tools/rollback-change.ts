@@ -59,6 +59,7 @@ export const rollbackChange = defineTool({
   family: 'changes',
   risk: 'low',
   effect: 'rollback',
+  finishesAfterAbort: true,
   input: Input,
   output: z.object(ChangeFields),
   target: (i, _inventory, records) => changeOf(i.changeId, records).target,
@@ -73,14 +74,17 @@ export const rollbackChange = defineTool({
     const kind = kindOf(c);
     const why = refusal(c, ctx.changes.laterOnTarget(c), ctx.changes.abandoned(c));
     if (why) throw new ToolFailure('invalid_input', why);
+    // A finished change may have been overtaken by hand since: never overwrite that.
+    const drift = c.status === 'verified' || c.status === 'rollback_failed' ? await kind.drift?.(c, ctx) : undefined;
+    if (drift) throw new ToolFailure('target_failed', drift);
     const note = input.reason ? `rollback asked by ${ctx.call.principal}: ${input.reason}` : `rollback asked by ${ctx.call.principal}`;
     let done: ChangeRecord;
     if (input.onlyIfBroken && c.status === 'verifying') {
       // The change was applied whole (verifying is written after apply returned): its own check decides.
-      const claimed = await ctx.changes.update(c.id, { call: ctx.call.id, ifOwner: c.owner });
+      const claimed = await ctx.changes.update(c.id, { call: ctx.call.id, ifVersion: c.version });
       done = await settle(ctx, kind, claimed, await kind.check(claimed, ctx, 'after'), `${note}: its check failed`);
     } else {
-      const claimed = await ctx.changes.update(c.id, { status: 'rolling_back', rollback: note, call: ctx.call.id, ifOwner: c.owner });
+      const claimed = await ctx.changes.update(c.id, { status: 'rolling_back', rollback: note, call: ctx.call.id, ifVersion: c.version });
       done = await rollBack(ctx, kind, claimed);
     }
     if (done.status === 'rollback_failed') throw new ToolFailure('target_failed', `the rollback of change ${c.id} on ${c.target} FAILED: ${done.rollback ?? ''}. A human has been alerted; make no further change to it.`);

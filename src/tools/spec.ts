@@ -86,6 +86,12 @@ export interface ToolSpec<I extends z.ZodObject = z.ZodObject, O extends z.ZodTy
   plan?: (input: z.infer<I>, inventory: InventoryReader) => string;
   openWorld?: boolean;
   idempotent?: boolean;
+  /**
+   * A transaction that reacts to the abort itself (rolls back, under its own deadline): the guard
+   * waits for it to end instead of answering "cancelled" at once, so the outcome in the audit is
+   * what really became of the change.
+   */
+  finishesAfterAbort?: boolean;
 }
 
 /** Declares a tool; non-read tools get the optional approvalId so a held call can be re-made. */

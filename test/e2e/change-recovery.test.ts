@@ -57,14 +57,14 @@ const theChange = (dataDir: string): ChangeRow | undefined =>
  * inventory declares the site with its health check, a policy allowing the change and its
  * rollback, and an operator token.
  */
-async function world() {
+async function world(backend: string) {
   const nginx = await startNginx();
   cleanups.push(() => nginx.stop());
   nginx.writeConfig(PROXY, upstream(await deadAddress()));
   await nginx.reload();
   const dir = tempDir('change-recovery');
   const inventory = writeInventory({
-    'site.yaml': `services:\n  - name: site\n    host: local\n    healthCheck: { http: "${nginx.url}", status: 200, keyword: "app ok" }\n    nginx:\n      confPath: ${nginx.confPath}\n      prefix: ${nginx.prefix}\n`,
+    'site.yaml': `services:\n  - name: site\n    host: local\n    healthCheck: { http: "${nginx.url}", status: 200, keyword: "app ok" }\n    nginx:\n      confPath: ${nginx.confPath}\n      prefix: ${nginx.prefix}\n      backends: [${backend}]\n`,
   }, join(dir, 'inventory'));
   writeFileSync(join(dir, 'policy.yaml'), 'rules:\n  - { tool: [nginx_set_upstream, rollback_change], decision: allow }\n');
   const dataDir = join(dir, 'data');
@@ -126,7 +126,7 @@ const recoveryEntries = (dataDir: string, changeId: string): Array<[string, stri
 describe('a change left verifying by a SIGKILLed warden serve', () => {
   it('is checked again on the next start and kept when its check passes: verified, the new address in effect', async () => {
     const backend = await switchableBackend();
-    const w = await world();
+    const w = await world(backend.address);
     const before = readFileSync(w.nginx.confPath, 'utf8');
     expect((await w.site()).status).toBe(502);
 
@@ -147,7 +147,7 @@ describe('a change left verifying by a SIGKILLed warden serve', () => {
 
   it('is rolled back on the next start when its check now fails: the config as before, the site answering 502 as before', async () => {
     const backend = await switchableBackend();
-    const w = await world();
+    const w = await world(backend.address);
     const before = readFileSync(w.nginx.confPath, 'utf8');
     expect((await w.site()).status).toBe(502);
 

@@ -40,12 +40,12 @@ async function backend(status: number, body: string): Promise<Backend> {
   return b;
 }
 
-const inventory = (n: Nginx): Record<string, string> => ({
+const inventory = (n: Nginx, backends: Backend[]): Record<string, string> => ({
   'site.yaml': `services:
   - name: site
     host: local
     healthCheck: { http: "${n.url}", status: 200, keyword: "app ok" }
-    nginx: { confPath: ${n.confPath}, prefix: ${n.prefix} }
+    nginx: { confPath: ${n.confPath}, prefix: ${n.prefix}, backends: [${backends.map((b) => b.address).join(', ')}] }
 `,
 });
 
@@ -62,7 +62,7 @@ describe('the loop fixes configuration with a safety net', () => {
     const nginx = await brokenSite();
     const good = await backend(200, 'app ok\n');
     const w = await worlds.world({
-      policy: AUTO_WITH_BACKUP, inventory: inventory(nginx),
+      policy: AUTO_WITH_BACKUP, inventory: inventory(nginx, [good]),
       script: [
         { ...use('nginx_error_log', { service: 'site', lines: 20 }), expect: { toolsInclude: ['nginx_error_log', 'nginx_set_upstream', 'rollback_change'] } },
         { ...use('nginx_set_upstream', { service: 'site', server: good.address, verifySeconds: 2 }), expect: { lastToolResult: { content: /connect\(\) failed \(111: Connection refused\) while connecting to upstream/, isError: false } } },
@@ -88,7 +88,7 @@ describe('the loop fixes configuration with a safety net', () => {
     const before = readFileSync(nginx.confPath, 'utf8');
     const wrong = await backend(500, 'not the app\n');
     const w = await worlds.world({
-      policy: AUTO_WITH_BACKUP, inventory: inventory(nginx),
+      policy: AUTO_WITH_BACKUP, inventory: inventory(nginx, [wrong]),
       script: [
         use('nginx_set_upstream', { service: 'site', server: wrong.address, verifySeconds: 2 }),
         { ...say('my change did not hold and was rolled back; a human should look.'), expect: { lastToolResult: { content: /ROLLED BACK automatically.*serves as before/s, isError: true } } },

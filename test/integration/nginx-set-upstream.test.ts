@@ -8,6 +8,7 @@ import type { CallToolResult } from '@modelcontextprotocol/client';
 import type { Runtime } from '../../src/server/runtime.js';
 import { deadAddress, startBackend, type Backend } from '../support/backends.js';
 import { startNginx, type Nginx } from '../support/nginx.js';
+import { waitFor } from '../support/processes.js';
 import { linkClient, testRuntime, type Linked } from '../support/warden.js';
 
 const backends: Backend[] = [];
@@ -37,26 +38,30 @@ const upstream = (address: string): string => `  upstream app {\n    server ${ad
 interface Site {
   nginx: Nginx;
   rt: Runtime;
-  call(tool: string, args: Record<string, unknown>): Promise<CallToolResult>;
+  call(tool: string, args: Record<string, unknown>, signal?: AbortSignal): Promise<CallToolResult>;
   body(): Promise<{ status: number; text: string }>;
 }
 
 /** nginx proxying service "site" to `address`, a runtime whose inventory declares it, and a client. */
-async function site(address: string, opts: { backends?: string[]; files?: string[]; policy?: string } = {}): Promise<Site> {
+async function site(address: string, opts: { backends?: string[]; files?: string[]; policy?: string; upstream?: string; neighbour?: boolean } = {}): Promise<Site> {
+  // Every backend these tests start is allowed unless a test says which.
+  const allowed = opts.backends ?? backends.map((b) => b.address);
   const nginx = await startNginx();
   nginxes.push(nginx);
   nginx.writeConfig(PROXY, upstream(address));
   await nginx.reload();
-  const nginxEntry = [`confPath: ${nginx.confPath}`, `prefix: ${nginx.prefix}`, ...(opts.backends ? [`backends: [${opts.backends.join(', ')}]`] : []), ...(opts.files ? [`files: [${opts.files.join(', ')}]`] : [])];
+  const nginxEntry = [`confPath: ${nginx.confPath}`, `prefix: ${nginx.prefix}`, `backends: [${allowed.join(', ')}]`, ...(opts.files ? [`files: [${opts.files.join(', ')}]`] : []), ...(opts.upstream ? [`upstream: ${opts.upstream}`] : [])];
+  // Another service fronted by the same nginx config: "the only upstream" may then be its.
+  const neighbour = opts.neighbour ? `  - name: shop\n    host: local\n    nginx: { confPath: ${nginx.confPath}, prefix: ${nginx.prefix} }\n` : '';
   const rt = testRuntime({
-    inventory: { 'site.yaml': `services:\n  - name: site\n    host: local\n    healthCheck: { http: "${nginx.url}", status: 200, keyword: "app ok" }\n    nginx:\n${nginxEntry.map((l) => `      ${l}`).join('\n')}\n` },
+    inventory: { 'site.yaml': `services:\n  - name: site\n    host: local\n    healthCheck: { http: "${nginx.url}", status: 200, keyword: "app ok" }\n    nginx:\n${nginxEntry.map((l) => `      ${l}`).join('\n')}\n${neighbour}` },
     policy: opts.policy ?? 'rules:\n  - { tool: [nginx_set_upstream, rollback_change, reload_nginx], decision: allow }\n',
   });
   const linked = await linkClient(rt);
   open.push({ rt, linked });
   return {
     nginx, rt,
-    call: async (tool, args) => (await linked.client.callTool({ name: tool, arguments: args })) as CallToolResult,
+    call: async (tool, args, signal) => (await linked.client.callTool({ name: tool, arguments: args }, signal ? { signal } : {})) as CallToolResult,
     body: async () => {
       const res = await fetch(nginx.url, { signal: AbortSignal.timeout(5_000) });
       return { status: res.status, text: await res.text() };
@@ -115,6 +120,29 @@ describe('nginx_set_upstream', () => {
     expect(s.rt.changes.list({ limit: 5 })).toEqual([]);
   });
 
+  it('refuses every backend for a service whose inventory lists none: no default reaches loopback ports', async () => {
+    const s = await site(await deadAddress(), { backends: [] });
+    expect(text(await s.call('nginx_set_upstream', { service: 'site', server: '127.0.0.1:8420' }))).toMatch(/lists no nginx\.backends in the inventory/);
+  });
+
+  it('refuses to guess which upstream is the service\'s when another service shares its nginx config, until the inventory names it', async () => {
+    const good = await backend(200, 'app ok\n');
+    const shared = await site(await deadAddress(), { neighbour: true });
+    expect(text(await shared.call('nginx_set_upstream', { service: 'site', server: good.address }))).toMatch(/services site, shop share one nginx config.*set nginx\.upstream/);
+    const named = await site(await deadAddress(), { neighbour: true, upstream: 'app' });
+    expect(out<{ status: string }>(await named.call('nginx_set_upstream', { service: 'site', server: good.address, verifySeconds: 1 })).status).toBe('verified');
+  });
+
+  it('keeps every byte outside the address as it was, bytes that are not UTF-8 included', async () => {
+    const good = await backend(200, 'app ok\n');
+    const s = await site(await deadAddress());
+    const latin1 = Buffer.concat([Buffer.from(readFileSync(s.nginx.confPath)), Buffer.from([0x23, 0x20, 0xe9, 0x74, 0xe9, 0x0a])]);
+    writeFileSync(s.nginx.confPath, latin1);
+    const r = out<{ from: string }>(await s.call('nginx_set_upstream', { service: 'site', server: good.address, verifySeconds: 1 }));
+    const want = Buffer.from(latin1.toString('latin1').replace(r.from, good.address), 'latin1');
+    expect(readFileSync(s.nginx.confPath).equals(want)).toBe(true);
+  });
+
   it('never touches a file the inventory does not declare for the service: an upstream in an undeclared include is not found', async () => {
     const good = await backend(200, 'app ok\n');
     const s = await site(await deadAddress());
@@ -126,6 +154,26 @@ describe('nginx_set_upstream', () => {
     expect(text(r)).toMatch(/^\[invalid_input\] service "site": .*app2/);
     expect(readFileSync(include, 'utf8')).toContain('server 127.0.0.1');
     expect(readFileSync(include, 'utf8')).not.toContain(good.address);
+  });
+});
+
+describe('a cancelled change', () => {
+  it('rolls back when the client cancels during the check, and the audit records that end, not "cancelled"', async () => {
+    const good = await backend(200, 'app ok\n');
+    const s = await site(await deadAddress());
+    const before = readFileSync(s.nginx.confPath, 'utf8');
+    const cancel = new AbortController();
+    const call = s.call('nginx_set_upstream', { service: 'site', server: good.address, verifySeconds: 60 }, cancel.signal).catch((err: unknown) => err);
+    await waitFor('the change to be verifying', async () => s.rt.changes.list({ limit: 1 })[0]?.status === 'verifying');
+    cancel.abort();
+    await call;
+    await waitFor('the change to end', async () => !['verifying', 'rolling_back'].includes(s.rt.changes.list({ limit: 1 })[0]?.status ?? ''));
+    const [change] = s.rt.changes.list({ limit: 1 });
+    expect(change).toMatchObject({ status: 'rolled_back', verification: expect.stringMatching(/^cancelled after \d+ passing checks/) });
+    expect(readFileSync(s.nginx.confPath, 'utf8')).toBe(before);
+    await waitFor('the outcome entry', async () => s.rt.audit.list().some((e) => e.callId === change!.callId && e.phase !== 'requested'));
+    const outcome = s.rt.audit.list().find((e) => e.callId === change!.callId && e.phase !== 'requested')!;
+    expect(outcome).toMatchObject({ phase: 'failed', result: expect.stringMatching(/ROLLED BACK automatically/) });
   });
 });
 
@@ -143,6 +191,17 @@ describe('rollback_change', () => {
     expect((await s.body()).text).toBe('app ok (old)\n');
     expect(s.rt.changes.get(changeId)!.calls).toHaveLength(2);
     expect(text(await s.call('rollback_change', { changeId }))).toMatch(/^\[invalid_input\] change .* was already rolled back/);
+  });
+
+  it('refuses to roll back a change whose files were edited by hand since: it would overwrite that edit', async () => {
+    const [a, b] = [await backend(200, 'app ok a\n'), await backend(200, 'app ok b\n')];
+    const s = await site(a.address);
+    const { changeId } = out<{ changeId: string }>(await s.call('nginx_set_upstream', { service: 'site', server: b.address, verifySeconds: 1 }));
+    const edited = `${readFileSync(s.nginx.confPath, 'utf8')}# tuned by hand\n`;
+    writeFileSync(s.nginx.confPath, edited);
+    expect(text(await s.call('rollback_change', { changeId }))).toMatch(/^\[target_failed\] the nginx files of local\/nginx were changed since change/);
+    expect(readFileSync(s.nginx.confPath, 'utf8')).toBe(edited);
+    expect(s.rt.changes.get(changeId)!.status).toBe('verified');
   });
 
   it('refuses to roll back a change while a later change on the same target is in effect', async () => {

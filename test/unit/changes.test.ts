@@ -3,6 +3,7 @@
 // failing), one change at a time per target, orphans after a crash, and tampered saved states.
 import Database from 'better-sqlite3';
 import { chmodSync, readdirSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ToolFailure } from '../../src/errors.js';
@@ -151,19 +152,31 @@ describe('the change store', () => {
     const { s } = store();
     const c = await s.begin({ ...NEW, beforeRef: s.save(Buffer.from('a')) });
     expect(s.orphans()).toEqual([]);
-    // Another (dead) process's row: the owner column as a crashed warden left it.
-    (s as unknown as { db: Database.Database }).db.prepare("UPDATE changes SET owner = '999999999:abc' WHERE id = ?").run(c.id);
+    const owner = (o: string): void => { (s as unknown as { db: Database.Database }).db.prepare('UPDATE changes SET owner = ? WHERE id = ?').run(o, c.id); };
+    // Another process on this machine, as a crashed warden left its row.
+    owner(`${hostname()}:999999999:abc`);
     expect(s.orphans(() => false).map((o) => o.id)).toEqual([c.id]);
     expect(s.orphans(() => true)).toEqual([]);
     expect(s.orphans(() => true, Date.now() + 31 * 60_000).map((o) => o.id)).toEqual([c.id]);
+    // An earlier start of a process with this very pid (pid 1 in a restarted container).
+    owner(`${hostname()}:${process.pid}:earlier`);
+    expect(s.orphans(() => true).map((o) => o.id)).toEqual([c.id]);
+    // Another machine's pid 1 (a second container on the same data volume): only silence counts.
+    owner(`other-box:${process.pid}:x`);
+    expect(s.orphans(() => false)).toEqual([]);
+    expect(s.orphans(() => false, Date.now() + 31 * 60_000).map((o) => o.id)).toEqual([c.id]);
   });
 
-  it('lets only one process claim an orphaned change', async () => {
+  it('lets only one of two claims at the same version through, and no other process write without a claim', async () => {
     const { s } = store();
     const c = await s.begin({ ...NEW, beforeRef: s.save(Buffer.from('a')) });
-    await s.update(c.id, { status: 'rolling_back', ifOwner: c.owner });
-    const f = await failureOf(s.update(c.id, { status: 'rolling_back', ifOwner: 'someone-else:0' }));
+    await s.update(c.id, { status: 'verified' });
+    const seen = s.get(c.id)!;
+    await s.update(c.id, { status: 'rolling_back', ifVersion: seen.version });
+    const f = await failureOf(s.update(c.id, { status: 'rolling_back', ifVersion: seen.version }));
     expect(f.message).toMatch(/taken over by another warden process/);
+    (s as unknown as { db: Database.Database }).db.prepare("UPDATE changes SET owner = 'other-box:1:x' WHERE id = ?").run(c.id);
+    expect((await failureOf(s.update(c.id, { status: 'rolled_back' }))).message).toMatch(/taken over by another warden process \(other-box:1:x\)/);
   });
 });
 

@@ -45,10 +45,17 @@ describe('boundsProblem', () => {
     else expect(got).toBeUndefined();
   });
 
-  it('does not set a first limit on an unlimited container without maxima in the inventory', () => {
+  it('never sets a first limit, maxima or not: docker update cannot take it away again, so no rollback could undo it', () => {
     const free = { memoryBytes: 0, memorySwapBytes: 0, nanoCpus: 0, pidsLimit: null };
-    expect(boundsProblem(free, { ...free, memoryBytes: 64 * MiB }, null)).toMatch(/has no limit now/);
-    expect(boundsProblem(free, { ...free, memoryBytes: 64 * MiB }, { maxMemory: '1g' })).toBeUndefined();
+    expect(boundsProblem(free, { ...free, memoryBytes: 64 * MiB }, null)).toMatch(/has no limit now, and docker update cannot remove one again/);
+    expect(boundsProblem(free, { ...free, memoryBytes: 64 * MiB }, { maxMemory: '1g' })).toMatch(/has no limit now/);
+    expect(boundsProblem(free, { ...free, nanoCpus: 1e9 }, { maxCpus: 2 })).toMatch(/^cpus: the container has no limit/);
+  });
+
+  it('sets a first pids limit only under an inventory maximum: Docker can take that one away again', () => {
+    const free = { memoryBytes: 0, memorySwapBytes: 0, nanoCpus: 0, pidsLimit: null };
+    expect(boundsProblem(free, { ...free, pidsLimit: 100 }, null)).toMatch(/without resources maxima/);
+    expect(boundsProblem(free, { ...free, pidsLimit: 100 }, { maxPids: 200 })).toBeUndefined();
   });
 });
 
