@@ -6,7 +6,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { deadAddress, startBackend, type Backend } from '../support/backends.js';
-import { useLoopWorlds } from '../support/loop-world.js';
+import { eventually, useLoopWorlds } from '../support/loop-world.js';
 import type { ScriptedTurn } from '../support/messages-api.js';
 import { startNginx, type Nginx } from '../support/nginx.js';
 
@@ -101,6 +101,6 @@ describe('the loop fixes configuration with a safety net', () => {
     expect(readFileSync(nginx.confPath, 'utf8')).toBe(before);
     expect((await fetch(nginx.url)).status).toBe(502);
     expect(w.rt.changes.list({ limit: 5 })).toEqual([expect.objectContaining({ status: 'rolled_back', incidentId: inc.id })]);
-    expect(w.hooks.received.some((n) => n.event === 'escalation' && n.incident === inc.id)).toBe(true);
+    await eventually('the escalation webhook', () => w.hooks.received.some((n) => n.event === 'escalation' && n.incident === inc.id));
   });
 });
