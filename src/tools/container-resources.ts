@@ -6,11 +6,11 @@
 import { z } from 'zod';
 import type { ContainerResources } from '../adapters/docker-types.js';
 import { ToolFailure } from '../errors.js';
-import type { InventoryReader } from '../store/readers.js';
 import { bareName } from '../shared/containers.js';
-import { CHANGE_OVERHEAD_MS, ChangeFields, Rejected, VerifySeconds, holdCheck, runChange, type ChangeKind, type Verification } from './change-transaction.js';
-import { probeOnce, type Probe } from './nginx-change.js';
-import { ContainerRef, HostName, defineTool, type ToolContext } from './spec.js';
+import { CHANGE_OVERHEAD_MS, ChangeFields, Rejected, VerifySeconds, holdCheck, runChange, type ChangeKind } from './change-transaction.js';
+import type { Probe } from './nginx-change.js';
+import { healthProbe, runsNow } from './container-check.js';
+import { ContainerRef, HostName, defineTool } from './spec.js';
 
 /** Without maxima in the inventory, one call may raise a limit at most this many times. */
 export const MAX_FACTOR = 4;
@@ -87,10 +87,6 @@ export function boundsProblem(cur: ContainerResources, next: ContainerResources,
   return undefined;
 }
 
-function healthProbe(inventory: InventoryReader, host: string, name: string): Probe | null {
-  const h = inventory.serviceAt(host, name)?.healthCheck as { http?: string; status?: number; keyword?: string } | null | undefined;
-  return typeof h?.http === 'string' ? { url: h.http, ...(h.status !== undefined ? { status: h.status } : {}), ...(h.keyword ? { keyword: h.keyword } : {}) } : null;
-}
 
 /** Only what differs: Docker ignores a 0 memory or CPU limit on update, so an unchanged field is never sent. */
 export function changedFields(cur: ContainerResources, next: ContainerResources): Partial<ContainerResources> {
@@ -105,14 +101,6 @@ export function changedFields(cur: ContainerResources, next: ContainerResources)
 const same = (a: ContainerResources, b: ContainerResources): boolean =>
   a.memoryBytes === b.memoryBytes && a.nanoCpus === b.nanoCpus && (a.pidsLimit ?? 0) === (b.pidsLimit ?? 0) && (b.memorySwapBytes === 0 || a.memorySwapBytes === b.memorySwapBytes);
 
-async function runsNow(ctx: ToolContext, plan: ResourcesPlan): Promise<Verification> {
-  const s = await ctx.adapters.docker(plan.host).containerState(plan.id);
-  if (!s.running || s.restarting) return { ok: false, detail: `${plan.name} is ${s.restarting ? 'restarting' : s.state} (exit ${s.exitCode}${s.oomKilled ? ', OOMKilled' : ''})` };
-  if (s.health === 'unhealthy') return { ok: false, detail: `${plan.name} is unhealthy` };
-  if (!plan.probe) return { ok: true, detail: `${plan.name} running` };
-  const p = await probeOnce(plan.probe);
-  return { ok: p.ok, detail: `${plan.name} running; ${p.detail}` };
-}
 
 export const containerResourcesKind: ChangeKind = {
   kind: 'container_resources',

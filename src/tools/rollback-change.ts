@@ -6,11 +6,12 @@ import { z } from 'zod';
 import { ToolFailure } from '../errors.js';
 import type { ChangeRecord } from '../store/changes.js';
 import { CHANGE_OVERHEAD_MS, ChangeFields, outcome, rollBack, settle, type ChangeKind } from './change-transaction.js';
+import { containerRecreateKind } from './container-recreate-change.js';
 import { containerResourcesKind } from './container-resources.js';
 import { nginxFilesKind } from './nginx-change.js';
 import { defineTool, type CallRecords } from './spec.js';
 
-const KINDS: Record<string, ChangeKind> = { [nginxFilesKind.kind]: nginxFilesKind, [containerResourcesKind.kind]: containerResourcesKind };
+const KINDS: Record<string, ChangeKind> = Object.fromEntries([nginxFilesKind, containerResourcesKind, containerRecreateKind].map((k) => [k.kind, k]));
 
 export const ChangeId = z.string().regex(/^chg_[0-9a-f]{16}$/, 'a change id such as chg_0123456789abcdef').describe('The change id, as its tool or `warden changes list` gave it.');
 
