@@ -32,6 +32,8 @@ const PATTERNS: Pattern[] = [
   { re: /\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}/g, replace: REDACTED },
   // Credentials inside URLs: scheme://user:password@host.
   { re: /\b([a-z][a-z0-9+.-]*:\/\/[^\s:/@]+):[^\s@/]+@/gi, replace: (_m, pre) => `${pre}:${REDACTED}@` },
+  // URL query parameters that carry a credential under a short name (?key=, &sig=, X-Amz-Signature).
+  { re: /([?&](?:key|sig|signature|auth|apikey|x-amz-signature|x-amz-credential|x-goog-signature)=)[^&\s#"']+/gi, replace: (_m, pre) => `${pre}${REDACTED}` },
   // key=value and key: value where the key names a secret (env files, logs, command lines).
   {
     re: /\b([A-Za-z0-9_.-]*(?:pass(?:word|wd|phrase)?|secret|token|api[-_]?key|access[-_]?key|private[-_]?key|credential)[A-Za-z0-9_.-]*)(["']?\s*[:=]\s*["']?)([^\s"',;&]+)/gi,

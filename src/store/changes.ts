@@ -112,7 +112,8 @@ export class ChangeStore implements ChangeJournal {
   save(content: Buffer): string {
     const ref = createHash('sha256').update(content).digest('hex');
     const path = join(this.blobDir, ref);
-    if (existsSync(path)) return ref;
+    // A file already there under this name is trusted only if it still holds these bytes.
+    if (existsSync(path) && createHash('sha256').update(readFileSync(path)).digest('hex') === ref) return ref;
     mkdirSync(this.blobDir, { recursive: true, mode: 0o700 });
     // Written whole under another name first: a crash never leaves a truncated state under its hash.
     const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;

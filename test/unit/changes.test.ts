@@ -146,6 +146,9 @@ describe('the change store', () => {
     writeFileSync(join(dir, 'changes', ref), 'evil');
     expect(() => s.load(ref)).toThrow(/was altered; it cannot be restored/);
     expect(() => s.load('../../etc/passwd')).toThrow(/not a state reference/);
+    // Saving the same state again writes it whole over the altered file.
+    expect(s.save(Buffer.from('good'))).toBe(ref);
+    expect(s.load(ref).toString()).toBe('good');
   });
 
   it('counts an open change as orphaned when its process is gone, and never one this process holds', async () => {

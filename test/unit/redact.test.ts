@@ -14,6 +14,8 @@ describe('redactText', () => {
     ['Slack token', 'xoxb-1234567890-abcdefghij', 'xoxb-1234567890-abcdefghij'],
     ['private key block', '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAA\n-----END OPENSSH PRIVATE KEY-----', 'b3BlbnNzaC1rZXktdjEAAAA'],
     ['URL credentials', 'postgres://app:pa55word@db:5432/app', 'pa55word'],
+    ['a key in a URL query', 'http://127.0.0.1:8080/healthz?key=Zx81kq0aa&v=1 answered 200', 'Zx81kq0aa'],
+    ['a signature in a URL query', 'GET https://s3.example/b/o?X-Amz-Signature=abc123def456&X-Amz-Date=1', 'abc123def456'],
     ['JWT', 'token eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U', 'dozjgNryP4J3jVmNHl0w5N'],
   ])('hides a %s', (_kind, text, secret) => {
     const out = redactText(text);
