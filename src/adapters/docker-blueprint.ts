@@ -25,6 +25,8 @@ export interface Amendment {
   /** An image reference already on the host; warden never pulls. */
   image?: string;
   env?: { set: Record<string, string>; unset: string[] };
+  /** Labels added to the new container (warden.change, so a rollback knows what it made). */
+  labels?: Record<string, string>;
 }
 
 export interface Blueprint {
@@ -146,18 +148,35 @@ export function amendEnv(env: readonly string[], set: Record<string, string>, un
   return [...order.map((n) => byName.get(n)!).filter(Boolean), ...added];
 }
 
-/** The create plan with the amendment applied; the blueprint itself is left as it was (the rollback's). */
-export function amendPlan(plan: CreatePlan, a: Amendment): CreatePlan {
-  const env = (plan.options.Env as string[] | undefined) ?? [];
+/**
+ * The create plan with the amendment applied; the blueprint itself is left as it was (the
+ * rollback's). For a new image, `oldImage` is the old image's Config: settings the container only
+ * had because the old image set them (its Cmd, its ENV lines) are dropped, so the new image's own
+ * apply, as `docker compose up` with a new tag would do.
+ */
+export function amendPlan(plan: CreatePlan, a: Amendment, oldImage?: Record<string, unknown>): CreatePlan {
+  const options: Record<string, unknown> = { ...plan.options };
+  if (a.image && oldImage) {
+    for (const k of CONFIG_KEYS) {
+      if (k !== 'Env' && k in options && JSON.stringify(options[k]) === JSON.stringify(oldImage[k] ?? null)) delete options[k];
+    }
+    const inherited = new Set((oldImage.Env as string[] | null | undefined) ?? []);
+    options.Env = ((options.Env as string[] | undefined) ?? []).filter((e) => !inherited.has(e));
+  }
+  const env = (options.Env as string[] | undefined) ?? [];
   return {
     ...plan,
     options: {
-      ...plan.options,
+      ...options,
       ...(a.image ? { Image: a.image } : {}),
       ...(a.env ? { Env: amendEnv(env, a.env.set, a.env.unset) } : {}),
-    },
+      ...(a.labels ? { Labels: { ...((options.Labels as Record<string, string> | undefined) ?? {}), ...a.labels } } : {}),
+    } as Docker.ContainerCreateOptions,
   };
 }
+
+/** An image named by id or digest, not by repository and tag: no tag can be compared with it. */
+export const isUntaggedRef = (ref: string): boolean => ref.includes('@') || /^(sha256:)?[0-9a-f]{12,64}$/.test(ref) || !/:[^/]+$/.test(ref);
 
 /** `registry:5000/shop/web:1.4@sha256:...` -> `registry:5000/shop/web`: the part a tag change keeps. */
 export function repositoryOf(ref: string): string {

@@ -209,7 +209,10 @@ export class DockerodeAdapter implements DockerAdapter {
   }
 
   async createFromBlueprint(bp: ContainerBlueprint, name: string, amend?: Amendment): Promise<string> {
-    const plan = amend ? amendPlan(bp.plan as CreatePlan, amend) : (bp.plan as CreatePlan);
+    const oldImage = amend?.image
+      ? (await this.step('inspect image', undefined, () => this.docker.getImage(bp.imageId).inspect())).Config as unknown as Record<string, unknown>
+      : undefined;
+    const plan = amend ? amendPlan(bp.plan as CreatePlan, amend, oldImage) : (bp.plan as CreatePlan);
     const created = await this.step('create', undefined, () => this.docker.createContainer({ ...plan.options, name }));
     for (const n of plan.extraNetworks) {
       try {

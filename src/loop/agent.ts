@@ -10,6 +10,7 @@ import type { LoopConfig } from './config.js';
 import { buildSystemPrompt, openingMessage, type AgentMode, type PromptFacts } from './prompt.js';
 import { createToolBridge, type ToolBridge, type ToolCallRecord } from './tool-bridge.js';
 import type { Incident, IncidentLog } from '../shared/incidents.js';
+import { redactValue } from '../shared/redact.js';
 
 export type AgentOutcome = 'done' | 'held' | 'budget' | 'unreachable' | 'refused';
 
@@ -217,7 +218,7 @@ class AgentRun {
           this.opts.log.addEvent(this.opts.incident.id, 'tool', `${sibling.name} not attempted: an earlier call in the same turn is held`, { tool: sibling.name, args: sibling.input });
         }
         const said = this.lastText ? ` The model said: ${capText(this.lastText)}` : '';
-        return this.finish('held', `${held.tool} ${JSON.stringify(held.args)} is held for approval ${held.approvalId}.${said}`, held);
+        return this.finish('held', `${held.tool} ${JSON.stringify(redactValue(held.args))} is held for approval ${held.approvalId}.${said}`, held);
       }
       results.push(block);
     }

@@ -1,6 +1,7 @@
 // How an incident leaves the runner's hands: resolved (with what was done and how it was verified),
 // escalated to a human (a notification with the compact timeline), or parked on an approval. Closing
 // an incident wakes the incidents that waited on it.
+import { redactValue } from '../shared/redact.js';
 import type { Logger } from '../log.js';
 import type { HeldCall } from './agent.js';
 import { dependentsOf } from './correlate.js';
@@ -64,7 +65,7 @@ export function parkOnApproval(d: CloseDeps, id: string, held: HeldCall, summary
     event: 'escalation',
     title: `warden: incident ${id} on ${inc.target ?? 'an unknown target'} needs approval ${held.approvalId} for ${held.tool}`,
     fields: {
-      incident: id, target: inc.target, approvalId: held.approvalId, tool: held.tool, args: JSON.stringify(held.args),
+      incident: id, target: inc.target, approvalId: held.approvalId, tool: held.tool, args: JSON.stringify(redactValue(held.args)),
       summary: summary.slice(0, 1_000), approve: `warden approvals approve ${held.approvalId}`, deny: `warden approvals deny ${held.approvalId}`,
     },
   });

@@ -7,6 +7,7 @@ import { errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Guard } from '../policy/guard.js';
 import type { Notifier } from '../shared/notifier.js';
+import type { ApprovalStore } from '../store/approvals.js';
 import type { ChangeRecord, ChangeStore } from '../store/changes.js';
 import { SYSTEM_PRINCIPAL } from '../shared/roles.js';
 
@@ -15,6 +16,7 @@ export const RECOVERY_EVERY_MS = 60_000;
 export interface RecoveryDeps {
   guard: Guard;
   changes: ChangeStore;
+  approvals: Pick<ApprovalStore, 'get'>;
   notifier: Notifier;
   log: Logger;
 }
@@ -39,7 +41,16 @@ export async function recoverChanges(deps: RecoveryDeps, approvals = new Map<str
 }
 
 async function finishOne(deps: RecoveryDeps, c: ChangeRecord, approvals: Map<string, string>): Promise<RecoveryResult> {
-  const held = approvals.get(c.id);
+  // A dry run would only report, and announce, the rollback each minute: wait for it to end.
+  if (deps.guard.policy().dryRun) return { changeId: c.id, outcome: 'waiting', message: 'dry run is on: the change stays open until it is off' };
+  let held = approvals.get(c.id);
+  const request = held ? deps.approvals.get(held) : undefined;
+  if (request?.status === 'pending') return { changeId: c.id, outcome: 'waiting', message: `approval ${held} is pending` };
+  // Expired, denied or used: ask afresh rather than re-sending a request that can never run.
+  if (held && request?.status !== 'approved') {
+    approvals.delete(c.id);
+    held = undefined;
+  }
   const args = {
     changeId: c.id, onlyIfBroken: true, reason: `recovery: the warden process that made it (${c.owner}) ended while the change was ${c.status.replace('_', ' ')}`,
     ...(held ? { approvalId: held } : {}),

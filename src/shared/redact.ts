@@ -60,15 +60,20 @@ export function redactValue<T>(value: T): T {
   return walk(value, undefined) as T;
 }
 
-function walk(value: unknown, key: string | undefined): unknown {
+function walk(value: unknown, key: string | undefined, parent?: string): unknown {
   if (key !== undefined && isSecretKey(key) && value !== null && typeof value !== 'object') {
     return value === '' ? value : REDACTED;
+  }
+  // An environment a call sets (env.set of recreate_container) is a map of values any of which may
+  // be a secret under an innocent name (STRIPE_KEY, JWT_KEY): its names are kept, every value hidden.
+  if (parent === 'env' && key === 'set' && value !== null && typeof value === 'object' && !Array.isArray(value)) {
+    return Object.fromEntries(Object.keys(value).map((k) => [k, REDACTED]));
   }
   if (typeof value === 'string') return redactText(value);
   if (Array.isArray(value)) return value.map((v) => walk(v, undefined));
   if (value !== null && typeof value === 'object') {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = walk(v, k);
+    for (const [k, v] of Object.entries(value)) out[k] = walk(v, k, key);
     return out;
   }
   return value;

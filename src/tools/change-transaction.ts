@@ -32,6 +32,8 @@ export interface ChangeKind {
   check(change: ChangeRecord, ctx: ToolContext, expect: 'after' | 'before'): Promise<Verification>;
   /** Why a later rollback would overwrite what someone else changed since (neither the after nor the before state is there), or undefined. */
   drift?(change: ChangeRecord, ctx: ToolContext): Promise<string | undefined>;
+  /** Once verified, by whoever verified it (the call, or recovery): drop what only a rollback needed. Must not throw. */
+  finalize?(change: ChangeRecord, ctx: ToolContext): Promise<void>;
 }
 
 export const ChangeFields = {
@@ -60,8 +62,8 @@ export interface ChangePlan {
   /** What kind.restore and kind.check need, saved with the change. */
   plan: unknown;
   before: Buffer;
-  /** Changes the target; returns the after state and the validation's words. Throws Rejected when validation refused it. */
-  apply(): Promise<{ after: Buffer; validation: string }>;
+  /** Changes the target (the change's id given, to label what it makes); returns the after state and the validation's words. Throws Rejected when validation refused it. */
+  apply(changeId: string): Promise<{ after: Buffer; validation: string }>;
 }
 
 const text = (s: string): string => redactText(s).slice(0, 4_000);
@@ -75,7 +77,7 @@ export async function runChange(ctx: ToolContext, p: ChangePlan): Promise<Change
   });
   let applied: { after: Buffer; validation: string };
   try {
-    applied = await p.apply();
+    applied = await p.apply(change.id);
   } catch (err) {
     if (err instanceof Rejected) {
       await ctx.changes.update(change.id, { status: 'rejected', validation: text(err.validation) });
@@ -86,7 +88,12 @@ export async function runChange(ctx: ToolContext, p: ChangePlan): Promise<Change
     return finish(ctx, p.kind, change, { ok: false, detail: `apply failed: ${errorMessage(err)}` });
   }
   change = await ctx.changes.update(change.id, { status: 'verifying', afterRef: ctx.changes.save(applied.after), validation: text(applied.validation) });
-  return finish(ctx, p.kind, change, await p.kind.check(change, ctx, 'after'));
+  return finish(ctx, p.kind, change, await checked(p.kind, change, ctx, 'after'));
+}
+
+/** A check that throws (Docker gone, the container removed meanwhile) is a failed check, never a change left verifying. */
+export function checked(kind: ChangeKind, change: ChangeRecord, ctx: ToolContext, expect: 'after' | 'before'): Promise<Verification> {
+  return kind.check(change, ctx, expect).catch((err: unknown): Verification => ({ ok: false, detail: `check failed: ${errorMessage(err)}` }));
 }
 
 /**
@@ -101,7 +108,11 @@ export async function finish(ctx: ToolContext, kind: ChangeKind, change: ChangeR
 
 /** verified, rolled_back or rollback_failed, recorded; never throws for the target's answer. */
 export async function settle(ctx: ToolContext, kind: ChangeKind, change: ChangeRecord, verified: Verification, note?: string): Promise<ChangeRecord> {
-  if (verified.ok) return ctx.changes.update(change.id, { status: 'verified', verification: text(verified.detail) });
+  if (verified.ok) {
+    const done = await ctx.changes.update(change.id, { status: 'verified', verification: text(verified.detail) });
+    await kind.finalize?.(done, ctx);
+    return done;
+  }
   const rolling = await ctx.changes.update(change.id, { status: 'rolling_back', verification: text(verified.detail), ...(note ? { rollback: note } : {}) });
   return rollBack(ctx, kind, rolling);
 }
@@ -125,7 +136,7 @@ export async function rollBack(callCtx: ToolContext, kind: ChangeKind, change: C
   } catch (err) {
     return ctx.changes.update(change.id, { status: 'rollback_failed', rollback: text(`${asked(change)}restore failed: ${errorMessage(err)}`), call: ctx.call.id });
   }
-  const check = await kind.check(change, ctx, 'before').catch((err: unknown): Verification => ({ ok: false, detail: `check failed: ${errorMessage(err)}` }));
+  const check = await checked(kind, change, ctx, 'before');
   return ctx.changes.update(change.id, {
     status: check.ok ? 'rolled_back' : 'rollback_failed', rollback: text(`${asked(change)}${restored}; ${check.detail}`), call: ctx.call.id,
   });

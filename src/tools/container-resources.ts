@@ -104,6 +104,12 @@ const same = (a: ContainerResources, b: ContainerResources): boolean =>
 
 export const containerResourcesKind: ChangeKind = {
   kind: 'container_resources',
+  async drift(change, ctx) {
+    const plan = change.plan as ResourcesPlan;
+    const now = await ctx.adapters.docker(plan.host).resources(plan.id);
+    const states = [change.beforeRef, change.afterRef].filter((r): r is string => r !== null).map((r) => parseResources(ctx.changes.load(r)));
+    return states.some((st) => same(now, st)) ? undefined : `the limits of ${plan.name} were changed since change ${change.id} (now ${describeResources(now)}): a rollback would overwrite that; set them by hand or with a new change`;
+  },
   async restore(change, ctx) {
     const plan = change.plan as ResourcesPlan;
     const before = parseResources(ctx.changes.load(change.beforeRef));

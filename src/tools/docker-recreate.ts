@@ -114,7 +114,7 @@ export const recreateContainer = defineTool({
   output: RecreateOutput,
   target: (i) => `${i.host}/${bareName(i.container)}`,
   resolve: (i) => (i.image !== undefined || i.env !== undefined
-    ? { deadlineMs: (i.waitSeconds + (i.verifySeconds ?? DEFAULT_CHANGE_VERIFY_S)) * 2_000 + CHANGE_OVERHEAD_MS }
+    ? { deadlineMs: (i.timeoutSeconds + i.waitSeconds + (i.verifySeconds ?? DEFAULT_CHANGE_VERIFY_S)) * 2_000 + CHANGE_OVERHEAD_MS }
     : {}),
   plan: (i) =>
     `recreate container ${i.container} on host ${i.host}: stop it (grace ${i.timeoutSeconds}s), rename it to ${bareName(i.container)}-warden-old-<time>, ` +

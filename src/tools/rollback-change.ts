@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { ToolFailure } from '../errors.js';
 import type { ChangeRecord } from '../store/changes.js';
-import { CHANGE_OVERHEAD_MS, ChangeFields, outcome, rollBack, settle, type ChangeKind } from './change-transaction.js';
+import { CHANGE_OVERHEAD_MS, ChangeFields, checked, outcome, rollBack, settle, type ChangeKind } from './change-transaction.js';
 import { containerRecreateKind } from './container-recreate-change.js';
 import { containerResourcesKind } from './container-resources.js';
 import { nginxFilesKind } from './nginx-change.js';
@@ -44,9 +44,10 @@ function refusal(c: ChangeRecord, later: readonly ChangeRecord[], abandoned: boo
   return undefined;
 }
 
+/** The seconds a check of this change may take: its verify window, and a container's wait to settle. */
 const planSeconds = (c: ChangeRecord | undefined): number => {
-  const s = (c?.plan as { verifySeconds?: unknown } | undefined)?.verifySeconds;
-  return typeof s === 'number' ? s : 10;
+  const p = c?.plan as { verifySeconds?: unknown; waitSeconds?: unknown } | undefined;
+  return (typeof p?.verifySeconds === 'number' ? p.verifySeconds : 10) + (typeof p?.waitSeconds === 'number' ? p.waitSeconds : 0);
 };
 
 export const rollbackChange = defineTool({
@@ -75,15 +76,20 @@ export const rollbackChange = defineTool({
     const kind = kindOf(c);
     const why = refusal(c, ctx.changes.laterOnTarget(c), ctx.changes.abandoned(c));
     if (why) throw new ToolFailure('invalid_input', why);
-    // A finished change may have been overtaken by hand since: never overwrite that.
-    const drift = c.status === 'verified' || c.status === 'rollback_failed' ? await kind.drift?.(c, ctx) : undefined;
+    // Someone may have fixed or changed the target by hand since (after a crash, too): never
+    // overwrite that. Mid-apply there is no recorded after state to tell a hand edit from ours.
+    const drift = c.status !== 'applying' ? await kind.drift?.(c, ctx) : undefined;
+    if (drift && input.onlyIfBroken && ctx.changes.abandoned(c)) {
+      await ctx.changes.update(c.id, { status: 'rollback_failed', rollback: `not rolled back: ${drift}`, call: ctx.call.id, ifVersion: c.version });
+      throw new ToolFailure('target_failed', `change ${c.id} was left unfinished and its target was changed since: ${drift}. A human has been alerted.`);
+    }
     if (drift) throw new ToolFailure('target_failed', drift);
     const note = input.reason ? `rollback asked by ${ctx.call.principal}: ${input.reason}` : `rollback asked by ${ctx.call.principal}`;
     let done: ChangeRecord;
     if (input.onlyIfBroken && c.status === 'verifying') {
       // The change was applied whole (verifying is written after apply returned): its own check decides.
       const claimed = await ctx.changes.update(c.id, { call: ctx.call.id, ifVersion: c.version });
-      done = await settle(ctx, kind, claimed, await kind.check(claimed, ctx, 'after'), `${note}: its check failed`);
+      done = await settle(ctx, kind, claimed, await checked(kind, claimed, ctx, 'after'), `${note}: its check failed`);
     } else {
       const claimed = await ctx.changes.update(c.id, { status: 'rolling_back', rollback: note, call: ctx.call.id, ifVersion: c.version });
       done = await rollBack(ctx, kind, claimed);

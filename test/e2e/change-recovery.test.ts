@@ -8,7 +8,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { dbPath } from '../../src/store/db.js';
-import { deadAddress } from '../support/backends.js';
+import { deadAddress, httpGet } from '../support/backends.js';
 import { CLI, warden } from '../support/cli.js';
 import { connectHttp } from '../support/http-gateway.js';
 import { writeInventory } from '../support/inventory.js';
@@ -110,10 +110,7 @@ async function world(backend: string) {
     return theChange(dataDir)!;
   };
 
-  const site = async (): Promise<{ status: number; text: string }> => {
-    const res = await fetch(nginx.url, { signal: AbortSignal.timeout(5_000) });
-    return { status: res.status, text: await res.text() };
-  };
+  const site = (): Promise<{ status: number; text: string }> => httpGet(nginx.url);
 
   return { nginx, dataDir, serve, killWhileVerifying, site };
 }

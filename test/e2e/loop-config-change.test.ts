@@ -5,7 +5,7 @@
 // change rolls itself back, the site serves as before, and the incident is escalated.
 import { afterAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { deadAddress, startBackend, type Backend } from '../support/backends.js';
+import { deadAddress, httpGet, startBackend, type Backend } from '../support/backends.js';
 import { eventually, useLoopWorlds } from '../support/loop-world.js';
 import type { ScriptedTurn } from '../support/messages-api.js';
 import { startNginx, type Nginx } from '../support/nginx.js';
@@ -69,14 +69,14 @@ describe('the loop fixes configuration with a safety net', () => {
         { ...say('site proxied to a dead port; pointed it at the live backend and the check held.'), expect: { lastToolResult: { content: /verified: site: nginx proxy .*\ncheck: .*answered 200 with "app ok"; held for 2 s/, isError: false } } },
       ],
     });
-    expect((await fetch(nginx.url)).status).toBe(502);
+    expect((await httpGet(nginx.url)).status).toBe(502);
     const posted = await w.postAlert('uptime-kuma', kumaDown(nginx));
     expect(posted.status).toBe(202);
     const inc = await w.incident(bySite, ['resolved', 'escalated'], 60_000);
     w.api!.assertDone();
     expect(inc.status, inc.resolution ?? '').toBe('resolved');
     expect(inc.resolution).toMatch(/nginx_set_upstream.*verified: GET .* answered 200 with "app ok"/);
-    expect(await (await fetch(nginx.url)).text()).toBe('app ok\n');
+    expect((await httpGet(nginx.url)).text).toBe('app ok\n');
     const [change] = w.rt.changes.list({ limit: 5 });
     expect(change).toMatchObject({ status: 'verified', principal: 'loop', incidentId: inc.id, service: 'site', summary: expect.stringMatching(`-> ${good.address}`) });
     const calls = w.rt.audit.forIncident(inc.id).filter((e) => e.tool === 'nginx_set_upstream');
@@ -99,7 +99,7 @@ describe('the loop fixes configuration with a safety net', () => {
     w.api!.assertDone();
     expect(inc.status).toBe('escalated');
     expect(readFileSync(nginx.confPath, 'utf8')).toBe(before);
-    expect((await fetch(nginx.url)).status).toBe(502);
+    expect((await httpGet(nginx.url)).status).toBe(502);
     expect(w.rt.changes.list({ limit: 5 })).toEqual([expect.objectContaining({ status: 'rolled_back', incidentId: inc.id })]);
     await eventually('the escalation webhook', () => w.hooks.received.some((n) => n.event === 'escalation' && n.incident === inc.id));
   });

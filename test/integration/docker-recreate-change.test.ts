@@ -27,12 +27,15 @@ describe('recreate_container with a change', () => {
   it('sets an environment variable: the new container runs with it for verifySeconds, then the old one is removed', async () => {
     const old = await createContainer(dockerd, 'rc-env', { cmd: PICKY, env: ['MODE=good', 'KEEP=1'] });
     const oldId = (await old.inspect()).Id;
-    const r = await callTool(dockerd, 'recreate_container', { container: 'rc-env', env: { set: { MODE: 'good', EXTRA: 'x' } }, verifySeconds: 2, waitSeconds: 10, timeoutSeconds: 1 }, ALLOW);
+    const r = await callTool(dockerd, 'recreate_container', { container: 'rc-env', env: { set: { MODE: 'good', EXTRA: 'xq-unique-77' } }, verifySeconds: 2, waitSeconds: 10, timeoutSeconds: 1 }, ALLOW);
     expect(r.result.isError, r.text).toBeFalsy();
     expect(r.out).toMatchObject({ running: true, previousId: oldId.slice(0, 12), previousKept: null, changeId: expect.stringMatching(/^chg_/) });
-    expect(await envOf('rc-env')).toEqual(expect.arrayContaining(['MODE=good', 'KEEP=1', 'EXTRA=x']));
+    expect(await envOf('rc-env')).toEqual(expect.arrayContaining(['MODE=good', 'KEEP=1', 'EXTRA=xq-unique-77']));
+    expect((await inspectByName(dockerd, 'rc-env')).Config.Labels).toMatchObject({ 'warden.change': r.out.changeId });
     expect(await containerNames(dockerd)).not.toContain(expect.stringMatching(/^rc-env-warden-old-/));
-    expect(r.text).not.toContain('EXTRA=x');
+    // The value never leaves the call: not in its result, not in the audit.
+    expect(r.text).not.toContain('xq-unique-77');
+    expect(JSON.stringify(r.audit)).not.toContain('xq-unique-77');
   });
 
   it('puts the old container back, running, when the new one dies within its check: the change is rolled back', async () => {
@@ -59,6 +62,7 @@ describe('recreate_container with a change', () => {
   it.each([
     ['another repository', { image: 'someone-else/app:1' }, /image: someone-else\/app:1 is not a tag of/],
     ['a tag the host does not have (warden never pulls)', { image: 'warden-busybox:nope' }, /is not on host local; warden never pulls images/],
+    ['an image named by id', { image: 'sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef' }, /is not a repository:tag/],
     ['a variable both set and unset', { env: { set: { A: '1' }, unset: ['A'] } }, /env: A both set and unset/],
   ])('refuses %s before anything is stopped', async (_what, args, message) => {
     const c = await createContainer(dockerd, `rc-refuse-${Math.random().toString(36).slice(2, 8)}`, { cmd: ['sleep', '100000'] });

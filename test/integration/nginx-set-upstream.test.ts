@@ -6,7 +6,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CallToolResult } from '@modelcontextprotocol/client';
 import type { Runtime } from '../../src/server/runtime.js';
-import { deadAddress, startBackend, type Backend } from '../support/backends.js';
+import { deadAddress, httpGet, startBackend, type Backend } from '../support/backends.js';
 import { startNginx, type Nginx } from '../support/nginx.js';
 import { waitFor } from '../support/processes.js';
 import { linkClient, testRuntime, type Linked } from '../support/warden.js';
@@ -62,10 +62,7 @@ async function site(address: string, opts: { backends?: string[]; files?: string
   return {
     nginx, rt,
     call: async (tool, args, signal) => (await linked.client.callTool({ name: tool, arguments: args }, signal ? { signal } : {})) as CallToolResult,
-    body: async () => {
-      const res = await fetch(nginx.url, { signal: AbortSignal.timeout(5_000) });
-      return { status: res.status, text: await res.text() };
-    },
+    body: () => httpGet(nginx.url),
   };
 }
 

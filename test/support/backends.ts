@@ -1,6 +1,6 @@
 // Plain HTTP backends on 127.0.0.1 for nginx to proxy to: one that answers, one that answers
 // wrongly, and a port nobody listens on. Closed by the caller.
-import { createServer, type Server } from 'node:http';
+import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { freePort } from './ports.js';
 
@@ -28,4 +28,22 @@ export async function startBackend(status: number, body: string): Promise<Backen
 /** A loopback address nothing listens on: nginx answers 502 for it. */
 export async function deadAddress(): Promise<string> {
   return `127.0.0.1:${await freePort()}`;
+}
+
+/**
+ * One GET on a fresh connection (status and body). Tests that reload nginx use it: a pooled
+ * keep-alive socket to a worker the reload retired fails with "other side closed".
+ */
+export function httpGet(url: string): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { agent: false, headers: { connection: 'close' }, timeout: 5_000 }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error('timed out')));
+    req.on('error', reject);
+    req.end();
+  });
 }

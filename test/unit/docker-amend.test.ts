@@ -1,7 +1,7 @@
 // What a recreate may change on the way: the environment (order kept, values replaced in place)
 // and the image's tag (never its repository).
 import { describe, expect, it } from 'vitest';
-import { amendEnv, amendPlan, repositoryOf } from '../../src/adapters/docker-blueprint.js';
+import { amendEnv, amendPlan, isUntaggedRef, repositoryOf } from '../../src/adapters/docker-blueprint.js';
 
 describe('amendEnv', () => {
   it.each<[string, string[], Record<string, string>, string[], string[]]>([
@@ -30,4 +30,19 @@ it('amends a copy of the create plan, leaving the one a rollback uses as it was'
   const amended = amendPlan(plan, { image: 'shop/web:1.5', env: { set: { A: '2' }, unset: [] } });
   expect(amended.options).toMatchObject({ Image: 'shop/web:1.5', Env: ['A=2'] });
   expect(plan.options).toEqual({ Image: 'shop/web:1.4', Env: ['A=1'] });
+});
+
+it('drops what the container only had from its old image, so a new tag runs with its own command and ENV lines', () => {
+  const plan = { options: { Image: 'shop/web:1.4', Cmd: ['web', '--v1.4'], WorkingDir: '/srv', Env: ['PATH=/usr/bin', 'APP_VERSION=1.4', 'MODE=prod'], Labels: { team: 'a' } }, extraNetworks: [] };
+  const oldImage = { Cmd: ['web', '--v1.4'], WorkingDir: '/app', Env: ['PATH=/usr/bin', 'APP_VERSION=1.4'] };
+  const amended = amendPlan(plan, { image: 'shop/web:1.5', labels: { 'warden.change': 'chg_1' } }, oldImage);
+  // The image's Cmd and ENV lines go; what the container set itself (WorkingDir, MODE, its labels) stays.
+  expect(amended.options).toEqual({ Image: 'shop/web:1.5', WorkingDir: '/srv', Env: ['MODE=prod'], Labels: { team: 'a', 'warden.change': 'chg_1' } });
+});
+
+it.each([
+  ['busybox', true], ['busybox:1.36', false], ['registry:5000/shop/web', true], ['registry:5000/shop/web:2', false],
+  ['sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef', true], ['0123456789ab', true], ['shop/web@sha256:abc', true],
+])('isUntaggedRef(%s) is %s: only repository:tag can be compared', (ref, untagged) => {
+  expect(isUntaggedRef(ref)).toBe(untagged);
 });

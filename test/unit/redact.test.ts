@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { REDACTED, redactText, redactValue } from '../../src/shared/redact.js';
 
+describe('redactValue of an environment a call sets', () => {
+  it('keeps the names and hides every value, whatever the name (STRIPE_KEY, JWT_KEY, MODE)', () => {
+    const args = { container: 'web', env: { set: { STRIPE_KEY: 'sk_live_abc', JWT_KEY: 'k1', MODE: 'prod' }, unset: ['OLD'] } };
+    expect(redactValue(args)).toEqual({ container: 'web', env: { set: { STRIPE_KEY: REDACTED, JWT_KEY: REDACTED, MODE: REDACTED }, unset: ['OLD'] } });
+  });
+});
+
 describe('redactText', () => {
   it.each([
     ['password in key=value', 'connecting with DB_PASSWORD=hunter2 now', 'hunter2'],
