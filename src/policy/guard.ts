@@ -49,6 +49,8 @@ export interface GuardDeps {
 
 /** How long admitting a call (its decision and 'requested' entry) waits for another process's write lock. */
 const ADMIT_WAIT_MS = 2_000;
+/** How long after an abort the guard still waits for a tool that rolls itself back (its rollback has 120 s). */
+const ABORT_GRACE_MS = 150_000;
 /** How long an outcome entry waits for the lock: the call already ran, so its entry must land. */
 const RECORD_WAIT_MS = 10 * 60_000;
 
@@ -329,6 +331,7 @@ export class Guard {
     const deadline = new AbortController();
     const signal = clientSignal ? AbortSignal.any([clientSignal, deadline.signal]) : deadline.signal;
     let timer: NodeJS.Timeout | undefined;
+    let graceTimer: NodeJS.Timeout | undefined;
     let onAbort: (() => void) | undefined;
     const aborted = new Promise<never>((_, reject) => {
       onAbort = (): void => reject(deadline.signal.aborted
@@ -345,14 +348,18 @@ export class Guard {
     };
     try {
       const running = call.spec.run(call.input, ctx);
-      // A change rolls itself back on the abort: its real end, not "cancelled", is the outcome.
-      if (call.spec.finishesAfterAbort) aborted.catch(() => undefined);
-      const output = await (call.spec.finishesAfterAbort ? running : Promise.race([running, aborted]));
+      // A change rolls itself back on the abort: its real end, not "cancelled", is the outcome; but
+      // never later than ABORT_GRACE_MS after the abort (a Docker call that hangs in the kernel).
+      const late = call.spec.finishesAfterAbort
+        ? aborted.catch((err: unknown) => new Promise<never>((_, reject) => { graceTimer = setTimeout(() => reject(err), ABORT_GRACE_MS); }))
+        : aborted;
+      const output = await Promise.race([running, late]);
       const checked = call.spec.output.safeParse(output);
       if (!checked.success) throw new Error(`output of ${call.spec.name} does not match its schema: ${describeIssues(checked.error).join('; ')}`);
       return checked.data;
     } finally {
       clearTimeout(timer);
+      clearTimeout(graceTimer);
       if (onAbort) signal.removeEventListener('abort', onAbort);
     }
   }
