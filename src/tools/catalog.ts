@@ -18,9 +18,10 @@ import { reloadNginx } from './reload-nginx.js';
 import { nginxSetUpstream } from './nginx-set-upstream.js';
 import { updateContainerResources } from './container-resources.js';
 import { rollbackChange } from './rollback-change.js';
+import { updateContainerConfig } from './container-config.js';
 import { runRunbook } from './runbooks.js';
 
-export const CATALOG: readonly AnyToolSpec[] = [listContainers, inspectContainer, containerLogs, hostMetrics, gpuStatus, nginxTestConfig, nginxErrorLog, restartContainer, startContainer, stopContainer, recreateContainer, dockerPrune, reloadNginx, nginxSetUpstream, updateContainerResources, rollbackChange, searchIncidents, queryInventory, describeService, runRunbook, gpuReset] as unknown as AnyToolSpec[];
+export const CATALOG: readonly AnyToolSpec[] = [listContainers, inspectContainer, containerLogs, hostMetrics, gpuStatus, nginxTestConfig, nginxErrorLog, restartContainer, startContainer, stopContainer, recreateContainer, dockerPrune, reloadNginx, nginxSetUpstream, updateContainerResources, updateContainerConfig, rollbackChange, searchIncidents, queryInventory, describeService, runRunbook, gpuReset] as unknown as AnyToolSpec[];
 
 export interface CatalogFilter {
   readOnly: boolean;

@@ -1,15 +1,13 @@
 // recreate_container: a new container from the same image and the same configuration, in the one
 // order that never leaves the name without a container that can run: stop -> rename the old one aside
 // -> create under the name -> start -> remove the old one. Any failure before the new one runs puts the
-// old one back (name, and running if it was). With a new image tag or environment it is a change
-// transaction (container-recreate-change.ts): the old one is removed only once the new one is checked.
+// old one back (name, and running if it was). update_container_config reuses this order to change the
+// image tag or environment, as a change transaction (container-config.ts).
 import { z } from 'zod';
 import type { Amendment } from '../adapters/docker-blueprint.js';
 import type { ContainerBlueprint, DockerAdapter } from '../adapters/docker.js';
 import { ToolFailure } from '../errors.js';
 import { MAX_WAIT_S, SettledFields, WaitSeconds, summarizeSettled, waitSettled } from './docker-settle.js';
-import { CHANGE_OVERHEAD_MS, MAX_VERIFY_S } from './change-transaction.js';
-import { EnvChange, amendmentProblem, recreateAsChange } from './container-recreate-change.js';
 import { ContainerRef, HostName, defineTool } from './spec.js';
 import { bareName } from '../shared/containers.js';
 
@@ -72,6 +70,15 @@ export async function replaceContainer(docker: DockerAdapter, host: string, bp: 
   }
 }
 
+/** The container's blueprint, refused for one Docker removes on stop (it could not be kept aside). */
+export async function recreatable(docker: DockerAdapter, host: string, ref: string): Promise<ContainerBlueprint> {
+  const bp = await docker.blueprint(ref);
+  if (bp.autoRemove) {
+    throw new ToolFailure('invalid_input', `${bp.name} on host ${host} has AutoRemove set: Docker deletes it when it stops, so it cannot be recreated safely`);
+  }
+  return bp;
+}
+
 const RecreateOutput = z.object({
   ...SettledFields,
   previousId: z.string().describe('the id of the container that was replaced'),
@@ -79,10 +86,7 @@ const RecreateOutput = z.object({
   imageId: z.string(),
   carried: z.array(z.string()).describe(`the settings carried over that were set, by Docker's names; values are never shown; at most ${MAX_CARRIED}`),
   previousKept: z.string().nullable().describe('the name the old, stopped container was kept under when the new one did not settle; null when it was removed'),
-  changeId: z.string().nullable().describe('the change record when image or env changed (warden changes show); null for a plain recreate'),
 });
-
-const DEFAULT_CHANGE_VERIFY_S = 10;
 
 export const recreateContainer = defineTool({
   name: 'recreate_container',
@@ -91,54 +95,29 @@ export const recreateContainer = defineTool({
     'Replaces one container with a new one from the same image (the same image id, never a newer one) and the same configuration: ' +
     'command, environment, labels, health check, limits, restart policy, mounts, networks and the rest of what inspect shows; the new one is started. ' +
     'Use it when a restart is not enough because the container\'s own filesystem or state is bad (stale pid or lock files, a corrupted writable layer), ' +
-    'or after the host changed underneath it; not for a container Docker removes on stop (AutoRemove). ' +
-    'With image (another tag of the same repository, already on the host: warden never pulls) or env (variables to set or unset; values never shown), it is a change: the new container must run, and answer the service\'s health check, for verifySeconds, or the old one is put back; the old one is removed only after that. ' +
+    'or after the host changed underneath it. Not for changing its image tag or environment (update_container_config does that), and not for a container Docker removes on stop (AutoRemove). ' +
     'Side effects: downtime, a new container id, and the old writable layer is discarded (volumes, anonymous ones included, and bind mounts are kept); ' +
     `if a step fails the old container is restored and the call fails. Waits up to waitSeconds (at most ${MAX_WAIT_S}) for it to be running and healthy; ` +
     'if it does not settle, the old container is kept, stopped, under previousKept.',
   family: 'docker',
   risk: 'medium',
   effect: 'restart',
-  finishesAfterAbort: true,
   input: z.strictObject({
     host: HostName,
     container: ContainerRef,
     timeoutSeconds: z.number().int().min(0).max(300).default(10).describe('Grace period when stopping the old container (default 10).'),
     waitSeconds: WaitSeconds,
-    image: z.string().min(1).max(255).regex(/^[A-Za-z0-9][A-Za-z0-9._\/:@-]*$/, 'an image reference').optional()
-      .describe('Another tag of the image it runs, e.g. "shop/web:1.5"; must already be on the host.'),
-    env: EnvChange.optional().describe('Environment variables to set or unset in the new container.'),
-    verifySeconds: z.number().int().min(1).max(MAX_VERIFY_S).optional()
-      .describe(`With image or env: how long the new container must keep running and healthy before the old one is removed (default ${DEFAULT_CHANGE_VERIFY_S}).`),
   }),
   output: RecreateOutput,
   target: (i) => `${i.host}/${bareName(i.container)}`,
-  resolve: (i) => (i.image !== undefined || i.env !== undefined
-    ? { deadlineMs: (i.timeoutSeconds + i.waitSeconds + (i.verifySeconds ?? DEFAULT_CHANGE_VERIFY_S)) * 2_000 + CHANGE_OVERHEAD_MS }
-    : {}),
   plan: (i) =>
     `recreate container ${i.container} on host ${i.host}: stop it (grace ${i.timeoutSeconds}s), rename it to ${bareName(i.container)}-warden-old-<time>, ` +
     `create a new container under its name from the same image id carrying over ${CARRIED_SUMMARY}; start it and wait up to ${i.waitSeconds}s ` +
     'for it to be running and healthy, then remove the old one (volumes kept); if a step fails, remove the new one, rename the old one back and start it',
   async run(input, ctx) {
     const docker = ctx.adapters.docker(input.host);
-    const bp = await docker.blueprint(input.container);
-    if (bp.autoRemove) {
-      throw new ToolFailure('invalid_input', `${bp.name} on host ${input.host} has AutoRemove set: Docker deletes it when it stops, so it cannot be recreated safely`);
-    }
+    const bp = await recreatable(docker, input.host, input.container);
     const aside = asideName(bp.name, new Date());
-    if (input.image !== undefined || input.env !== undefined) {
-      const problem = await amendmentProblem(docker, bp, input.image, input.env);
-      if (problem) throw new ToolFailure('invalid_input', problem);
-      const amend: Amendment = { ...(input.image ? { image: input.image } : {}), ...(input.env ? { env: input.env } : {}) };
-      const done = await recreateAsChange(ctx, {
-        host: input.host, bp, amend, aside, graceS: input.timeoutSeconds, waitSeconds: input.waitSeconds,
-        verifySeconds: input.verifySeconds ?? DEFAULT_CHANGE_VERIFY_S, replace: replaceContainer,
-      });
-      const settled = await waitSettled(docker, input.host, done.newId, 0, ctx.signal);
-      const kept = await docker.resolveContainer(bp.id).then(() => aside, () => null);
-      return { ...settled, previousId: bp.id, image: input.image ?? bp.image, imageId: (await docker.imageId(input.image ?? bp.image)) ?? bp.imageId, carried: bp.carried.slice(0, MAX_CARRIED), previousKept: kept, changeId: done.changeId };
-    }
     const newId = await replaceContainer(docker, input.host, bp, input.timeoutSeconds, aside);
     const settled = await waitSettled(docker, input.host, newId, input.waitSeconds, ctx.signal);
     let previousKept: string | null = aside;
@@ -146,12 +125,11 @@ export const recreateContainer = defineTool({
       // Without force: should anyone have started the old one meanwhile, Docker refuses and it stays.
       await docker.removeContainer(bp.id, { force: false }).then(() => { previousKept = null; }, (err: unknown) => ctx.log.warn({ err, id: bp.id }, 'could not remove the replaced container'));
     }
-    return { ...settled, previousId: bp.id, image: bp.image, imageId: bp.imageId, carried: bp.carried.slice(0, MAX_CARRIED), previousKept, changeId: null };
+    return { ...settled, previousId: bp.id, image: bp.image, imageId: bp.imageId, carried: bp.carried.slice(0, MAX_CARRIED), previousKept };
   },
   summarize: (o) => {
     const head = summarizeSettled(`recreated (new id ${o.id}, was ${o.previousId})`, o);
     const kept = o.previousKept ? `\nthe old container is kept, stopped, as ${o.previousKept}` : '';
-    const change = o.changeId ? `\nchange ${o.changeId} verified (warden changes show ${o.changeId})` : '';
-    return `${head}\nimage ${o.image}; carried: ${o.carried.join(', ')}${kept}${change}`;
+    return `${head}\nimage ${o.image}; carried: ${o.carried.join(', ')}${kept}`;
   },
 });

@@ -1,4 +1,4 @@
-// recreate_container with a new image tag or environment on a real dockerd: a change transaction.
+// update_container_config on a real dockerd: a new image tag or environment through a recreate, as a change transaction.
 // The new container must keep running for verifySeconds; then the old one is removed. A new
 // container that dies puts the old one back under its name, running, with its old environment.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,16 +20,17 @@ afterAll(async () => {
 
 // Runs only while MODE is good: a wrong environment makes it exit at once.
 const PICKY = ['sh', '-c', '[ "$MODE" = good ] || exit 3; exec sleep 100000'];
-const ALLOW = 'rules:\n  - { tool: [recreate_container, rollback_change], decision: allow }\n';
+const ALLOW = 'rules:\n  - { tool: [update_container_config, rollback_change], decision: allow }\n';
 const envOf = async (name: string): Promise<string[]> => (await inspectByName(dockerd, name)).Config.Env ?? [];
 
-describe('recreate_container with a change', () => {
+describe('update_container_config', () => {
   it('sets an environment variable: the new container runs with it for verifySeconds, then the old one is removed', async () => {
     const old = await createContainer(dockerd, 'rc-env', { cmd: PICKY, env: ['MODE=good', 'KEEP=1'] });
     const oldId = (await old.inspect()).Id;
-    const r = await callTool(dockerd, 'recreate_container', { container: 'rc-env', env: { set: { MODE: 'good', EXTRA: 'xq-unique-77' } }, verifySeconds: 2, waitSeconds: 10, timeoutSeconds: 1 }, ALLOW);
+    const r = await callTool(dockerd, 'update_container_config', { container: 'rc-env', env: { set: { MODE: 'good', EXTRA: 'xq-unique-77' } }, verifySeconds: 2, waitSeconds: 10, timeoutSeconds: 1 }, ALLOW);
     expect(r.result.isError, r.text).toBeFalsy();
-    expect(r.out).toMatchObject({ running: true, previousId: oldId.slice(0, 12), previousKept: null, changeId: expect.stringMatching(/^chg_/) });
+    expect(r.out).toMatchObject({ status: 'verified', previousId: oldId.slice(0, 12), changeId: expect.stringMatching(/^chg_/) });
+    expect((await inspectByName(dockerd, 'rc-env')).State.Running).toBe(true);
     expect(await envOf('rc-env')).toEqual(expect.arrayContaining(['MODE=good', 'KEEP=1', 'EXTRA=xq-unique-77']));
     expect((await inspectByName(dockerd, 'rc-env')).Config.Labels).toMatchObject({ 'warden.change': r.out.changeId });
     expect(await containerNames(dockerd)).not.toContain(expect.stringMatching(/^rc-env-warden-old-/));
@@ -41,7 +42,7 @@ describe('recreate_container with a change', () => {
   it('puts the old container back, running, when the new one dies within its check: the change is rolled back', async () => {
     const old = await createContainer(dockerd, 'rc-bad', { cmd: PICKY, env: ['MODE=good'] });
     const oldId = (await old.inspect()).Id;
-    const r = await callTool(dockerd, 'recreate_container', { container: 'rc-bad', env: { set: { MODE: 'bad' } }, verifySeconds: 3, waitSeconds: 5, timeoutSeconds: 1 }, ALLOW);
+    const r = await callTool(dockerd, 'update_container_config', { container: 'rc-bad', env: { set: { MODE: 'bad' } }, verifySeconds: 3, waitSeconds: 5, timeoutSeconds: 1 }, ALLOW);
     expect(r.result.isError).toBe(true);
     expect(r.text).toMatch(/failed its check: .*ROLLED BACK automatically/s);
     const now = await inspectByName(dockerd, 'rc-bad');
@@ -54,9 +55,16 @@ describe('recreate_container with a change', () => {
   it('changes the image to another tag of the same repository already on the host', async () => {
     await createContainer(dockerd, 'rc-tag', { cmd: ['sleep', '100000'] });
     const v2 = `${dockerd.image.split(':')[0]}:v2`;
-    const r = await callTool(dockerd, 'recreate_container', { container: 'rc-tag', image: v2, verifySeconds: 1, waitSeconds: 10, timeoutSeconds: 1 }, ALLOW);
+    const r = await callTool(dockerd, 'update_container_config', { container: 'rc-tag', image: v2, verifySeconds: 1, waitSeconds: 10, timeoutSeconds: 1 }, ALLOW);
     expect(r.result.isError, r.text).toBeFalsy();
     expect((await inspectByName(dockerd, 'rc-tag')).Config.Image).toBe(v2);
+  });
+
+  it('is a tool of its own: a policy that lets recreate_container run does not let an image or env change run', async () => {
+    await createContainer(dockerd, 'rc-policy', { cmd: ['sleep', '100000'], env: ['MODE=good'] });
+    const r = await callTool(dockerd, 'update_container_config', { container: 'rc-policy', env: { set: { MODE: 'other' } } }, 'rules:\n  - { tool: recreate_container, decision: allow }\n');
+    expect(r.text).toMatch(/approval_required/);
+    expect(await envOf('rc-policy')).toContain('MODE=good');
   });
 
   it.each([
@@ -67,7 +75,7 @@ describe('recreate_container with a change', () => {
   ])('refuses %s before anything is stopped', async (_what, args, message) => {
     const c = await createContainer(dockerd, `rc-refuse-${Math.random().toString(36).slice(2, 8)}`, { cmd: ['sleep', '100000'] });
     const before = await c.inspect();
-    const r = await callTool(dockerd, 'recreate_container', { container: before.Name.slice(1), ...args }, ALLOW);
+    const r = await callTool(dockerd, 'update_container_config', { container: before.Name.slice(1), ...args }, ALLOW);
     expect(r.text).toMatch(message);
     const after = await c.inspect();
     expect(after.State.StartedAt).toBe(before.State.StartedAt);
