@@ -4,7 +4,7 @@
 // it and checks that too. Without a health check it is the plain tested reload of nginx-reload.ts.
 import { z } from 'zod';
 import { ToolFailure } from '../errors.js';
-import type { ServiceRecord } from '../store/readers.js';
+import type { InventoryReader, ServiceRecord } from '../store/readers.js';
 import { CHANGE_OVERHEAD_MS, MAX_VERIFY_S, Rejected, runChange } from './change-transaction.js';
 import { MAX_OUTPUT_CHARS } from './nginx.js';
 import { bundleBytes, declaredFiles, nginxFilesKind, nginxPlan, probeOf, readFiles } from './nginx-change.js';
@@ -23,6 +23,17 @@ const Output = ReloadNginxOutput.extend({
   check: z.string().nullable().describe('what the health check saw after the reload, when there was one'),
 });
 type Output = z.infer<typeof Output>;
+
+/**
+ * The one service whose nginx entry names this very place (host, container, config, prefix): a
+ * reload named by place is checked like one named by that service, so the spelling cannot skip
+ * the check. Several services on one nginx: none (call it by service to have it checked).
+ */
+function soleServiceAt(p: NginxPlace, inventory: InventoryReader): ServiceRecord | undefined {
+  const at = inventory.services().filter((s) => s.host === p.host && s.nginx && (s.nginx.container ?? undefined) === p.container
+    && s.nginx.confPath === p.paths.confPath && (s.nginx.prefix ?? undefined) === p.paths.prefix);
+  return at.length === 1 ? at[0] : undefined;
+}
 
 const hasHttpCheck = (s: ServiceRecord | undefined): s is ServiceRecord => typeof (s?.healthCheck as { http?: unknown } | null)?.http === 'string';
 
@@ -66,7 +77,7 @@ export const reloadNginx = defineTool({
   description:
     'Reloads nginx gracefully after testing its configuration: it runs `nginx -t` first and refuses to reload when the test fails, returning nginx\'s own error (directive, file, line) while the running nginx keeps serving its old configuration. ' +
     'After `nginx -s reload` it waits until new workers run and every old worker has exited: workersReplaced=true means only the new configuration answers. ' +
-    'Called with service alone (that service\'s nginx entry in the inventory), and the service has an HTTP health check, the check must keep passing for verifySeconds; if it fails, the last config that served well is restored and reloaded automatically and the call fails saying so. ' +
+    'When the service (named, or the one service whose nginx entry names the place given) has an HTTP health check, the check must keep passing for verifySeconds; if it fails, the last config that served well is restored and reloaded automatically and the call fails saying so. ' +
     'Otherwise say where nginx is with host (plus confPath/prefix), or host and container for nginx inside a container (steps run via docker exec). It does not start a stopped nginx. ' +
     `nginx's message is capped at ${MAX_OUTPUT_CHARS} characters.`,
   family: 'nginx',
@@ -84,7 +95,7 @@ export const reloadNginx = defineTool({
   // service is decided on that service's own attributes, not those of another on the same nginx.
   resolve: (i, inventory) => {
     const place = nginxPlace(i, inventory);
-    const checked = i.service !== undefined && hasHttpCheck(inventory.service(i.service));
+    const checked = hasHttpCheck(i.service !== undefined ? inventory.service(i.service) : soleServiceAt(place, inventory));
     return {
       bindsTo: place, ...(i.service !== undefined ? { service: i.service } : {}),
       ...(checked ? { deadlineMs: (i.verifySeconds ?? DEFAULT_RELOAD_VERIFY_S) * 2_000 + CHANGE_OVERHEAD_MS } : {}),
@@ -93,8 +104,8 @@ export const reloadNginx = defineTool({
   plan: reloadPlan,
   async run(input, ctx): Promise<Output> {
     const place = nginxPlace(input, ctx.inventory);
-    const s = place.service !== undefined ? ctx.inventory.service(place.service) : undefined;
-    if (hasHttpCheck(s)) return checkedReload(place, s, input.verifySeconds ?? DEFAULT_RELOAD_VERIFY_S, ctx);
+    const s = place.service !== undefined ? ctx.inventory.service(place.service) : soleServiceAt(place, ctx.inventory);
+    if (hasHttpCheck(s)) return checkedReload({ ...place, service: s.name }, s, input.verifySeconds ?? DEFAULT_RELOAD_VERIFY_S, ctx);
     return { ...(await testAndReload(place, ctx)), changeId: null, check: null };
   },
   summarize: (o) =>

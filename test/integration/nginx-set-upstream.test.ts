@@ -226,6 +226,17 @@ describe('reload_nginx of a service with a health check', () => {
     expect(await s.body()).toEqual({ status: 200, text: 'app ok\n' });
   });
 
+  it('checks a reload named by host and config path the same way: the spelling does not skip the check', async () => {
+    const good = await backend(200, 'app ok\n');
+    const s = await site(await deadAddress());
+    out(await s.call('nginx_set_upstream', { service: 'site', server: good.address, verifySeconds: 1 }));
+    const served = readFileSync(s.nginx.confPath, 'utf8');
+    writeFileSync(s.nginx.confPath, served.replace(good.address, await deadAddress()));
+    const r = await s.call('reload_nginx', { host: 'local', confPath: s.nginx.confPath, prefix: s.nginx.prefix, verifySeconds: 1 });
+    expect(text(r)).toMatch(/failed its check: .*ROLLED BACK/s);
+    expect(readFileSync(s.nginx.confPath, 'utf8')).toBe(served);
+  });
+
   it('records a reload that keeps serving as a verified change', async () => {
     const good = await backend(200, 'app ok\n');
     const s = await site(good.address);
