@@ -103,6 +103,8 @@ export interface DockerAdapter {
   blueprint(ref: string): Promise<ContainerBlueprint>;
   /** Creates (not starts) a container from a blueprint under `name`, amended when asked; returns its short id. */
   createFromBlueprint(bp: ContainerBlueprint, name: string, amend?: Amendment): Promise<string>;
+  /** `docker update --restart`: an old container kept aside must not come back when dockerd restarts. */
+  setRestartPolicy(ref: string, policy: { name: string; maximumRetryCount: number }): Promise<void>;
   /** The id of an image on the host, or undefined when the host does not have it (warden never pulls). */
   imageId(ref: string): Promise<string | undefined>;
   renameContainer(ref: string, name: string): Promise<void>;

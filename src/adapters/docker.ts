@@ -245,6 +245,10 @@ export class DockerodeAdapter implements DockerAdapter {
     await this.step('update resources', ref, () => this.docker.getContainer(ref).update(body));
   }
 
+  async setRestartPolicy(ref: string, policy: { name: string; maximumRetryCount: number }): Promise<void> {
+    await this.step('update restart policy', ref, () => this.docker.getContainer(ref).update({ RestartPolicy: { Name: policy.name, MaximumRetryCount: policy.maximumRetryCount } }));
+  }
+
   /** Files inside the container `ref`, through Docker's archive API (not on the DockerAdapter interface: only the composition root asks). */
   containerFiles(ref: string): HostFiles {
     return containerFiles({ docker: this.docker, host: this.host, ref, fail: (err, step) => dockerFailure(err, this.host, step, ref) });

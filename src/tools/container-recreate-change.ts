@@ -32,10 +32,14 @@ interface RecreatePlan {
   oldId: string;
   aside: string;
   wasRunning: boolean;
+  /** The old container's restart policy: set to "no" while it is aside, given back by a rollback. */
+  restartPolicy: { name: string; maximumRetryCount: number };
   probe: Probe | null;
   verifySeconds: number;
   waitSeconds: number;
 }
+
+const NO_RESTART = { name: 'no', maximumRetryCount: 0 };
 
 /** Which container holds the name now, as the recorded states name it. */
 const stateOf = (b: Buffer): { containerId: string } => JSON.parse(b.toString('utf8')) as { containerId: string };
@@ -85,6 +89,7 @@ export const containerRecreateKind: ChangeKind = {
       await docker.removeContainer(now, { force: true });
     }
     if (!sameId(now, plan.oldId)) await docker.renameContainer(plan.oldId, plan.name);
+    if (plan.restartPolicy && plan.restartPolicy.name !== NO_RESTART.name) await docker.setRestartPolicy(plan.oldId, plan.restartPolicy);
     if (plan.wasRunning) await docker.startContainer(plan.oldId);
     return `the old container ${plan.oldId} is ${plan.name} again${plan.wasRunning ? ' and running' : ''}`;
   },
@@ -147,8 +152,9 @@ export interface AmendedRecreate {
 /** The recreate as a change; the old container is removed only once the new one passed its check. */
 export async function recreateAsChange(ctx: ToolContext, r: AmendedRecreate): Promise<ChangeOutcome & { newId: string }> {
   const docker = ctx.adapters.docker(r.host);
+  const { restartPolicy } = await docker.containerState(r.bp.id);
   const plan: RecreatePlan = {
-    host: r.host, name: r.bp.name, oldId: r.bp.id, aside: r.aside, wasRunning: r.bp.running,
+    host: r.host, name: r.bp.name, oldId: r.bp.id, aside: r.aside, wasRunning: r.bp.running, restartPolicy,
     probe: healthProbe(ctx.inventory, r.host, r.bp.name), verifySeconds: r.verifySeconds, waitSeconds: r.waitSeconds,
   };
   let newId = '';
@@ -162,6 +168,9 @@ export async function recreateAsChange(ctx: ToolContext, r: AmendedRecreate): Pr
         if (err instanceof ToolFailure && err.kind === 'target_failed' && /rolled back: the old container/.test(err.message)) throw new Rejected(err.message, err);
         throw err;
       });
+      // Aside and stopped, it must stay down even if dockerd restarts before the check ends:
+      // a restart policy of always would start it beside the new one on the same volumes.
+      if (restartPolicy.name !== NO_RESTART.name) await docker.setRestartPolicy(r.bp.id, NO_RESTART);
       return { after: Buffer.from(JSON.stringify({ containerId: newId })), validation: `Docker created and started ${newId} (${describeAmendment(r.bp, r.amend)})` };
     },
   });

@@ -39,8 +39,8 @@ describe('update_container_config', () => {
     expect(JSON.stringify(r.audit)).not.toContain('xq-unique-77');
   });
 
-  it('puts the old container back, running, when the new one dies within its check: the change is rolled back', async () => {
-    const old = await createContainer(dockerd, 'rc-bad', { cmd: PICKY, env: ['MODE=good'] });
+  it('puts the old container back, running, with its restart policy, when the new one dies within its check: the change is rolled back', async () => {
+    const old = await createContainer(dockerd, 'rc-bad', { cmd: PICKY, env: ['MODE=good'], hostConfig: { RestartPolicy: { Name: 'unless-stopped', MaximumRetryCount: 0 } } });
     const oldId = (await old.inspect()).Id;
     const r = await callTool(dockerd, 'update_container_config', { container: 'rc-bad', env: { set: { MODE: 'bad' } }, verifySeconds: 3, waitSeconds: 5, timeoutSeconds: 1 }, ALLOW);
     expect(r.result.isError).toBe(true);
@@ -49,6 +49,7 @@ describe('update_container_config', () => {
     expect(now.Id).toBe(oldId);
     expect(now.State.Running).toBe(true);
     expect(now.Config.Env).toContain('MODE=good');
+    expect(now.HostConfig.RestartPolicy?.Name).toBe('unless-stopped');
     expect((await containerNames(dockerd)).filter((n) => n.startsWith('rc-bad'))).toEqual(['rc-bad']);
   });
 

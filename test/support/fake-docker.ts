@@ -110,6 +110,10 @@ export class FakeDocker implements DockerAdapter {
     return `new-${bp.id}`;
   }
 
+  async setRestartPolicy(ref: string, policy: { name: string }): Promise<void> {
+    this.calls.push(`restart-policy ${ref} ${policy.name}`);
+  }
+
   async imageId(ref: string): Promise<string | undefined> {
     return this.containers.some((c) => c.image === ref) ? `sha256:${ref}` : undefined;
   }
