@@ -30,12 +30,19 @@ export interface RecoveryResult {
 
 const CALLER = { principal: SYSTEM_PRINCIPAL, role: 'admin' as const, transport: 'internal' as const };
 
-/** One pass over the orphaned changes. `approvals` carries held requests from one pass to the next. */
-export async function recoverChanges(deps: RecoveryDeps, approvals = new Map<string, string>()): Promise<RecoveryResult[]> {
+/**
+ * One pass over the orphaned changes. The approval recovery waits on is kept on the change row,
+ * so every process that recovers (each stdio start) waits on the same one instead of filing its own.
+ */
+export async function recoverChanges(deps: RecoveryDeps): Promise<RecoveryResult[]> {
   const results: RecoveryResult[] = [];
   for (const c of deps.changes.orphans()) {
     deps.log.warn({ change: c.id, status: c.status, target: c.target }, 'finishing a change its process left unfinished');
-    results.push(await finishOne(deps, c, approvals));
+    const approvals = new Map(c.recovery.approvalId ? [[c.id, c.recovery.approvalId]] : []);
+    const r = await finishOne(deps, c, approvals);
+    const next = approvals.get(c.id);
+    if (next !== c.recovery.approvalId) await deps.changes.noteRecovery(c.id, { approvalId: next ?? '' });
+    results.push(r);
   }
   return results;
 }
@@ -43,7 +50,7 @@ export async function recoverChanges(deps: RecoveryDeps, approvals = new Map<str
 async function finishOne(deps: RecoveryDeps, c: ChangeRecord, approvals: Map<string, string>): Promise<RecoveryResult> {
   // A dry run would only report, and announce, the rollback each minute: wait for it to end.
   if (deps.guard.policy().dryRun) return { changeId: c.id, outcome: 'waiting', message: 'dry run is on: the change stays open until it is off' };
-  let held = approvals.get(c.id);
+  let held = approvals.get(c.id) || undefined;
   const request = held ? deps.approvals.get(held) : undefined;
   if (request?.status === 'pending') return { changeId: c.id, outcome: 'waiting', message: `approval ${held} is pending` };
   // Expired, denied or used: ask afresh rather than re-sending a request that can never run.
@@ -79,14 +86,12 @@ function settledElsewhere(deps: RecoveryDeps, c: ChangeRecord): RecoveryResult |
   return { changeId: c.id, outcome: 'taken', message: `now ${now.status}, owned by ${now.owner}` };
 }
 
-/** Recovery at start and every `everyMs`; each change that cannot be finished is escalated once. */
+/** Recovery at start and every `everyMs`; each change that cannot be finished is escalated once, by whichever process sees it first. */
 export function startRecovery(deps: RecoveryDeps, everyMs = RECOVERY_EVERY_MS): { stop(): Promise<void> } {
-  const approvals = new Map<string, string>();
-  const escalated = new Set<string>();
   let running: Promise<void> = Promise.resolve();
   const pass = (): void => {
     running = running.then(async () => {
-      for (const r of await recoverChanges(deps, approvals)) report(deps, r, escalated);
+      for (const r of await recoverChanges(deps)) await report(deps, r);
     }).catch((err: unknown) => deps.log.error({ err: errorMessage(err) }, 'recovery of unfinished changes failed'));
   };
   pass();
@@ -100,14 +105,14 @@ export function startRecovery(deps: RecoveryDeps, everyMs = RECOVERY_EVERY_MS): 
   };
 }
 
-function report(deps: RecoveryDeps, r: RecoveryResult, escalated: Set<string>): void {
+async function report(deps: RecoveryDeps, r: RecoveryResult): Promise<void> {
   if (r.outcome === 'finished' || r.outcome === 'taken') {
     deps.log.info({ change: r.changeId, outcome: r.outcome, message: r.message }, 'unfinished change finished');
     return;
   }
   deps.log.error({ change: r.changeId, outcome: r.outcome, message: r.message }, 'an unfinished change could not be finished yet');
-  if (escalated.has(r.changeId)) return;
-  escalated.add(r.changeId);
+  if (deps.changes.get(r.changeId)?.recovery.escalatedAt) return;
+  await deps.changes.noteRecovery(r.changeId, { escalatedAt: new Date().toISOString() });
   deps.notifier.send({
     event: 'escalation',
     title: `URGENT warden: change ${r.changeId} was left unfinished by a crash and is not finished: ${r.message}. warden retries every minute; warden changes show ${r.changeId}`.slice(0, 600),

@@ -42,6 +42,13 @@ export interface ChangeRecord {
   version: number;
   /** Every call that acted on this change: the one that made it, and any rollback_change. */
   calls: string[];
+  /** What recovery asked and said, kept across processes: the approval it waits on, when it escalated. */
+  recovery: RecoveryState;
+}
+
+export interface RecoveryState {
+  approvalId?: string;
+  escalatedAt?: string;
 }
 
 export type NewChange = Pick<ChangeRecord, 'callId' | 'principal' | 'incidentId' | 'target' | 'service' | 'kind' | 'summary' | 'beforeRef' | 'plan'>;
@@ -75,14 +82,14 @@ export interface ChangeJournal {
 interface ChangeRow {
   id: string; created_at: string; updated_at: string; call_id: string; principal: string; incident_id: string | null; target: string;
   service: string | null; kind: string; status: ChangeStatus; summary: string; before_ref: string; after_ref: string | null; plan: string;
-  validation: string | null; verification: string | null; rollback: string | null; owner: string; version: number; calls: string;
+  validation: string | null; verification: string | null; rollback: string | null; owner: string; version: number; calls: string; recovery: string | null;
 }
 
 const toRecord = (r: ChangeRow): ChangeRecord => ({
   id: r.id, createdAt: r.created_at, updatedAt: r.updated_at, callId: r.call_id, principal: r.principal, incidentId: r.incident_id,
   target: r.target, service: r.service, kind: r.kind, status: r.status, summary: r.summary, beforeRef: r.before_ref, afterRef: r.after_ref,
   plan: JSON.parse(r.plan) as unknown, validation: r.validation, verification: r.verification, rollback: r.rollback, owner: r.owner, version: r.version,
-  calls: JSON.parse(r.calls) as string[],
+  calls: JSON.parse(r.calls) as string[], recovery: r.recovery ? (JSON.parse(r.recovery) as RecoveryState) : {},
 });
 
 /** A row write waits this long for another process's lock: the target was already touched, so the row must land. */
@@ -193,6 +200,16 @@ export class ChangeStore implements ChangeJournal {
     if (host !== HOST) return false;
     const pid = Number(pidText);
     return pid === process.pid || !alive(pid);
+  }
+
+  /**
+   * Recovery's own notes on an open change, shared by every process that recovers (each stdio start
+   * does): merged, without touching the change's version, so they never count as a claim.
+   */
+  noteRecovery(id: string, note: RecoveryState): Promise<void> {
+    return whenFree(() => {
+      this.db.prepare(`UPDATE changes SET recovery = json_patch(COALESCE(recovery, '{}'), ?) WHERE id = ?`).run(JSON.stringify(note), id);
+    }, { waitMs: WRITE_WAIT_MS });
   }
 
   list(opts: { limit: number; status?: ChangeStatus; target?: string }): ChangeRecord[] {

@@ -278,7 +278,8 @@ export const MIGRATIONS: readonly string[] = [
     rollback      TEXT,
     owner         TEXT NOT NULL,
     version       INTEGER NOT NULL DEFAULT 0,
-    calls         TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(calls))
+    calls         TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(calls)),
+    recovery      TEXT CHECK (recovery IS NULL OR json_valid(recovery))
   );
   CREATE INDEX changes_created ON changes (created_at);
   CREATE INDEX changes_open ON changes (target) WHERE status IN ('applying', 'verifying', 'rolling_back');

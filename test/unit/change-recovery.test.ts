@@ -9,9 +9,11 @@ import { recoverChanges, startRecovery, type RecoveryDeps } from '../../src/serv
 import type { Notification } from '../../src/shared/notifier.js';
 import type { ChangeRecord, ChangeStore } from '../../src/store/changes.js';
 
-const ORPHAN = { id: 'chg_0000000000000001', status: 'verifying', owner: 'box:1:x', version: 3, target: 'local/nginx' } as ChangeRecord;
+const ORPHAN = { id: 'chg_0000000000000001', status: 'verifying', owner: 'box:1:x', version: 3, target: 'local/nginx', recovery: {} } as ChangeRecord;
 
-function world(answers: Array<CallOutcome | Error>, opts: { dryRun?: boolean; approval?: string; after?: Partial<ChangeRecord> } = {}) {
+/** `shared`: the change row's recovery notes, as every process sees them. */
+function world(answers: Array<CallOutcome | Error>, opts: { dryRun?: boolean; approval?: string; after?: Partial<ChangeRecord>; shared?: ChangeRecord['recovery'] } = {}) {
+  const row = { ...ORPHAN, recovery: opts.shared ?? {} };
   const calls: unknown[] = [];
   const sent: Notification[] = [];
   const guard = {
@@ -24,16 +26,17 @@ function world(answers: Array<CallOutcome | Error>, opts: { dryRun?: boolean; ap
     },
   } as unknown as Guard;
   const changes = {
-    orphans: () => [ORPHAN],
-    get: () => ({ ...ORPHAN, ...opts.after }),
+    orphans: () => [{ ...row, recovery: { ...row.recovery } }],
+    get: () => ({ ...row, ...opts.after }),
     abandoned: () => opts.after === undefined,
+    noteRecovery: async (_id: string, note: ChangeRecord['recovery']) => { Object.assign(row.recovery, note); },
   } as unknown as ChangeStore;
   const deps: RecoveryDeps = {
     guard, changes, log: silentLogger,
     approvals: { get: () => (opts.approval ? { status: opts.approval } : undefined) } as unknown as RecoveryDeps['approvals'],
     notifier: { send: (n) => sent.push(n), flush: async () => undefined },
   };
-  return { deps, calls, sent };
+  return { deps, calls, sent, row };
 }
 
 const held = (approvalId: string): CallOutcome => ({ ok: false, callId: 'c', kind: 'approval_required', message: `held: ${approvalId}`, details: { approvalId } });
@@ -51,29 +54,38 @@ describe('recovery of unfinished changes', () => {
     expect(w.calls).toEqual([]);
   });
 
-  it('waits on a pending approval without asking again, then re-calls with its id once approved', async () => {
-    const approvals = new Map<string, string>();
+  it('waits on a pending approval without asking again, in this or another process, then re-calls with its id once approved', async () => {
     const first = world([held('apr_aaaaaaaa')]);
-    expect((await recoverChanges(first.deps, approvals))[0]!.outcome).toBe('waiting');
-    const pending = world([], { approval: 'pending' });
-    expect((await recoverChanges(pending.deps, approvals))[0]!.outcome).toBe('waiting');
+    expect((await recoverChanges(first.deps))[0]!.outcome).toBe('waiting');
+    expect(first.row.recovery).toEqual({ approvalId: 'apr_aaaaaaaa' });
+    // Another process (a new stdio start) reads the same row.
+    const pending = world([], { approval: 'pending', shared: first.row.recovery });
+    expect((await recoverChanges(pending.deps))[0]!.outcome).toBe('waiting');
     expect(pending.calls).toEqual([]);
-    const approved = world([], { approval: 'approved' });
-    expect((await recoverChanges(approved.deps, approvals))[0]!.outcome).toBe('finished');
+    const approved = world([], { approval: 'approved', shared: first.row.recovery });
+    expect((await recoverChanges(approved.deps))[0]!.outcome).toBe('finished');
     expect(approved.calls).toEqual([expect.objectContaining({ approvalId: 'apr_aaaaaaaa' })]);
   });
 
   it('asks afresh when the approval it waited on expired', async () => {
-    const approvals = new Map([[ORPHAN.id, 'apr_expired1']]);
-    const w = world([held('apr_bbbbbbbb')], { approval: 'expired' });
-    await recoverChanges(w.deps, approvals);
+    const w = world([held('apr_bbbbbbbb')], { approval: 'expired', shared: { approvalId: 'apr_expired1' } });
+    await recoverChanges(w.deps);
     expect(w.calls).toEqual([expect.not.objectContaining({ approvalId: expect.anything() })]);
-    expect(approvals.get(ORPHAN.id)).toBe('apr_bbbbbbbb');
+    expect(w.row.recovery.approvalId).toBe('apr_bbbbbbbb');
   });
 
   it('calls a change another process claimed meanwhile taken, not failed', async () => {
     const w = world([new Error('taken over')], { after: { version: 5, status: 'rolling_back', owner: 'other:2:y' } });
     expect((await recoverChanges(w.deps))[0]!.outcome).toBe('taken');
+  });
+
+  it('does not escalate a change another process already escalated', async () => {
+    const denied: CallOutcome = { ok: false, callId: 'c', kind: 'denied', message: 'kill switch', details: {} };
+    const w = world([denied], { shared: { escalatedAt: '2026-11-29T20:00:00Z' } });
+    const r = startRecovery(w.deps, 60_000);
+    await r.stop();
+    expect(w.calls).toHaveLength(1);
+    expect(w.sent).toEqual([]);
   });
 
   it('escalates a change it cannot finish once, however many passes it takes', async () => {

@@ -170,6 +170,14 @@ describe('the change store', () => {
     expect(s.orphans(() => false, Date.now() + 31 * 60_000).map((o) => o.id)).toEqual([c.id]);
   });
 
+  it('keeps recovery notes merged on the row, without bumping the version a claim compares', async () => {
+    const { s } = store();
+    const c = await s.begin({ ...NEW, beforeRef: s.save(Buffer.from('a')) });
+    await s.noteRecovery(c.id, { approvalId: 'apr_x' });
+    await s.noteRecovery(c.id, { escalatedAt: '2026-11-29T20:00:00Z' });
+    expect(s.get(c.id)).toMatchObject({ version: c.version, recovery: { approvalId: 'apr_x', escalatedAt: '2026-11-29T20:00:00Z' } });
+  });
+
   it('lets only one of two claims at the same version through, and no other process write without a claim', async () => {
     const { s } = store();
     const c = await s.begin({ ...NEW, beforeRef: s.save(Buffer.from('a')) });
