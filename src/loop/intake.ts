@@ -12,6 +12,7 @@ import type { Incident, IncidentLog, IncidentQueue, IncidentStatus } from '../sh
 
 export const RESOLVED_BEFORE_ACTING = 'resolved by the source before warden acted';
 export const RESOLVED_WHILE_WORKING = 'resolved by the source while warden was working on it';
+export const RESOLVED_UNSEEN = 'resolved by the source before its firing reached warden';
 
 /** For a daemon whose loop is off: incidents are still recorded, nobody works on them. */
 export const IDLE_QUEUE: IncidentQueue = { wake: () => undefined, closedElsewhere: () => undefined, parked: () => undefined };
@@ -152,10 +153,29 @@ export class Intake {
     return closed.closedAt !== null && this.now().getTime() - Date.parse(closed.closedAt) <= this.cfg.cooldownMinutes * 60_000;
   }
 
+  /**
+   * A resolve for an occurrence warden has not seen firing: alerts arrive out of order (a retry,
+   * two Alertmanager replicas, a restart in between). It is recorded as a closed incident, so the
+   * firing that arrives late (started before this close) is counted on it as a late repeat and
+   * never acted on. A resolve after an incident already closed within the cooldown changes nothing.
+   */
+  private resolvedUnseen(alert: NormalizedAlert, where: Where): string | undefined {
+    const prev = this.store.lastClosed({ fingerprint: alert.fingerprint, target: where.target });
+    if (prev && this.withinCooldown(prev)) {
+      this.log.debug({ fingerprint: alert.fingerprint, incident: prev.id }, 'resolved alert of an incident already closed');
+      return undefined;
+    }
+    const incident = this.store.create(alert, where);
+    this.store.transition(incident.id, 'resolve', RESOLVED_UNSEEN, { resolution: RESOLVED_UNSEEN });
+    this.log.info({ incident: incident.id, fingerprint: alert.fingerprint }, 'resolved before its firing arrived: recorded, not acted on');
+    return incident.id;
+  }
+
   /** Re-openings in a row, each within the cooldown of the previous close; 0 when not flapping. */
   private flapsOf(alert: NormalizedAlert, where: Where): number {
     const prev = this.store.lastClosed({ fingerprint: alert.fingerprint, target: where.target });
-    if (!prev?.closedAt) return 0;
+    // A resolve seen before any firing is not an occurrence warden handled: no flap.
+    if (!prev?.closedAt || prev.resolution === RESOLVED_UNSEEN) return 0;
     const sinceMs = this.now().getTime() - Date.parse(prev.closedAt);
     return sinceMs <= this.cfg.cooldownMinutes * 60_000 ? prev.flaps + 1 : 0;
   }
@@ -163,10 +183,7 @@ export class Intake {
   private resolved(alert: NormalizedAlert): string | undefined {
     const where = resolveWhere(this.inventory, alert.hints);
     const active = this.active(alert, where);
-    if (!active) {
-      this.log.debug({ fingerprint: alert.fingerprint }, 'resolved alert with no active incident');
-      return undefined;
-    }
+    if (!active) return this.resolvedUnseen(alert, where);
     this.store.addAlert(active.id, alert);
     if (active.fingerprint !== alert.fingerprint) {
       this.store.addEvent(active.id, 'note', `${alert.source} reports resolved: ${alert.summary} (another alert, ${alert.fingerprint}, on the same target: this incident stays open)`);

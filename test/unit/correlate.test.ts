@@ -1,7 +1,7 @@
 // Correlation on a real SQLite store and the example inventory (lb -> web-1, web-2 -> db).
 import { describe, expect, it } from 'vitest';
 import { dependentsOf, instanceHost, resolveWhere } from '../../src/loop/correlate.js';
-import { RESOLVED_BEFORE_ACTING, RESOLVED_WHILE_WORKING } from '../../src/loop/intake.js';
+import { RESOLVED_BEFORE_ACTING, RESOLVED_UNSEEN, RESOLVED_WHILE_WORKING } from '../../src/loop/intake.js';
 import { alert, useIncidentWorld } from '../support/incidents.js';
 
 const world = useIncidentWorld();
@@ -80,10 +80,35 @@ describe('Intake', () => {
     expect(closed).toEqual([]);
   });
 
-  it('ignores a resolved alert with no active incident', () => {
-    const { intake, store } = world();
+  it('records a resolve that arrives before its firing, and never acts on the late firing of that occurrence', () => {
+    const { intake, store, woken, clock } = world({ cooldownMinutes: 10 });
+    const startedAt = clock.now.toISOString();
+    clock.advanceMinutes(1);
+    const [id] = intake.ingest([{ ...on('web-1'), status: 'resolved', startsAt: startedAt }]).incidentIds;
+    expect(store.get(id!)).toMatchObject({ status: 'resolved', resolution: RESOLVED_UNSEEN });
+    clock.advanceMinutes(1);
+    // The firing of the same occurrence (it started before the resolve), delivered late.
+    expect(intake.ingest([{ ...on('web-1'), startsAt: startedAt }]).incidentIds).toEqual([id]);
+    expect(store.list()).toHaveLength(1);
+    expect(store.get(id!)).toMatchObject({ status: 'resolved', alertCount: 2 });
+    expect(woken).toEqual([]);
+  });
+
+  it('acts on a new occurrence after a resolve seen first, without counting that as a flap', () => {
+    const { intake, store, woken, clock } = world({ cooldownMinutes: 10 });
+    intake.ingest([{ ...on('web-1'), status: 'resolved' }]);
+    clock.advanceMinutes(1);
+    const [id] = intake.ingest([{ ...on('web-1'), startsAt: clock.now.toISOString() }]).incidentIds;
+    expect(store.get(id!)).toMatchObject({ status: 'open', flaps: 0 });
+    expect(woken).toEqual([id]);
+  });
+
+  it('changes nothing for a resolve of an incident that already closed within the cooldown', () => {
+    const { intake, store } = world({ cooldownMinutes: 10 });
+    const [id] = intake.ingest([on('web-1')]).incidentIds;
+    store.transition(id!, 'resolve', 'restarted', { resolution: 'restarted' });
     expect(intake.ingest([{ ...on('web-1'), status: 'resolved' }]).incidentIds).toEqual([]);
-    expect(store.list()).toEqual([]);
+    expect(store.list()).toHaveLength(1);
   });
 
   it('reopens a fingerprint that closed within the cooldown as a new incident, counting flaps, and escalates at the limit', () => {
