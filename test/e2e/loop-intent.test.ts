@@ -34,6 +34,23 @@ describe("the loop and operators' intent", () => {
     expect(loopStarts(w, inc.id)).toHaveLength(1);
   });
 
+  it('holds a start the model aims at a stopped container by its ID prefix, as it holds one by name', async () => {
+    const c = await createContainer(worlds.dockerd(), 'in-byid');
+    await c.stop({ t: 1 });
+    const prefix = (await c.inspect()).Id.slice(0, 10);
+    const w = await world({
+      script: [
+        { content: [{ type: 'tool_use', name: 'start_container', input: { container: prefix } }] },
+        { content: [{ type: 'text', text: 'asked to start it' }] },
+      ],
+    });
+    await w.postAlert('alertmanager', alertmanagerPayload('in-byid', 'in-byid is down'));
+    const inc = await w.incident(byContainer('in-byid'), ['waiting_approval', 'escalated', 'resolved']);
+    expect(inc.status).toBe('waiting_approval');
+    expect(w.rt.approvals.get(inc.waitingOn!)).toMatchObject({ tool: 'start_container', target: 'local/in-byid', rule: 'loop.operator-stopped' });
+    expect((await c.inspect()).State.Running).toBe(false);
+  });
+
   it(`never starts a container labelled warden.maintenance=true: the start waits for a human`, async () => {
     const w = await world({ script: null });
     const c = await createContainer(worlds.dockerd(), 'in-maint', { cmd: ['sh', '-c', 'sleep 1; exit 1'], labels: { 'warden.maintenance': 'true' } });
