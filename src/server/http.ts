@@ -1,7 +1,7 @@
 // The daemon's HTTP routes on Hono: /mcp, /approvals, /alerts, /metrics, /healthz. Every request passes
 // the Host/Origin allow-list first (DNS-rebinding protection); every route but /healthz (and
 // /metrics when configured public) needs a bearer token whose role may use it, within its rate.
-// A 401 or 403 on the tool and approval routes is audited (refusal-audit.ts groups the floods).
+// A 401, 403 or 429 on any authenticated route is audited (refusal-audit.ts groups the floods).
 import type { HttpBindings } from '@hono/node-server';
 import { validateHostHeader, validateOriginHeader } from '@modelcontextprotocol/server';
 import { Hono, type Context, type MiddlewareHandler } from 'hono';
@@ -55,8 +55,6 @@ function routeOf(path: string): string {
   return decision ? `/approvals/:id/${decision[1]}` : (alertRouteOf(path) ?? 'other');
 }
 
-/** Routes whose 401 and 403 are audited: tools and approvals. */
-const auditsRefusals = (route: string): boolean => route === '/mcp' || route.startsWith('/approvals');
 
 export function createGateway(rt: Runtime, opts: GatewayOptions): Gateway {
   const tokens = new TokenStore(rt.db);
@@ -69,13 +67,16 @@ export function createGateway(rt: Runtime, opts: GatewayOptions): Gateway {
   });
   const health = createHealthCheck(rt);
   const refusals = new RefusalAudit(rt.audit, rt.log);
-  /** A 401 or 403, audited when the route is one whose refusals are. */
-  const refuse = (c: Context<Env>, status: 401 | 403, reason: string, principal: string, headers: Record<string, string> = {}): Response => {
+  /**
+   * A 401, 403 or 429 on any route but /healthz (tools, approvals, alert intake, metrics), audited
+   * as http.auth; refusal-audit.ts groups a flood into about one entry a minute.
+   */
+  const refuse = (c: Context<Env>, status: 401 | 403 | 429, reason: string, principal: string, headers: Record<string, string> = {}): Response => {
     const route = routeOf(c.req.path);
-    if (auditsRefusals(route)) {
-      refusals.record({ route, method: c.req.method, status, principal, remote: c.env?.incoming?.socket.remoteAddress ?? 'unknown', reason });
-    }
-    return jsonError(status, status === 401 ? 'unauthorized' : 'forbidden', reason, headers);
+    // /healthz is the one route without a token, polled by probes: its Host refusals are only answered.
+    if (route !== '/healthz') refusals.record({ route, method: c.req.method, status, principal, remote: c.env?.incoming?.socket.remoteAddress ?? 'unknown', reason });
+    const error = status === 401 ? 'unauthorized' : status === 403 ? 'forbidden' : 'rate_limited';
+    return jsonError(status, error, reason, headers);
   };
   let draining = false;
   let inflight = 0;
@@ -92,7 +93,7 @@ export function createGateway(rt: Runtime, opts: GatewayOptions): Gateway {
     if (!ROUTE_ROLES[route].includes(who.role)) return refuse(c, 403, `role ${who.role} may not use /${route}`, who.principal);
     const taken = limiter.take(who.principal);
     if (!taken.ok) {
-      return jsonError(429, 'rate_limited', `${who.principal} is over ${opts.rateLimit.perMinute} requests a minute (burst ${opts.rateLimit.burst})`, {
+      return refuse(c, 429, `${who.principal} is over ${opts.rateLimit.perMinute} requests a minute (burst ${opts.rateLimit.burst})`, who.principal, {
         'retry-after': String(taken.retryAfterSeconds),
       });
     }

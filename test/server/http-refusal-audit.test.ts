@@ -1,4 +1,4 @@
-// Refused requests on the tool and approval routes are audited, over real HTTP on loopback: who
+// Refused requests on every route but /healthz are audited, over real HTTP on loopback: who
 // (the token's principal when known), which route and status, from where; a flood becomes two
 // entries; and the token itself is in no row and nowhere in the database file.
 import { randomBytes } from 'node:crypto';
@@ -28,7 +28,7 @@ function withHost(url: string, path: string, host: string): Promise<number> {
   });
 }
 
-describe('401 and 403 on /mcp and /approvals are audited', () => {
+describe('401, 403 and 429 on every route but /healthz are audited', () => {
   it('audits a request without a token and one with an unknown token as anonymous 401s, and an expired token under its principal', async () => {
     const g = await gateway();
     expect((await request(g.url, '/mcp', { body: INITIALIZE })).status).toBe(401);
@@ -54,6 +54,25 @@ describe('401 and 403 on /mcp and /approvals are audited', () => {
       ['grafana', '/mcp', 403, 'role alerts may not use /mcp'],
       ['viewer', '/approvals', 403, 'role readonly may not use /approvals'],
     ]);
+  });
+
+  it('audits refusals on the alert intake and /metrics too: a wrong token on /alerts, a role that may not read /metrics', async () => {
+    const g = await gateway();
+    expect((await request(g.url, '/alerts/generic', { body: { summary: 'x' }, token: unknownToken() })).status).toBe(401);
+    expect((await request(g.url, '/metrics', { token: g.token('grafana', 'alerts') })).status).toBe(403);
+    expect(refusals(g).map((e) => [e.principal, e.target, argsOf(e).status])).toEqual([
+      ['anonymous', '/alerts/generic', 401],
+      ['grafana', '/metrics', 403],
+    ]);
+  });
+
+  it('audits a principal over its rate limit (429), grouped like any refusal', async () => {
+    const g = await gateway({ rateLimit: { perMinute: 1, burst: 1 } });
+    const token = g.token('busy', 'operator');
+    const statuses = [];
+    for (let i = 0; i < 5; i += 1) statuses.push((await request(g.url, '/approvals', { token })).status);
+    expect(statuses.filter((s) => s === 429).length).toBeGreaterThanOrEqual(3);
+    expect(refusals(g).filter((e) => argsOf(e).status === 429).map((e) => [e.principal, e.target])).toEqual([['busy', '/approvals']]);
   });
 
   it('audits a foreign Host on /mcp, and not on /healthz', async () => {
