@@ -8,8 +8,8 @@ import { ToolFailure } from '../errors.js';
 import { redactText } from '../shared/redact.js';
 import { MAX_GREP_CHARS, MAX_LINE_CHARS, cleanLine, fenceLog, grepLines, keepNewest } from './log-text.js';
 import { AbsolutePath, nginxBuild, nginxBuildArgv, nginxDumpArgv, nginxOutput, pidFileNeedsBuild, resolvePidPath } from './nginx.js';
-import { nginxPlace, runnerFor, type NginxPlace } from './nginx-reload.js';
-import { ContainerRef, defineTool, type ToolContext } from './spec.js';
+import { NginxPlaceInput, nginxPlace, nginxTarget, runnerFor, type NginxPlace } from './nginx-reload.js';
+import { defineTool, type ToolContext } from './spec.js';
 
 const DEFAULT_LINES = 50;
 const MAX_LINES = 500;
@@ -23,16 +23,7 @@ const DUMP: RunOptions = { timeoutMs: 30_000, maxOutputBytes: 1024 * KiB, readOn
 /** nginx's own default when the config names no error_log and -V shows no --error-log-path. */
 const BUILT_IN_ERROR_LOG = 'logs/error.log';
 
-const Name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'an inventory name');
 
-/** Where nginx runs, as reload_nginx's input says it (nginxPlace reads it). */
-export const NginxPlaceInput = z.strictObject({
-  service: Name.optional().describe('Inventory service whose `nginx` entry says where nginx runs and, with nginx.errorLog, which file it logs to; give nothing else with it.'),
-  host: Name.optional().describe('Inventory host nginx runs on (or whose Docker runs its container); default "local". Not with service.'),
-  container: ContainerRef.optional().describe('The container nginx runs in, on host; the log is then read inside it (docker exec). Not with service.'),
-  confPath: AbsolutePath.optional().describe('Absolute path of the main config file (nginx -c), whose error_log names the file; default: the one nginx was built with. Not with service.'),
-  prefix: AbsolutePath.optional().describe('Absolute prefix directory (nginx -p) a relative error_log is taken against; default: the one nginx was built with. Not with service.'),
-});
 
 const NginxErrorLogInput = NginxPlaceInput.extend({
   lines: z.number().int().min(1).max(MAX_LINES).default(DEFAULT_LINES)
@@ -204,10 +195,7 @@ export const nginxErrorLog = defineTool({
   input: NginxErrorLogInput,
   output: NginxErrorLogOutput,
   // The same target as reload_nginx for the same nginx, however it is named.
-  target: (i, inventory) => {
-    const place = nginxPlace(i, inventory);
-    return `${place.host}/${place.container ?? 'nginx'}`;
-  },
+  target: (i, inventory) => nginxTarget(nginxPlace(i, inventory)),
   // Confined before anything runs: nginx -T runs as root and prints the files -c names.
   resolve: (i, inventory) => {
     const place = nginxPlace(i, inventory);

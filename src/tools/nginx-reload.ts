@@ -28,25 +28,29 @@ export interface NginxPlace {
   paths: NginxTarget;
 }
 
-export const ReloadNginxInput = z.strictObject({
-  service: Name.optional().describe('Inventory service whose `nginx` entry says where nginx runs (host, container, confPath, prefix); give nothing else with it.'),
+/** Where nginx runs, as the nginx tools take it: a service, or host (container, confPath, prefix). */
+export const NginxPlaceInput = z.strictObject({
+  service: Name.optional().describe('Inventory service whose `nginx` entry says where nginx runs (host, container, confPath, prefix, error log); give nothing else with it.'),
   host: Name.optional().describe('Inventory host nginx runs on (or whose Docker runs its container); default "local". Not with service.'),
   container: ContainerRef.optional().describe('The container nginx runs in, on host; every step then runs inside it (docker exec). Not with service.'),
   confPath: AbsolutePath.optional().describe('Absolute path of the main config file (nginx -c); default: the one nginx was built with. Not with service.'),
   prefix: AbsolutePath.optional().describe('Absolute prefix directory (nginx -p); default: the one nginx was built with. Not with service.'),
 });
-export type ReloadNginxInput = z.infer<typeof ReloadNginxInput>;
+export type NginxPlaceInput = z.infer<typeof NginxPlaceInput>;
+
+/** The canonical target of an nginx, however it was named: `host/nginx`, or `host/<container>`. */
+export const nginxTarget = (p: NginxPlace): string => `${p.host}/${p.container ?? 'nginx'}`;
 
 const where = (p: NginxPlace): string => (p.container ? `container ${p.container} on host ${p.host}` : `host ${p.host}`);
 
 /** The place as the input names it, without a service. */
-function directPlace(input: ReloadNginxInput): NginxPlace {
+function directPlace(input: NginxPlaceInput): NginxPlace {
   const paths = { ...(input.prefix ? { prefix: input.prefix } : {}), ...(input.confPath ? { confPath: input.confPath } : {}) };
   return { host: input.host ?? 'local', ...(input.container ? { container: bareName(input.container) } : {}), paths };
 }
 
 /** The place named directly, or by the service's inventory entry; the inventory's paths are checked like the input's. */
-export function nginxPlace(input: ReloadNginxInput, inventory: InventoryReader): NginxPlace {
+export function nginxPlace(input: NginxPlaceInput, inventory: InventoryReader): NginxPlace {
   if (input.service === undefined) {
     const place = directPlace(input);
     confineNginxPaths(place.host, place.paths, inventory, place.container);
@@ -196,7 +200,7 @@ export async function testAndReload(p: NginxPlace, ctx: Pick<ToolContext, 'adapt
 }
 
 /** What a dry run reports; a service's paths are read from the inventory only when the call runs. */
-export function reloadPlan(input: ReloadNginxInput): string {
+export function reloadPlan(input: NginxPlaceInput): string {
   const after = 'only if the test passes, then check that the master lives and new workers start';
   if (input.service !== undefined) return `test and reload the nginx of service ${input.service} (where and which config from its inventory entry): nginx -T (the -t test), then nginx -s reload ${after}`;
   const p = directPlace(input);

@@ -9,7 +9,7 @@ import type { InventoryReader, ServiceRecord } from '../store/readers.js';
 import { CHANGE_OVERHEAD_MS, ChangeFields, Rejected, VerifySeconds, runChange } from './change-transaction.js';
 import { bundleBytes, declaredFiles, nginxFilesKind, nginxPlan, probeOf, readFiles, unchangedSince, writeFiles } from './nginx-change.js';
 import { chooseEndpoint, replaceEndpoint, scanProxyConfig } from './nginx-proxy-edit.js';
-import { nginxPlace, testAndReload, testConfig, runnerFor } from './nginx-reload.js';
+import { nginxPlace, nginxTarget, testAndReload, testConfig, runnerFor } from './nginx-reload.js';
 import { defineTool } from './spec.js';
 
 const Name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'an inventory name');
@@ -79,10 +79,7 @@ export const nginxSetUpstream = defineTool({
   finishesAfterAbort: true,
   input: Input,
   output: z.object({ ...ChangeFields, file: z.string(), from: z.string(), to: z.string() }),
-  target: (i, inventory) => {
-    const place = nginxPlace({ service: i.service }, inventory);
-    return `${place.host}/${place.container ?? 'nginx'}`;
-  },
+  target: (i, inventory) => nginxTarget(nginxPlace({ service: i.service }, inventory)),
   resolve: (i, inventory) => {
     const { s, upstream } = resolveCall(i, inventory);
     return { service: s.name, bindsTo: { place: nginxPlace({ service: i.service }, inventory), files: declaredFiles(s), upstream }, deadlineMs: i.verifySeconds * 2_000 + CHANGE_OVERHEAD_MS };
@@ -109,7 +106,7 @@ export const nginxSetUpstream = defineTool({
       : f));
     const summary = `${s.name}: nginx proxy ${from} -> ${input.server} (${chosen.path} line ${chosen.endpoint.line})`;
     const done = await runChange(ctx, {
-      kind: nginxFilesKind, target: `${place.host}/${place.container ?? 'nginx'}`, service: s.name, summary,
+      kind: nginxFilesKind, target: nginxTarget(place), service: s.name, summary,
       plan: await nginxPlan(place, probeOf(s), input.verifySeconds), before: bundleBytes(before),
       async apply() {
         await unchangedSince(ctx, place, before);

@@ -8,12 +8,12 @@ import type { InventoryReader, ServiceRecord } from '../store/readers.js';
 import { CHANGE_OVERHEAD_MS, MAX_VERIFY_S, Rejected, runChange } from './change-transaction.js';
 import { MAX_OUTPUT_CHARS } from './nginx.js';
 import { bundleBytes, declaredFiles, nginxFilesKind, nginxPlan, probeOf, readFiles } from './nginx-change.js';
-import { ReloadNginxInput, ReloadNginxOutput, nginxPlace, reloadPlan, testAndReload, type NginxPlace } from './nginx-reload.js';
+import { NginxPlaceInput, ReloadNginxOutput, nginxPlace, nginxTarget, reloadPlan, testAndReload, type NginxPlace } from './nginx-reload.js';
 import { defineTool, type ToolContext } from './spec.js';
 
 const DEFAULT_RELOAD_VERIFY_S = 5;
 
-const Input = ReloadNginxInput.extend({
+const Input = NginxPlaceInput.extend({
   verifySeconds: z.number().int().min(1).max(MAX_VERIFY_S).optional()
     .describe(`With a service that has an HTTP health check: how long it must keep passing after the reload (default ${DEFAULT_RELOAD_VERIFY_S}).`),
 });
@@ -50,7 +50,7 @@ function lastGoodFiles(ctx: ToolContext, target: string, service: string, declar
 }
 
 async function checkedReload(p: NginxPlace, s: ServiceRecord, verifySeconds: number, ctx: ToolContext): Promise<Output> {
-  const target = `${p.host}/${p.container ?? 'nginx'}`;
+  const target = nginxTarget(p);
   const declared = declaredFiles(s);
   const now = bundleBytes(await readFiles(ctx, p, declared));
   const lastGood = lastGoodFiles(ctx, target, s.name, declared);
@@ -87,10 +87,7 @@ export const reloadNginx = defineTool({
   input: Input,
   output: Output,
   // One form however it is named: by service or by host/container, the nginx it reaches.
-  target: (i, inventory) => {
-    const place = nginxPlace(i, inventory);
-    return `${place.host}/${place.container ?? 'nginx'}`;
-  },
+  target: (i, inventory) => nginxTarget(nginxPlace(i, inventory)),
   // An approval binds where the reload happens (a reloaded inventory cannot move it), and a call by
   // service is decided on that service's own attributes, not those of another on the same nginx.
   resolve: (i, inventory) => {
