@@ -15,6 +15,18 @@ export interface Expectation {
   keyword?: string;
 }
 
+/** A service's HTTP health check: where to GET and what the answer must be. */
+export interface HttpCheck extends Expectation {
+  url: string;
+}
+
+/** The inventory's `healthCheck` as an HTTP check, or null when it has none (tcp, container, absent). */
+export function httpCheckOf(healthCheck: unknown): HttpCheck | null {
+  const h = healthCheck as { http?: unknown; status?: number; keyword?: string } | null | undefined;
+  if (typeof h?.http !== 'string') return null;
+  return { url: h.http, ...(h.status !== undefined ? { status: h.status } : {}), ...(h.keyword !== undefined ? { keyword: h.keyword } : {}) };
+}
+
 export interface CheckedProbe {
   /** The answer met the expectation. */
   passed: boolean;

@@ -6,6 +6,7 @@ import { createRuntime } from '../compose.js';
 import type { ConfigLoader } from '../config.js';
 import { CommandError, InputError } from '../errors.js';
 import { CHANGE_STATUSES, ChangeStore, type ChangeRecord, type ChangeStatus } from '../store/changes.js';
+import { AuditLog, type AuditEntry } from '../store/audit.js';
 import { openDb } from '../store/db.js';
 import { checkPrincipalName } from '../server/auth.js';
 import { ChangeId } from '../tools/rollback-change.js';
@@ -13,12 +14,12 @@ import { parseLimit, printJson, printLines, table, whoami } from './output.js';
 
 const shortTime = (iso: string): string => iso.replace('T', ' ').replace(/\.\d+Z$|Z$/, '');
 
-function withStore<T>(loadConfig: ConfigLoader, fn: (store: ChangeStore, audit: (callId: string) => unknown[]) => T): T {
+function withStore<T>(loadConfig: ConfigLoader, fn: (store: ChangeStore, audit: (callId: string) => AuditEntry[]) => T): T {
   const config = loadConfig();
   const db = openDb(config.dataDir);
   try {
-    const entries = db.prepare('SELECT seq, time, principal, tool, phase, decision, rule, result FROM audit WHERE call_id = ? ORDER BY seq');
-    return fn(new ChangeStore(db, config.dataDir), (callId) => entries.all(callId));
+    const audit = new AuditLog(db, null);
+    return fn(new ChangeStore(db, config.dataDir), (callId) => audit.list({ callId }));
   } finally {
     db.close();
   }
@@ -64,8 +65,7 @@ export function registerChangeCommands(program: Command, loadConfig: ConfigLoade
       });
       if (!found) throw new CommandError(`no change ${id}; \`warden changes list\` shows the ids`);
       if (opts.json) return printJson(found);
-      const entries = (found.audit as Array<{ seq: number; time: string; principal: string; tool: string; phase: string; result: string | null }>)
-        .map((e) => [`  #${e.seq}`, shortTime(e.time), e.principal, e.tool, e.phase, (e.result ?? '').split('\n')[0] ?? '']);
+      const entries = found.audit.map((e) => [`  #${e.seq}`, shortTime(e.time), e.principal, e.tool, e.phase, (e.result ?? '').split('\n')[0] ?? '']);
       printLines([...describe(found.change), '', 'audit:', ...table(entries)]);
     });
   changes

@@ -74,7 +74,9 @@ export class Intake {
       this.store.addAlert(active.id, alert);
       return active.id;
     }
-    const late = this.lateRepeat(alert, where) ?? this.escalatedRecently(alert, where);
+    // The last closed incident of this alert on this target: late repeats, quiet escalation and flaps all read it.
+    const prev = this.store.lastClosed({ fingerprint: alert.fingerprint, target: where.target });
+    const late = this.lateRepeat(alert, prev) ?? this.escalatedRecently(prev);
     if (late) {
       this.store.addAlert(late.id, alert);
       return late.id;
@@ -87,7 +89,7 @@ export class Intake {
       this.log.info({ incident: incident.id, silence: silence.id, target: where.target }, 'alert silenced');
       return incident.id;
     }
-    const flaps = this.flapsOf(alert, where);
+    const flaps = this.flapsOf(prev);
     const incident = this.store.create(alert, where);
     if (flaps >= this.cfg.flapLimit) {
       this.store.transition(incident.id, 'escalate', `flapping: ${flaps} re-openings within the cooldown of ${this.cfg.cooldownMinutes} minutes; not acting again`, {
@@ -134,8 +136,7 @@ export class Intake {
    * that incident, not opened anew. A new occurrence (started after the close) still re-opens, and
    * counts as a flap; after the cooldown a still-firing alert opens a new incident.
    */
-  private lateRepeat(alert: NormalizedAlert, where: Where): Incident | undefined {
-    const prev = this.store.lastClosed({ fingerprint: alert.fingerprint, target: where.target });
+  private lateRepeat(alert: NormalizedAlert, prev: Incident | undefined): Incident | undefined {
     if (!prev?.closedAt || !this.withinCooldown(prev)) return undefined;
     return Date.parse(alert.startsAt) <= Date.parse(prev.closedAt) ? prev : undefined;
   }
@@ -144,8 +145,7 @@ export class Intake {
    * Quiet escalation: a target escalated within the cooldown is a human's now. Its new failures
    * are counted on that incident, not opened (and escalated) anew.
    */
-  private escalatedRecently(alert: NormalizedAlert, where: Where): Incident | undefined {
-    const prev = this.store.lastClosed({ fingerprint: alert.fingerprint, target: where.target });
+  private escalatedRecently(prev: Incident | undefined): Incident | undefined {
     return prev?.status === 'escalated' && this.withinCooldown(prev) ? prev : undefined;
   }
 
@@ -172,8 +172,7 @@ export class Intake {
   }
 
   /** Re-openings in a row, each within the cooldown of the previous close; 0 when not flapping. */
-  private flapsOf(alert: NormalizedAlert, where: Where): number {
-    const prev = this.store.lastClosed({ fingerprint: alert.fingerprint, target: where.target });
+  private flapsOf(prev: Incident | undefined): number {
     // A resolve seen before any firing is not an occurrence warden handled: no flap.
     if (!prev?.closedAt || prev.resolution === RESOLVED_UNSEEN) return 0;
     const sinceMs = this.now().getTime() - Date.parse(prev.closedAt);

@@ -3,7 +3,7 @@
 // whole settle window without a restart, and an HTTP health check, where the inventory names one,
 // answers as it expects (its status, default 2xx, and its keyword).
 import type { Client } from '@modelcontextprotocol/client';
-import { probeExpecting, type Expectation } from '../adapters/http-probe.js';
+import { httpCheckOf, probeExpecting, type HttpCheck } from '../adapters/http-probe.js';
 import type { InventoryReader } from '../store/readers.js';
 import type { ContainerView } from './fallback.js';
 import { callLoopTool } from './loop-call.js';
@@ -13,7 +13,7 @@ export interface VerifyTarget {
   /** null for a target that is not a container (an nginx on the host): only the HTTP check applies. */
   container: string | null;
   /** The service's healthCheck.http from the inventory: GET must answer its status (default 2xx), with its keyword when it names one. */
-  health?: HealthProbe | null;
+  health?: HttpCheck | null;
 }
 
 export interface VerifyOptions {
@@ -46,15 +46,9 @@ const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
     signal?.addEventListener('abort', done, { once: true });
   });
 
-export interface HealthProbe extends Expectation {
-  url: string;
-}
-
 /** The HTTP health check the inventory gives the service at this target, if any. */
-export function healthCheckFor(inventory: InventoryReader, where: { host: string | null; container: string | null; service: string | null }): HealthProbe | null {
-  const check = inventory.serviceFor(where)?.healthCheck as { http?: unknown; status?: number; keyword?: string } | null | undefined;
-  if (typeof check?.http !== 'string') return null;
-  return { url: check.http, ...(check.status !== undefined ? { status: check.status } : {}), ...(check.keyword !== undefined ? { keyword: check.keyword } : {}) };
+export function healthCheckFor(inventory: InventoryReader, where: { host: string | null; container: string | null; service: string | null }): HttpCheck | null {
+  return httpCheckOf(inventory.serviceFor(where)?.healthCheck);
 }
 
 /** Why this view fails verification at once, or undefined while it may still pass. */
@@ -102,7 +96,7 @@ async function verifyContainer(client: Client, host: string, container: string, 
   }
 }
 
-async function verifyHttp(probe: HealthProbe, opts: VerifyOptions): Promise<Verification> {
+async function verifyHttp(probe: HttpCheck, opts: VerifyOptions): Promise<Verification> {
   const tries = opts.httpTries ?? 3;
   let last = '';
   for (let i = 0; i < tries; i += 1) {

@@ -15,6 +15,8 @@ export const CHANGE_STATUSES = ['applying', 'verifying', 'verified', 'rejected',
 export type ChangeStatus = (typeof CHANGE_STATUSES)[number];
 /** A change in one of these is not finished: a process is working on it, or crashed while it did. */
 export const OPEN_STATUSES: readonly ChangeStatus[] = ['applying', 'verifying', 'rolling_back'];
+/** The same, as SQL: written out (not bound) so the partial index changes_open of migration 13 applies. */
+const OPEN_SQL = `status IN (${OPEN_STATUSES.map((st) => `'${st}'`).join(', ')})`;
 
 export interface ChangeRecord {
   id: string;
@@ -140,7 +142,7 @@ export class ChangeStore implements ChangeJournal {
 
   begin(change: NewChange): Promise<ChangeRecord> {
     return whenFree(() => this.db.transaction(() => {
-      const open = this.db.prepare(`SELECT id, status FROM changes WHERE target = ? AND status IN ('applying', 'verifying', 'rolling_back') LIMIT 1`)
+      const open = this.db.prepare(`SELECT id, status FROM changes WHERE target = ? AND ${OPEN_SQL} LIMIT 1`)
         .get(change.target) as { id: string; status: string } | undefined;
       if (open) {
         throw new ToolFailure('target_failed', `change ${open.id} on ${change.target} is still ${open.status.replace('_', ' ')}: one change at a time per target; wait for it, or see warden changes show ${open.id}`);
@@ -223,7 +225,7 @@ export class ChangeStore implements ChangeJournal {
    * the change for longer than any change may take.
    */
   orphans(alive: (pid: number) => boolean = pidAlive, now = Date.now()): ChangeRecord[] {
-    return (this.db.prepare(`SELECT * FROM changes WHERE status IN ('applying', 'verifying', 'rolling_back') ORDER BY created_at`).all() as ChangeRow[])
+    return (this.db.prepare(`SELECT * FROM changes WHERE ${OPEN_SQL} ORDER BY created_at`).all() as ChangeRow[])
       .map(toRecord)
       .filter((c) => this.abandoned(c, alive, now));
   }

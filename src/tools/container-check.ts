@@ -1,5 +1,6 @@
 // The check a container change holds: running, not restarting, not unhealthy, and answering the
 // service's HTTP health check when the inventory names one. Shared by the container change kinds.
+import { httpCheckOf } from '../adapters/http-probe.js';
 import type { InventoryReader } from '../store/readers.js';
 import type { Verification } from './change-transaction.js';
 import { probeOnce, type Probe } from './nginx-change.js';
@@ -24,6 +25,5 @@ export async function runsNow(ctx: Pick<ToolContext, 'adapters'>, c: ContainerAt
 
 /** The service's HTTP health check for the container at host/name, when the inventory has one. */
 export function healthProbe(inventory: InventoryReader, host: string, name: string): Probe | null {
-  const h = inventory.serviceAt(host, name)?.healthCheck as { http?: string; status?: number; keyword?: string } | null | undefined;
-  return typeof h?.http === 'string' ? { url: h.http, ...(h.status !== undefined ? { status: h.status } : {}), ...(h.keyword ? { keyword: h.keyword } : {}) } : null;
+  return httpCheckOf(inventory.serviceAt(host, name)?.healthCheck);
 }

@@ -2,7 +2,7 @@
 // and restored whole; `nginx -t` and a reload through reload_nginx's own steps; and the check that
 // the site answers as the inventory's health check expects. Used by nginx_set_upstream, by a
 // verified reload_nginx and by rollback_change.
-import { probeExpecting, type Expectation } from '../adapters/http-probe.js';
+import { httpCheckOf, probeExpecting, type HttpCheck } from '../adapters/http-probe.js';
 import { ToolFailure } from '../errors.js';
 import type { ServiceRecord } from '../store/readers.js';
 import { Rejected, holdCheck, type ChangeKind, type Verification } from './change-transaction.js';
@@ -15,9 +15,7 @@ const PROBE_TIMEOUT_MS = 5_000;
 /** How long a rollback's check holds when the site worked before the change. */
 const ROLLBACK_HOLD_S = 3;
 
-export interface Probe extends Expectation {
-  url: string;
-}
+export type Probe = HttpCheck;
 
 export interface NginxFilesPlan {
   place: NginxPlace;
@@ -46,16 +44,16 @@ export function declaredFiles(s: ServiceRecord): string[] {
 
 /** The service's HTTP health check: a change is made only where warden can check that it works. */
 export function probeOf(s: ServiceRecord): Probe {
-  const h = s.healthCheck as { http?: string; status?: number; keyword?: string } | null;
-  if (typeof h?.http !== 'string') {
+  const check = httpCheckOf(s.healthCheck);
+  if (!check) {
     throw new ToolFailure('invalid_input', `service "${s.name}" has no healthCheck.http in the inventory, so warden could not check that a change works; declare one (with status and keyword if 2xx is not enough)`);
   }
-  return { url: h.http, ...(h.status !== undefined ? { status: h.status } : {}), ...(h.keyword !== undefined ? { keyword: h.keyword } : {}) };
+  return check;
 }
 
 export const bundleBytes = (files: SavedFile[]): Buffer => Buffer.from(JSON.stringify({ files }));
 
-function bundleOf(bytes: Buffer): SavedFile[] {
+export function bundleOf(bytes: Buffer): SavedFile[] {
   const parsed = JSON.parse(bytes.toString('utf8')) as { files?: SavedFile[] };
   if (!Array.isArray(parsed.files)) throw new ToolFailure('internal', 'a saved nginx state without files');
   return parsed.files;
@@ -114,10 +112,9 @@ export const nginxFilesKind: ChangeKind = {
     const before = bundleOf(ctx.changes.load(change.beforeRef));
     const now = await readFiles(ctx, plan.place, before.map((f) => f.path));
     const stale = before.filter((f, i) => f.content !== now[i]?.content);
-    const changed = stale.length ? stale[0]!.path : undefined;
     if (stale.length) await writeFiles(ctx, plan.place, stale);
     const reloaded = await testAndReload(plan.place, ctx);
-    return `${changed !== undefined ? `restored ${stale.length} file(s)` : 'files already as before'}; nginx -t passed; reloaded${reloaded.workersReplaced ? '' : ` (${reloaded.note ?? ''})`}`;
+    return `${stale.length ? `restored ${stale.length} file(s)` : 'files already as before'}; nginx -t passed; reloaded${reloaded.workersReplaced ? '' : ` (${reloaded.note ?? ''})`}`;
   },
   async check(change, ctx, expect) {
     const plan = change.plan as NginxFilesPlan;

@@ -8,7 +8,7 @@ import { ToolFailure } from '../errors.js';
 import { redactText } from '../shared/redact.js';
 import { MAX_GREP_CHARS, MAX_LINE_CHARS, cleanLine, fenceLog, grepLines, keepNewest } from './log-text.js';
 import { AbsolutePath, nginxBuild, nginxBuildArgv, nginxDumpArgv, nginxOutput, pidFileNeedsBuild, resolvePidPath } from './nginx.js';
-import { NginxPlaceInput, nginxPlace, nginxTarget, runnerFor, type NginxPlace } from './nginx-reload.js';
+import { NginxPlaceInput, nginxPlace, nginxTarget, runnerFor, where, type NginxPlace } from './nginx-reload.js';
 import { defineTool, type ToolContext } from './spec.js';
 
 const DEFAULT_LINES = 50;
@@ -91,7 +91,6 @@ export const tailArgv = (lines: number, path: string): string[] => {
   return ['tail', '-n', String(lines), path];
 };
 
-const where = (p: NginxPlace): string => (p.container ? `container ${p.container} on host ${p.host}` : `host ${p.host}`);
 const lastLines = (text: string, n = 10): string => text.split('\n').slice(-n).join('\n');
 
 async function nginxStep(r: CommandRunner, p: NginxPlace, argv: string[], opts: RunOptions): Promise<CommandResult> {
@@ -179,7 +178,6 @@ function noteFor(dropped: number, readCapped: boolean): string {
   return parts.join(' ');
 }
 
-const placeLabel = (o: Pick<NginxErrorLogOutput, 'host' | 'container'>): string => `${o.host}/${o.container ?? 'nginx'}`;
 
 export const nginxErrorLog = defineTool({
   name: 'nginx_error_log',
@@ -217,8 +215,8 @@ export const nginxErrorLog = defineTool({
     };
   },
   summarize(o) {
-    const head = `${o.service ? `${o.service}: ` : ''}${placeLabel(o)} ${o.path}: ${o.lineCount} of ${o.linesRead} lines read. ${o.note}`;
+    const head = `${o.service ? `${o.service}: ` : ''}${nginxTarget(o)} ${o.path}: ${o.lineCount} of ${o.linesRead} lines read. ${o.note}`;
     // Every line is tagged err| by fenceLog, so none can start where a marker would.
-    return o.lineCount === 0 ? head : `${head}\n${fenceLog(`${placeLabel(o)} ${o.path}`, o.lines.map((text) => ({ stream: 'stderr', text })), 'nginx error log')}`;
+    return o.lineCount === 0 ? head : `${head}\n${fenceLog(`${nginxTarget(o)} ${o.path}`, o.lines.map((text) => ({ stream: 'stderr', text })), 'nginx error log')}`;
   },
 });

@@ -39,9 +39,9 @@ export const NginxPlaceInput = z.strictObject({
 export type NginxPlaceInput = z.infer<typeof NginxPlaceInput>;
 
 /** The canonical target of an nginx, however it was named: `host/nginx`, or `host/<container>`. */
-export const nginxTarget = (p: NginxPlace): string => `${p.host}/${p.container ?? 'nginx'}`;
+export const nginxTarget = (p: { host: string; container?: string | null }): string => `${p.host}/${p.container ?? 'nginx'}`;
 
-const where = (p: NginxPlace): string => (p.container ? `container ${p.container} on host ${p.host}` : `host ${p.host}`);
+export const where = (p: NginxPlace): string => (p.container ? `container ${p.container} on host ${p.host}` : `host ${p.host}`);
 
 /** The place as the input names it, without a service. */
 function directPlace(input: NginxPlaceInput): NginxPlace {

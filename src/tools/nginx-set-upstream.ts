@@ -4,15 +4,14 @@
 // reload, and the service's health check held for verifySeconds, or everything is put back.
 import { z } from 'zod';
 import { ToolFailure } from '../errors.js';
-import { HostPort } from '../store/inventory-schema.js';
+import { EntryName as Name, HostPort } from '../store/inventory-schema.js';
 import type { InventoryReader, ServiceRecord } from '../store/readers.js';
 import { CHANGE_OVERHEAD_MS, ChangeFields, Rejected, VerifySeconds, runChange } from './change-transaction.js';
 import { bundleBytes, declaredFiles, nginxFilesKind, nginxPlan, probeOf, readFiles, unchangedSince, writeFiles } from './nginx-change.js';
 import { chooseEndpoint, replaceEndpoint, scanProxyConfig } from './nginx-proxy-edit.js';
-import { nginxPlace, nginxTarget, testAndReload, testConfig, runnerFor } from './nginx-reload.js';
+import { nginxPlace, nginxTarget, testAndReload } from './nginx-reload.js';
 import { defineTool } from './spec.js';
 
-const Name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'an inventory name');
 
 const Input = z.strictObject({
   service: Name.describe('Inventory service whose nginx proxy to change; its nginx entry says where nginx runs and which files may change.'),
@@ -113,13 +112,13 @@ export const nginxSetUpstream = defineTool({
         const edited = after.filter((f) => f.path === chosen.path);
         const original = before.filter((f) => f.path === chosen.path);
         await writeFiles(ctx, place, edited);
-        const test = await testConfig(runnerFor(place, ctx), place, ctx.signal).catch(async (err: unknown) => {
+        // testAndReload runs nginx -t first and reloads only when it passes.
+        const reloaded = await testAndReload(place, ctx).catch(async (err: unknown) => {
+          if (!(err instanceof ToolFailure && err.kind === 'target_failed' && /nginx -t failed/.test(err.message))) throw err;
           await writeFiles(ctx, place, original);
-          if (err instanceof ToolFailure && err.kind === 'target_failed') throw new Rejected(err.message, new ToolFailure('target_failed', `nginx -t refused the changed config, so it was put back and nginx was not reloaded: ${err.message}`));
-          throw err;
+          throw new Rejected(err.message, new ToolFailure('target_failed', `nginx -t refused the changed config, so it was put back and nginx was not reloaded: ${err.message}`));
         });
-        const reloaded = await testAndReload(place, ctx);
-        return { after: bundleBytes(after), validation: `${test.output}\nreloaded: ${reloaded.workersReplaced ? 'workers replaced' : reloaded.note ?? ''}` };
+        return { after: bundleBytes(after), validation: `${reloaded.testOutput}\nreloaded: ${reloaded.workersReplaced ? 'workers replaced' : reloaded.note ?? ''}` };
       },
     });
     return { ...done, file: chosen.path, from, to: input.server };

@@ -3,11 +3,12 @@
 // failing answer puts back the last config that served well (the newest verified change's), reloads
 // it and checks that too. Without a health check it is the plain tested reload of nginx-reload.ts.
 import { z } from 'zod';
+import { httpCheckOf } from '../adapters/http-probe.js';
 import { ToolFailure } from '../errors.js';
 import type { InventoryReader, ServiceRecord } from '../store/readers.js';
 import { CHANGE_OVERHEAD_MS, MAX_VERIFY_S, Rejected, runChange } from './change-transaction.js';
 import { MAX_OUTPUT_CHARS } from './nginx.js';
-import { bundleBytes, declaredFiles, nginxFilesKind, nginxPlan, probeOf, readFiles } from './nginx-change.js';
+import { bundleBytes, bundleOf, declaredFiles, nginxFilesKind, nginxPlan, probeOf, readFiles } from './nginx-change.js';
 import { NginxPlaceInput, ReloadNginxOutput, nginxPlace, nginxTarget, reloadPlan, testAndReload, type NginxPlace } from './nginx-reload.js';
 import { defineTool, type ToolContext } from './spec.js';
 
@@ -35,7 +36,7 @@ function soleServiceAt(p: NginxPlace, inventory: InventoryReader): ServiceRecord
   return at.length === 1 ? at[0] : undefined;
 }
 
-const hasHttpCheck = (s: ServiceRecord | undefined): s is ServiceRecord => typeof (s?.healthCheck as { http?: unknown } | null)?.http === 'string';
+const hasHttpCheck = (s: ServiceRecord | undefined): s is ServiceRecord => httpCheckOf(s?.healthCheck) !== null;
 
 /**
  * The files of this service's last change that served well, when they are exactly the files it
@@ -45,7 +46,7 @@ function lastGoodFiles(ctx: ToolContext, target: string, service: string, declar
   const good = ctx.changes.lastVerified(target, [nginxFilesKind.kind], service);
   if (!good?.afterRef) return undefined;
   const bytes = ctx.changes.load(good.afterRef);
-  const paths = (JSON.parse(bytes.toString('utf8')) as { files: Array<{ path: string }> }).files.map((f) => f.path);
+  const paths = bundleOf(bytes).map((f) => f.path);
   return paths.length === declared.length && paths.every((p) => declared.includes(p)) ? bytes : undefined;
 }
 

@@ -4,7 +4,7 @@
 // check is checked first and kept when it works.
 import { z } from 'zod';
 import { ToolFailure } from '../errors.js';
-import type { ChangeRecord } from '../store/changes.js';
+import { OPEN_STATUSES, type ChangeRecord } from '../store/changes.js';
 import { CHANGE_OVERHEAD_MS, ChangeFields, checked, outcome, rollBack, settle, type ChangeKind } from './change-transaction.js';
 import { containerRecreateKind } from './container-recreate-change.js';
 import { containerResourcesKind } from './container-resources.js';
@@ -37,7 +37,7 @@ function kindOf(c: ChangeRecord): ChangeKind {
 function refusal(c: ChangeRecord, later: readonly ChangeRecord[], abandoned: boolean): string | undefined {
   if (c.status === 'rejected') return `change ${c.id} was rejected by its validation and never applied; nothing to roll back`;
   if (c.status === 'rolled_back') return `change ${c.id} was already rolled back`;
-  if ((c.status === 'applying' || c.status === 'verifying' || c.status === 'rolling_back') && !abandoned) {
+  if (OPEN_STATUSES.includes(c.status) && !abandoned) {
     return `change ${c.id} is still ${c.status.replace('_', ' ')} in a running warden process; it rolls back by itself if its check fails`;
   }
   if (later.length) return `change ${later.map((l) => l.id).join(', ')} on ${c.target} came after ${c.id} and is still in effect; roll ${later.length > 1 ? 'those' : 'that'} back first, newest first`;
