@@ -77,25 +77,76 @@ const PSEUDO_FS = new Set([
   'efivarfs', 'binfmt_misc', 'nsfs', 'ramfs', 'rpc_pipefs', 'shm', 'none',
 ]);
 
-/** `df -P -k -T` (GNU and busybox): Filesystem Type 1024-blocks Used Available Capacity Mounted-on. */
-export function parseDf(text: string): DiskUsage[] {
+export interface DfOptions {
+  /**
+   * Rows for paths named on df's command line: keep every filesystem (tmpfs, pseudo and empty ones
+   * too, since the caller asked for them) and compute usePercent with usePercentOf rather than
+   * taking df's whole-percent Capacity, which is "-" for an empty filesystem.
+   */
+  named?: boolean;
+}
+
+/** df's Capacity: used / (used + available), the blocks reserved for root counting as neither; to 1 decimal, 0 when both are 0. */
+export function usePercentOf(usedBytes: number, availableBytes: number): number {
+  const total = usedBytes + availableBytes;
+  return total > 0 ? Math.round((usedBytes / total) * 1000) / 10 : 0;
+}
+
+/**
+ * `df -P -k [-T]` (GNU and busybox): Filesystem [Type] 1024-blocks Used Available Capacity Mounted-on.
+ * The header says whether the Type column is there; without it `type` is "".
+ */
+export function parseDf(text: string, opts: DfOptions = {}): DiskUsage[] {
+  const [header = '', ...lines] = text.split('\n');
+  const typed = /\sType\s/.test(header);
   const disks: DiskUsage[] = [];
-  for (const line of text.split('\n').slice(1)) {
+  for (const line of lines) {
     const f = line.trim().split(/\s+/);
-    if (f.length < 7) continue;
-    const [fs, type, size, used, avail, cap] = f;
+    const [fs, type] = typed ? [f[0], f[1]] : [f[0], ''];
+    const [size, used, avail, cap] = f.slice(typed ? 2 : 1);
+    const mountAt = typed ? 6 : 5;
+    if (f.length <= mountAt) continue;
     // A mount point with spaces spans the remaining fields.
-    const mount = f.slice(6).join(' ');
-    if (PSEUDO_FS.has(type!) || Number(size) === 0) continue;
-    disks.push({
+    const mount = f.slice(mountAt).join(' ');
+    if (!opts.named && (PSEUDO_FS.has(type!) || Number(size) === 0)) continue;
+    const d = {
       fs: fs!, type: type!, mount,
       sizeBytes: Number(size) * 1024,
       usedBytes: Number(used) * 1024,
       availableBytes: Number(avail) * 1024,
-      usePercent: Number(cap!.replace('%', '')),
-    });
+      usePercent: 0,
+    };
+    d.usePercent = opts.named ? usePercentOf(d.usedBytes, d.availableBytes) : Number(cap!.replace('%', ''));
+    disks.push(d);
   }
   return disks.filter((d) => [d.sizeBytes, d.usedBytes, d.availableBytes, d.usePercent].every(Number.isFinite));
+}
+
+export interface MountEntry {
+  fs: string;
+  mount: string;
+  type: string;
+}
+
+/** `/proc/self/mounts`: "fs mount type options 0 0", with space, tab, newline and backslash written as octal escapes. */
+export function parseMounts(text: string): MountEntry[] {
+  const unescape = (s: string): string => s.replace(/\\([0-7]{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8)));
+  const out: MountEntry[] = [];
+  for (const line of text.split('\n')) {
+    const [fs, mount, type] = line.split(' ');
+    if (fs && mount?.startsWith('/') && type) out.push({ fs: unescape(fs), mount: unescape(mount), type });
+  }
+  return out;
+}
+
+/** The mount holding absolute `path` (already free of symlinks): the longest mount point above it, the last one mounted when several share it. */
+export function mountOf(path: string, mounts: readonly MountEntry[]): MountEntry | undefined {
+  let best: MountEntry | undefined;
+  for (const m of mounts) {
+    const holds = m.mount === '/' || path === m.mount || path.startsWith(`${m.mount}/`);
+    if (holds && (!best || m.mount.length >= best.mount.length)) best = m;
+  }
+  return best;
 }
 
 /** Thermal zone names from `ls /sys/class/thermal`; anything else there is ignored. */

@@ -2,7 +2,7 @@
 // they record every call so a test can prove that a refused call ran nothing on the host.
 import type { CommandResult, CommandRunner, RunOptions } from '../../src/adapters/commands.js';
 import { checkedMode, checkedPath, type HostFile, type HostFiles, type ReadFileOptions, type WriteFileOptions } from '../../src/adapters/host-files.js';
-import type { HostMetrics, MetricsProbe } from '../../src/adapters/metrics.js';
+import type { DiskUsage, HostMetrics, MetricsProbe, PathDiskUsage } from '../../src/adapters/metrics.js';
 import { ToolFailure } from '../../src/errors.js';
 
 export class FakeRunner implements CommandRunner {
@@ -31,9 +31,18 @@ export class FakeMetrics implements MetricsProbe {
     notes: [],
   };
 
+  /** What diskUsage reports per path; a path not here does not exist, so it is left out, as the real probes do. */
+  pathDisks = new Map<string, DiskUsage>();
+  readonly diskUsageCalls: string[][] = [];
+
   async collect(): Promise<HostMetrics> {
     this.calls += 1;
     return this.metrics;
+  }
+
+  async diskUsage(paths: string[]): Promise<PathDiskUsage[]> {
+    this.diskUsageCalls.push([...paths]);
+    return paths.flatMap((path) => { const d = this.pathDisks.get(path); return d ? [{ ...d, path }] : []; });
   }
 }
 
