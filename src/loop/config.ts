@@ -34,6 +34,8 @@ export const LoopConfig = z.strictObject({
   /** Tiers where a deterministic runbook acts first and Claude investigates after. */
   restoreFirstTiers: z.array(z.string()).default(['standard', 'batch']),
   watchDockerEvents: z.boolean().default(true),
+  /** Run the probes and host thresholds the inventory declares (services' and hosts' `monitor`). */
+  monitors: z.boolean().default(true),
   grafanaSecretEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/).optional().describe('variable holding the Grafana webhook HMAC secret'),
 });
 export type LoopConfig = z.infer<typeof LoopConfig>;

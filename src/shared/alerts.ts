@@ -2,7 +2,8 @@
 // payload in, alerts (or a field-naming error) out; nothing here touches the store.
 import { bareName } from './containers.js';
 
-export const ALERT_SOURCES = ['alertmanager', 'grafana', 'uptime-kuma', 'generic', 'docker'] as const;
+/** `warden`: its own monitors (probes and host thresholds from the inventory). */
+export const ALERT_SOURCES = ['alertmanager', 'grafana', 'uptime-kuma', 'generic', 'docker', 'warden'] as const;
 export type AlertSource = (typeof ALERT_SOURCES)[number];
 
 export interface NormalizedAlert {

@@ -2,6 +2,7 @@
 // a typo in an inventory silently changes what the policy sees (a tier, an owner, a label).
 import { z } from 'zod';
 import { RISKS } from '../shared/tiers.js';
+import { CleanupPlace, HostMonitor, RebootSettings, ServiceMonitor } from './monitor-schema.js';
 
 export const TIERS = ['critical', 'standard', 'batch'] as const;
 
@@ -48,6 +49,9 @@ export const HostEntry = z
     nginxPath: AbsolutePath.optional().describe('nginx on that host, where its PATH lacks it'),
     labels: Labels,
     notes: z.string().optional(),
+    monitor: HostMonitor.optional().describe('thresholds warden checks on this host itself (true: the defaults)'),
+    cleanup: z.array(CleanupPlace).max(32).default([]).describe('the only directories clean_disk may delete old files in'),
+    reboot: RebootSettings.optional().describe('lets reboot_host reboot this host (the tool is also off unless config tools.enabled names it)'),
   })
   .superRefine((h, ctx) => {
     if (h.dockerTls && !h.docker?.startsWith('tcp://')) {
@@ -108,7 +112,8 @@ export const ServiceEntry = z.strictObject({
     })
     .optional()
     .describe('upper bounds for update_container_resources on this service; without them one call may raise a limit at most 4 times'),
-});
+  monitor: ServiceMonitor.optional().describe('warden probes the health check itself on this schedule (true: the defaults)'),
+}).refine((s) => s.monitor === undefined || s.healthCheck !== undefined, { path: ['monitor'], message: 'a monitor probes the service\'s healthCheck: give one (http, tcp or container)' });
 export type ServiceEntry = z.infer<typeof ServiceEntry>;
 
 const PLACEHOLDER = /\{([A-Za-z_][A-Za-z0-9_]*)\}/g;

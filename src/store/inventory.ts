@@ -33,10 +33,12 @@ export interface DiscoveredContainer {
 interface ServiceRow {
   name: string; host: string; container: string | null; owner: string | null; tier: string;
   labels: string; depends_on: string; health_check: string | null; runbooks: string; notes: string | null; nginx: string | null; resources: string | null;
+  monitor: string | null;
 }
 interface HostRow {
   name: string; address: string | null; docker: string | null; docker_tls: string | null; ssh: string | null;
   nvidia_smi_path: string | null; nginx_path: string | null; labels: string; notes: string | null;
+  monitor: string | null; cleanup: string | null; reboot: string | null;
 }
 interface RunbookRow { name: string; description: string; hosts: string; argv: string; params: string; risk: RunbookRecord['risk']; timeout_seconds: number }
 
@@ -47,7 +49,7 @@ function toService(r: ServiceRow): ServiceRecord {
   return {
     name: r.name, host: r.host, container: r.container, owner: r.owner, tier: r.tier,
     labels: json(r.labels) ?? {}, dependsOn: json(r.depends_on) ?? [], healthCheck: json(r.health_check),
-    notes: r.notes, runbooks: json(r.runbooks) ?? [], nginx: json(r.nginx), resources: json(r.resources),
+    notes: r.notes, runbooks: json(r.runbooks) ?? [], nginx: json(r.nginx), resources: json(r.resources), monitor: json(r.monitor),
   };
 }
 
@@ -56,6 +58,7 @@ function toHostEntry(r: HostRow): HostEntry {
     name: r.name, address: r.address ?? undefined, docker: r.docker ?? undefined,
     dockerTls: json(r.docker_tls) ?? undefined, ssh: json(r.ssh) ?? undefined, labels: json(r.labels) ?? {}, notes: r.notes ?? undefined,
     nvidiaSmiPath: r.nvidia_smi_path ?? undefined, nginxPath: r.nginx_path ?? undefined,
+    monitor: json(r.monitor) ?? undefined, cleanup: json(r.cleanup) ?? [], reboot: json(r.reboot) ?? undefined,
   };
 }
 
@@ -64,6 +67,7 @@ function toHost(r: HostRow): HostRecord {
   return {
     name: r.name, address: r.address, docker: r.docker, labels: json(r.labels) ?? {}, notes: r.notes,
     ssh: ssh && { address: ssh.address ?? r.address, port: ssh.port, user: ssh.user },
+    monitor: json(r.monitor), cleanup: json(r.cleanup) ?? [], reboot: json(r.reboot),
   };
 }
 
@@ -99,21 +103,21 @@ export class InventoryStore implements InventoryReader {
   load(inv: Inventory, record?: (change: InventoryChange) => void): LoadCounts & { change: InventoryChange } {
     const { db } = this;
     let change: InventoryChange | undefined;
-    const host = db.prepare(`INSERT INTO hosts (name, address, docker, docker_tls, ssh, nvidia_smi_path, nginx_path, labels, notes, source)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
-    const service = db.prepare(`INSERT INTO services (name, host, container, owner, tier, labels, depends_on, health_check, runbooks, notes, nginx, resources, source)
+    const host = db.prepare(`INSERT INTO hosts (name, address, docker, docker_tls, ssh, nvidia_smi_path, nginx_path, labels, notes, monitor, cleanup, reboot, source)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+    const service = db.prepare(`INSERT INTO services (name, host, container, owner, tier, labels, depends_on, health_check, runbooks, notes, nginx, resources, monitor, source)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
     const runbook = db.prepare('INSERT INTO runbooks (name, description, hosts, argv, params, risk, timeout_seconds, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
     db.transaction(() => {
       const before = this.snapshot();
       db.exec('DELETE FROM hosts; DELETE FROM services; DELETE FROM runbooks;');
       for (const h of inv.hosts) {
         host.run(h.name, h.address ?? null, h.docker ?? null, text(h.dockerTls), text(h.ssh), h.nvidiaSmiPath ?? null, h.nginxPath ?? null,
-          JSON.stringify(h.labels), h.notes ?? null, h.source);
+          JSON.stringify(h.labels), h.notes ?? null, text(h.monitor), JSON.stringify(h.cleanup), text(h.reboot), h.source);
       }
       for (const s of inv.services) {
         service.run(s.name, s.host, s.container ?? null, s.owner ?? null, s.tier, JSON.stringify(s.labels), JSON.stringify(s.dependsOn),
-          text(s.healthCheck), JSON.stringify(s.runbooks), s.notes ?? null, text(s.nginx), text(s.resources), s.source);
+          text(s.healthCheck), JSON.stringify(s.runbooks), s.notes ?? null, text(s.nginx), text(s.resources), text(s.monitor), s.source);
       }
       for (const r of inv.runbooks) {
         runbook.run(r.name, r.description, JSON.stringify(r.hosts), JSON.stringify(r.argv), JSON.stringify(r.params), r.risk, r.timeoutSeconds, r.source);

@@ -284,4 +284,24 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX changes_created ON changes (created_at);
   CREATE INDEX changes_open ON changes (target) WHERE status IN ('applying', 'verifying', 'rolling_back');
   `,
+  // 14: warden's own monitors: a service's probe schedule, a host's thresholds, its cleanup places and
+  // reboot command (JSON, as loaded), and the last state of each monitor as the daemon saw it, so
+  // `warden monitors status` can read it from another process.
+  `
+  ALTER TABLE services ADD COLUMN monitor TEXT;
+  ALTER TABLE hosts ADD COLUMN monitor TEXT;
+  ALTER TABLE hosts ADD COLUMN cleanup TEXT;
+  ALTER TABLE hosts ADD COLUMN reboot TEXT;
+  CREATE TABLE monitor_state (
+    id          TEXT PRIMARY KEY,
+    kind        TEXT NOT NULL CHECK (kind IN ('probe', 'tls', 'threshold')),
+    subject     TEXT NOT NULL,
+    state       TEXT NOT NULL,
+    since       TEXT NOT NULL,
+    checked_at  TEXT,
+    value       REAL,
+    detail      TEXT NOT NULL,
+    updated_by  TEXT NOT NULL
+  );
+  `,
 ];

@@ -1,5 +1,6 @@
 // Read-only views of the store that tools may use through ToolContext. Tools never write to
 // the store and never see the database handle itself.
+import type { CleanupPlace, HostMonitorSettings, RebootSettings, ServiceMonitorSettings } from './monitor-schema.js';
 
 export interface ServiceRecord {
   name: string;
@@ -16,6 +17,8 @@ export interface ServiceRecord {
   nginx: NginxRecord | null;
   /** Upper bounds for update_container_resources; without them one call may raise a limit at most 4 times. */
   resources: { maxMemory?: string; maxCpus?: number; maxPids?: number } | null;
+  /** warden probes the health check on this schedule; null or absent: not monitored. */
+  monitor?: ServiceMonitorSettings | null;
 }
 
 export interface NginxRecord {
@@ -38,6 +41,12 @@ export interface HostRecord {
   ssh: { address: string | null; port: number; user: string } | null;
   labels: Record<string, string>;
   notes: string | null;
+  /** Thresholds warden checks on this host; null or absent: none. */
+  monitor?: HostMonitorSettings | null;
+  /** The only places clean_disk may delete in; absent: none. */
+  cleanup?: CleanupPlace[];
+  /** How reboot_host reboots it; null or absent: it may not. */
+  reboot?: RebootSettings | null;
 }
 
 export interface RunbookRecord {

@@ -1,0 +1,116 @@
+// One probe of one service's health check, and what it means: the probe state (down after
+// `retries` failures in a row), and for https the certificate's expiry. Returns the alerts to
+// send; the scheduler decides when to probe.
+import type { HttpCheck, ProbeResult } from '../../adapters/probes.js';
+
+export type { ProbeResult };
+import type { NormalizedAlert } from '../../shared/alerts.js';
+import type { MonitorStateRow } from '../../store/monitor-states.js';
+import { describeCheck, tlsId, toAlert, type ProbeMonitor } from './monitor-plan.js';
+import { observeProbe, initialProbe, type ProbeMemory } from './probe-state.js';
+
+/** How a probe reaches its target; adapters in serve, stand-ins in tests. */
+export interface Probes {
+  http(check: HttpCheck, opts: { timeoutMs: number; ignoreTlsErrors?: boolean; signal?: AbortSignal }): Promise<ProbeResult>;
+  tcp(hostPort: string, opts: { timeoutMs: number; signal?: AbortSignal }): Promise<ProbeResult>;
+  /** The container's own state: up when running (and healthy, where it has a health check); undefined while its health check is starting. */
+  container(host: string, container: string, signal?: AbortSignal): Promise<ProbeResult | undefined>;
+}
+
+interface TlsMemory {
+  firing: boolean;
+  since: number;
+  daysLeft: number | null;
+  detail: string;
+}
+
+export class ProbeTask {
+  memory: ProbeMemory;
+  private tls: TlsMemory | undefined;
+  private last: { at: number; result: ProbeResult } | undefined;
+  /** When the current down began: a resolve carries it, as Alertmanager's do. */
+  private downSince: number | undefined;
+
+  constructor(readonly def: ProbeMonitor, now: number, saved?: MonitorStateRow) {
+    this.memory = initialProbe(now);
+    if (saved?.state === 'down') {
+      // A restart mid-outage: still down until a probe succeeds, so the recovery is reported.
+      this.downSince = Date.parse(saved.since);
+      this.memory = { status: 'down', failures: def.settings.retries, since: this.downSince };
+    }
+  }
+
+  async probe(probes: Probes, signal: AbortSignal): Promise<ProbeResult | undefined> {
+    const { check, settings } = this.def;
+    const opts = { timeoutMs: settings.timeout, signal };
+    if ('http' in check) return probes.http(check.http, { ...opts, ignoreTlsErrors: settings.ignoreTlsErrors });
+    if ('tcp' in check) return probes.tcp(check.tcp, opts);
+    return probes.container(this.def.host, this.def.container ?? '', signal);
+  }
+
+  /** Folds one result in; returns the alerts it raises (at most a probe's and a certificate's). */
+  observe(result: ProbeResult | undefined, now: number): NormalizedAlert[] {
+    if (!result) return [];
+    this.last = { at: now, result };
+    const step = observeProbe(this.memory, result.up, now, { retries: this.def.settings.retries, cooldownMs: this.def.settings.cooldown });
+    this.memory = step.memory;
+    const alerts: NormalizedAlert[] = [];
+    if (step.event === 'down') this.downSince = now;
+    if (step.event) alerts.push(this.probeAlert(step.event === 'down', result, now));
+    if (step.event === 'up') this.downSince = undefined;
+    const tls = this.tlsAlert(result, now);
+    if (tls) alerts.push(tls);
+    return alerts;
+  }
+
+  private hints(): NormalizedAlert['hints'] {
+    return { host: this.def.host, service: this.def.service, ...(this.def.container ? { container: this.def.container } : {}) };
+  }
+
+  private probeAlert(down: boolean, r: ProbeResult, now: number): NormalizedAlert {
+    const { def } = this;
+    const what = describeCheck(def);
+    const summary = down
+      ? `${def.service} is down: ${what} failed ${def.settings.retries} time${def.settings.retries > 1 ? 's' : ''} in a row (${r.detail})`
+      : `${def.service} is up again: ${what} answered in ${Math.round(r.latencyMs)} ms`;
+    return toAlert({
+      id: def.id, firing: down, severity: def.tier === 'critical' ? 'critical' : 'warning', summary: summary.slice(0, 500), detail: r.detail.slice(0, 500),
+      hints: this.hints(), labels: { check: 'http' in def.check ? 'http' : 'tcp' in def.check ? 'tcp' : 'container' }, at: this.downSince ?? now,
+    });
+  }
+
+  private tlsAlert(r: ProbeResult, now: number): NormalizedAlert | undefined {
+    const cert = r.certificate;
+    if (!cert) return undefined;
+    const limit = this.def.settings.tlsExpiryDays;
+    const firing = cert.daysLeft < limit;
+    const detail = `certificate ${cert.subject} (issuer ${cert.issuer}) expires ${cert.validTo}: ${cert.daysLeft} days left, warning below ${limit}`;
+    const was = this.tls;
+    this.tls = { firing, since: was && was.firing === firing ? was.since : now, daysLeft: cert.daysLeft, detail };
+    if (was?.firing === firing || (!was && !firing)) return undefined;
+    return toAlert({
+      id: tlsId(this.def.service), firing, severity: cert.daysLeft <= 0 ? 'critical' : 'warning',
+      summary: firing ? `the TLS certificate of ${this.def.service} expires in ${cert.daysLeft} days (${cert.validTo}): renew it` : `the TLS certificate of ${this.def.service} was renewed (${cert.validTo})`,
+      // The host alone: with the service's container as its target, a certificate warning would
+      // share the service's incidents (and their cooldown) with its outages.
+      detail, hints: { host: this.def.host }, labels: { check: 'tls', service: this.def.service }, at: this.tls.since,
+    });
+  }
+
+  rows(by: string): MonitorStateRow[] {
+    const iso = (ms: number): string => new Date(ms).toISOString();
+    const r = this.last?.result;
+    const rows: MonitorStateRow[] = [{
+      id: this.def.id, kind: 'probe', subject: this.def.service, state: this.memory.status, since: iso(this.memory.since),
+      checkedAt: this.last ? iso(this.last.at) : null, value: r?.up ? Math.round(r.latencyMs * 10) / 10 : null,
+      detail: (r?.detail ?? `not probed yet: ${describeCheck(this.def)}`).slice(0, 500), updatedBy: by,
+    }];
+    if (this.tls) {
+      rows.push({
+        id: tlsId(this.def.service), kind: 'tls', subject: this.def.service, state: this.tls.firing ? 'firing' : 'ok', since: iso(this.tls.since),
+        checkedAt: this.last ? iso(this.last.at) : null, value: this.tls.daysLeft, detail: this.tls.detail.slice(0, 500), updatedBy: by,
+      });
+    }
+    return rows;
+  }
+}

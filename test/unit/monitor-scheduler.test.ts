@@ -1,0 +1,107 @@
+// The monitor scheduler with stand-in probes and a stand-in state store: it probes on its interval,
+// hands firings and recoveries to the intake as alerts of source `warden`, saves every state, and
+// remembers a down across a restart so the recovery is still reported. Real timers, 200 ms intervals.
+import { afterEach, describe, expect, it } from 'vitest';
+import { silentLogger } from '../../src/log.js';
+import { MonitorScheduler } from '../../src/loop/monitors/scheduler.js';
+import type { ProbeResult, Probes } from '../../src/loop/monitors/probe-task.js';
+import type { NormalizedAlert } from '../../src/shared/alerts.js';
+import type { MonitorStateRow } from '../../src/store/monitor-states.js';
+import { SERVICE_MONITOR_DEFAULTS } from '../../src/store/monitor-schema.js';
+
+const started: MonitorScheduler[] = [];
+afterEach(async () => { await Promise.all(started.splice(0).map((s) => s.stop())); });
+
+interface World {
+  scheduler: MonitorScheduler;
+  alerts: NormalizedAlert[];
+  saved: MonitorStateRow[];
+  probed: string[];
+  setUp(up: boolean): void;
+}
+
+function world(opts: { saved?: MonitorStateRow[]; retries?: number } = {}): World {
+  let up = true;
+  const alerts: NormalizedAlert[] = [];
+  const probed: string[] = [];
+  let saved: MonitorStateRow[] = opts.saved ?? [];
+  const answer = (what: string): Promise<ProbeResult> => {
+    probed.push(what);
+    return Promise.resolve({ up, latencyMs: 1.5, status: up ? 200 : 500, detail: `${what} answered ${up ? 200 : 500}` });
+  };
+  const probes: Probes = { http: (c) => answer(c.url), tcp: (hp) => answer(hp), container: () => answer('container') };
+  const settings = { ...SERVICE_MONITOR_DEFAULTS, interval: 200, timeout: 200, retries: opts.retries ?? 2 };
+  const scheduler = new MonitorScheduler({
+    inventory: {
+      services: () => [{
+        name: 'web', host: 'local', container: 'web', owner: null, tier: 'standard', labels: {}, dependsOn: [], notes: null, runbooks: [], nginx: null, resources: null,
+        healthCheck: { http: 'http://127.0.0.1:1/health' }, monitor: settings,
+      }],
+      hosts: () => [],
+    },
+    probes,
+    hostReader: () => { throw new Error('no host monitors here'); },
+    onAlerts: (a) => alerts.push(...a),
+    states: { replace: (rows) => { saved = [...rows]; }, list: () => saved },
+    log: silentLogger,
+    owner: 'test:1',
+  });
+  started.push(scheduler);
+  return { scheduler, alerts, get saved() { return saved; }, probed, setUp: (v) => { up = v; } };
+}
+
+async function until(what: string, ok: () => boolean, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!ok()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe('the monitor scheduler', () => {
+  it('reports a service down after `retries` failed probes and up again after a success, as warden alerts with its target hints', async () => {
+    const w = world();
+    expect(w.scheduler.start()).toBe(1);
+    await until('a first probe', () => w.probed.length >= 1);
+    w.setUp(false);
+    await until('down', () => w.alerts.length >= 1);
+    w.setUp(true);
+    await until('up', () => w.alerts.length >= 2);
+    expect(w.alerts.map((a) => `${a.source}:${a.fingerprint}:${a.status}`)).toEqual(['warden:warden:service:web:firing', 'warden:warden:service:web:resolved']);
+    expect(w.alerts[0]).toMatchObject({ hints: { host: 'local', container: 'web', service: 'web' }, labels: { monitor: 'service:web', check: 'http' }, severity: 'warning' });
+    expect(w.alerts[0]!.summary).toMatch(/^web is down: GET http:\/\/127\.0\.0\.1:1\/health failed 2 times in a row \(.* answered 500\)$/);
+    // The resolve carries the start of the outage, as Alertmanager's do.
+    expect(w.alerts[1]!.startsAt).toBe(w.alerts[0]!.startsAt);
+    expect(w.saved.find((r) => r.id === 'service:web')).toMatchObject({ kind: 'probe', state: 'up', subject: 'web', updatedBy: 'test:1' });
+  });
+
+  it('rechecks the probe behind a monitor incident on demand, and knows nothing of other fingerprints', async () => {
+    const w = world();
+    w.scheduler.start();
+    w.setUp(false);
+    expect(await w.scheduler.recheck('warden:service:web')).toEqual({ ok: false, reason: "warden's probe: http://127.0.0.1:1/health answered 500" });
+    expect(await w.scheduler.recheck('docker:local/web')).toBeUndefined();
+    expect(await w.scheduler.recheck('warden:service:other')).toBeUndefined();
+  });
+
+  it('keeps a saved down across a restart, so the recovery is still reported once', async () => {
+    const since = new Date(Date.now() - 60_000).toISOString();
+    const w = world({ saved: [{ id: 'service:web', kind: 'probe', subject: 'web', state: 'down', since, checkedAt: since, value: null, detail: 'x', updatedBy: 'old:1' }] });
+    w.scheduler.start();
+    await until('the recovery', () => w.alerts.length >= 1);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(w.alerts.map((a) => a.status)).toEqual(['resolved']);
+    expect(w.alerts[0]!.startsAt).toBe(since);
+  });
+
+  it('stops: no probe after stop() resolved, and the last states are saved', async () => {
+    const w = world();
+    w.scheduler.start();
+    await until('a probe', () => w.probed.length >= 1);
+    await w.scheduler.stop();
+    const count = w.probed.length;
+    await new Promise((r) => setTimeout(r, 500));
+    expect(w.probed.length).toBe(count);
+    expect(w.saved.map((r) => r.id)).toEqual(['service:web']);
+  });
+});
