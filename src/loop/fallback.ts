@@ -176,19 +176,21 @@ function onExit(v: ContainerView, h: FallbackHistory): FallbackAction {
 }
 
 /**
- * The runbook decision. In order: healthy -> nothing to do; a configuration error (Docker's start
+ * The runbook decision. In order: healthy (and no probe of warden's says it is down: `probeDown`)
+ * -> nothing to do; a configuration error (Docker's start
  * error, exit 126 or 127) -> escalate at once, quoting Docker; Docker is restarting it -> wait (and
  * escalate when its restart count keeps climbing); the loop acted maxAttempts times -> escalate;
  * then by how it failed: unhealthy -> restart; OOMKilled -> restart once, then double its memory
- * limit (update_container_resources, held for approval by default), then escalate; exit 0/1, a plain SIGKILL (137) and a SIGTERM or SIGINT from inside (143, 130)
+ * limit (update_container_resources, held for approval by default), then escalate; running but
+ * warden's probe fails (a hung process) -> restart; exit 0/1, a plain SIGKILL (137) and a SIGTERM or SIGINT from inside (143, 130)
  * -> restart; 139 and anything else -> escalate. Every escalation names Docker's restart count and
  * the last exit codes seen.
  */
-export function decideFallback(v: ContainerView, attempts: number, h: FallbackHistory, cfg: FallbackConfig): FallbackAction {
+export function decideFallback(v: ContainerView, attempts: number, h: FallbackHistory, cfg: FallbackConfig, probeDown?: string): FallbackAction {
   const health = v.health?.status ?? null;
   // Docker reports a paused container as running.
   if (v.state === 'paused') return escalate(v, h, 'paused: someone paused it on purpose; the runbooks do not unpause');
-  if (v.running && !v.restarting && (health === null || health === 'healthy')) {
+  if (v.running && !v.restarting && (health === null || health === 'healthy') && probeDown === undefined) {
     return { kind: 'none', reason: `running${health ? ' and healthy' : ''}: nothing to do but verify` };
   }
   const misconfigured = configurationError(v);
@@ -197,6 +199,9 @@ export function decideFallback(v: ContainerView, attempts: number, h: FallbackHi
   if (dockerWillRestart(v) && !dockerIsIdle(v, h)) return waitOrEscalate(v, h, cfg);
   if (attempts >= cfg.maxAttempts) {
     return escalate(v, h, `the loop already acted ${attempts} times on this incident (maxAttempts ${cfg.maxAttempts}) and it still fails`);
+  }
+  if (v.running && probeDown !== undefined && health !== 'unhealthy') {
+    return { kind: 'restart', tool: 'restart_container', cause: 'probe', reason: `running, but ${probeDown}: restart` };
   }
   if (v.running) return { kind: 'restart', tool: 'restart_container', cause: 'unhealthy', reason: 'running but its health check fails: restart' };
   if (v.restartPolicy.name === 'on-failure' && v.restartPolicy.maximumRetryCount > 0 && v.restartCount >= v.restartPolicy.maximumRetryCount && v.exitCode !== 0) {

@@ -17,6 +17,8 @@ import type { ConnectLoopClient } from './loop-client.js';
 import { ACTIVE_STATUSES, type Incident, type TimelineEvent } from '../shared/incidents.js';
 import { dependencyIncident } from './correlate.js';
 import { healthCheckFor, verifyTarget, type Verification } from './verify.js';
+import { subjectOf } from './monitors/monitor-plan.js';
+import type { MonitorCheck } from './monitors/scheduler.js';
 
 export interface AgentRequest {
   incident: Incident;
@@ -37,6 +39,8 @@ export interface FlowDeps extends CloseDeps {
   /** A loop client for this incident; readOnly for an investigation after a restore (writes are refused by role). */
   connect: ConnectLoopClient;
   agent(req: AgentRequest): Promise<AgentResult>;
+  /** warden's own monitors, when they run: a monitor incident is verified by its own check, read again. */
+  monitors?: MonitorCheck;
 }
 
 /** What the runner does next with the incident: nothing (it is closed or parked), or look again later. */
@@ -105,12 +109,31 @@ export function isWrite(d: FlowDeps, tool: string): boolean {
   return spec !== undefined && spec.risk !== 'read';
 }
 
+/** Why the runbooks should act on a container that looks fine to Docker: warden's own probe of it fails. */
+export function probeDownOf(inc: Incident): string | undefined {
+  const subject = subjectOf(inc.fingerprint);
+  return subject?.kind === 'probe' ? `warden's probe of ${subject.service} fails (${inc.title.slice(0, 200)})` : undefined;
+}
+
+/** The target's own checks, then, for a monitor incident, the monitor's check read again: all must pass. */
+async function verifyOnce(run: Run, inc: Incident): Promise<Verification> {
+  const subject = subjectOf(inc.fingerprint);
+  const monitors = run.d.monitors;
+  if (subject?.kind === 'threshold') {
+    const again = monitors ? await monitors.recheck(inc.fingerprint, run.signal) : undefined;
+    return again ?? { ok: false, reason: 'the monitor that raised it is not running here, so the level cannot be read again' };
+  }
+  if (!inc.host) return { ok: false, reason: 'the incident names no target to verify' };
+  const v = await verifyTarget(run.client, { host: inc.host, container: inc.container, health: healthCheckFor(run.d.inventory, inc) }, { settleSeconds: run.d.cfg.settleSeconds, signal: run.signal });
+  if (!v.ok || subject?.kind !== 'probe' || !monitors) return v;
+  const again = await monitors.recheck(inc.fingerprint, run.signal);
+  return again ? { ok: again.ok, reason: `${v.reason}; ${again.reason}`, ...(v.view ? { view: v.view } : {}) } : v;
+}
+
 export async function verifyStep(run: Run, after: string): Promise<Verification> {
   const inc = incidentOf(run);
   if (inc.status !== 'verifying') run.d.incidents.transition(run.id, 'verify', `verifying after ${after}`.slice(0, 500));
-  const v = inc.host
-    ? await verifyTarget(run.client, { host: inc.host, container: inc.container, health: healthCheckFor(run.d.inventory, inc) }, { settleSeconds: run.d.cfg.settleSeconds, signal: run.signal })
-    : { ok: false, reason: 'the incident names no target to verify' };
+  const v = await verifyOnce(run, inc);
   checkStopping(run);
   run.d.incidents.addEvent(run.id, 'verify', `${v.ok ? 'verified' : 'verification failed'}: ${v.reason}`, { ok: v.ok, reason: v.reason, after });
   return v;
@@ -195,7 +218,7 @@ export async function runbookStep(run: Run, why: string): Promise<FlowNext> {
       escalateIncident(d, run.id, `${why}; the runbooks cannot inspect ${inc.target}: ${seen.error}`);
       return {};
     }
-    const action = decideFallback(seen.view, inc.attempts, historyFor(d, inc), d.cfg);
+    const action = decideFallback(seen.view, inc.attempts, historyFor(d, inc), d.cfg, probeDownOf(inc));
     d.incidents.addEvent(run.id, 'note', `runbook: ${action.reason}`, { [FALLBACK_EVENT]: lookOf(action.kind, seen.view), action });
     if (action.kind === 'escalate') {
       escalateIncident(d, run.id, action.reason, action.proposal);

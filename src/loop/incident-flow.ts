@@ -4,13 +4,21 @@
 import { ACTIVE_STATUSES } from '../shared/incidents.js';
 import { escalateIncident, heldCallOf, parkOnApproval, resolveIncident } from './incident-close.js';
 import {
-  afterWrite, checkStopping, historyFor, incidentOf, inspect, isWrite, runbookStep, tierOf, verifyStep,
+  afterWrite, checkStopping, historyFor, incidentOf, inspect, isWrite, probeDownOf, runbookStep as containerRunbookStep, tierOf, verifyStep,
   type FlowDeps, type FlowNext, type Run,
 } from './flow-steps.js';
 import { decideFallback, lookOf, restartArgs, FALLBACK_EVENT } from './fallback.js';
 import { callLoopTool } from './loop-call.js';
 import { LOOP_PRINCIPAL } from '../shared/roles.js';
 import { unfinishedAction } from './resume.js';
+import { hostRunbookStep } from './host-runbook.js';
+import { subjectOf } from './monitors/monitor-plan.js';
+
+/** The deterministic runbooks for this incident: a host monitor's (disk cleanup), else the container's. */
+function runbookStep(run: Run, why: string): Promise<FlowNext> {
+  const subject = subjectOf(incidentOf(run).fingerprint);
+  return subject && subject.kind !== 'probe' ? hostRunbookStep(run, why, subject) : containerRunbookStep(run, why);
+}
 
 const isActive = (d: FlowDeps, id: string): boolean => {
   const inc = d.incidents.get(id);
@@ -49,6 +57,9 @@ export async function handleIncident(d: FlowDeps, id: string, signal: AbortSigna
 
 /** Work on the incident: restore-first once where it applies, then Claude, then the runbooks. */
 export async function act(run: Run): Promise<FlowNext> {
+  const subject = subjectOf(incidentOf(run).fingerprint);
+  // A certificate near expiry: nothing the tools can do, and nothing for Claude to spend tokens on.
+  if (subject?.kind === 'tls') return hostRunbookStep(run, 'a certificate warning', subject);
   if (!run.restoreTried) {
     run.restoreTried = true;
     const restored = await restoreFirst(run);
@@ -70,7 +81,7 @@ async function restoreFirst(run: Run): Promise<FlowNext | undefined> {
   if (!tier || !d.cfg.restoreFirstTiers.includes(tier) || !inc.host || !inc.container) return undefined;
   const seen = await inspect(run, inc);
   if ('error' in seen) return undefined;
-  const action = decideFallback(seen.view, inc.attempts, historyFor(d, inc), d.cfg);
+  const action = decideFallback(seen.view, inc.attempts, historyFor(d, inc), d.cfg, probeDownOf(inc));
   if (action.kind !== 'restart') return undefined;
   const args = restartArgs(inc.host, inc.container);
   const gate = await d.guard.check({ principal: LOOP_PRINCIPAL, role: 'operator' }, action.tool, args).catch(() => undefined);

@@ -188,6 +188,12 @@ export class Intake {
       this.store.addEvent(active.id, 'note', `${alert.source} reports resolved: ${alert.summary} (another alert, ${alert.fingerprint}, on the same target: this incident stays open)`);
       return active.id;
     }
+    if (alert.source === 'warden' && active.status === 'verifying') {
+      // warden's own monitor recovering after the loop acted is the fix working: the verification
+      // under way (the same check, held for the settle window) decides, not one good probe.
+      this.store.addEvent(active.id, 'note', `warden's monitor reports it recovered: ${alert.summary}; the verification under way decides`);
+      return active.id;
+    }
     // Resolved means stop: what has not run is cancelled (the run under way, its held calls).
     const resolution = NOT_STARTED.includes(active.status) ? RESOLVED_BEFORE_ACTING : `${RESOLVED_WHILE_WORKING} (it was ${active.status}); what had not run was cancelled`;
     this.store.transition(active.id, 'resolve', resolution, { resolution, waitingOn: null });

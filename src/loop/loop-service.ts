@@ -24,21 +24,25 @@ import { Intake } from './intake.js';
 import type { ConnectLoopClient } from './loop-client.js';
 import type { PromptFacts } from './prompt.js';
 import { Runner, type RunnerDeps } from './runner.js';
+import { createMonitors } from './monitors/start.js';
+import type { MonitorScheduler } from './monitors/scheduler.js';
 
 export interface LoopService {
   intake: Intake;
   runner: Runner;
   incidents: IncidentStore;
+  /** warden's own monitors; undefined when config loop.monitors is off. */
+  monitors: MonitorScheduler | undefined;
   /** Resolves once every watched host's event stream has opened or failed its first try. */
   ready(): Promise<void>;
   /** Stops the watchers, then the runner (runs under way are aborted and resume on the next start). */
   stop(): Promise<void>;
 }
 
-/** What the loop is built from: the parts of the runtime it uses, handed in by the composition root. */
-/** How long Docker's events wait for another process's write lock: they have no sender to retry them. */
-const DOCKER_EVENT_WAIT_MS = 10 * 60_000;
+/** How long Docker's events and the monitors' alerts wait for another process's write lock: they have no sender to retry them. */
+const UNSENT_ALERT_WAIT_MS = 10 * 60_000;
 
+/** What the loop is built from: the parts of the runtime it uses, handed in by the composition root. */
 export interface LoopRuntime {
   config: Pick<Config, 'loop' | 'secrets'>;
   log: Logger;
@@ -74,8 +78,9 @@ function factsFor(rt: LoopRuntime, incidents: IncidentStore, req: AgentRequest):
 }
 
 /** What the runner is built from, on this runtime; `agent` is Claude (or, in tests, a stand-in). */
-export function runnerDeps(rt: LoopRuntime, incidents: IncidentStore, agent: FlowDeps['agent'], log: Logger = rt.log): RunnerDeps {
+export function runnerDeps(rt: LoopRuntime, incidents: IncidentStore, agent: FlowDeps['agent'], log: Logger = rt.log, monitors?: FlowDeps['monitors']): RunnerDeps {
   return {
+    ...(monitors ? { monitors } : {}),
     incidents, guard: rt.guard, approvals: rt.approvals, audit: rt.audit, inventory: rt.inventory, notifier: rt.notifier, log, cfg: rt.config.loop,
     connect: rt.connectLoopClient,
     cancelApprovals: (incidentId, reason) => { rt.decider.cancelForIncident(incidentId, reason); },
@@ -93,26 +98,30 @@ export async function startLoop(rt: LoopRuntime, opts: LoopServiceOptions = {}):
     runAgent({ incident: req.incident, facts: factsFor(rt, incidents, req), mode: req.mode, client: req.client, anthropic, cfg, log: incidents, signal: req.signal, logger: log,
       notAttempted: (use, reason) => rt.guard.notAttempted({ principal: LOOP_PRINCIPAL, role: 'operator', transport: 'loop', incidentId: req.incident.id }, use.name, use.input, reason),
     });
-  const runner = new Runner(runnerDeps(rt, incidents, agent, log), { approvalPollMs: opts.approvalPollMs });
+  // Built before the runner, which verifies monitor incidents with them; started after it.
+  let onAlerts: (alerts: NormalizedAlert[]) => void = () => undefined;
+  const monitors = cfg.monitors ? createMonitors(rt, (alerts) => onAlerts(alerts), log) : undefined;
+  const runner = new Runner(runnerDeps(rt, incidents, agent, log, monitors), { approvalPollMs: opts.approvalPollMs });
   const intake = new Intake(incidents, rt.inventory, runner, cfg, log, undefined, new SilenceStore(rt.db, rt.audit));
-  let watch: DockerEventWatch | undefined;
-  if (cfg.watchDockerEvents) {
-    // In arrival order, one payload after the other, even while another process holds the write lock.
-    let ingesting = Promise.resolve();
-    const onAlerts = (alerts: NormalizedAlert[]): void => {
-      ingesting = ingesting
-        .then(() => intake.ingestWhenFree(alerts, DOCKER_EVENT_WAIT_MS))
-        .then(() => undefined, (err: unknown) => log.error({ err: errorMessage(err), alerts: alerts.length }, 'Docker events could not be recorded'));
-    };
-    watch = watchDockerEvents(dockerHostsOf(rt), rt.adapters, onAlerts, log);
-  }
+  // Docker's events and the monitors' alerts: in arrival order, one payload after the other, even
+  // while another process holds the write lock. They have no sender to retry them.
+  let ingesting = Promise.resolve();
+  onAlerts = (alerts) => {
+    ingesting = ingesting
+      .then(() => intake.ingestWhenFree(alerts, UNSENT_ALERT_WAIT_MS))
+      .then(() => undefined, (err: unknown) => log.error({ err: errorMessage(err), alerts: alerts.length, source: alerts[0]?.source }, 'alerts could not be recorded'));
+  };
+  const watch: DockerEventWatch | undefined = cfg.watchDockerEvents ? watchDockerEvents(dockerHostsOf(rt), rt.adapters, onAlerts, log) : undefined;
   await runner.start();
+  const running = monitors?.start();
+  if (running) log.info({ monitors: running }, "warden's own monitors are running");
   let stopping: Promise<void> | undefined;
   return {
-    intake, runner, incidents,
+    intake, runner, incidents, monitors,
     ready: async () => { await watch?.ready(); },
     stop: () => (stopping ??= (async () => {
       await watch?.close();
+      await monitors?.stop();
       await runner.stop();
       log.info('loop stopped');
     })()),
