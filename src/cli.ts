@@ -12,6 +12,7 @@ import { registerIncidentCommands } from './commands/incidents.js';
 import { registerPolicyCommands } from './commands/policy.js';
 import { registerInventoryCommands } from './commands/inventory.js';
 import { registerKillSwitchCommands } from './commands/killswitch.js';
+import { registerMonitorCommands } from './commands/monitors.js';
 import { registerStdioCommand } from './commands/stdio.js';
 import { registerServeCommand } from './commands/serve.js';
 import { registerSilenceCommands } from './commands/silence.js';
@@ -45,6 +46,7 @@ export function buildProgram(): Command {
   registerKillSwitchCommands(program, loadFromFlags);
   registerSilenceCommands(program, loadFromFlags);
   registerChangeCommands(program, loadFromFlags);
+  registerMonitorCommands(program, loadFromFlags);
   return program;
 }
 

@@ -32,6 +32,7 @@ import { IncidentStore } from './store/incidents.js';
 import { SilenceStore } from './store/silences.js';
 import { InventoryStore } from './store/inventory.js';
 import { KillSwitchStore } from './store/kill-switch.js';
+import { MonitorStateStore } from './store/monitor-states.js';
 import { withLocalHost } from './store/inventory-file.js';
 import { CATALOG, filterCatalog } from './tools/catalog.js';
 
@@ -120,7 +121,8 @@ export function createRuntime(config: Config, log: Logger = createLogger(config.
   const inventory = new InventoryStore(db, config.nginx.allowedDirs, forkIsolated);
   const adapters = parts.adapters ?? createAdapters(withLocalHost(localHost(config.dockerHost), inventory.hostSpecs()), log);
   const notifier = parts.notifier ?? createNotifier(config.notify.webhooks, log);
-  const metrics = createMetrics(approvals, catalog.map((t) => t.name));
+  const monitorStates = new MonitorStateStore(db);
+  const metrics = createMetrics(approvals, catalog.map((t) => t.name), () => monitorStates.list());
   const checkpoints = auditKey && config.notify.webhooks.some((h) => listensFor(h, 'audit.checkpoint'))
     ? new CheckpointEmitter({
       notifier,

@@ -4,6 +4,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { AuditInput } from '../store/audit.js';
 import type { ApprovalStore } from '../store/approvals.js';
+import type { MonitorStateRow } from '../store/monitor-states.js';
 
 export interface Metrics {
   registry: Registry;
@@ -17,10 +18,11 @@ export interface Metrics {
 }
 
 /** `tools`: the catalog's names; any other name a client sends is counted as `unknown`, so clients cannot grow the label set. */
-export function createMetrics(approvals: ApprovalStore, tools: readonly string[]): Metrics {
+export function createMetrics(approvals: ApprovalStore, tools: readonly string[], monitors?: () => MonitorStateRow[]): Metrics {
   const known = new Set(tools);
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  if (monitors) monitorGauges(registry, monitors);
   const calls = new Counter({
     name: 'warden_tool_calls_total',
     help: 'Tool calls by tool, gate decision and outcome (the phase of the last audit entry).',
@@ -76,4 +78,47 @@ export function createMetrics(approvals: ApprovalStore, tools: readonly string[]
     },
     render: () => registry.metrics(),
   };
+}
+
+/** 1 for a probe that is up or a threshold that is not firing; 0 for down or firing; absent while still unknown. */
+const healthy = (r: MonitorStateRow): number | undefined =>
+  r.kind === 'probe' ? (r.state === 'up' ? 1 : r.state === 'down' ? 0 : undefined) : r.state === 'firing' ? 0 : 1;
+
+/**
+ * warden's own monitors, from their saved states (the daemon running them saves each change at once).
+ * Labels come from the inventory, so their number is bounded by what an operator declared.
+ */
+function monitorGauges(registry: Registry, monitors: () => MonitorStateRow[]): void {
+  const labelNames = ['monitor', 'kind', 'subject'] as const;
+  let rows: MonitorStateRow[] = [];
+  const refresh = (): void => {
+    try { rows = monitors(); } catch { rows = []; }
+  };
+  new Gauge({
+    name: 'warden_monitor_up', help: "1 when warden's monitor finds it well (a probe up, a threshold not firing), 0 when not.", labelNames, registers: [registry],
+    collect() {
+      refresh();
+      this.reset();
+      for (const r of rows) {
+        const v = healthy(r);
+        if (v !== undefined) this.set({ monitor: r.id, kind: r.kind, subject: r.subject }, v);
+      }
+    },
+  });
+  new Gauge({
+    name: 'warden_monitor_value', help: 'The last reading: probe latency in seconds, TLS days left, threshold level (% or °C).', labelNames, registers: [registry],
+    collect() {
+      refresh();
+      this.reset();
+      for (const r of rows) if (r.value !== null) this.set({ monitor: r.id, kind: r.kind, subject: r.subject }, r.kind === 'probe' ? r.value / 1000 : r.value);
+    },
+  });
+  new Gauge({
+    name: 'warden_monitor_last_change_timestamp_seconds', help: "When the monitor's state last changed (Unix time).", labelNames, registers: [registry],
+    collect() {
+      refresh();
+      this.reset();
+      for (const r of rows) this.set({ monitor: r.id, kind: r.kind, subject: r.subject }, Date.parse(r.since) / 1000);
+    },
+  });
 }
