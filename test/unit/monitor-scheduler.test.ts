@@ -7,7 +7,10 @@ import { MonitorScheduler } from '../../src/loop/monitors/scheduler.js';
 import type { ProbeResult, Probes } from '../../src/loop/monitors/probe-task.js';
 import type { NormalizedAlert } from '../../src/shared/alerts.js';
 import type { MonitorStateRow } from '../../src/store/monitor-states.js';
-import { SERVICE_MONITOR_DEFAULTS } from '../../src/store/monitor-schema.js';
+import { HostMonitorSettings, SERVICE_MONITOR_DEFAULTS } from '../../src/store/monitor-schema.js';
+import { ProbeTask } from '../../src/loop/monitors/probe-task.js';
+import { HostTask } from '../../src/loop/monitors/host-task.js';
+import { readingsOf, rulesOf } from '../../src/loop/monitors/readings.js';
 
 const started: MonitorScheduler[] = [];
 afterEach(async () => { await Promise.all(started.splice(0).map((s) => s.stop())); });
@@ -103,5 +106,28 @@ describe('the monitor scheduler', () => {
     await new Promise((r) => setTimeout(r, 500));
     expect(w.probed.length).toBe(count);
     expect(w.saved.map((r) => r.id)).toEqual(['service:web']);
+  });
+});
+
+describe('a long outage', () => {
+  const probe = { kind: 'probe' as const, id: 'service:web', service: 'web', host: 'local', container: 'web', tier: 'critical', check: { tcp: '127.0.0.1:1' }, settings: { ...SERVICE_MONITOR_DEFAULTS, retries: 1 } };
+  const down = { up: false, latencyMs: 1, status: null, detail: '127.0.0.1:1: connection refused (ECONNREFUSED)' };
+
+  it('repeats the firing alert every five minutes while down (as Alertmanager repeats), so a silence or cooldown that ends mid-outage still opens an incident', () => {
+    const task = new ProbeTask(probe, 0);
+    const sent: string[] = [];
+    for (let t = 0; t <= 11 * 60_000; t += 30_000) {
+      for (const a of task.observe(down, t)) sent.push(`${t / 60_000}m:${a.status}:${a.startsAt}`);
+    }
+    const start = new Date(0).toISOString();
+    expect(sent).toEqual([`0m:firing:${start}`, `5m:firing:${start}`, `10m:firing:${start}`]);
+  });
+
+  it('a disk path that does not exist is reported unread (logged), never silently ok', () => {
+    const task = new HostTask({ kind: 'host', id: 'host:local', host: 'local', settings: HostMonitorSettings.parse({ cpu: false, memory: false, temperature: false, gpuUtilization: false, gpuTemperature: false, gpuMemory: false, disk: { mounts: ['/no/such/path'] } }) });
+    const readings = readingsOf('local', rulesOf(HostMonitorSettings.parse({ cpu: false, memory: false, temperature: false, gpuUtilization: false, gpuTemperature: false, gpuMemory: false, disk: { mounts: ['/no/such/path'] } })), undefined, new Map());
+    expect(task.observe(readings, 0)).toEqual([]);
+    expect(task.unread).toEqual(['disk /no/such/path']);
+    expect(task.rows('t')[0]).toMatchObject({ id: 'host:local:disk:/no/such/path', state: 'ok', value: null, detail: expect.stringMatching(/^disk \/no\/such\/path: unread/) });
   });
 });

@@ -7,6 +7,7 @@ import { toAlert, type HostThresholds } from './monitor-plan.js';
 import { needsGpus, needsMetrics, readingsOf, rulesOf, type CheckRules, type Reading } from './readings.js';
 import type { ThresholdCheck } from './monitor-plan.js';
 import { initialThreshold, observeThreshold, type ThresholdMemory } from './threshold-state.js';
+import { REPEAT_MS } from './probe-task.js';
 
 /** What a host reading needs; adapters/metrics.ts in serve. */
 export interface HostReader {
@@ -19,6 +20,8 @@ interface Known {
   reading: Reading;
   at: number;
   held?: string;
+  /** When its firing alert was last sent: repeated every REPEAT_MS while it fires. */
+  sentAt?: number;
 }
 
 export class HostTask {
@@ -46,13 +49,21 @@ export class HostTask {
     return { ok, reason: `${r.label} at ${r.value}${r.unit} (${ok ? 'below' : 'not below'} the clear level ${r.rules.clear}${r.unit})` };
   }
 
+  /** Levels that could not be read this time after they were (or never were): a path typo must not pass quietly. */
+  readonly unread: string[] = [];
+
   observe(readings: readonly Reading[], now: number): NormalizedAlert[] {
     const alerts: NormalizedAlert[] = [];
+    this.unread.length = 0;
     for (const r of readings) {
-      const before = this.known.get(r.id)?.memory ?? this.restored(r.id, now);
+      const known = this.known.get(r.id);
+      const before = known?.memory ?? this.restored(r.id, now);
       const step = observeThreshold(before, r.value, now, r.rules);
-      this.known.set(r.id, { memory: step.memory, reading: r, at: now, ...(step.held ? { held: step.held } : {}) });
-      if (step.event) alerts.push(this.alert(r, step.event === 'fire', step.event === 'fire' ? now : before.since));
+      const repeat = !step.event && step.memory.status === 'firing' && r.value !== null && now - (known?.sentAt ?? 0) >= REPEAT_MS;
+      const send = step.event !== undefined || repeat;
+      this.known.set(r.id, { memory: step.memory, reading: r, at: now, ...(step.held ? { held: step.held } : {}), ...(send ? { sentAt: now } : known?.sentAt ? { sentAt: known.sentAt } : {}) });
+      if (send) alerts.push(this.alert(r, step.event !== 'clear', step.event === 'fire' ? now : before.since));
+      if (r.value === null && known?.reading.value !== null) this.unread.push(r.label);
     }
     return alerts;
   }

@@ -24,8 +24,16 @@ interface TlsMemory {
   detail: string;
 }
 
+/**
+ * While down, the firing alert is sent again this often, as Alertmanager repeats its alerts: a
+ * silence that ends or a cooldown that passes during a long outage then opens an incident, where a
+ * single firing would have left the outage unseen.
+ */
+export const REPEAT_MS = 5 * 60_000;
+
 export class ProbeTask {
   memory: ProbeMemory;
+  private sentAt = 0;
   private tls: TlsMemory | undefined;
   private last: { at: number; result: ProbeResult } | undefined;
   /** When the current down began: a resolve carries it, as Alertmanager's do. */
@@ -56,7 +64,11 @@ export class ProbeTask {
     this.memory = step.memory;
     const alerts: NormalizedAlert[] = [];
     if (step.event === 'down') this.downSince = now;
-    if (step.event) alerts.push(this.probeAlert(step.event === 'down', result, now));
+    const repeat = !step.event && this.memory.status === 'down' && now - this.sentAt >= REPEAT_MS;
+    if (step.event || repeat) {
+      alerts.push(this.probeAlert(step.event !== 'up', result, now));
+      this.sentAt = now;
+    }
     if (step.event === 'up') this.downSince = undefined;
     const tls = this.tlsAlert(result, now);
     if (tls) alerts.push(tls);

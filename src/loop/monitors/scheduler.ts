@@ -152,7 +152,10 @@ export class MonitorScheduler implements MonitorCheck {
       return this.stopped ? [] : slot.task.observe(result, this.now());
     }
     const readings = await slot.task.read(this.deps.hostReader(slot.def.host), AbortSignal.any([signal, AbortSignal.timeout(READ_TIMEOUT_MS)]));
-    return this.stopped ? [] : slot.task.observe(readings, this.now());
+    if (this.stopped) return [];
+    const alerts = slot.task.observe(readings, this.now());
+    if (slot.task.unread.length) this.deps.log.warn({ monitor: slot.def.id, unread: slot.task.unread }, 'monitor: these levels cannot be read (a path that does not exist, no sensor): they can neither fire nor clear');
+    return alerts;
   }
 
   /**
