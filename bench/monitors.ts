@@ -45,7 +45,7 @@ const services: ServiceRecord[] = Array.from({ length: MONITORS }, (_, i) => ({
 
 const latencies: number[] = [];
 let down = 0;
-const real = monitorProbes({ docker: () => { throw new Error('no Docker in this bench'); } });
+const real = monitorProbes({ docker: () => { throw new Error('no Docker in this bench'); }, dial: () => { throw new Error('probes start here'); } });
 const probes = {
   ...real,
   async http(...args: Parameters<typeof real.http>): Promise<ProbeResult> {

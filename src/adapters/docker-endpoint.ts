@@ -8,7 +8,7 @@ import type Docker from 'dockerode';
 import { ToolFailure } from '../errors.js';
 import { dockerOptions } from './docker.js';
 import type { DockerEndpoint, SshSpec } from './hosts.js';
-import type { SshPool } from './ssh.js';
+import { asSocket, type SshPool } from './ssh.js';
 
 /** An http.Agent whose every connection is a fresh channel to `socketPath` on the far side of SSH. */
 export class SshSocketAgent extends Agent {
@@ -28,15 +28,6 @@ export class SshSocketAgent extends Agent {
     return this.pool.open(this.host, this.ssh, `forwarding to the Docker socket ${this.socketPath}`,
       async (conn) => asSocket(await conn.forwardOutStreamLocal(this.socketPath)));
   }
-}
-
-/** Node's http client may call socket tuning methods (setTimeout for a request timeout) that an SSH channel lacks; they mean nothing here. */
-function asSocket(stream: Duplex): Duplex {
-  const s = stream as Duplex & Record<string, unknown>;
-  for (const m of ['setTimeout', 'setNoDelay', 'setKeepAlive', 'ref', 'unref']) {
-    if (typeof s[m] !== 'function') s[m] = () => stream;
-  }
-  return stream;
 }
 
 function readTlsFile(host: string, path: string): Buffer {

@@ -9,7 +9,8 @@ import { localHostFiles, sftpHostFiles, type HostFiles } from './host-files.js';
 import type { HostSpec } from './hosts.js';
 import { localCommandRunner } from './local-commands.js';
 import { localMetricsProbe, remoteMetricsProbe, type MetricsProbe } from './metrics.js';
-import { SshPool, sshCommandRunner } from './ssh.js';
+import { SshPool, sshCommandRunner, sshDial, type Dial } from './ssh.js';
+import { directDial } from './probes.js';
 
 export interface Adapters {
   hosts(): string[];
@@ -22,6 +23,11 @@ export interface Adapters {
    * with `container`, inside that container on the host's Docker (the container nginx runs in).
    */
   files(host: string, container?: string): HostFiles;
+  /**
+   * Connections as `host` makes them: for a host reached over SSH, through its sshd (a monitor
+   * probing what listens on that host's loopback); for the local host, directly.
+   */
+  dial(host: string): Dial;
   /** Ends the SSH connections. */
   close(): Promise<void>;
 }
@@ -89,6 +95,12 @@ export function createAdapters(hosts: HostSpec[], log: Logger): Adapters {
     commands,
     metrics: memo((host) => (isLocal(spec(host)) ? localMetricsProbe(host) : remoteMetricsProbe(commands(host)))),
     files: (host, container) => (container === undefined ? hostFiles(host) : docker(host).containerFiles(container)),
+    dial: memo((host): Dial => {
+      const s = spec(host);
+      if (isLocal(s)) return directDial;
+      if (!s.ssh) throw new ToolFailure('invalid_input', `host "${host}" has no SSH login in the inventory, so nothing can be probed from it`);
+      return sshDial(pool, host, s.ssh);
+    }),
     close: () => pool.close(),
   };
 }

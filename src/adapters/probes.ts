@@ -4,9 +4,11 @@
 // a response body never appears in a result beyond whether the keyword was in it.
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { connect, type Socket } from 'node:net';
+import { connect, isIP, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import type { TLSSocket } from 'node:tls';
+import type { Duplex } from 'node:stream';
+import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import { asSocket, type Dial } from './ssh.js';
 
 export const KEYWORD_WINDOW_BYTES = 64 * 1024;
 const DAY_MS = 86_400_000;
@@ -49,6 +51,32 @@ export interface ProbeOptions {
   /** Bounds the whole probe, not only socket idleness. */
   timeoutMs: number;
   signal?: AbortSignal;
+  /** How to reach the target (default: directly from here); `sshDial` probes from a remote host. */
+  dial?: Dial;
+}
+
+/** A TCP connection from this machine. */
+export const directDial: Dial = (host, port) => new Promise((resolve, reject) => {
+  const socket = connect({ host, port });
+  socket.once('connect', () => { socket.removeListener('error', reject); resolve(socket); });
+  socket.once('error', reject);
+});
+
+/** The URL's host as a connection takes it: without an IPv6 literal's brackets. */
+const bare = (hostname: string): string => hostname.replace(/^\[(.*)\]$/, '$1');
+
+/**
+ * Runs `dial` and hands over its stream, or destroys it when the probe already settled (its
+ * deadline passed while an SSH channel was still opening): no stream outlives its probe.
+ */
+function dialed(dial: Dial, host: string, port: number, isOpen: () => boolean): Promise<Duplex> {
+  return dial(host, port).then((stream) => {
+    if (!isOpen()) {
+      stream.destroy();
+      throw new Error('the probe ended before the connection opened');
+    }
+    return stream;
+  });
 }
 
 export interface HttpProbeOptions extends ProbeOptions {
@@ -152,6 +180,23 @@ function readForKeyword(res: IncomingMessage, keyword: string, done: (found: boo
   for (const ev of ['end', 'close', 'error']) res.on(ev, () => finish(false));
 }
 
+type CreateConnection = (options: unknown, done: (err: Error | null, socket: Duplex) => void) => undefined;
+
+/** http.request's createConnection over `dial`, with TLS on top for https (SNI unless the host is an IP). */
+function throughDial(dial: Dial, url: URL, verify: boolean, isOpen: () => boolean): CreateConnection {
+  const host = bare(url.hostname);
+  const port = Number(url.port) || (url.protocol === 'https:' ? 443 : 80);
+  return (_options, done) => {
+    dialed(dial, host, port, isOpen).then(
+      (stream) => done(null, url.protocol === 'https:'
+        ? tlsConnect({ socket: asSocket(stream) as Socket, rejectUnauthorized: verify, ...(isIP(host) ? {} : { servername: host }) })
+        : asSocket(stream)),
+      (err: unknown) => done(err as Error, undefined as unknown as Duplex),
+    );
+    return undefined;
+  };
+}
+
 /**
  * GET `check.url` on a fresh connection (no agent, no keep-alive: a pooled socket to an nginx worker
  * that a reload retired fails with "other side closed") and judge the answer: the status must be
@@ -178,7 +223,9 @@ export function probeHttp(check: HttpCheck, opts: HttpProbeOptions): Promise<Pro
   const aborted = (): Verdict => verdict(false, `${at}: probe cancelled (${phase})`);
   return bounded(opts, late, aborted, (settle) => {
     const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
-    const req = send(url, { method: 'GET', agent: false, headers: { connection: 'close' }, rejectUnauthorized: !opts.ignoreTlsErrors }, (res) => {
+    let open = true;
+    const via = opts.dial && { createConnection: throughDial(opts.dial, url, !opts.ignoreTlsErrors, () => open) };
+    const req = send(url, { method: 'GET', agent: false, headers: { connection: 'close' }, rejectUnauthorized: !opts.ignoreTlsErrors, ...via }, (res) => {
       status = res.statusCode ?? 0;
       const answered = `${at} answered ${status}`;
       if (!statusMet(status, check.status)) return settle(verdict(false, `${answered}, expected ${check.status ?? '2xx'}${untrusted}`));
@@ -201,7 +248,10 @@ export function probeHttp(check: HttpCheck, opts: HttpProbeOptions): Promise<Pro
     });
     req.on('error', (err) => settle(verdict(false, `${at}: ${failureText(err)}`)));
     req.end();
-    return () => req.destroy();
+    return () => {
+      open = false;
+      req.destroy();
+    };
   });
 }
 
@@ -222,6 +272,14 @@ export function probeTcp(hostPort: string, opts: ProbeOptions): Promise<ProbeRes
     () => down(`${hostPort}: no connection within ${opts.timeoutMs} ms`),
     () => down(`${hostPort}: probe cancelled`),
     (settle) => {
+      if (opts.dial) {
+        let open = true;
+        dialed(opts.dial, target.host, target.port, () => open).then((stream) => {
+          settle({ up: true, status: null, detail: `${hostPort} accepted a connection` });
+          stream.destroy();
+        }, (err: unknown) => settle(down(`${hostPort}: ${failureText(err)}`)));
+        return () => { open = false; };
+      }
       const socket = connect({ host: target.host, port: target.port });
       socket.once('connect', () => settle({ up: true, status: null, detail: `${hostPort} accepted a connection` }));
       socket.once('error', (err) => settle(down(`${hostPort}: ${failureText(err)}`)));

@@ -1,6 +1,7 @@
 // SSH to inventory hosts: one pooled connection per host (commands and Docker forwarding share it),
 // host keys pinned against known_hosts, and the one place SSH errors become ToolFailure kinds.
 // Remote commands are argv arrays; every argument is quoted, so none can become shell syntax.
+import type { Duplex } from 'node:stream';
 import { readFile } from 'node:fs/promises';
 import pRetry from 'p-retry';
 import { NodeSSH } from 'node-ssh';
@@ -239,4 +240,28 @@ function collect(channel: ClientChannel, host: string, program: string, opts: Ru
     }));
     channel.end(); // no stdin: a program that reads it sees EOF at once instead of hanging
   });
+}
+
+/** Opens a byte stream to `host:port` as seen from somewhere: directly, or from a remote host through SSH. */
+export type Dial = (host: string, port: number) => Promise<Duplex>;
+
+/**
+ * A TCP connection made by the remote host's sshd (a direct-tcpip channel on the pooled connection),
+ * so a monitor can probe what listens on that host's loopback. Nothing runs there: no command, no
+ * shell. A refused or unreachable port is the answer, not retried.
+ */
+export function sshDial(pool: SshPool, host: string, spec: SshSpec): Dial {
+  return async (dstHost, dstPort) => {
+    const ssh = await pool.connection(host, spec);
+    return ssh.forwardOut('127.0.0.1', 0, dstHost, dstPort);
+  };
+}
+
+/** Node's http client may call socket tuning methods (setTimeout for a request timeout) that an SSH channel lacks; they mean nothing here. */
+export function asSocket(stream: Duplex): Duplex {
+  const s = stream as Duplex & Record<string, unknown>;
+  for (const m of ['setTimeout', 'setNoDelay', 'setKeepAlive', 'ref', 'unref']) {
+    if (typeof s[m] !== 'function') s[m] = () => stream;
+  }
+  return stream;
 }

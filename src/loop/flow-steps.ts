@@ -124,7 +124,10 @@ async function verifyOnce(run: Run, inc: Incident): Promise<Verification> {
     return again ?? { ok: false, reason: 'the monitor that raised it is not running here, so the level cannot be read again' };
   }
   if (!inc.host) return { ok: false, reason: 'the incident names no target to verify' };
-  const v = await verifyTarget(run.client, { host: inc.host, container: inc.container, health: healthCheckFor(run.d.inventory, inc) }, { settleSeconds: run.d.cfg.settleSeconds, signal: run.signal });
+  // A health check probed from the service's own host (monitor.from: host) may not answer from here: the monitor reads it again below.
+  const fromHost = run.d.inventory.serviceFor(inc)?.monitor?.from === 'host';
+  const health = fromHost ? null : healthCheckFor(run.d.inventory, inc);
+  const v = await verifyTarget(run.client, { host: inc.host, container: inc.container, health }, { settleSeconds: run.d.cfg.settleSeconds, signal: run.signal });
   if (!v.ok || subject?.kind !== 'probe' || !monitors) return v;
   const again = await monitors.recheck(inc.fingerprint, run.signal);
   return again ? { ok: again.ok, reason: `${v.reason}; ${again.reason}`, ...(v.view ? { view: v.view } : {}) } : v;

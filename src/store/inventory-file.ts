@@ -146,6 +146,9 @@ function crossCheck(inv: Inventory): string[] {
     s.runbooks.forEach((r, j) => {
       if (!runbookNames.has(r)) problems.push(`${at}.runbooks[${j}]: no runbook named "${r}"`);
     });
+    if (s.monitor?.from === 'host' && s.host !== LOCAL_HOST && !inv.hosts.find((h) => h.name === s.host)?.ssh) {
+      problems.push(`${at}.monitor.from: "host" probes through the SSH login of host "${s.host}", which has none`);
+    }
     if (s.container !== undefined) {
       const key = `${s.host}/${s.container}`;
       const other = claimed.get(key);

@@ -30,6 +30,7 @@ export const ServiceMonitorSettings = z
     cooldown: Duration('0s', '1d').default(0).describe('after a recovery, how long before it may go down again (default 0: the loop\'s flap limit counts re-openings)'),
     tlsExpiryDays: z.number().int().min(1).max(365).default(14).describe('https: warn when the certificate expires within this many days (default 14)'),
     ignoreTlsErrors: z.boolean().default(false).describe('https: accept a certificate that does not verify (self-signed); expiry is still read'),
+    from: z.enum(['warden', 'host']).default('warden').describe("where the probe starts: warden's machine (default), or the service's host through its SSH connection (what listens on that host's loopback)"),
   })
   .refine((m) => m.timeout <= m.interval, { path: ['timeout'], message: 'the timeout must not be longer than the interval' });
 export type ServiceMonitorSettings = z.infer<typeof ServiceMonitorSettings>;

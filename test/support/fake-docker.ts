@@ -9,6 +9,7 @@ import type {
 import type { CommandResult, RunOptions } from '../../src/adapters/commands.js';
 import { ToolFailure } from '../../src/errors.js';
 import { FakeFiles, FakeMetrics, FakeRunner } from './fake-host.js';
+import { directDial } from '../../src/adapters/probes.js';
 
 export class FakeDocker implements DockerAdapter {
   readonly host = 'local';
@@ -237,6 +238,7 @@ export function fakeAdapters(docker = new FakeDocker()): FakeAdapters {
     fake: docker, runner, probe, hostFiles, containerFiles,
     hosts: () => ['local'], docker: () => docker, commands: () => runner, metrics: () => probe,
     files: (_host, container) => (container === undefined ? hostFiles : containerFiles(container)),
+    dial: () => directDial,
     close: async () => undefined,
   };
 }

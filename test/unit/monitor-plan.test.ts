@@ -25,7 +25,7 @@ const load = (yaml: string) => readInventoryDir(writeInventory({ 'inv.yaml': yam
 describe('monitor declarations in the inventory', () => {
   it('`monitor: true` on a service takes every default: 30 s, 5 s timeout, down after 3 failures', () => {
     const inv = load(svc('    healthCheck: { http: "http://127.0.0.1:8080/health" }\n    monitor: true\n'));
-    expect(inv.services[0]!.monitor).toEqual({ interval: 30_000, timeout: 5_000, retries: 3, cooldown: 0, tlsExpiryDays: 14, ignoreTlsErrors: false });
+    expect(inv.services[0]!.monitor).toEqual({ interval: 30_000, timeout: 5_000, retries: 3, cooldown: 0, tlsExpiryDays: 14, ignoreTlsErrors: false, from: 'warden' });
   });
 
   it('durations take s, m and h, and a number of seconds', () => {
@@ -45,6 +45,7 @@ describe('monitor declarations in the inventory', () => {
     ['/etc as a cleanup place', 'hosts:\n  - name: local\n    cleanup: [{ path: /etc }]\n', /cleanup\[0\]\.path: a system directory/],
     ['/var/log/ (with a slash) as a cleanup place', 'hosts:\n  - name: local\n    cleanup: [{ path: /var/log/ }]\n', /cleanup\[0\]\.path: a system directory/],
     ['a cleanup place with ".."', 'hosts:\n  - name: local\n    cleanup: [{ path: /srv/app/../../etc }]\n', /cleanup\[0\]\.path/],
+    ['probes from a host that has no SSH login', 'hosts:\n  - name: app\n    address: 127.0.0.1\nservices:\n  - name: web\n    host: app\n    healthCheck: { tcp: "127.0.0.1:80" }\n    monitor: { from: host }\n', /services\[0\]\.monitor\.from: "host" probes through the SSH login of host "app", which has none/],
     ['a cleanup name pattern with a slash', 'hosts:\n  - name: local\n    cleanup: [{ path: /srv/app/cache, names: ["../*"] }]\n', /cleanup\[0\]\.names\[0\]/],
   ])('refuses %s, naming the field', (_what, yaml, message) => {
     expect(problems(yaml)).toMatch(message);

@@ -11,8 +11,9 @@ import { observeProbe, initialProbe, type ProbeMemory } from './probe-state.js';
 
 /** How a probe reaches its target; adapters in serve, stand-ins in tests. */
 export interface Probes {
-  http(check: HttpCheck, opts: { timeoutMs: number; ignoreTlsErrors?: boolean; signal?: AbortSignal }): Promise<ProbeResult>;
-  tcp(hostPort: string, opts: { timeoutMs: number; signal?: AbortSignal }): Promise<ProbeResult>;
+  /** `from`: the inventory host the connection starts from; absent, warden's own machine. */
+  http(check: HttpCheck, opts: { timeoutMs: number; ignoreTlsErrors?: boolean; signal?: AbortSignal; from?: string }): Promise<ProbeResult>;
+  tcp(hostPort: string, opts: { timeoutMs: number; signal?: AbortSignal; from?: string }): Promise<ProbeResult>;
   /** The container's own state: up when running (and healthy, where it has a health check); undefined while its health check is starting. */
   container(host: string, container: string, signal?: AbortSignal): Promise<ProbeResult | undefined>;
 }
@@ -50,7 +51,7 @@ export class ProbeTask {
 
   async probe(probes: Probes, signal: AbortSignal): Promise<ProbeResult | undefined> {
     const { check, settings } = this.def;
-    const opts = { timeoutMs: settings.timeout, signal };
+    const opts = { timeoutMs: settings.timeout, signal, ...(settings.from === 'host' ? { from: this.def.host } : {}) };
     if ('http' in check) return probes.http(check.http, { ...opts, ignoreTlsErrors: settings.ignoreTlsErrors });
     if ('tcp' in check) return probes.tcp(check.tcp, opts);
     return probes.container(this.def.host, this.def.container ?? '', signal);

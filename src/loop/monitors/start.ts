@@ -3,6 +3,7 @@
 import { hostname } from 'node:os';
 import type { Adapters } from '../../adapters/index.js';
 import { probeHttp, probeTcp } from '../../adapters/probes.js';
+import type { Dial } from '../../adapters/ssh.js';
 import { errorMessage } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import type { NormalizedAlert } from '../../shared/alerts.js';
@@ -27,10 +28,21 @@ async function containerProbe(adapters: Pick<Adapters, 'docker'>, host: string, 
   }
 }
 
-export function monitorProbes(adapters: Pick<Adapters, 'docker'>): Probes {
+/** Probes from warden's machine, or through a host's SSH connection for a monitor `from: host`. */
+export function monitorProbes(adapters: Pick<Adapters, 'docker' | 'dial'>): Probes {
+  /** The probe from `from`; a host that cannot be reached that way is a failed probe that says why, not a thrown error. */
+  const via = async (from: string | undefined, probe: (dial: { dial?: Dial }) => Promise<ProbeResult>): Promise<ProbeResult> => {
+    let dial: { dial?: Dial };
+    try {
+      dial = from === undefined ? {} : { dial: adapters.dial(from) };
+    } catch (err) {
+      return { up: false, latencyMs: 0, status: null, detail: `cannot probe from host ${from}: ${errorMessage(err)}` };
+    }
+    return probe(dial);
+  };
   return {
-    http: (check, opts) => probeHttp(check, opts),
-    tcp: (hostPort, opts) => probeTcp(hostPort, opts),
+    http: ({ url, status, keyword }, { from, ...opts }) => via(from, (d) => probeHttp({ url, status, keyword }, { ...opts, ...d })),
+    tcp: (hostPort, { from, ...opts }) => via(from, (d) => probeTcp(hostPort, { ...opts, ...d })),
     container: (host, container) => containerProbe(adapters, host, container),
   };
 }
