@@ -69,9 +69,10 @@ export const ConfigFile = z.strictObject({
     .strictObject({
       readOnly: z.boolean().default(false),
       disabled: z.array(z.string()).default([]),
+      enabled: z.array(z.string()).default([]).describe('opt-in tools to list (reboot_host); they are off unless named here'),
       callTimeoutMs: z.number().int().positive().default(60_000),
     })
-    .default({ readOnly: false, disabled: [], callTimeoutMs: 60_000 }),
+    .default({ readOnly: false, disabled: [], enabled: [], callTimeoutMs: 60_000 }),
   nginx: z
     .strictObject({
       allowedDirs: z.array(z.string().regex(/^\/[A-Za-z0-9._/@+,=~-]*$/, 'an absolute directory').refine((d) => !d.split('/').includes('..'), 'no ".." segments').refine((d) => d.replace(/\/+$/, '') !== '', 'not "/": that would let nginx read every file'))

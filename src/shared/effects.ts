@@ -10,5 +10,6 @@ export const EFFECTS = [
   'exec', // runs a vetted command on a host (runbooks)
   'config', // changes configuration, as a transaction that rolls back by itself (nginx upstream, container limits)
   'rollback', // puts a recorded change's before state back
+  'reboot', // reboots a whole host: every container and process on it goes down with it
 ] as const;
 export type Effect = (typeof EFFECTS)[number];

@@ -8,10 +8,11 @@ import { OPEN_STATUSES, type ChangeRecord } from '../store/changes.js';
 import { CHANGE_OVERHEAD_MS, ChangeFields, checked, outcome, rollBack, settle, type ChangeKind } from './change-transaction.js';
 import { containerRecreateKind } from './container-recreate-change.js';
 import { containerResourcesKind } from './container-resources.js';
+import { hostRebootKind } from './host-reboot-change.js';
 import { nginxFilesKind } from './nginx-change.js';
 import { defineTool, type CallRecords } from './spec.js';
 
-const KINDS: Record<string, ChangeKind> = Object.fromEntries([nginxFilesKind, containerResourcesKind, containerRecreateKind].map((k) => [k.kind, k]));
+const KINDS: Record<string, ChangeKind> = Object.fromEntries([nginxFilesKind, containerResourcesKind, containerRecreateKind, hostRebootKind].map((k) => [k.kind, k]));
 
 export const ChangeId = z.string().regex(/^chg_[0-9a-f]{16}$/, 'a change id such as chg_0123456789abcdef').describe('The change id, as its tool or `warden changes list` gave it.');
 

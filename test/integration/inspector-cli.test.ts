@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { CLI } from '../support/cli.js';
 import { tempDir } from '../support/processes.js';
-import { CATALOG } from '../../src/tools/catalog.js';
+import { CATALOG, OPT_IN } from '../../src/tools/catalog.js';
 
 const root = resolve(import.meta.dirname, '../..');
 const inspector = join(root, 'node_modules/@modelcontextprotocol/inspector-cli/build/cli.js');
@@ -19,9 +19,9 @@ function inspect(args: string[]): unknown {
 }
 
 describe('the MCP Inspector CLI', () => {
-  it('lists every catalog tool with its schemas and all four annotations', () => {
+  it('lists every catalog tool but the opt-in ones with its schemas and all four annotations', () => {
     const { tools } = inspect(['--method', 'tools/list']) as { tools: Array<{ name: string; inputSchema: { type: string }; outputSchema?: object; annotations: Record<string, boolean> }> };
-    expect(tools.map((t) => t.name).sort()).toEqual(CATALOG.map((t) => t.name).sort());
+    expect(tools.map((t) => t.name).sort()).toEqual(CATALOG.filter((t) => !OPT_IN.has(t.name)).map((t) => t.name).sort());
     for (const t of tools) {
       expect(t.inputSchema.type, t.name).toBe('object');
       expect(t.outputSchema, t.name).toBeDefined();
