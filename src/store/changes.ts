@@ -38,7 +38,7 @@ export interface ChangeRecord {
   validation: string | null;
   verification: string | null;
   rollback: string | null;
-  /** The process working on it: `hostname:pid:instance`, the instance unique per process start (a restarted container reuses pid 1). */
+  /** The process working on it: `hostname:pid:instance[:boot]`, the instance unique per process start (a restarted container reuses pid 1), the boot id's start where Linux has one. */
   owner: string;
   /** Bumped by every write: a claim compares it, so two processes never both take the same change. */
   version: number;
@@ -99,7 +99,17 @@ const WRITE_WAIT_MS = 60_000;
 const REF = /^[0-9a-f]{64}$/;
 /** This process, as a change's owner. */
 const HOST = hostname();
-const OWNER = `${HOST}:${process.pid}:${randomBytes(6).toString('hex')}`;
+
+/** This machine's boot, so a change left by a process of an earlier boot is known orphaned at once (pids repeat after a reboot). */
+function bootId(): string {
+  try {
+    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim().replace(/-/g, '').slice(0, 16);
+  } catch {
+    return '';
+  }
+}
+const BOOT = bootId();
+const OWNER = `${HOST}:${process.pid}:${randomBytes(6).toString('hex')}${BOOT ? `:${BOOT}` : ''}`;
 /** An open change untouched this long is orphaned even if a process with its pid lives (pids are reused). */
 const STALE_MS = 30 * 60_000;
 
@@ -197,9 +207,11 @@ export class ChangeStore implements ChangeJournal {
   abandoned(c: ChangeRecord, alive: (pid: number) => boolean = pidAlive, now = Date.now()): boolean {
     if (!OPEN_STATUSES.includes(c.status) || c.owner === OWNER) return false;
     if (now - Date.parse(c.updatedAt) > STALE_MS) return true;
-    const [host, pidText] = c.owner.split(':');
+    const [host, pidText, , boot] = c.owner.split(':');
     // Another machine's (or container's) process: its pids mean nothing here; only silence counts.
     if (host !== HOST) return false;
+    // A process of an earlier boot of this machine is gone, whatever now runs under its pid.
+    if (boot && BOOT && boot !== BOOT) return true;
     const pid = Number(pidText);
     return pid === process.pid || !alive(pid);
   }

@@ -2,7 +2,7 @@
 // every path a change can take (verified, rejected, apply failing half way, check failing, restore
 // failing), one change at a time per target, orphans after a crash, and tampered saved states.
 import Database from 'better-sqlite3';
-import { chmodSync, readdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -163,6 +163,12 @@ describe('the change store', () => {
     expect(s.orphans(() => true, Date.now() + 31 * 60_000).map((o) => o.id)).toEqual([c.id]);
     // An earlier start of a process with this very pid (pid 1 in a restarted container).
     owner(`${hostname()}:${process.pid}:earlier`);
+    expect(s.orphans(() => true).map((o) => o.id)).toEqual([c.id]);
+    // A process of an earlier boot of this machine, whose pid something else now holds.
+    const boot = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim().replace(/-/g, '').slice(0, 16);
+    owner(`${hostname()}:999999999:abc:${boot}`);
+    expect(s.orphans(() => true)).toEqual([]);
+    owner(`${hostname()}:999999999:abc:0123456789abcdef`);
     expect(s.orphans(() => true).map((o) => o.id)).toEqual([c.id]);
     // Another machine's pid 1 (a second container on the same data volume): only silence counts.
     owner(`other-box:${process.pid}:x`);
