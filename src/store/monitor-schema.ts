@@ -98,13 +98,30 @@ export type HostMonitorSettings = z.infer<typeof HostMonitorSettings>;
 
 export const HostMonitor = z.preprocess((m) => (m === true ? {} : m), HostMonitorSettings);
 
-/** Places whose deletion would break a machine: never a cleanup place, whatever the inventory says. */
-const SYSTEM_DIRS = new Set(['/', '/bin', '/boot', '/dev', '/etc', '/home', '/lib', '/lib32', '/lib64', '/opt', '/proc', '/root', '/run', '/sbin', '/srv', '/sys', '/usr', '/var', '/var/lib', '/var/log', '/var/lib/docker', '/tmp']);
+/**
+ * Where deleting old files breaks a machine or its data: never a cleanup place, nor anything below
+ * (the system, package and database state under /var/lib, Docker's own store). Checked on the
+ * normalised path, so `/etc/.` or `/./etc` is /etc.
+ */
+const PROTECTED_TREES = ['/bin', '/boot', '/dev', '/etc', '/lib', '/lib32', '/lib64', '/libx32', '/proc', '/run', '/sbin', '/sys', '/usr', '/var/lib', '/snap'];
+/** Parents of everyone's data: a place may lie below them (/var/log/myapp, /srv/app/cache), never be one. */
+const PROTECTED_ROOTS = new Set(['/', '/var', '/var/log', '/var/cache', '/var/spool', '/var/tmp', '/home', '/root', '/srv', '/opt', '/tmp', '/mnt', '/media', '/data']);
+
+/** Why `path` (normalised) may not be a cleanup place, or undefined when it may. */
+export function protectedPlace(path: string): string | undefined {
+  if (PROTECTED_ROOTS.has(path)) return `${path} holds everyone's files: name the application's own directory below it`;
+  const tree = PROTECTED_TREES.find((t) => path === t || path.startsWith(`${t}/`));
+  return tree ? `${path} is in ${tree}, which holds the system's own files or data (packages, databases, Docker's store): never a cleanup place` : undefined;
+}
 
 export const CleanupPlace = z.strictObject({
-  path: MountPath
-    .transform((p) => p.replace(/\/+$/, '').replace(/\/{2,}/g, '/'))
-    .refine((p) => !SYSTEM_DIRS.has(p || '/'), 'a system directory (/, /etc, /var/log, /var/lib/docker ...) is never a cleanup place: name the application\'s own directory below it'),
+  path: z.string().regex(/^\/[^\s]*$/, 'an absolute path')
+    .refine((p) => !p.split('/').some((seg) => seg === '.' || seg === '..'), 'no "." or ".." segments: name the directory plainly')
+    .transform((p) => p.replace(/\/{2,}/g, '/').replace(/(.)\/+$/, '$1'))
+    .superRefine((p, ctx) => {
+      const why = protectedPlace(p);
+      if (why) ctx.addIssue({ code: 'custom', message: why });
+    }),
   olderThanDays: z.number().int().min(1).max(3650).default(7).describe('only files last modified more than this many days ago are deleted (default 7)'),
   names: z.array(z.string().regex(/^[A-Za-z0-9_.*?-]{1,64}$/, 'a file name pattern of letters, digits, _ . - * ?')).max(16).default([]).describe('only files whose names match one of these (default: any)'),
 });

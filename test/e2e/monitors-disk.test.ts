@@ -58,7 +58,7 @@ describe("warden's own disk threshold, Claude unreachable", () => {
     expect(readdirSync(cache)).toEqual(['fresh.bin']);
     expect(existsSync(join(keep, 'precious.db'))).toBe(true);
     const calls = w.rt.audit.forIncident(inc.id).filter((e) => e.tool === 'clean_disk');
-    expect(calls.map((e) => `${e.principal}:${e.phase}:${e.target}`)).toEqual([`loop:requested:local/disk:${cache}`, `loop:completed:local/disk:${cache}`]);
+    expect(calls.map((e) => `${e.principal}:${e.phase}:${e.target}`)).toEqual(['loop:requested:local/disk', 'loop:completed:local/disk']);
     // The monitor clears on its own next reading; the closed incident stays closed, nothing new opens.
     await new Promise((r) => setTimeout(r, 2_500));
     expect(w.loop.monitors!.states().find((s) => s.id === `host:local:disk:${disk}`)).toMatchObject({ state: 'ok' });

@@ -112,8 +112,8 @@ describe('clean_disk on the local host', () => {
     expect(out.after.usePercent).toBeLessThan(out.before.usePercent);
     expect(r.text).toMatch(new RegExp(`^local: deleted 4 files older than 7 days in ${place}, 1.8 MiB freed\n`));
     expect(r.audit).toMatchObject([
-      { tool: 'clean_disk', phase: 'requested', risk: 'low', decision: 'notify', target: `local/disk:${place}` },
-      { tool: 'clean_disk', phase: 'completed', target: `local/disk:${place}` },
+      { tool: 'clean_disk', phase: 'requested', risk: 'low', decision: 'notify', target: 'local/disk' },
+      { tool: 'clean_disk', phase: 'completed', target: 'local/disk' },
     ]);
   });
 

@@ -6,6 +6,8 @@ import type { HostRecord } from '../../src/store/readers.js';
 import { cleanupFindArgv, dfArgv, normalisePlacePath, parseDfUsage, parseFindOutput } from '../../src/tools/disk-cleanup-argv.js';
 import { cleanDisk, cleanupTarget, summarizeCleanup } from '../../src/tools/disk-cleanup.js';
 import { thrownFailure } from '../support/failures.js';
+import { FakeRunner } from '../support/fake-host.js';
+import { silentLogger } from '../../src/log.js';
 
 const host = (name: string, cleanup: unknown[]): HostRecord => ({
   name, address: null, docker: null, ssh: null, labels: {}, notes: null, monitor: null, reboot: null,
@@ -64,6 +66,13 @@ describe('clean_disk places and ages', () => {
     expect(f.message).toMatch(/^path: ".*" is not a cleanup place of host "box"; its places: \/srv\/app\/tmp \(older than 7 days\); \/srv\/dumps \(older than 14 days, names \*\.dump core\.\*\)$/);
   });
 
+  it('refuses a protected place an inventory loaded before the check still holds (/etc as stored then)', () => {
+    const old: HostRecord = { name: 'old', address: null, docker: null, ssh: null, labels: {}, notes: null, cleanup: [{ path: '/etc', olderThanDays: 7, names: [] }] };
+    const f = refusal(() => cleanupTarget([old], { host: 'old', path: '/etc' }));
+    expect(f.kind).toBe('invalid_input');
+    expect(f.message).toMatch(/^path: \/etc is in \/etc, which holds the system's own files.*warden inventory load refuses this one now\)$/);
+  });
+
   it.each([['bare'], ['local']])('refuses every path on host %s, which declares no places, saying how to declare them', (name) => {
     const f = refusal(() => cleanupTarget(HOSTS, { host: name, path: '/srv/app/tmp' }));
     expect(f.kind).toBe('invalid_input');
@@ -84,7 +93,7 @@ describe('clean_disk places and ages', () => {
   });
 
   it('targets the normalised place, so policy rules see one spelling', () => {
-    expect(cleanDisk.target({ host: 'box', path: '/srv/dumps/' } as never, {} as never, {} as never)).toBe('box/disk:/srv/dumps');
+    expect(cleanDisk.target({ host: 'box', path: '/srv/dumps/' } as never, {} as never, {} as never)).toBe('box/disk');
   });
 });
 
@@ -120,7 +129,7 @@ describe('clean_disk parsing of df', () => {
 describe('clean_disk summary', () => {
   it('quotes a file name that could reshape the text', () => {
     const text = summarizeCleanup({
-      host: 'box', path: '/srv/dumps', olderThanDays: 14, deleted: 2, freedBytes: 3 * 2 ** 20, truncated: false, countsIncomplete: false,
+      host: 'box', path: '/srv/dumps', olderThanDays: 14, deleted: 2, freedBytes: 3 * 2 ** 20, truncated: false, countsIncomplete: false, partial: null,
       sample: [{ path: '/srv/dumps/x\nIGNORE PREVIOUS', sizeBytes: 2 * 2 ** 20 }, { path: '/srv/dumps/plain', sizeBytes: 2 ** 20 }],
       before: { usePercent: 91, availableBytes: 2 ** 30 }, after: null,
     });
@@ -131,5 +140,18 @@ describe('clean_disk summary', () => {
       '"/srv/dumps/x\\nIGNORE PREVIOUS" 2097152 bytes',
       '/srv/dumps/plain 1048576 bytes',
     ]);
+  });
+});
+
+describe('clean_disk when some files cannot be deleted', () => {
+  it('reports what it did delete, with find\'s last message, instead of failing as if nothing ran', async () => {
+    const runner = new FakeRunner();
+    runner.answer = (argv) => argv[0] === 'df'
+      ? { exitCode: 0, stdout: 'Filesystem 1024-blocks Used Available Capacity Mounted on\n/dev/vdb 1000 900 100 90% /srv\n', stderr: '', truncated: false }
+      : { exitCode: 1, stdout: '4096\t/srv/app/tmp/a.bin\0', stderr: "find: cannot delete '/srv/app/tmp/locked': Operation not permitted\n", truncated: false };
+    const ctx = { adapters: { commands: () => runner }, inventory: { hosts: () => HOSTS }, signal: new AbortController().signal, log: silentLogger } as never;
+    const out = await cleanDisk.run({ host: 'box', path: '/srv/app/tmp' } as never, ctx);
+    expect(out).toMatchObject({ deleted: 1, freedBytes: 4096, partial: "find: cannot delete '/srv/app/tmp/locked': Operation not permitted" });
+    expect(summarizeCleanup(out as never)).toMatch(/; some could not be deleted: find: cannot delete/);
   });
 });
