@@ -66,6 +66,11 @@ export function registerMonitorCommands(program: Command, loadConfig: ConfigLoad
           : `${declared} monitors are declared, but none has reported: is \`warden serve\` running with the loop on (config loop.monitors)?`]);
       }
       const stale = rows.filter((r) => r.checkedAt && Date.now() - Date.parse(r.checkedAt) > 5 * 60_000).length;
-      printLines([...table(rows.map(statusLine)), ...(stale ? [`note: ${stale} not checked for over 5 minutes: the daemon that runs them (${rows[0]!.updatedBy}) may have stopped`] : [])]);
+      const unknown = rows.filter((r) => r.state === 'unknown').map((r) => r.id);
+      printLines([
+        ...table(rows.map(statusLine)),
+        ...(stale ? [`note: ${stale} not checked for over 5 minutes: the daemon that runs them (${rows[0]!.updatedBy}) may have stopped`] : []),
+        ...(unknown.length ? [`note: ${unknown.join(', ')} cannot be read (a watched path that does not exist, no sensor): they can neither fire nor clear`] : []),
+      ]);
     });
 }

@@ -109,11 +109,32 @@ export function isWrite(d: FlowDeps, tool: string): boolean {
   return spec !== undefined && spec.risk !== 'read';
 }
 
-/** Why the runbooks should act on a container that looks fine to Docker: warden's own probe of it fails. */
-export function probeDownOf(inc: Incident): string | undefined {
+/**
+ * What warden's own probe says of the incident's service: down (why the runbooks restart a container
+ * that looks fine to Docker), never passed since it started (a check to fix, not a service: no
+ * restart), or nothing. Read from the monitor's state now, so a probe's failure counts on an
+ * incident Docker's events opened first, and a probe that recovered since does not.
+ */
+export type ProbeVerdict = { down: string } | { never: string } | undefined;
+
+export function probeVerdictOf(d: Pick<FlowDeps, 'monitors'>, inc: Incident): ProbeVerdict {
   const subject = subjectOf(inc.fingerprint);
-  return subject?.kind === 'probe' ? `warden's probe of ${subject.service} fails (${inc.title.slice(0, 200)})` : undefined;
+  const service = subject?.kind === 'probe' ? subject.service : inc.service;
+  const state = service ? d.monitors?.probeState(service) : undefined;
+  if (!state) {
+    // No monitor runs here (another process's, or none): the incident's own alert says it.
+    return subject?.kind === 'probe' ? { down: `warden's probe of ${subject.service} fails (${inc.title.slice(0, 200)})` } : undefined;
+  }
+  if (state.status !== 'down') return undefined;
+  return state.everUp
+    ? { down: `warden's probe of ${service} fails (${state.detail.slice(0, 200)})` }
+    : { never: `warden's probe of ${service} has never passed since it started (${state.detail.slice(0, 200)}): check the service's healthCheck (URL, port, keyword) before anyone restarts it; the runbooks restart nothing on a check that never passed` };
 }
+
+export const probeDownOf = (d: Pick<FlowDeps, 'monitors'>, inc: Incident): string | undefined => {
+  const v = probeVerdictOf(d, inc);
+  return v && 'down' in v ? v.down : undefined;
+};
 
 /** The target's own checks, then, for a monitor incident, the monitor's check read again: all must pass. */
 async function verifyOnce(run: Run, inc: Incident): Promise<Verification> {
@@ -221,7 +242,12 @@ export async function runbookStep(run: Run, why: string): Promise<FlowNext> {
       escalateIncident(d, run.id, `${why}; the runbooks cannot inspect ${inc.target}: ${seen.error}`);
       return {};
     }
-    const action = decideFallback(seen.view, inc.attempts, historyFor(d, inc), d.cfg, probeDownOf(inc));
+    const probe = probeVerdictOf(d, inc);
+    if (probe && 'never' in probe) {
+      escalateIncident(d, run.id, `${why}; ${probe.never}`);
+      return {};
+    }
+    const action = decideFallback(seen.view, inc.attempts, historyFor(d, inc), d.cfg, probe?.down);
     d.incidents.addEvent(run.id, 'note', `runbook: ${action.reason}`, { [FALLBACK_EVENT]: lookOf(action.kind, seen.view), action });
     if (action.kind === 'escalate') {
       escalateIncident(d, run.id, action.reason, action.proposal);

@@ -81,7 +81,7 @@ async function restoreFirst(run: Run): Promise<FlowNext | undefined> {
   if (!tier || !d.cfg.restoreFirstTiers.includes(tier) || !inc.host || !inc.container) return undefined;
   const seen = await inspect(run, inc);
   if ('error' in seen) return undefined;
-  const action = decideFallback(seen.view, inc.attempts, historyFor(d, inc), d.cfg, probeDownOf(inc));
+  const action = decideFallback(seen.view, inc.attempts, historyFor(d, inc), d.cfg, probeDownOf(d, inc));
   if (action.kind !== 'restart') return undefined;
   const args = restartArgs(inc.host, inc.container);
   const gate = await d.guard.check({ principal: LOOP_PRINCIPAL, role: 'operator' }, action.tool, args).catch(() => undefined);

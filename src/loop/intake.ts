@@ -76,7 +76,7 @@ export class Intake {
     }
     // The last closed incident of this alert on this target: late repeats, quiet escalation and flaps all read it.
     const prev = this.store.lastClosed({ fingerprint: alert.fingerprint, target: where.target });
-    const late = this.lateRepeat(alert, prev) ?? this.escalatedRecently(prev);
+    const late = this.lateRepeat(alert, prev) ?? this.escalatedRecently(prev) ?? this.escalatedOccurrence(alert, prev);
     if (late) {
       this.store.addAlert(late.id, alert);
       return late.id;
@@ -149,6 +149,17 @@ export class Intake {
     return prev?.status === 'escalated' && this.withinCooldown(prev) ? prev : undefined;
   }
 
+  /**
+   * warden's own monitors repeat a firing while it lasts, with the start of that occurrence: an
+   * occurrence that started before an escalation closed is the one a human already has, however
+   * long it lasts, not a new incident each cooldown (a GPU busy for days would open one, and wake
+   * Claude, every quarter of an hour). A new occurrence (after a recovery) starts later and opens.
+   */
+  private escalatedOccurrence(alert: NormalizedAlert, prev: Incident | undefined): Incident | undefined {
+    if (alert.source !== 'warden' || prev?.status !== 'escalated' || !prev.closedAt) return undefined;
+    return Date.parse(alert.startsAt) <= Date.parse(prev.closedAt) ? prev : undefined;
+  }
+
   private withinCooldown(closed: Incident): boolean {
     return closed.closedAt !== null && this.now().getTime() - Date.parse(closed.closedAt) <= this.cfg.cooldownMinutes * 60_000;
   }
@@ -161,6 +172,11 @@ export class Intake {
    */
   private resolvedUnseen(alert: NormalizedAlert, where: Where): string | undefined {
     const prev = this.store.lastClosed({ fingerprint: alert.fingerprint, target: where.target });
+    if (prev && alert.source === 'warden' && prev.closedAt && Date.parse(alert.startsAt) <= Date.parse(prev.closedAt)) {
+      // The recovery of an occurrence whose incident closed (escalated, or resolved by the loop): counted there.
+      this.store.addAlert(prev.id, alert);
+      return prev.id;
+    }
     if (prev && this.withinCooldown(prev)) {
       this.log.debug({ fingerprint: alert.fingerprint, incident: prev.id }, 'resolved alert of an incident already closed');
       return undefined;

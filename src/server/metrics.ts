@@ -80,9 +80,11 @@ export function createMetrics(approvals: ApprovalStore, tools: readonly string[]
   };
 }
 
-/** 1 for a probe that is up or a threshold that is not firing; 0 for down or firing; absent while still unknown. */
-const healthy = (r: MonitorStateRow): number | undefined =>
-  r.kind === 'probe' ? (r.state === 'up' ? 1 : r.state === 'down' ? 0 : undefined) : r.state === 'firing' ? 0 : 1;
+/** 1 for a probe that is up or a threshold that is not firing; 0 for down or firing; absent while unknown (pending, unreadable). */
+const healthy = (r: MonitorStateRow): number | undefined => {
+  if (r.kind === 'probe') return r.state === 'up' ? 1 : r.state === 'down' ? 0 : undefined;
+  return r.state === 'firing' ? 0 : r.state === 'unknown' ? undefined : 1;
+};
 
 /**
  * warden's own monitors, from their saved states (the daemon running them saves each change at once).

@@ -113,7 +113,8 @@ export const ServiceEntry = z.strictObject({
     .optional()
     .describe('upper bounds for update_container_resources on this service; without them one call may raise a limit at most 4 times'),
   monitor: ServiceMonitor.optional().describe('warden probes the health check itself on this schedule (true: the defaults)'),
-}).refine((s) => s.monitor === undefined || s.healthCheck !== undefined, { path: ['monitor'], message: 'a monitor probes the service\'s healthCheck: give one (http, tcp or container)' });
+}).refine((s) => s.monitor === undefined || s.healthCheck !== undefined, { path: ['monitor'], message: 'a monitor probes the service\'s healthCheck: give one (http, tcp or container)' })
+  .refine((s) => s.healthCheck?.container === undefined || s.container !== undefined, { path: ['healthCheck', 'container'], message: 'Docker\'s own health check needs the service\'s container' });
 export type ServiceEntry = z.infer<typeof ServiceEntry>;
 
 const PLACEHOLDER = /\{([A-Za-z_][A-Za-z0-9_]*)\}/g;

@@ -10,7 +10,7 @@ export interface MonitorStateRow {
   kind: (typeof MONITOR_KINDS)[number];
   /** The service (probe, tls) or host (threshold) it watches. */
   subject: string;
-  /** probe: pending | up | down; tls and threshold: ok | pending | firing. */
+  /** probe: pending | up | down; tls: ok | firing; threshold: ok | pending | firing | unknown (cannot be read). */
   state: string;
   /** When the state last changed (ISO). */
   since: string;

@@ -60,6 +60,19 @@ describe("warden's own probes, Claude unreachable", () => {
     console.log(`[figure] hung HTTP detected after ${detectedMs} ms (interval 1 s x retries 3)`);
   });
 
+  it('a health check that has never passed (a wrong port in the inventory) is escalated as a check to fix; the healthy container is never restarted', async () => {
+    const port = await freePort();
+    const wrong = await freePort();
+    const w = await worlds.world({ script: null, inventory: inventory('mon-typo', wrong, '{ interval: 1s, timeout: 1s, retries: 2 }') });
+    const c = await createContainer(worlds.dockerd(), 'mon-typo', { cmd: httpdCmd(port), hostConfig: { NetworkMode: 'host' } });
+    const startedBefore = (await c.inspect()).State.StartedAt;
+    const inc = await w.incident((i) => i.fingerprint === 'warden:service:mon-typo', ['resolved', 'escalated'], 30_000);
+    expect(inc.status).toBe('escalated');
+    expect(inc.resolution).toMatch(/warden's probe of mon-typo has never passed since it started .*connection refused.*check the service's healthCheck/);
+    expect(restartsBy(w, 'loop')).toEqual([]);
+    expect((await c.inspect()).State.StartedAt).toBe(startedBefore);
+  });
+
   it('a service that hangs again after every restart is restarted at most up to the flap limit, then escalated as flapping', async () => {
     const port = await freePort();
     const w = await worlds.world({

@@ -42,9 +42,8 @@ describe('monitor declarations in the inventory', () => {
     ['clear at or above fire', 'hosts:\n  - name: local\n    monitor: { disk: { fire: 90, clear: 90 } }\n', /monitor\.disk\.clear.*below fire/],
     ['a percentage above 100', 'hosts:\n  - name: local\n    monitor: { memory: { fire: 120, clear: 90 } }\n', /monitor\.memory\.fire/],
     ['a relative disk path', 'hosts:\n  - name: local\n    monitor: { disk: { mounts: [data] } }\n', /monitor\.disk\.mounts\[0\]/],
-    ['/etc as a cleanup place', 'hosts:\n  - name: local\n    cleanup: [{ path: /etc }]\n', /cleanup\[0\]\.path: a system directory/],
-    ['/var/log/ (with a slash) as a cleanup place', 'hosts:\n  - name: local\n    cleanup: [{ path: /var/log/ }]\n', /cleanup\[0\]\.path: a system directory/],
     ['a cleanup place with ".."', 'hosts:\n  - name: local\n    cleanup: [{ path: /srv/app/../../etc }]\n', /cleanup\[0\]\.path/],
+    ['Docker\'s health check on a service without a container', 'services:\n  - name: web\n    host: local\n    healthCheck: { container: true }\n', /services\[0\]\.healthCheck\.container: Docker's own health check needs the service's container/],
     ['probes from a host that has no SSH login', 'hosts:\n  - name: app\n    address: 127.0.0.1\nservices:\n  - name: web\n    host: app\n    healthCheck: { tcp: "127.0.0.1:80" }\n    monitor: { from: host }\n', /services\[0\]\.monitor\.from: "host" probes through the SSH login of host "app", which has none/],
     ['a cleanup name pattern with a slash', 'hosts:\n  - name: local\n    cleanup: [{ path: /srv/app/cache, names: ["../*"] }]\n', /cleanup\[0\]\.names\[0\]/],
   ])('refuses %s, naming the field', (_what, yaml, message) => {
@@ -66,6 +65,35 @@ describe('monitor declarations in the inventory', () => {
     const rules = rulesOf(inv.hosts[0]!.monitor!);
     expect([...rules.keys()]).toEqual(['memory', 'disk', 'temperature', 'gpuUtilization', 'gpuTemperature', 'gpuMemory']);
     expect(rules.get('disk')).toMatchObject({ fire: 80, clear: 70, mounts: ['/', '/data'], cooldownMs: 600_000 });
+  });
+});
+
+describe('cleanup places', () => {
+  const place = (path: string): string => `hosts:\n  - name: local\n    cleanup: [{ path: "${path}" }]\n`;
+
+  it.each([
+    ['/etc', /\/etc is in \/etc, which holds the system's own files/],
+    ['/etc/', /\/etc is in \/etc/],
+    ['/etc/.', /no "\." or "\.\." segments/],
+    ['/./etc', /no "\." or "\.\." segments/],
+    ['/srv/.', /no "\." or "\.\." segments/],
+    ['/srv/app/../../etc', /no "\." or "\.\." segments/],
+    ['//etc//nginx', /\/etc\/nginx is in \/etc/],
+    ['/usr/local', /is in \/usr/],
+    ['/boot/efi', /is in \/boot/],
+    ['/var/lib/docker/overlay2', /is in \/var\/lib/],
+    ['/var/lib/mysql', /is in \/var\/lib/],
+    ['/', /\/ holds everyone's files/],
+    ['/var/log/', /\/var\/log holds everyone's files/],
+    ['/srv', /\/srv holds everyone's files/],
+    ['/home', /\/home holds everyone's files/],
+    ['/tmp', /\/tmp holds everyone's files/],
+  ])('refuses %s, naming the field and why', (path, why) => {
+    expect(problems(place(path))).toMatch(new RegExp(`cleanup\\[0\\]\\.path: .*${why.source}`));
+  });
+
+  it.each([['/srv/app/cache'], ['/var/log/myapp'], ['/home/app/tmp/'], ['/opt/app/dumps']])('accepts the application\'s own directory %s', (path) => {
+    expect(load(place(path)).hosts[0]!.cleanup[0]!.path).toBe(path.replace(/\/$/, ''));
   });
 });
 

@@ -11,6 +11,7 @@ import { HostMonitorSettings, SERVICE_MONITOR_DEFAULTS } from '../../src/store/m
 import { ProbeTask } from '../../src/loop/monitors/probe-task.js';
 import { HostTask } from '../../src/loop/monitors/host-task.js';
 import { readingsOf, rulesOf } from '../../src/loop/monitors/readings.js';
+import { monitorProbes } from '../../src/loop/monitors/start.js';
 
 const started: MonitorScheduler[] = [];
 afterEach(async () => { await Promise.all(started.splice(0).map((s) => s.stop())); });
@@ -128,6 +129,32 @@ describe('a long outage', () => {
     const readings = readingsOf('local', rulesOf(HostMonitorSettings.parse({ cpu: false, memory: false, temperature: false, gpuUtilization: false, gpuTemperature: false, gpuMemory: false, disk: { mounts: ['/no/such/path'] } })), undefined, new Map());
     expect(task.observe(readings, 0)).toEqual([]);
     expect(task.unread).toEqual(['disk /no/such/path']);
-    expect(task.rows('t')[0]).toMatchObject({ id: 'host:local:disk:/no/such/path', state: 'ok', value: null, detail: expect.stringMatching(/^disk \/no\/such\/path: unread/) });
+    expect(task.rows('t')[0]).toMatchObject({ id: 'host:local:disk:/no/such/path', state: 'unknown', value: null, detail: expect.stringMatching(/^disk \/no\/such\/path: unread/) });
+  });
+});
+
+describe('a hung dockerd', () => {
+  it('is a failed container probe at the deadline, and never keeps the scheduler from stopping', async () => {
+    const hung = { containerState: () => new Promise<never>(() => undefined) };
+    const probes = monitorProbes({ docker: () => hung as never, dial: () => { throw new Error('unused'); } });
+    const r = await probes.container('local', 'web', { timeoutMs: 300 });
+    expect(r).toMatchObject({ up: false, detail: 'web on local: Docker did not answer within 300 ms' });
+    const alerts: NormalizedAlert[] = [];
+    const scheduler = new MonitorScheduler({
+      inventory: {
+        services: () => [{
+          name: 'web', host: 'local', container: 'web', owner: null, tier: 'standard', labels: {}, dependsOn: [], notes: null, runbooks: [], nginx: null, resources: null,
+          healthCheck: { container: true }, monitor: { ...SERVICE_MONITOR_DEFAULTS, interval: 10_000, timeout: 10_000, retries: 1 },
+        }],
+        hosts: () => [],
+      },
+      probes, hostReader: () => { throw new Error('unused'); }, onAlerts: (a) => alerts.push(...a), log: silentLogger, owner: 't',
+    });
+    scheduler.start();
+    const check = scheduler.recheck('warden:service:web');
+    await new Promise((res) => setTimeout(res, 100));
+    const stopped = scheduler.stop();
+    await expect(Promise.race([stopped.then(() => 'stopped'), new Promise((res) => setTimeout(() => res('stuck'), 3_000))])).resolves.toBe('stopped');
+    await expect(check).resolves.toMatchObject({ ok: false, reason: expect.stringMatching(/probe cancelled/) });
   });
 });

@@ -87,10 +87,16 @@ export class HostTask {
 
   rows(by: string): MonitorStateRow[] {
     const iso = (ms: number): string => new Date(ms).toISOString();
-    return [...this.known.entries()].map(([id, k]) => ({
-      id, kind: 'threshold' as const, subject: this.def.host, state: k.memory.status, since: iso(k.memory.since), checkedAt: iso(k.at), value: k.reading.value,
+    // Saved states not read again yet (the host unreachable since a restart) stay saved: a firing
+    // one dropped here would never send its clear.
+    const unseen = [...this.saved.values()].filter((r) => !this.known.has(r.id) && r.state === 'firing');
+    return [...unseen, ...[...this.known.entries()].map(([id, k]) => ({
+      id, kind: 'threshold' as const, subject: this.def.host,
+      // A level that cannot be read is not "ok": a typo in a watched path must show.
+      state: k.reading.value === null && k.memory.status !== 'firing' ? 'unknown' : k.memory.status,
+      since: iso(k.memory.since), checkedAt: iso(k.at), value: k.reading.value,
       detail: `${k.reading.label}: ${k.reading.value ?? 'unread'}${k.reading.value === null ? '' : k.reading.unit} (fires at ${k.reading.rules.fire}, clears below ${k.reading.rules.clear})${k.held ? `; ${k.held}` : ''}`.slice(0, 500),
       updatedBy: by,
-    }));
+    }))];
   }
 }

@@ -97,17 +97,29 @@ export interface MonitorAlert {
   at: number;
 }
 
-/** A monitor's firing or clear as an alert of source `warden`, for the same intake as every other source. */
+/**
+ * Text a probed server chose (a certificate's subject, an error naming its names) on one line,
+ * without control characters (a terminal escape in `warden monitors status`), and bounded.
+ */
+export function plainLine(text: string, max = 500): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ').replace(/\s{2,}/g, ' ').trim().slice(0, max);
+}
+
+/**
+ * A monitor's firing or clear as an alert of source `warden`, for the same intake as every other
+ * source. Labels name the host (and service) so a silence `--match host=box` or `--service web`
+ * covers a monitor's alerts as it covers any other's.
+ */
 export function toAlert(a: MonitorAlert): NormalizedAlert {
   return {
     source: 'warden',
     fingerprint: `${FINGERPRINT_PREFIX}${a.id}`,
     status: a.firing ? 'firing' : 'resolved',
     severity: a.severity,
-    summary: a.summary,
+    summary: plainLine(a.summary),
     startsAt: new Date(a.at).toISOString(),
-    labels: { monitor: a.id, ...a.labels },
-    annotations: { detail: a.detail },
+    labels: { monitor: a.id, ...(a.hints.host ? { host: a.hints.host } : {}), ...(a.hints.service ? { service: a.hints.service } : {}), ...a.labels },
+    annotations: { detail: plainLine(a.detail) },
     hints: a.hints,
   };
 }

@@ -12,6 +12,11 @@ export interface ProbeMemory {
   since: number;
   /** When it last recovered from down (ms): the cooldown counts from here. */
   recoveredAt?: number;
+  /**
+   * Whether it has ever passed since it started: a check that never did is more likely wrong (a
+   * typo in the URL, a port warden cannot reach) than the service down, and no restart fixes that.
+   */
+  everUp: boolean;
 }
 
 export interface ProbeRules {
@@ -29,14 +34,14 @@ export interface ProbeStep {
   held?: string;
 }
 
-export const initialProbe = (now: number): ProbeMemory => ({ status: 'pending', failures: 0, since: now });
+export const initialProbe = (now: number): ProbeMemory => ({ status: 'pending', failures: 0, since: now, everUp: false });
 
 export function observeProbe(m: ProbeMemory, up: boolean, now: number, rules: ProbeRules): ProbeStep {
   if (up) {
     if (m.status === 'up') return { memory: { ...m, failures: 0 } };
     const wasDown = m.status === 'down';
     return {
-      memory: { status: 'up', failures: 0, since: now, ...(wasDown ? { recoveredAt: now } : m.recoveredAt !== undefined ? { recoveredAt: m.recoveredAt } : {}) },
+      memory: { status: 'up', failures: 0, since: now, everUp: true, ...(wasDown ? { recoveredAt: now } : m.recoveredAt !== undefined ? { recoveredAt: m.recoveredAt } : {}) },
       ...(wasDown ? { event: 'up' as const } : {}),
     };
   }

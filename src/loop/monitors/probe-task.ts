@@ -6,7 +6,7 @@ import type { HttpCheck, ProbeResult } from '../../adapters/probes.js';
 export type { ProbeResult };
 import type { NormalizedAlert } from '../../shared/alerts.js';
 import type { MonitorStateRow } from '../../store/monitor-states.js';
-import { describeCheck, tlsId, toAlert, type ProbeMonitor } from './monitor-plan.js';
+import { describeCheck, plainLine, tlsId, toAlert, type ProbeMonitor } from './monitor-plan.js';
 import { observeProbe, initialProbe, type ProbeMemory } from './probe-state.js';
 
 /** How a probe reaches its target; adapters in serve, stand-ins in tests. */
@@ -15,7 +15,7 @@ export interface Probes {
   http(check: HttpCheck, opts: { timeoutMs: number; ignoreTlsErrors?: boolean; signal?: AbortSignal; from?: string }): Promise<ProbeResult>;
   tcp(hostPort: string, opts: { timeoutMs: number; signal?: AbortSignal; from?: string }): Promise<ProbeResult>;
   /** The container's own state: up when running (and healthy, where it has a health check); undefined while its health check is starting. */
-  container(host: string, container: string, signal?: AbortSignal): Promise<ProbeResult | undefined>;
+  container(host: string, container: string, opts: { timeoutMs: number; signal?: AbortSignal }): Promise<ProbeResult | undefined>;
 }
 
 interface TlsMemory {
@@ -40,12 +40,18 @@ export class ProbeTask {
   /** When the current down began: a resolve carries it, as Alertmanager's do. */
   private downSince: number | undefined;
 
-  constructor(readonly def: ProbeMonitor, now: number, saved?: MonitorStateRow) {
+  constructor(readonly def: ProbeMonitor, now: number, savedRows: readonly MonitorStateRow[] = []) {
     this.memory = initialProbe(now);
+    const saved = savedRows.find((r) => r.id === def.id);
+    const tls = savedRows.find((r) => r.id === tlsId(def.service));
+    // A certificate warning already sent is not sent again by every restart.
+    if (tls) this.tls = { firing: tls.state === 'firing', since: Date.parse(tls.since), daysLeft: tls.value, detail: tls.detail };
     if (saved?.state === 'down') {
       // A restart mid-outage: still down until a probe succeeds, so the recovery is reported.
       this.downSince = Date.parse(saved.since);
-      this.memory = { status: 'down', failures: def.settings.retries, since: this.downSince };
+      // It was judged down by a process that had seen it pass, or not: the row does not say, and
+      // treating it as never passed would stop the runbooks mid-incident.
+      this.memory = { status: 'down', failures: def.settings.retries, since: this.downSince, everUp: true };
     }
   }
 
@@ -54,7 +60,7 @@ export class ProbeTask {
     const opts = { timeoutMs: settings.timeout, signal, ...(settings.from === 'host' ? { from: this.def.host } : {}) };
     if ('http' in check) return probes.http(check.http, { ...opts, ignoreTlsErrors: settings.ignoreTlsErrors });
     if ('tcp' in check) return probes.tcp(check.tcp, opts);
-    return probes.container(this.def.host, this.def.container ?? '', signal);
+    return probes.container(this.def.host, this.def.container ?? '', { timeoutMs: settings.timeout, signal });
   }
 
   /** Folds one result in; returns the alerts it raises (at most a probe's and a certificate's). */
@@ -116,12 +122,12 @@ export class ProbeTask {
     const rows: MonitorStateRow[] = [{
       id: this.def.id, kind: 'probe', subject: this.def.service, state: this.memory.status, since: iso(this.memory.since),
       checkedAt: this.last ? iso(this.last.at) : null, value: r?.up ? Math.round(r.latencyMs * 10) / 10 : null,
-      detail: (r?.detail ?? `not probed yet: ${describeCheck(this.def)}`).slice(0, 500), updatedBy: by,
+      detail: plainLine(r?.detail ?? `not probed yet: ${describeCheck(this.def)}`), updatedBy: by,
     }];
     if (this.tls) {
       rows.push({
         id: tlsId(this.def.service), kind: 'tls', subject: this.def.service, state: this.tls.firing ? 'firing' : 'ok', since: iso(this.tls.since),
-        checkedAt: this.last ? iso(this.last.at) : null, value: this.tls.daysLeft, detail: this.tls.detail.slice(0, 500), updatedBy: by,
+        checkedAt: this.last ? iso(this.last.at) : null, value: this.tls.daysLeft, detail: plainLine(this.tls.detail), updatedBy: by,
       });
     }
     return rows;

@@ -8,7 +8,8 @@ import type { NormalizedAlert } from '../../shared/alerts.js';
 import type { MonitorStateRow, MonitorStateStore } from '../../store/monitor-states.js';
 import type { InventoryReader } from '../../store/readers.js';
 import { HostTask, type HostReader } from './host-task.js';
-import { FINGERPRINT_PREFIX, planMonitors, subjectOf, type MonitorDef } from './monitor-plan.js';
+import { FINGERPRINT_PREFIX, planMonitors, probeId, subjectOf, type MonitorDef } from './monitor-plan.js';
+import type { ProbeStatus } from './probe-state.js';
 import { ProbeTask, type Probes } from './probe-task.js';
 
 export interface MonitorDeps {
@@ -28,9 +29,11 @@ export interface MonitorDeps {
   saveMs?: number;
 }
 
-/** What the loop asks of the monitors to verify a fix: the check that fired, read again now. */
+/** What the loop asks of the monitors: a service's probe state now, and (to verify a fix) the check that fired, read again. */
 export interface MonitorCheck {
   recheck(fingerprint: string, signal?: AbortSignal): Promise<{ ok: boolean; reason: string } | undefined>;
+  /** The probe of this service as the monitor sees it now; undefined when no monitor here probes it. */
+  probeState(service: string): { status: ProbeStatus; everUp: boolean; detail: string } | undefined;
 }
 
 /** Hard cap on one host reading, beyond each section's own timeout. */
@@ -66,6 +69,12 @@ export class MonitorScheduler implements MonitorCheck {
     return this.slots.size;
   }
 
+  probeState(service: string): { status: ProbeStatus; everUp: boolean; detail: string } | undefined {
+    const task = this.slots.get(probeId(service))?.task;
+    if (!(task instanceof ProbeTask)) return undefined;
+    return { status: task.memory.status, everUp: task.memory.everUp, detail: task.rows(this.deps.owner)[0]!.detail };
+  }
+
   /** The monitors' states now, as `warden monitors status` shows them. */
   states(): MonitorStateRow[] {
     return [...this.slots.values()].flatMap((s) => s.task.rows(this.deps.owner));
@@ -90,7 +99,7 @@ export class MonitorScheduler implements MonitorCheck {
     for (const def of plan) {
       if (this.slots.has(def.id)) continue;
       const task = def.kind === 'probe'
-        ? new ProbeTask(def, this.now(), saved.find((r) => r.id === def.id))
+        ? new ProbeTask(def, this.now(), saved.filter((r) => r.subject === def.service && r.kind !== 'threshold'))
         : new HostTask(def, saved.filter((r) => r.subject === def.host && r.kind === 'threshold'));
       const slot: Slot = { def, key: JSON.stringify(def), task };
       this.slots.set(def.id, slot);
@@ -121,11 +130,12 @@ export class MonitorScheduler implements MonitorCheck {
     if (this.stopped) return;
     slot.timer = setTimeout(() => {
       if (this.slots.get(slot.def.id) !== slot) return;
-      const started = this.now();
+      // A monotonic clock: a wall clock stepped back an hour would otherwise pause the monitor an hour.
+      const started = performance.now();
       slot.busy = this.tick(slot).finally(() => {
         slot.busy = undefined;
         // Fixed rate from the start of this run; a slow run is followed at once, never overlapped.
-        this.schedule(slot, Math.max(0, this.intervalOf(slot.def) - (this.now() - started)));
+        this.schedule(slot, Math.max(0, this.intervalOf(slot.def) - (performance.now() - started)));
       });
     }, delayMs);
     slot.timer.unref();

@@ -13,6 +13,22 @@ import type { InventoryReader } from '../../store/readers.js';
 import type { ProbeResult, Probes } from './probe-task.js';
 import { MonitorScheduler } from './scheduler.js';
 
+/** `work`, or a failed probe once `timeoutMs` passes or `signal` aborts: a hung dockerd is a failed probe, never a stuck one. */
+function withDeadline(work: Promise<ProbeResult | undefined>, timeoutMs: number, signal: AbortSignal | undefined, what: string): Promise<ProbeResult | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  let onAbort: (() => void) | undefined;
+  const cut = new Promise<ProbeResult>((resolve) => {
+    timer = setTimeout(() => resolve({ up: false, latencyMs: timeoutMs, status: null, detail: `${what}: Docker did not answer within ${timeoutMs} ms` }), timeoutMs);
+    onAbort = () => resolve({ up: false, latencyMs: 0, status: null, detail: `${what}: probe cancelled` });
+    if (signal?.aborted) onAbort();
+    else signal?.addEventListener('abort', onAbort, { once: true });
+  });
+  return Promise.race([work, cut]).finally(() => {
+    clearTimeout(timer);
+    if (onAbort) signal?.removeEventListener('abort', onAbort);
+  });
+}
+
 /** The container's state as a probe: up when running, not restarting, and healthy where it has a check. */
 async function containerProbe(adapters: Pick<Adapters, 'docker'>, host: string, container: string): Promise<ProbeResult | undefined> {
   const started = performance.now();
@@ -43,7 +59,7 @@ export function monitorProbes(adapters: Pick<Adapters, 'docker' | 'dial'>): Prob
   return {
     http: ({ url, status, keyword }, { from, ...opts }) => via(from, (d) => probeHttp({ url, status, keyword }, { ...opts, ...d })),
     tcp: (hostPort, { from, ...opts }) => via(from, (d) => probeTcp(hostPort, { ...opts, ...d })),
-    container: (host, container) => containerProbe(adapters, host, container),
+    container: (host, container, { timeoutMs, signal }) => withDeadline(containerProbe(adapters, host, container), timeoutMs, signal, `${container} on ${host}`),
   };
 }
 
