@@ -55,7 +55,7 @@ export function registerMonitorCommands(program: Command, loadConfig: ConfigLoad
     });
   monitors
     .command('status')
-    .description("each monitor's last state, as the daemon running it saved it (at most a minute old while it runs)")
+    .description("each monitor's last state, as the daemon running it saved it (at most 30 s old while it runs)")
     .option('--json', 'machine-readable output')
     .action((opts: { json?: boolean }) => {
       const { rows, declared } = withDb(loadConfig, (inventory, states) => ({ rows: states.list(), declared: planMonitors(inventory).length }));
