@@ -55,6 +55,10 @@ export interface ContainerDetails {
   networkMode: string;
   /** Names only: the values never leave the adapter. */
   envNames: string[];
+  /** HostConfig.LogConfig.Type: json-file, local, journald, none, ...; '' when Docker does not say. */
+  logDriver: string;
+  /** LogPath: the json-file driver's file on the Docker host; '' for drivers that keep none. Not cut: a tool checks it whole. */
+  logPath: string;
 }
 
 const cut = (s: string, max = MAX_VALUE_CHARS): string => (s.length <= max ? s : `${s.slice(0, max)}…`);
@@ -130,5 +134,7 @@ export function toContainerDetails(d: Docker.ContainerInspectInfo): ContainerDet
     mounts: (d.Mounts ?? []).slice(0, MAX_ITEMS).map((m) => ({ type: m.Type, source: cut(m.Source), destination: cut(m.Destination), rw: m.RW })),
     networkMode: hc.NetworkMode ?? '',
     envNames: (cfg.Env ?? []).slice(0, MAX_ITEMS).map((e) => cut(e.split('=', 1)[0]!, 128)),
+    logDriver: hc.LogConfig?.Type ?? '',
+    logPath: d.LogPath ?? '',
   };
 }

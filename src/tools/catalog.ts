@@ -5,6 +5,7 @@ import { listContainers, restartContainer } from './docker.js';
 import { inspectContainer } from './docker-inspect.js';
 import { containerLogs } from './docker-logs.js';
 import { dockerPrune } from './docker-prune.js';
+import { truncateContainerLog } from './container-log-truncate.js';
 import { recreateContainer } from './docker-recreate.js';
 import { startContainer, stopContainer } from './docker-write.js';
 import { gpuStatus } from './gpu.js';
@@ -23,7 +24,7 @@ import { runRunbook } from './runbooks.js';
 import { cleanDisk } from './disk-cleanup.js';
 import { rebootHost } from './reboot-host.js';
 
-export const CATALOG: readonly AnyToolSpec[] = [listContainers, inspectContainer, containerLogs, hostMetrics, gpuStatus, nginxTestConfig, nginxErrorLog, restartContainer, startContainer, stopContainer, recreateContainer, dockerPrune, reloadNginx, nginxSetUpstream, updateContainerResources, updateContainerConfig, rollbackChange, searchIncidents, queryInventory, describeService, runRunbook, gpuReset, cleanDisk, rebootHost] as unknown as AnyToolSpec[];
+export const CATALOG: readonly AnyToolSpec[] = [listContainers, inspectContainer, containerLogs, hostMetrics, gpuStatus, nginxTestConfig, nginxErrorLog, restartContainer, startContainer, stopContainer, recreateContainer, dockerPrune, truncateContainerLog, reloadNginx, nginxSetUpstream, updateContainerResources, updateContainerConfig, rollbackChange, searchIncidents, queryInventory, describeService, runRunbook, gpuReset, cleanDisk, rebootHost] as unknown as AnyToolSpec[];
 
 /** Tools too dangerous to be on by default: listed only when config tools.enabled names them. */
 export const OPT_IN: ReadonlySet<string> = new Set(['reboot_host']);

@@ -73,6 +73,7 @@ export class FakeDocker implements DockerAdapter {
       entrypoint: [], command: [c.image], tty: false,
       limits: { memoryBytes: null, memoryReservationBytes: null, nanoCpus: null, cpuShares: null, cpuQuota: null, cpuPeriod: null, pidsLimit: null },
       labels: {}, mounts: [], networkMode: 'none', envNames: ['PATH'],
+      logDriver: 'json-file', logPath: `/var/lib/docker/containers/${c.id}/${c.id}-json.log`,
     };
   }
 
