@@ -158,3 +158,26 @@ describe('a hung dockerd', () => {
     await expect(check).resolves.toMatchObject({ ok: false, reason: expect.stringMatching(/probe cancelled/) });
   });
 });
+
+describe('a host reading with an injected metrics source and clock', () => {
+  it('fires a disk after its "for", keeps firing in the hysteresis band, clears below clear, with the path and host in the alert', async () => {
+    let used = 50;
+    const reader = {
+      collect: () => { throw new Error('no metrics asked: only the disk is on'); },
+      diskUsage: async (paths: string[]) => paths.map((path) => ({ fs: 'tmpfs', type: 'tmpfs', mount: path, path, sizeBytes: 100, usedBytes: used, availableBytes: 100 - used, usePercent: used })),
+    };
+    const settings = HostMonitorSettings.parse({ cooldown: 0, cpu: false, memory: false, temperature: false, gpuUtilization: false, gpuTemperature: false, gpuMemory: false, disk: { mounts: ['/srv/data'], fire: 90, clear: 80, for: '1m' } });
+    const task = new HostTask({ kind: 'host', id: 'host:box', host: 'box', settings });
+    const signal = new AbortController().signal;
+    const at = async (seconds: number, level: number) => { used = level; return task.observe(await task.read(reader as never, signal), seconds * 1000); };
+    expect(await at(0, 95)).toEqual([]);
+    expect(await at(30, 96)).toEqual([]);
+    const [fired] = await at(60, 97);
+    expect(fired).toMatchObject({ status: 'firing', fingerprint: 'warden:host:box:disk:/srv/data', labels: { host: 'box', check: 'disk', path: '/srv/data' }, hints: { host: 'box' } });
+    expect(fired!.summary).toBe('disk /srv/data on box at 97% (fires at 90%, clears below 80%, for 60 s)');
+    expect(await at(90, 85)).toEqual([]);
+    const [cleared] = await at(120, 79);
+    expect(cleared).toMatchObject({ status: 'resolved', startsAt: new Date(60_000).toISOString() });
+    expect(task.rows('t')[0]).toMatchObject({ state: 'ok', value: 79 });
+  });
+});
