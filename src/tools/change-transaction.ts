@@ -178,6 +178,8 @@ export async function holdCheck(probe: () => Promise<Verification>, seconds: num
   for (;;) {
     if (signal.aborted) return { ok: false, detail: `cancelled after ${passes} passing checks` };
     last = await probe();
+    // A check cut short by the cancel (a read of the target aborted) is the cancel, not the target failing.
+    if (signal.aborted) return { ok: false, detail: `cancelled after ${passes} passing checks` };
     if (!last.ok) return { ok: false, detail: passes ? `${last.detail} (after ${passes} passing checks)` : last.detail };
     passes += 1;
     if (Date.now() >= end) return { ok: true, detail: `${last.detail}; held for ${seconds} s (${passes} checks)` };

@@ -206,4 +206,16 @@ describe('holdCheck', () => {
     const failing = await holdCheck(async () => ({ ok: ++n < 3, detail: `probe ${n}` }), 5, signal, 10);
     expect(failing).toEqual({ ok: false, detail: 'probe 3 (after 2 passing checks)' });
   });
+
+  it('reports a cancel that cuts a probe short as the cancel, not as the target failing its check', async () => {
+    const cancel = new AbortController();
+    let n = 0;
+    const r = await holdCheck(async () => {
+      n += 1;
+      if (n < 3) return { ok: true, detail: 'serves' };
+      cancel.abort();
+      return { ok: false, detail: 'read /etc/nginx/nginx.conf on host local was cancelled; retry later' };
+    }, 60, cancel.signal, 10);
+    expect(r).toEqual({ ok: false, detail: 'cancelled after 2 passing checks' });
+  });
 });
