@@ -121,15 +121,19 @@ const recoveryEntries = (dataDir: string, changeId: string): Array<[string, stri
     .map((e) => [e.tool, e.phase]);
 
 describe('a change left verifying by a SIGKILLed warden serve', () => {
-  it('is checked again on the next start and kept when its check passes: verified, the new address in effect', async () => {
+  /** A site answering 502, and a change to `backend` left verifying by a SIGKILLed serve (owned by a process that is gone). */
+  async function killedMidCheck() {
     const backend = await switchableBackend();
     const w = await world(backend.address);
     const before = readFileSync(w.nginx.confPath, 'utf8');
     expect((await w.site()).status).toBe(502);
-
     const killed = await w.killWhileVerifying(backend.address);
-    // Left unfinished, owned by a process that is gone.
     expect(killed.status).toBe('verifying');
+    return { backend, w, before, killed };
+  }
+
+  it('is checked again on the next start and kept when its check passes: verified, the new address in effect', async () => {
+    const { backend, w, before, killed } = await killedMidCheck();
 
     const second = await w.serve();
     await waitFor('recovery to verify the change', async () => theChange(w.dataDir)?.status !== 'verifying', second, (VERIFY_S + 30) * 1_000);
@@ -143,13 +147,7 @@ describe('a change left verifying by a SIGKILLed warden serve', () => {
   }, 90_000);
 
   it('is rolled back on the next start when its check now fails: the config as before, the site answering 502 as before', async () => {
-    const backend = await switchableBackend();
-    const w = await world(backend.address);
-    const before = readFileSync(w.nginx.confPath, 'utf8');
-    expect((await w.site()).status).toBe(502);
-
-    const killed = await w.killWhileVerifying(backend.address);
-    expect(killed.status).toBe('verifying');
+    const { backend, w, before, killed } = await killedMidCheck();
     // Only now, with nobody checking: the backend the change points at breaks.
     backend.answer(500, 'broken\n');
     expect(readFileSync(w.nginx.confPath, 'utf8')).not.toBe(before);

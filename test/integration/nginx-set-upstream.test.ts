@@ -212,13 +212,18 @@ describe('rollback_change', () => {
 });
 
 describe('reload_nginx of a service with a health check', () => {
-  it('restores and reloads the last config that served well when the reloaded one fails the check', async () => {
+  /** A site that served well through a change, then edited by hand to a dead backend (it passes nginx -t). */
+  async function brokenByHand() {
     const good = await backend(200, 'app ok\n');
     const s = await site(await deadAddress());
     out(await s.call('nginx_set_upstream', { service: 'site', server: good.address, verifySeconds: 1 }));
     const served = readFileSync(s.nginx.confPath, 'utf8');
-    // Someone edits the file by hand to a dead backend; it passes nginx -t.
     writeFileSync(s.nginx.confPath, served.replace(good.address, await deadAddress()));
+    return { s, served };
+  }
+
+  it('restores and reloads the last config that served well when the reloaded one fails the check', async () => {
+    const { s, served } = await brokenByHand();
     const r = await s.call('reload_nginx', { service: 'site', verifySeconds: 2 });
     expect(r.isError).toBe(true);
     expect(text(r)).toMatch(/failed its check: .*answered 502.*ROLLED BACK/s);
@@ -227,11 +232,7 @@ describe('reload_nginx of a service with a health check', () => {
   });
 
   it('checks a reload named by host and config path the same way: the spelling does not skip the check', async () => {
-    const good = await backend(200, 'app ok\n');
-    const s = await site(await deadAddress());
-    out(await s.call('nginx_set_upstream', { service: 'site', server: good.address, verifySeconds: 1 }));
-    const served = readFileSync(s.nginx.confPath, 'utf8');
-    writeFileSync(s.nginx.confPath, served.replace(good.address, await deadAddress()));
+    const { s, served } = await brokenByHand();
     const r = await s.call('reload_nginx', { host: 'local', confPath: s.nginx.confPath, prefix: s.nginx.prefix, verifySeconds: 1 });
     expect(text(r)).toMatch(/failed its check: .*ROLLED BACK/s);
     expect(readFileSync(s.nginx.confPath, 'utf8')).toBe(served);
