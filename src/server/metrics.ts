@@ -92,8 +92,12 @@ const healthy = (r: MonitorStateRow): number | undefined => {
  */
 function monitorGauges(registry: Registry, monitors: () => MonitorStateRow[]): void {
   const labelNames = ['monitor', 'kind', 'subject'] as const;
+  // One read of the table per scrape: the three gauges collect one after the other.
   let rows: MonitorStateRow[] = [];
+  let readAt = -Infinity;
   const refresh = (): void => {
+    if (performance.now() - readAt < 1_000) return;
+    readAt = performance.now();
     try { rows = monitors(); } catch { rows = []; }
   };
   new Gauge({

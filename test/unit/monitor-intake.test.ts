@@ -44,6 +44,12 @@ describe("warden's own alerts in the intake", () => {
     expect(probe.annotations.detail).toBe('d [2Jx next');
     expect(gpuBusy(true, new Date(0)).labels).toMatchObject({ host: 'local', check: 'gpuUtilization' });
   });
+
+  it('redacts credentials a health URL carries from the summary and detail', () => {
+    const a = toAlert({ id: 'service:api', firing: true, severity: 'warning', summary: 'api is down: GET http://bob:s3cret@127.0.0.1:8080/h?token=abc failed', detail: 'http://bob:s3cret@127.0.0.1:8080/h?token=abc: connection refused', hints: { host: 'local' }, labels: {}, at: 0 });
+    expect(`${a.summary} ${a.annotations.detail}`).not.toMatch(/s3cret|abc/);
+    expect(a.summary).toMatch(/bob:\[REDACTED\]@127\.0\.0\.1:8080\/h\?token=\[REDACTED\]/);
+  });
 });
 
 describe("the loop's reading of a probe", () => {

@@ -5,6 +5,7 @@ import { httpCheckOf, type HttpCheck } from '../../adapters/http-probe.js';
 import type { HostMonitorSettings, ServiceMonitorSettings } from '../../store/monitor-schema.js';
 import type { InventoryReader } from '../../store/readers.js';
 import type { NormalizedAlert } from '../../shared/alerts.js';
+import { redactText } from '../../shared/redact.js';
 
 export interface ProbeMonitor {
   kind: 'probe';
@@ -99,10 +100,11 @@ export interface MonitorAlert {
 
 /**
  * Text a probed server chose (a certificate's subject, an error naming its names) on one line,
- * without control characters (a terminal escape in `warden monitors status`), and bounded.
+ * without control characters (a terminal escape in `warden monitors status`), bounded, and with
+ * secrets redacted (a health URL may carry credentials or a token in its query).
  */
 export function plainLine(text: string, max = 500): string {
-  return text.replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ').replace(/\s{2,}/g, ' ').trim().slice(0, max);
+  return redactText(text).replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ').replace(/\s{2,}/g, ' ').trim().slice(0, max);
 }
 
 /**

@@ -93,7 +93,7 @@ export class ProbeTask {
       ? `${def.service} is down: ${what} failed ${def.settings.retries} time${def.settings.retries > 1 ? 's' : ''} in a row (${r.detail})`
       : `${def.service} is up again: ${what} answered in ${Math.round(r.latencyMs)} ms`;
     return toAlert({
-      id: def.id, firing: down, severity: def.tier === 'critical' ? 'critical' : 'warning', summary: summary.slice(0, 500), detail: r.detail.slice(0, 500),
+      id: def.id, firing: down, severity: def.tier === 'critical' ? 'critical' : 'warning', summary, detail: r.detail,
       hints: this.hints(), labels: { check: 'http' in def.check ? 'http' : 'tcp' in def.check ? 'tcp' : 'container' }, at: this.downSince ?? now,
     });
   }
@@ -116,13 +116,18 @@ export class ProbeTask {
     });
   }
 
+  /** The last probe's verdict in one line, or what it will check. */
+  detail(): string {
+    return plainLine(this.last?.result.detail ?? `not probed yet: ${describeCheck(this.def)}`);
+  }
+
   rows(by: string): MonitorStateRow[] {
     const iso = (ms: number): string => new Date(ms).toISOString();
     const r = this.last?.result;
     const rows: MonitorStateRow[] = [{
       id: this.def.id, kind: 'probe', subject: this.def.service, state: this.memory.status, since: iso(this.memory.since),
       checkedAt: this.last ? iso(this.last.at) : null, value: r?.up ? Math.round(r.latencyMs * 10) / 10 : null,
-      detail: plainLine(r?.detail ?? `not probed yet: ${describeCheck(this.def)}`), updatedBy: by,
+      detail: this.detail(), updatedBy: by,
     }];
     if (this.tls) {
       rows.push({

@@ -76,7 +76,7 @@ export class MonitorScheduler implements MonitorCheck {
   probeState(service: string): { status: ProbeStatus; everUp: boolean; detail: string } | undefined {
     const task = this.slots.get(probeId(service))?.task;
     if (!(task instanceof ProbeTask)) return undefined;
-    return { status: task.memory.status, everUp: task.memory.everUp, detail: task.rows(this.deps.owner)[0]!.detail };
+    return { status: task.memory.status, everUp: task.memory.everUp, detail: task.detail() };
   }
 
   /** The monitors' states now, as `warden monitors status` shows them. */
@@ -94,14 +94,15 @@ export class MonitorScheduler implements MonitorCheck {
       this.deps.log.error({ err: errorMessage(err) }, 'monitors: the inventory could not be read; the running monitors stay');
       return;
     }
-    const saved = this.savedStates();
     const wanted = new Map(plan.map((d) => [d.id, d]));
     for (const [id, slot] of this.slots) {
       const def = wanted.get(id);
       if (!def || JSON.stringify(def) !== slot.key) this.drop(id);
     }
-    for (const def of plan) {
-      if (this.slots.has(def.id)) continue;
+    const added = plan.filter((def) => !this.slots.has(def.id));
+    // The saved states are read only when a monitor (re)starts, not at every replan.
+    const saved = added.length ? this.savedStates() : [];
+    for (const def of added) {
       const task = def.kind === 'probe'
         ? new ProbeTask(def, this.now(), saved.filter((r) => r.subject === def.service && r.kind !== 'threshold'))
         : new HostTask(def, saved.filter((r) => r.subject === def.host && r.kind === 'threshold'));
