@@ -49,6 +49,22 @@ const Audit = z.strictObject({
 });
 const AUDIT_DEFAULTS = { checkpointEvery: { entries: 100, minutes: 10 } };
 
+/** Circuit breakers on the Messages API, each Docker endpoint, each SSH host and each webhook. */
+const Breakers = z.strictObject({
+  failures: z.number().int().positive().max(100).default(5).describe('failures in a row that open a breaker'),
+  halfOpenSeconds: z.number().positive().max(3_600).default(60).describe('how long a breaker stays open before one trial call'),
+});
+const BREAKER_DEFAULTS = { failures: 5, halfOpenSeconds: 60 };
+
+/** How long records are kept. The audit is never deleted: its old entries move into signed archive segments. */
+const Retention = z.strictObject({
+  alertsDays: z.number().positive().default(30).describe('alert payloads received'),
+  incidentsDays: z.number().positive().default(90).describe('closed incidents, their timelines and model calls'),
+  outboxDays: z.number().positive().default(7).describe('notifications delivered or given up on'),
+  auditArchiveDays: z.number().positive().optional().describe('archive audit entries older than this into segment files (off unless set)'),
+});
+const RETENTION_DEFAULTS = { alertsDays: 30, incidentsDays: 90, outboxDays: 7 };
+
 export const ConfigFile = z.strictObject({
   dataDir: z.string().optional(),
   logLevel: z.enum(LOG_LEVELS).optional(),
@@ -82,6 +98,8 @@ export const ConfigFile = z.strictObject({
     .default({ allowedDirs: ['/etc/nginx'] }),
   notify: z.strictObject({ webhooks: z.array(Webhook).default([]) }).default({ webhooks: [] }),
   audit: Audit.default(AUDIT_DEFAULTS),
+  breakers: Breakers.default(BREAKER_DEFAULTS),
+  retention: Retention.default(RETENTION_DEFAULTS),
   server: Server.default(SERVER_DEFAULTS),
   loop: LoopConfig.default(LOOP_DEFAULTS),
 });

@@ -36,6 +36,31 @@ export const LoopConfig = z.strictObject({
   watchDockerEvents: z.boolean().default(true),
   /** Run the probes and host thresholds the inventory declares (services' and hosts' `monitor`). */
   monitors: z.boolean().default(true),
+  /**
+   * The loop switches its own writes to dry run when they keep failing or failing verification:
+   * more than `failureRate` of at least `minWrites` in `windowMinutes`, or `consecutive` in a row.
+   * Only a human re-arms it (`warden loop arm`).
+   */
+  safeMode: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      windowMinutes: z.number().positive().max(24 * 60).default(30),
+      minWrites: z.number().int().positive().default(4),
+      failureRate: z.number().gt(0).lt(1).default(0.5).describe('a fraction: 0.5 means more than half'),
+      consecutive: z.number().int().positive().default(5),
+    })
+    .default({ enabled: true, windowMinutes: 30, minWrites: 4, failureRate: 0.5, consecutive: 5 }),
+  /**
+   * A dead man's switch: warden calls this URL every `intervalSeconds` while the loop and its
+   * watchers are healthy (an Uptime Kuma push monitor, a healthchecks.io check), so someone learns
+   * when warden itself is down or wedged.
+   */
+  heartbeat: z
+    .strictObject({
+      url: z.url().describe('the push URL; a GET is sent'),
+      intervalSeconds: Seconds.max(3_600).default(60),
+    })
+    .optional(),
   grafanaSecretEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/).optional().describe('variable holding the Grafana webhook HMAC secret'),
 });
 export type LoopConfig = z.infer<typeof LoopConfig>;

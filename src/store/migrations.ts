@@ -304,4 +304,88 @@ export const MIGRATIONS: readonly string[] = [
     updated_by  TEXT NOT NULL
   );
   `,
+  // 15: the loop watching itself: the outcome of each of its writes (safe mode reads the recent
+  // ones), safe mode as every process sees it, the last state of each circuit breaker and each of
+  // warden's own watches (heartbeat, watchdog, retention), for `warden status` from another process.
+  `
+  CREATE TABLE loop_outcomes (
+    id          INTEGER PRIMARY KEY,
+    time        TEXT    NOT NULL,
+    incident_id TEXT,
+    tool        TEXT    NOT NULL,
+    target      TEXT,
+    ok          INTEGER NOT NULL CHECK (ok IN (0, 1)),
+    stage       TEXT    NOT NULL CHECK (stage IN ('write', 'verify')),
+    detail      TEXT    NOT NULL
+  );
+  CREATE INDEX loop_outcomes_time ON loop_outcomes (time);
+  CREATE TABLE loop_safe_mode (
+    id        INTEGER PRIMARY KEY CHECK (id = 1),
+    on_       INTEGER NOT NULL CHECK (on_ IN (0, 1)),
+    reason    TEXT    NOT NULL,
+    evidence  TEXT    CHECK (evidence IS NULL OR json_valid(evidence)),
+    by_       TEXT    NOT NULL,
+    at        TEXT    NOT NULL
+  );
+  CREATE TABLE breaker_state (
+    name        TEXT PRIMARY KEY,
+    state       TEXT    NOT NULL CHECK (state IN ('closed', 'open', 'half_open')),
+    since       TEXT    NOT NULL,
+    failures    INTEGER NOT NULL,
+    last_error  TEXT,
+    retry_at    TEXT,
+    updated_by  TEXT    NOT NULL
+  );
+  CREATE TABLE watch_state (
+    name        TEXT PRIMARY KEY,
+    at          TEXT    NOT NULL,
+    ok          INTEGER NOT NULL CHECK (ok IN (0, 1)),
+    detail      TEXT    NOT NULL,
+    updated_by  TEXT    NOT NULL
+  );
+  `,
+  // 16: the notification outbox: one row per notification and webhook, written before delivery is
+  // tried, so a webhook that is down loses nothing and a restart resumes delivery in order.
+  `
+  CREATE TABLE outbox (
+    id            INTEGER PRIMARY KEY,
+    key           TEXT    NOT NULL UNIQUE,
+    created_at    TEXT    NOT NULL,
+    hook          TEXT    NOT NULL,
+    event         TEXT    NOT NULL,
+    body          TEXT    NOT NULL CHECK (json_valid(body)),
+    status        TEXT    NOT NULL CHECK (status IN ('pending', 'delivered', 'failed')),
+    attempts      INTEGER NOT NULL DEFAULT 0,
+    next_at       TEXT    NOT NULL,
+    last_error    TEXT,
+    delivered_at  TEXT
+  );
+  CREATE INDEX outbox_pending ON outbox (hook, id) WHERE status = 'pending';
+  CREATE INDEX outbox_created ON outbox (created_at);
+  `,
+  // 17: audit archive segments. Entries leave the live table only once a recorded segment holds
+  // them: the delete trigger is replaced by one that refuses any entry no segment covers.
+  `
+  CREATE TABLE audit_archives (
+    id               INTEGER PRIMARY KEY,
+    created_at       TEXT    NOT NULL,
+    file             TEXT    NOT NULL UNIQUE,
+    first_seq        INTEGER NOT NULL,
+    last_seq         INTEGER NOT NULL,
+    entries          INTEGER NOT NULL,
+    first_prev_hash  TEXT    NOT NULL,
+    last_hash        TEXT    NOT NULL,
+    sha256           TEXT    NOT NULL,
+    signature        TEXT,
+    CHECK (last_seq >= first_seq)
+  );
+  CREATE TRIGGER audit_archives_no_update BEFORE UPDATE ON audit_archives
+    BEGIN SELECT RAISE(ABORT, 'audit archives are append-only'); END;
+  CREATE TRIGGER audit_archives_no_delete BEFORE DELETE ON audit_archives
+    BEGIN SELECT RAISE(ABORT, 'audit archives are append-only'); END;
+  DROP TRIGGER audit_no_delete;
+  CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+    WHEN NOT EXISTS (SELECT 1 FROM audit_archives a WHERE old.seq BETWEEN a.first_seq AND a.last_seq)
+    BEGIN SELECT RAISE(ABORT, 'audit is append-only: only entries held by an archive segment may leave the table'); END;
+  `,
 ];

@@ -1,0 +1,140 @@
+// Circuit breakers on what warden depends on: the Messages API, each Docker endpoint, each SSH host,
+// each webhook. After `failures` counted failures in a row a breaker opens and calls fail at once
+// (BreakerOpen) instead of hammering a dependency that is down; after `halfOpenMs` one trial call goes
+// through and its outcome closes or re-opens it. cockatiel runs the state machine (calls that arrive
+// during the trial wait for its outcome); this file names the breakers and reports their states.
+import { BrokenCircuitError, CircuitState, ConsecutiveBreaker, circuitBreaker, handleWhen, type CircuitBreakerPolicy } from 'cockatiel';
+import { errorMessage } from '../errors.js';
+import { redactText } from '../shared/redact.js';
+
+export type BreakerKind = 'model' | 'docker' | 'ssh' | 'webhook';
+export type BreakerState = 'closed' | 'open' | 'half_open';
+
+export interface BreakerView {
+  name: string;
+  kind: BreakerKind;
+  state: BreakerState;
+  /** When it entered this state. */
+  since: string;
+  /** Counted failures since it last closed. */
+  failures: number;
+  lastError?: string;
+  /** While open: when the next call becomes the trial. */
+  retryAt?: string;
+}
+
+export interface BreakerSettings {
+  /** Counted failures in a row that open it (default 5). */
+  failures: number;
+  /** How long it stays open before one trial call (default 60 s). */
+  halfOpenMs: number;
+}
+
+export const BREAKER_DEFAULTS: BreakerSettings = { failures: 5, halfOpenMs: 60_000 };
+
+/** A call refused at once because its dependency's breaker is open. */
+export class BreakerOpen extends Error {
+  constructor(readonly view: BreakerView) {
+    super(`${view.name} is failing (${view.failures} failures in a row${view.lastError ? `, last: ${view.lastError}` : ''}); its circuit breaker is open until ${view.retryAt ?? 'the next trial'}`);
+    this.name = 'BreakerOpen';
+  }
+}
+
+const STATE_NAMES: Record<CircuitState, BreakerState> = {
+  [CircuitState.Closed]: 'closed',
+  [CircuitState.Open]: 'open',
+  [CircuitState.HalfOpen]: 'half_open',
+  [CircuitState.Isolated]: 'open',
+};
+
+export class Breaker {
+  private readonly policy: CircuitBreakerPolicy;
+  private since = new Date();
+  private openedAtMs = 0;
+  private failures = 0;
+  private lastError: string | undefined;
+
+  /** `counts(err)`: whether a failure says the dependency is down (a refusal by a healthy dependency does not). */
+  constructor(readonly name: string, readonly kind: BreakerKind, private readonly settings: BreakerSettings, counts: (err: unknown) => boolean, private readonly changed: (view: BreakerView) => void) {
+    this.policy = circuitBreaker(handleWhen((err) => counts(err)), { halfOpenAfter: settings.halfOpenMs, breaker: new ConsecutiveBreaker(settings.failures) });
+    this.policy.onFailure(({ handled, reason }) => {
+      if (!handled) return;
+      this.failures += 1;
+      this.lastError = redactText('error' in reason ? errorMessage(reason.error) : 'a failed result').slice(0, 200);
+    });
+    this.policy.onSuccess(() => {
+      if (this.policy.state === CircuitState.Closed) this.failures = 0;
+    });
+    this.policy.onBreak(() => { this.openedAtMs = Date.now(); });
+    this.policy.onReset(() => {
+      this.failures = 0;
+      this.lastError = undefined;
+    });
+    this.policy.onStateChange(() => {
+      this.since = new Date();
+      this.changed(this.view());
+    });
+  }
+
+  /** Runs `fn` through the breaker; BreakerOpen while it is open and not yet due for its trial. */
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await this.policy.execute(fn);
+    } catch (err) {
+      if (err instanceof BrokenCircuitError) throw new BreakerOpen(this.view());
+      throw err;
+    }
+  }
+
+  /** True while a call would be refused at once: open, and the trial is not due yet. */
+  blocked(now = Date.now()): boolean {
+    return this.policy.state === CircuitState.Open && now < this.openedAtMs + this.settings.halfOpenMs;
+  }
+
+  view(): BreakerView {
+    const state = STATE_NAMES[this.policy.state];
+    return {
+      name: this.name, kind: this.kind, state, since: this.since.toISOString(), failures: this.failures,
+      ...(this.lastError ? { lastError: this.lastError } : {}),
+      ...(state === 'open' ? { retryAt: new Date(this.openedAtMs + this.settings.halfOpenMs).toISOString() } : {}),
+    };
+  }
+}
+
+/** Every breaker of one process, by name; the composition root persists their changes for `warden status`. */
+export class BreakerBoard {
+  private readonly breakers = new Map<string, Breaker>();
+  private readonly listeners: Array<(view: BreakerView) => void> = [];
+
+  constructor(readonly settings: BreakerSettings = BREAKER_DEFAULTS) {}
+
+  /** The breaker named `name`, made on first use with `counts` deciding which failures count. */
+  get(name: string, kind: BreakerKind, counts: (err: unknown) => boolean): Breaker {
+    let b = this.breakers.get(name);
+    if (!b) {
+      b = new Breaker(name, kind, this.settings, counts, (view) => {
+        for (const l of this.listeners) {
+          try {
+            l(view);
+          } catch {
+            // A listener (persisting, metrics) must never break the call the breaker wraps.
+          }
+        }
+      });
+      this.breakers.set(name, b);
+    }
+    return b;
+  }
+
+  find(name: string): Breaker | undefined {
+    return this.breakers.get(name);
+  }
+
+  views(): BreakerView[] {
+    return [...this.breakers.values()].map((b) => b.view()).sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  onChange(listener: (view: BreakerView) => void): void {
+    this.listeners.push(listener);
+  }
+}
