@@ -1,5 +1,6 @@
 // What warden tells people: notify-decisions, approval requests, escalations, checkpoints. The
-// interface every layer sends through; the webhook delivery lives in adapters/webhooks.ts.
+// interface every layer sends through, and the outbox contract between the webhook delivery
+// (adapters/webhooks.ts) and the table that keeps notifications (store/outbox.ts). No I/O here.
 
 export type NotifyEvent = 'notify' | 'approval.requested' | 'approval.decided' | 'escalation' | 'audit.checkpoint';
 
@@ -16,8 +17,58 @@ export interface WebhookConfig {
   events?: NotifyEvent[];
 }
 
+/** The default bound on `Notifier.flush`: well inside the 10 s a graceful shutdown is promised. */
+export const NOTIFIER_CLOSE_DEADLINE_MS = 3_000;
+
 export interface Notifier {
+  /** Records the notification for every hook that listens and returns; never throws, never waits. */
   send(n: Notification): void;
-  /** Resolves when every delivery under way has finished or given up. */
-  flush(): Promise<void>;
+  /**
+   * The notifier's last call, at shutdown: delivers what is due for the hooks this process sent to
+   * (one try each, no backoff), aborts what is still in flight at `deadlineMs` (default
+   * NOTIFIER_CLOSE_DEADLINE_MS) and resolves by then. Whatever is not delivered stays pending in the
+   * outbox for the next process. Sends after it are still recorded, not delivered.
+   */
+  flush(deadlineMs?: number): Promise<void>;
+}
+
+/** One notification for one webhook, as it is written: body already redacted and formatted. */
+export interface NewOutboxEntry {
+  /** Unique per row: `<notification id>/<hook key>`. */
+  key: string;
+  createdAt: string;
+  /** The hook's stable key (hostname and a digest of its URL: never the URL itself). */
+  hook: string;
+  event: NotifyEvent;
+  /** The exact JSON text to POST, on every try. */
+  body: string;
+}
+
+export interface OutboxEntry extends NewOutboxEntry {
+  id: number;
+  attempts: number;
+}
+
+/** The head of a hook's queue is this process's to send, or (`nextAt`) when to look again; null when nothing is pending. */
+export type OutboxClaim = { entry: OutboxEntry } | { entry?: undefined; nextAt: string | null };
+
+/**
+ * The outbox as the delivery sees it. Every write waits for another process's write lock without
+ * blocking the event loop, until `signal` aborts. The methods that return a boolean say whether
+ * the row was still pending (another process may have finished it, or given it up).
+ */
+export interface NotificationOutbox {
+  /** All rows of one notification, or none. */
+  add(entries: NewOutboxEntry[], signal?: AbortSignal): Promise<void>;
+  /** Leases the oldest pending row of `hook` for `leaseMs`, when it is due: never a later row before it. */
+  claim(hook: string, leaseMs: number, signal?: AbortSignal): Promise<OutboxClaim>;
+  /** Keeps the row leased until `until`; with `failure`, records a failed try (`counted`: a request was sent). */
+  hold(id: number, until: Date, failure?: { error: string; counted: boolean }, signal?: AbortSignal): Promise<boolean>;
+  delivered(id: number, signal?: AbortSignal): Promise<boolean>;
+  /** Permanently refused: marked failed with the reason, and the hook's next row comes up. */
+  refused(id: number, error: string, signal?: AbortSignal): Promise<boolean>;
+  /** Ends this process's lease now, so any process may take the row at once. */
+  release(id: number, signal?: AbortSignal): Promise<void>;
+  /** Marks failed every row still pending that was created before `before`; returns how many. */
+  expire(before: Date, signal?: AbortSignal): Promise<number>;
 }
