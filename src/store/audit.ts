@@ -1,11 +1,13 @@
-// The tamper-evident audit log: an append-only table (triggers refuse UPDATE and DELETE) whose
-// rows are chained by SHA-256, with the chain head anchored in a checkpoint file beside the
-// database so that cutting off the newest rows is detected too. Only the guard appends tool calls.
+// The tamper-evident audit log: an append-only table (triggers refuse UPDATE, and DELETE of any
+// row no archive segment holds: audit-archive.ts) whose rows are chained by SHA-256, with the
+// chain head anchored in a checkpoint file beside the database so that cutting off the newest
+// rows is detected too. Only the guard appends tool calls.
 // Signed checkpoints sent off the machine (audit-key.ts, checkpoint-emitter.ts) hear of each commit
 // through onAppend, and catch what the anchor cannot: a tail forged anew with the anchor rewritten.
 import { closeSync, existsSync, openSync, readFileSync, writeSync } from 'node:fs';
 import type { Db } from './db.js';
 import { canonicalJson, sha256 } from './canonical.js';
+import { isBusy } from './busy.js';
 
 export const AUDIT_PHASES = ['requested', 'completed', 'failed', 'denied', 'pending', 'approved', 'rejected', 'expired'] as const;
 export type AuditPhase = (typeof AUDIT_PHASES)[number];
@@ -70,9 +72,15 @@ export interface Checkpoint {
 /** Told of entries once they are committed: `head` the newest, `count` how many were added. Must not throw. */
 export type AppendListener = (head: Checkpoint, count: number) => void;
 
+/** `entries` counts every entry walked, archived ones included; `archived` those read from segments. */
 export type VerifyResult =
-  | { ok: true; entries: number; warnings: string[] }
-  | { ok: false; entries: number; brokenAt: number; reason: string; warnings: string[] };
+  | { ok: true; entries: number; archived: ArchivedCount; warnings: string[] }
+  | { ok: false; entries: number; archived: ArchivedCount; brokenAt: number; reason: string; warnings: string[] };
+
+export interface ArchivedCount {
+  entries: number;
+  segments: number;
+}
 
 const COLUMNS = `seq, time, call_id AS callId, principal, transport, tool, target, args, args_hash AS argsHash,
   risk, decision, rule, approval_id AS approvalId, phase, dry_run AS dryRun, result, error_kind AS errorKind,
@@ -83,6 +91,35 @@ type Row = Omit<AuditEntry, 'dryRun' | 'targetId'> & { dryRun: number; targetId:
 function fromRow(row: Row): AuditEntry {
   const { targetId, ...rest } = row;
   return { ...rest, dryRun: row.dryRun === 1, ...(targetId !== null ? { targetId } : {}) };
+}
+
+/** An entry as the table stores it: its own column names and values (archive segments hold these). */
+export interface StoredAuditRow {
+  seq: number; time: string; call_id: string; principal: string; transport: string; tool: string; target: string | null;
+  args: string; args_hash: string; risk: string | null; decision: string | null; rule: string | null; approval_id: string | null;
+  phase: AuditPhase; dry_run: number; result: string | null; error_kind: string | null; duration_ms: number | null;
+  incident_id: string | null; prev_hash: string; hash: string; target_id: string | null;
+}
+
+/**
+ * Each stored column and whether it may be null; every one is a string but these integers. Segment
+ * files hold rows as `SELECT *` returns them and verify accepts exactly these keys: a column added to
+ * the audit table must be added here, or its archives read as damaged.
+ */
+export const STORED_COLUMNS: Readonly<Record<keyof StoredAuditRow, { integer?: true; nullable?: true }>> = {
+  seq: { integer: true }, time: {}, call_id: {}, principal: {}, transport: {}, tool: {}, target: { nullable: true },
+  args: {}, args_hash: {}, risk: { nullable: true }, decision: { nullable: true }, rule: { nullable: true },
+  approval_id: { nullable: true }, phase: {}, dry_run: { integer: true }, result: { nullable: true }, error_kind: { nullable: true },
+  duration_ms: { integer: true, nullable: true }, incident_id: { nullable: true }, prev_hash: {}, hash: {}, target_id: { nullable: true },
+};
+
+export function entryFromStored(s: StoredAuditRow): AuditEntry {
+  return fromRow({
+    seq: s.seq, time: s.time, callId: s.call_id, principal: s.principal, transport: s.transport, tool: s.tool, target: s.target,
+    args: s.args, argsHash: s.args_hash, risk: s.risk, decision: s.decision, rule: s.rule, approvalId: s.approval_id, phase: s.phase,
+    dryRun: s.dry_run, result: s.result, errorKind: s.error_kind, durationMs: s.duration_ms, incidentId: s.incident_id,
+    prevHash: s.prev_hash, hash: s.hash, targetId: s.target_id,
+  });
 }
 
 /** The hash covers every column but the hash itself, so any edit, move or removal shows. */
@@ -118,6 +155,8 @@ export class AuditLog {
   private checkpointFd: number | undefined;
   /** Set while `atomically` runs: its appends reach the anchor and the listeners at its commit. */
   private batch: { head: Checkpoint | undefined; count: number } | undefined;
+  /** The last write that failed for a reason other than another process's lock, until a write succeeds: /healthz reports it. */
+  private failedWrite: { at: string; error: string } | undefined;
   private readonly appendListeners = new Set<AppendListener>();
 
   constructor(private readonly db: Db, private readonly checkpointPath: string | null) {
@@ -143,8 +182,7 @@ export class AuditLog {
    * processes (the stdio server, the daemon and the CLI share one database), so the chain never forks.
    */
   append(input: AuditInput): AuditEntry {
-    const entry = this.db
-      .transaction((): AuditEntry => {
+    const entry = this.watched(() => this.db.transaction((): AuditEntry => {
         const last = this.head.get() as Checkpoint | undefined;
         const body: Omit<AuditEntry, 'hash'> = {
           seq: (last?.seq ?? 0) + 1,
@@ -173,7 +211,7 @@ export class AuditLog {
         this.insert.run({ ...full, targetId: full.targetId ?? null, dryRun: full.dryRun ? 1 : 0 });
         return full;
       })
-      .immediate();
+      .immediate());
     // Inside `atomically` the anchor waits for the commit: an anchor naming an entry that was
     // rolled back would read as a cut-off tail.
     if (this.batch) {
@@ -193,12 +231,30 @@ export class AuditLog {
     this.batch = batch;
     let result: T;
     try {
-      result = this.db.transaction(fn).immediate();
+      result = this.watched(() => this.db.transaction(fn).immediate());
     } finally {
       this.batch = undefined;
     }
     if (batch.head) this.committed(batch.head, batch.count);
     return result;
+  }
+
+  /** Why the audit cannot be written now (database or disk full, read-only, I/O error), or undefined. */
+  writeProblem(): { at: string; error: string } | undefined {
+    return this.failedWrite;
+  }
+
+  private watched<T>(write: () => T): T {
+    try {
+      const result = write();
+      this.failedWrite = undefined;
+      return result;
+    } catch (err) {
+      // Another process's lock is waited out elsewhere; anything else means the audit cannot be written.
+      const code = (err as { code?: unknown } | null)?.code;
+      if (!isBusy(err) && typeof code === 'string' && code.startsWith('SQLITE_')) this.failedWrite = { at: new Date().toISOString(), error: err instanceof Error ? err.message : String(err) };
+      throw err;
+    }
   }
 
   /** `listener` hears of every commit that added entries (the signed checkpoints count them); returns its removal. */
@@ -272,51 +328,122 @@ export class AuditLog {
    * `kept`: signed checkpoints received elsewhere (their signatures already checked), held to
    * like the anchor: the entry each names must exist and have its hash. They catch what the anchor
    * cannot, a tail cut and forged anew together with a rewritten anchor file.
+   * `archive`: walks the archived entries (audit-archive.ts) before the live table. Without it the
+   * live table is taken to continue from the newest segment row unchecked, and a warning says so.
    */
-  verify(opts: { requireAnchor?: boolean; checkpoint?: Checkpoint | null; kept?: Checkpoint[] } = {}): VerifyResult {
+  verify(opts: { requireAnchor?: boolean; checkpoint?: Checkpoint | null; kept?: Checkpoint[]; archive?: ArchiveCheck } = {}): VerifyResult {
     const warnings: string[] = [];
     const triggers = this.db
-      .prepare(`SELECT count(*) AS n FROM sqlite_master WHERE type = 'trigger' AND name IN ('audit_no_update', 'audit_no_delete')`)
-      .get() as { n: number };
-    if (triggers.n !== 2) warnings.push('the append-only triggers on the audit table are missing');
+      .prepare(`SELECT name FROM sqlite_master WHERE type = 'trigger' AND name IN (${APPEND_ONLY_TRIGGERS.map((t) => `'${t}'`).join(', ')})`)
+      .all() as Array<{ name: string }>;
+    if (triggers.length !== APPEND_ONLY_TRIGGERS.length) warnings.push('the append-only triggers on the audit table are missing');
 
-    let prevHash = GENESIS_HASH;
-    let expectedSeq = 1;
-    let entries = 0;
     // Given when the caller read the anchor before taking its copy of a live database.
     const checkpoint = opts.checkpoint !== undefined ? opts.checkpoint : this.readCheckpoint();
-    const broken = (brokenAt: number, reason: string): VerifyResult => ({ ok: false, entries, brokenAt, reason, warnings });
-    const kept = new Map<number, string>();
-    for (const cp of opts.kept ?? []) kept.set(cp.seq, cp.hash);
+    const walk = new ChainWalk(checkpoint, opts.kept ?? []);
+    const archived = { entries: 0, segments: 0 };
+    const broken = (b: ChainBreak): VerifyResult => ({ ok: false, entries: walk.entries, archived, ...b, warnings });
+    if (opts.archive) {
+      const r = opts.archive(walk);
+      warnings.push(...r.warnings);
+      Object.assign(archived, { entries: r.entries, segments: r.segments });
+      if (r.broken) return broken(r.broken);
+    } else {
+      const newest = this.db.prepare('SELECT count(*) AS segments, sum(entries) AS entries, max(last_seq) AS seq FROM audit_archives').get() as
+        { segments: number; entries: number | null; seq: number | null };
+      if (newest.seq !== null) {
+        const row = this.db.prepare('SELECT last_hash AS hash FROM audit_archives WHERE last_seq = ?').get(newest.seq) as { hash: string };
+        walk.skipTo({ seq: newest.seq, hash: row.hash });
+        Object.assign(archived, { entries: newest.entries ?? 0, segments: newest.segments });
+        warnings.push(`${newest.entries ?? 0} archived entries in ${newest.segments} segments were not checked (warden audit verify checks them)`);
+      }
+    }
     for (const row of this.db.prepare(`SELECT ${COLUMNS} FROM audit ORDER BY seq`).iterate() as Iterable<Row>) {
-      const entry = fromRow(row);
-      if (entry.seq !== expectedSeq) return broken(expectedSeq, `entry ${expectedSeq} is missing (next is ${entry.seq})`);
-      if (entry.prevHash !== prevHash) return broken(entry.seq, `entry ${entry.seq} does not follow entry ${entry.seq - 1} (prev_hash mismatch)`);
-      const { hash, ...body } = entry;
-      if (entryHash(body) !== hash) return broken(entry.seq, `entry ${entry.seq} was altered (hash mismatch)`);
-      if (checkpoint && entry.seq === checkpoint.seq && entry.hash !== checkpoint.hash) {
-        return broken(entry.seq, `entry ${entry.seq} differs from the checkpoint`);
-      }
-      const keptHash = kept.get(entry.seq);
-      if (keptHash !== undefined && entry.hash !== keptHash) {
-        return broken(entry.seq, `entry ${entry.seq} differs from the signed checkpoint (hash ${entry.hash.slice(0, 12)}..., the checkpoint says ${keptHash.slice(0, 12)}...): rewritten after the checkpoint was sent`);
-      }
-      prevHash = hash;
-      expectedSeq += 1;
-      entries += 1;
+      const b = walk.step(fromRow(row));
+      if (b) return broken(b);
     }
-    if (checkpoint && checkpoint.seq > entries) {
-      return broken(entries + 1, `entries ${entries + 1}..${checkpoint.seq} are missing: the checkpoint names entry ${checkpoint.seq}`);
-    }
-    const newestKept = Math.max(0, ...kept.keys());
-    if (newestKept > entries) {
-      return broken(entries + 1, `entries ${entries + 1}..${newestKept} are missing: the signed checkpoint names entry ${newestKept}`);
-    }
-    if (!checkpoint && entries > 0 && this.checkpointPath) {
+    const end = walk.end();
+    if (end) return broken(end);
+    if (!checkpoint && walk.entries > 0 && this.checkpointPath) {
       const why = `no anchor file (${this.checkpointPath}): a cut-off tail cannot be detected`;
-      if (opts.requireAnchor) return broken(entries + 1, `${why}; pass --no-anchor if you know why it is missing`);
+      if (opts.requireAnchor) return broken({ brokenAt: walk.entries + 1, reason: `${why}; pass --no-anchor if you know why it is missing` });
       warnings.push(why);
     }
-    return { ok: true, entries, warnings };
+    return { ok: true, entries: walk.entries, archived, warnings };
+  }
+}
+
+/** The triggers that keep the audit append-only, and its archive rows with it. */
+const APPEND_ONLY_TRIGGERS = ['audit_no_update', 'audit_no_delete', 'audit_archives_no_update', 'audit_archives_no_delete'];
+
+export interface ChainBreak {
+  brokenAt: number;
+  reason: string;
+}
+
+/** What walking the archive segments found: `broken` stops the verification there. */
+export interface ArchiveCheckResult {
+  broken: ChainBreak | null;
+  entries: number;
+  segments: number;
+  warnings: string[];
+}
+
+/** Walks every archived entry through `walk`, oldest first, leaving it at the newest archived entry. */
+export type ArchiveCheck = (walk: ChainWalk) => ArchiveCheckResult;
+
+/**
+ * The chain as it is walked, entry by entry and from the first, across archive segments and
+ * then the live table: each entry must follow the one before, hash to its hash, and agree with the
+ * anchor and with every kept checkpoint that names it.
+ */
+export class ChainWalk {
+  prevHash = GENESIS_HASH;
+  nextSeq = 1;
+  private readonly kept = new Map<number, string>();
+
+  constructor(private readonly checkpoint: Checkpoint | null, kept: readonly Checkpoint[]) {
+    for (const cp of kept) this.kept.set(cp.seq, cp.hash);
+  }
+
+  /** How many entries were walked (seq runs from 1 without gaps). */
+  get entries(): number {
+    return this.nextSeq - 1;
+  }
+
+  /** Null when `entry` continues the chain; else where and why it breaks. */
+  step(entry: AuditEntry): ChainBreak | null {
+    const at = (reason: string): ChainBreak => ({ brokenAt: entry.seq, reason });
+    if (entry.seq !== this.nextSeq) return { brokenAt: this.nextSeq, reason: `entry ${this.nextSeq} is missing (next is ${entry.seq})` };
+    if (entry.prevHash !== this.prevHash) return at(`entry ${entry.seq} does not follow entry ${entry.seq - 1} (prev_hash mismatch)`);
+    const { hash, ...body } = entry;
+    if (entryHash(body) !== hash) return at(`entry ${entry.seq} was altered (hash mismatch)`);
+    if (this.checkpoint && entry.seq === this.checkpoint.seq && hash !== this.checkpoint.hash) return at(`entry ${entry.seq} differs from the checkpoint`);
+    const keptHash = this.kept.get(entry.seq);
+    if (keptHash !== undefined && hash !== keptHash) {
+      return at(`entry ${entry.seq} differs from the signed checkpoint (hash ${hash.slice(0, 12)}..., the checkpoint says ${keptHash.slice(0, 12)}...): rewritten after the checkpoint was sent`);
+    }
+    this.prevHash = hash;
+    this.nextSeq += 1;
+    return null;
+  }
+
+  /** Takes `head` as walked, unchecked: entries archived that this verification does not read. */
+  skipTo(head: Checkpoint): void {
+    this.prevHash = head.hash;
+    this.nextSeq = head.seq + 1;
+  }
+
+  /** After the newest entry: what the anchor or a kept checkpoint names beyond it is missing. */
+  end(): ChainBreak | null {
+    const last = this.entries;
+    if (this.checkpoint && this.checkpoint.seq > last) {
+      return { brokenAt: last + 1, reason: `entries ${last + 1}..${this.checkpoint.seq} are missing: the checkpoint names entry ${this.checkpoint.seq}` };
+    }
+    const newestKept = Math.max(0, ...this.kept.keys());
+    if (newestKept > last) {
+      return { brokenAt: last + 1, reason: `entries ${last + 1}..${newestKept} are missing: the signed checkpoint names entry ${newestKept}` };
+    }
+    return null;
   }
 }
