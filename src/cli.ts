@@ -2,20 +2,23 @@
 // The `warden` command: parses arguments and calls into the folders below. Bad input exits 2
 // with a message naming what was wrong; other failures exit 1; nothing prints a stack trace.
 import { Command, CommanderError, Option } from 'commander';
-import { loadConfig, type ConfigLoader } from './config.js';
+import { loadConfig, loadConfigIgnoringFile, type ConfigLoader } from './config.js';
 import { CommandError, InputError, errorMessage } from './errors.js';
 import { LOG_LEVELS } from './log.js';
 import { registerApprovalCommands } from './commands/approvals.js';
 import { registerAuditCommands } from './commands/audit.js';
 import { registerChangeCommands } from './commands/changes.js';
+import { registerDoctorCommand } from './commands/doctor.js';
 import { registerIncidentCommands } from './commands/incidents.js';
 import { registerPolicyCommands } from './commands/policy.js';
 import { registerInventoryCommands } from './commands/inventory.js';
 import { registerKillSwitchCommands } from './commands/killswitch.js';
 import { registerMonitorCommands } from './commands/monitors.js';
+import { registerLoopCommands } from './commands/loop.js';
 import { registerStdioCommand } from './commands/stdio.js';
 import { registerServeCommand } from './commands/serve.js';
 import { registerSilenceCommands } from './commands/silence.js';
+import { registerStatusCommand } from './commands/status.js';
 import { registerTokenCommands } from './commands/tokens.js';
 
 export interface GlobalOptions {
@@ -47,6 +50,9 @@ export function buildProgram(): Command {
   registerSilenceCommands(program, loadFromFlags);
   registerChangeCommands(program, loadFromFlags);
   registerMonitorCommands(program, loadFromFlags);
+  registerLoopCommands(program, loadFromFlags);
+  registerStatusCommand(program, loadFromFlags);
+  registerDoctorCommand(program, loadFromFlags, () => loadConfigIgnoringFile(program.opts<GlobalOptions>()));
   return program;
 }
 

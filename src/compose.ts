@@ -2,6 +2,10 @@
 // notifier, metrics, the guard) and wires the loop to warden's own MCP server. The only module
 // that knows every layer; nothing imports it but the commands and the tests.
 import { randomUUID, type KeyObject } from 'node:crypto';
+import { hostname } from 'node:os';
+import { BreakerBoard, type BreakerView } from './adapters/breakers.js';
+import { HealthStateStore } from './store/health-states.js';
+import { SafeModeStore } from './store/safe-mode.js';
 import { join } from 'node:path';
 import { localHost } from './adapters/hosts.js';
 import { createAdapters, type Adapters } from './adapters/index.js';
@@ -33,6 +37,7 @@ import { SilenceStore } from './store/silences.js';
 import { InventoryStore } from './store/inventory.js';
 import { KillSwitchStore } from './store/kill-switch.js';
 import { MonitorStateStore } from './store/monitor-states.js';
+import { OutboxStore } from './store/outbox.js';
 import { withLocalHost } from './store/inventory-file.js';
 import { CATALOG, filterCatalog } from './tools/catalog.js';
 
@@ -79,9 +84,21 @@ function rollbackFailed(c: ChangeRecord): Notification {
   };
 }
 
+/** A breaker's change, saved for `warden status`; saving is a report, so it never fails the call the breaker wraps. */
+function saveBreaker(store: HealthStateStore, view: BreakerView, log: Logger): void {
+  log[view.state === 'closed' ? 'info' : 'warn']({ breaker: view.name, state: view.state, failures: view.failures, lastError: view.lastError }, `circuit breaker ${view.name} is ${view.state}`);
+  try {
+    store.saveBreaker({ ...view, lastError: view.lastError ?? null, retryAt: view.retryAt ?? null, updatedBy: `${hostname()}:${process.pid}` });
+  } catch (err) {
+    log.warn({ err: errorMessage(err), breaker: view.name }, 'the state of a circuit breaker could not be saved');
+  }
+}
+
 /** Stand-ins a test or benchmark may pass for the parts that reach outside the process. */
 export interface RuntimeParts {
   adapters?: Adapters;
+  /** The breakers the stand-in adapters and the loop share. */
+  breakers?: BreakerBoard;
   notifier?: Notifier;
 }
 
@@ -119,10 +136,17 @@ export function createRuntime(config: Config, log: Logger = createLogger(config.
   const killSwitch = new KillSwitchStore(db);
   const approvals = new ApprovalStore(db);
   const inventory = new InventoryStore(db, config.nginx.allowedDirs, forkIsolated);
-  const adapters = parts.adapters ?? createAdapters(withLocalHost(localHost(config.dockerHost), inventory.hostSpecs()), log);
-  const notifier = parts.notifier ?? createNotifier(config.notify.webhooks, log);
+  const healthStates = new HealthStateStore(db);
+  const breakers = parts.breakers ?? new BreakerBoard({ failures: config.breakers.failures, halfOpenMs: config.breakers.halfOpenSeconds * 1_000 });
+  breakers.onChange((view) => saveBreaker(healthStates, view, log));
+  const adapters = parts.adapters ?? createAdapters(withLocalHost(localHost(config.dockerHost), inventory.hostSpecs()), log, breakers);
+  const outbox = new OutboxStore(db);
+  const notifier = parts.notifier ?? createNotifier(config.notify.webhooks, log, { outbox, breakers });
   const monitorStates = new MonitorStateStore(db);
-  const metrics = createMetrics(approvals, catalog.map((t) => t.name), () => monitorStates.list());
+  const safeMode = new SafeModeStore(db);
+  const metrics = createMetrics(approvals, catalog.map((t) => t.name), () => monitorStates.list(), {
+    breakers: () => breakers.views(), safeMode: () => safeMode.isOn(), pendingNotifications: () => outbox.summary().pending,
+  });
   const checkpoints = auditKey && config.notify.webhooks.some((h) => listensFor(h, 'audit.checkpoint'))
     ? new CheckpointEmitter({
       notifier,
@@ -146,6 +170,7 @@ export function createRuntime(config: Config, log: Logger = createLogger(config.
     catalog, audit, approvals, adapters, notifier, log, changes,
     policy: () => policy.current(),
     killSwitch: () => killSwitch.isOn(),
+    safeMode: () => safeMode.isOn(),
     inventory,
     resolveTarget: (target) => inventory.resolveTarget(target),
     incidents,
@@ -155,7 +180,7 @@ export function createRuntime(config: Config, log: Logger = createLogger(config.
     observe: metrics.observeCall,
   });
   return {
-    config, log, db, audit, approvals, inventory, changes,
+    config, log, db, audit, approvals, inventory, changes, safeMode, breakers, healthStates, outbox,
     decider: new ApprovalDecider(approvals, audit, notifier), policy, killSwitch, adapters, notifier, metrics, guard,
     // readOnly: the role, not the tool list, refuses writes, so the model still sees every tool.
     connectLoopClient: (incidentId, opts = {}) =>

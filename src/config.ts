@@ -61,7 +61,7 @@ const Retention = z.strictObject({
   alertsDays: z.number().positive().default(30).describe('alert payloads received'),
   incidentsDays: z.number().positive().default(90).describe('closed incidents, their timelines and model calls'),
   outboxDays: z.number().positive().default(7).describe('notifications delivered or given up on'),
-  auditArchiveDays: z.number().positive().optional().describe('archive audit entries older than this into segment files (off unless set)'),
+  auditArchiveDays: z.number().min(1).optional().describe('archive audit entries older than this into segment files (off unless set)'),
 });
 const RETENTION_DEFAULTS = { alertsDays: 30, incidentsDays: 90, outboxDays: 7 };
 
@@ -138,10 +138,11 @@ function readConfigFile(path: string): unknown {
   }
 }
 
-export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
-  const explicit = flags.config ?? env.WARDEN_CONFIG;
+/** `ignoreFile`: flags and environment alone, as if there were no file (see loadConfigIgnoringFile). */
+export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd(), opts: { ignoreFile?: boolean } = {}): Config {
+  const explicit = opts.ignoreFile ? undefined : flags.config ?? env.WARDEN_CONFIG;
   const implicit = resolve(cwd, 'warden.yaml');
-  const source = explicit ? resolve(cwd, explicit) : existsSync(implicit) ? implicit : undefined;
+  const source = explicit ? resolve(cwd, explicit) : !opts.ignoreFile && existsSync(implicit) ? implicit : undefined;
   if (explicit && !existsSync(source!)) throw new InputError(`config ${source}: no such file`);
 
   const parsed = ConfigFile.safeParse(source ? readConfigFile(source) : {});
@@ -173,6 +174,14 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
       grafanaSecret: file.loop.grafanaSecretEnv ? env[file.loop.grafanaSecretEnv] : undefined,
     },
   };
+}
+
+/**
+ * The config without the file: `warden doctor` reports a refused file and goes on checking what it
+ * can with the defaults and the environment.
+ */
+export function loadConfigIgnoringFile(flags: ConfigFlags = {}): Config {
+  return loadConfig(flags, process.env, process.cwd(), { ignoreFile: true });
 }
 
 /** Reads the global options from the root command; every subcommand loads config through here. */

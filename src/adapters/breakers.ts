@@ -4,7 +4,7 @@
 // through and its outcome closes or re-opens it. cockatiel runs the state machine (calls that arrive
 // during the trial wait for its outcome); this file names the breakers and reports their states.
 import { BrokenCircuitError, CircuitState, ConsecutiveBreaker, circuitBreaker, handleWhen, type CircuitBreakerPolicy } from 'cockatiel';
-import { errorMessage } from '../errors.js';
+import { ToolFailure, errorMessage } from '../errors.js';
 import { redactText } from '../shared/redact.js';
 
 export type BreakerKind = 'model' | 'docker' | 'ssh' | 'webhook';
@@ -137,4 +137,12 @@ export class BreakerBoard {
   onChange(listener: (view: BreakerView) => void): void {
     this.listeners.push(listener);
   }
+}
+
+/** A host's SSH breaker: every failed connect counts (down, refused login, unknown host key), so a host is not dialled again and again. */
+export const sshBreaker = (board: BreakerBoard, host: string): Breaker => board.get(`ssh:${host}`, 'ssh', (err) => err instanceof ToolFailure);
+
+/** A BreakerOpen as the tool failure the model and the loop read. */
+export function openAsFailure(err: unknown, what: string): unknown {
+  return err instanceof BreakerOpen ? new ToolFailure('unavailable', `${what}: ${err.message}; retry later`) : err;
 }

@@ -39,6 +39,13 @@ export function dockerOptions(endpoint: string): Docker.DockerOptions {
 
 const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOENT', 'EACCES', 'ETIMEDOUT', 'ECONNRESET', 'EHOSTUNREACH', 'EPIPE']);
 
+/** Whether a failure says the endpoint cannot be reached at all (what its circuit breaker counts), not that Docker refused something. */
+export function dockerUnreachable(err: unknown): boolean {
+  if (!(err instanceof ToolFailure) || err.kind !== 'unavailable') return false;
+  const code = (err.cause as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' && UNREACHABLE.has(code);
+}
+
 /** Translates a dockerode error into a kind the model can act on; the raw error is kept as cause. */
 export function dockerFailure(err: unknown, host: string, step: string, ref?: string): ToolFailure {
   if (err instanceof ToolFailure) return err;

@@ -11,6 +11,8 @@ import { localCommandRunner } from './local-commands.js';
 import { localMetricsProbe, remoteMetricsProbe, type MetricsProbe } from './metrics.js';
 import { SshPool, sshCommandRunner, sshDial, type Dial } from './ssh.js';
 import { directDial } from './probes.js';
+import type { BreakerBoard } from './breakers.js';
+import { dockerBehindBreaker, dockerBreaker } from './breaker-wrap.js';
 
 export interface Adapters {
   hosts(): string[];
@@ -60,13 +62,14 @@ function memo<T>(make: (host: string) => T): (host: string) => T {
   };
 }
 
-export function createAdapters(hosts: HostSpec[], log: Logger): Adapters {
+/** `breakers`: each Docker endpoint and SSH host behind its circuit breaker (the runtime's; tests may leave them out). */
+export function createAdapters(hosts: HostSpec[], log: Logger, breakers?: BreakerBoard): Adapters {
   const byName = new Map<string, HostSpec>();
   for (const h of hosts) {
     if (byName.has(h.name)) throw new InputError(`host "${h.name}" is defined twice`);
     byName.set(h.name, h);
   }
-  const pool = new SshPool(log);
+  const pool = new SshPool(log, breakers);
   const spec = (host: string): HostSpec => {
     const found = byName.get(host);
     if (!found) throw new ToolFailure('invalid_input', `unknown host "${host}"; known hosts: ${[...byName.keys()].join(', ') || 'none'}`);
@@ -81,7 +84,8 @@ export function createAdapters(hosts: HostSpec[], log: Logger): Adapters {
   const docker = memo((host) => {
     const s = spec(host);
     if (!s.docker) throw new ToolFailure('invalid_input', `host "${host}" has no Docker endpoint in the inventory`);
-    return new DockerodeAdapter(host, dockerEndpointOptions(host, s.docker, pool, s.ssh));
+    const adapter = new DockerodeAdapter(host, dockerEndpointOptions(host, s.docker, pool, s.ssh));
+    return breakers ? dockerBehindBreaker(adapter, dockerBreaker(breakers, host)) : adapter;
   });
   const hostFiles = memo((host): HostFiles => {
     const s = spec(host);

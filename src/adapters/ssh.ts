@@ -4,6 +4,7 @@
 import type { Duplex } from 'node:stream';
 import { readFile } from 'node:fs/promises';
 import pRetry from 'p-retry';
+import { openAsFailure, sshBreaker, type BreakerBoard } from './breakers.js';
 import { NodeSSH } from 'node-ssh';
 import type { ClientChannel } from 'ssh2';
 import { ToolFailure, errorMessage } from '../errors.js';
@@ -84,13 +85,17 @@ export class SshPool {
   private readonly warnedUnpinned = new Set<string>();
   private readonly slots = new Map<string, Slots>();
 
-  constructor(private readonly log: Logger) {}
+  /** `breakers`: each host's connects pass its breaker, so a host that is down (or refuses the login) is not dialled again and again. */
+  constructor(private readonly log: Logger, private readonly breakers?: BreakerBoard) {}
 
   /** The connection to `host`, opened on first use and again after it dropped. */
   connection(host: string, spec: SshSpec): Promise<NodeSSH> {
     const entry = this.pool.get(host);
     if (entry && (!entry.ssh || entry.ssh.isConnected())) return entry.ready;
-    const fresh: Pooled = { ready: this.connect(host, spec) };
+    const ready = this.breakers
+      ? sshBreaker(this.breakers, host).run(() => this.connect(host, spec)).catch((err: unknown) => { throw openAsFailure(err, `SSH to host ${host}`); })
+      : this.connect(host, spec);
+    const fresh: Pooled = { ready };
     this.pool.set(host, fresh);
     fresh.ready.then(
       (ssh) => { fresh.ssh = ssh; },

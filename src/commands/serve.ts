@@ -7,6 +7,7 @@ import { startLoop, type LoopService } from '../loop/loop-service.js';
 import { defaultAllowedHosts, startDaemon } from '../server/daemon.js';
 import { createRuntime } from '../compose.js';
 import { startRecovery } from '../server/change-recovery.js';
+import { auditArchiver, startRetention } from '../server/retention.js';
 
 function parsePort(value: string): number {
   const n = Number(value);
@@ -44,6 +45,7 @@ export function registerServeCommand(program: Command, loadConfig: ConfigLoader)
         throw err;
       }
       const recovery = startRecovery(rt);
+      const retention = startRetention(rt, auditArchiver(rt));
       const signal = nextSignal();
       rt.log.info({ loop: loopOn ? 'on' : opts.loop ? 'off (config loop.enabled: false)' : 'off (--no-loop)' }, loopOn
         ? 'the autonomous loop is running: alerts and Docker events become incidents'
@@ -63,6 +65,7 @@ export function registerServeCommand(program: Command, loadConfig: ConfigLoader)
       rt.log.info({ signal: got }, 'shutting down: finishing tool calls under way');
       await daemon.close();
       await recovery.stop();
+      await retention.stop();
       // Before the database closes: runs under way are aborted and resume from the audit on the next start.
       await loop?.stop();
       await rt.close();

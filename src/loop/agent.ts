@@ -3,6 +3,8 @@
 // never approves anything: at the first held call it stops and hands the call to the runner.
 import Anthropic, { APIConnectionError, APIConnectionTimeoutError, APIError, AnthropicError } from '@anthropic-ai/sdk';
 import type { Client } from '@modelcontextprotocol/client';
+import { z } from 'zod';
+import { BreakerOpen, type Breaker, type BreakerBoard } from '../adapters/breakers.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import { Budget, estimateCostUsd } from './budget.js';
@@ -49,6 +51,8 @@ export interface AgentOptions {
   maxTokensPerTurn?: number;
   /** Cap on one HTTP attempt; never beyond what is left of the wall-time budget. */
   requestTimeoutMs?: number;
+  /** The Messages API's circuit breaker (modelBreaker): while it is open the run ends unreachable at once, and the runbooks act. */
+  breaker?: Breaker;
   /**
    * Records a call the model asked for that the run does not send: one after a held call in the
    * same turn. The gate audits it as not attempted, so the audit shows everything the model asked.
@@ -88,8 +92,38 @@ function textOf(message: Anthropic.Message): string {
   return message.content.filter((b): b is Anthropic.TextBlock => b.type === 'text').map((b) => b.text).join('\n').trim();
 }
 
+type Failure = { outcome: 'unreachable' | 'refused'; code: string; why: string };
+
+/** A failure of the Messages API itself (down, overloaded, timing out, answering garbage): what its breaker counts. */
+class ModelFailure extends Error {
+  constructor(readonly failure: Failure) {
+    super(failure.why);
+    this.name = 'ModelFailure';
+  }
+}
+
+/** The Messages API's breaker in this process: it counts only the API's own failures, never a refusal of a bad request. */
+export function modelBreaker(board: BreakerBoard): Breaker {
+  return board.get('messages-api', 'model', (err) => err instanceof ModelFailure);
+}
+
+/**
+ * The least a reply must be before the loop reads it: a proxy's HTML page, an empty object or a
+ * block without its fields is garbage, and garbage means Claude cannot help: the runbooks act.
+ */
+const ReplyShape = z.looseObject({
+  type: z.literal('message'),
+  content: z.array(z.union([
+    z.looseObject({ type: z.literal('text'), text: z.string() }),
+    z.looseObject({ type: z.literal('tool_use'), id: z.string(), name: z.string(), input: z.unknown() }),
+    z.looseObject({ type: z.string().refine((t) => t !== 'text' && t !== 'tool_use') }),
+  ])),
+  stop_reason: z.string().nullable(),
+  usage: z.looseObject({ input_tokens: z.number(), output_tokens: z.number() }),
+});
+
 /** Why a request failed, as an outcome: the runner falls back when Claude is unreachable. */
-function classify(err: unknown): { outcome: 'unreachable' | 'refused'; code: string; why: string } | undefined {
+function classify(err: unknown): Failure | undefined {
   if (err instanceof APIConnectionTimeoutError) return { outcome: 'unreachable', code: 'timeout', why: 'the request timed out' };
   if (err instanceof APIConnectionError) return { outcome: 'unreachable', code: 'connection', why: 'no connection to the Messages API' };
   if (err instanceof APIError && err.status !== undefined) {
@@ -127,42 +161,58 @@ class AgentRun {
       const spent = this.budget.exhausted(this.spent);
       if (spent) return this.stopped(spent);
       const reply = await this.ask({ system, tools: bridge.tools, messages });
-      if ('outcome' in reply) return reply;
-      messages.push({ role: 'assistant', content: reply.content });
-      const next = await this.afterReply(reply, bridge);
+      if ('ended' in reply) return reply.ended;
+      messages.push({ role: 'assistant', content: reply.message.content });
+      const next = await this.afterReply(reply.message, bridge);
       if ('outcome' in next) return next;
       if (next.results.length > 0) messages.push({ role: 'user', content: next.results });
     }
   }
 
-  private async ask(req: Pick<Anthropic.MessageCreateParamsNonStreaming, 'system' | 'tools' | 'messages'>): Promise<Anthropic.Message | AgentResult> {
+  private async ask(req: Pick<Anthropic.MessageCreateParamsNonStreaming, 'system' | 'tools' | 'messages'>): Promise<{ message: Anthropic.Message } | { ended: AgentResult }> {
     const { cfg, log, incident, signal } = this.opts;
     const wall = AbortSignal.timeout(Math.max(1, this.budget.remainingMs()));
     const timeout = Math.ceil(Math.max(1, Math.min(this.opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS, this.budget.remainingMs())));
     const started = Date.now();
     const base = { incidentId: incident.id, model: cfg.model };
+    const create = async (): Promise<Anthropic.Message & { _request_id?: string | null }> => {
+      let reply: unknown;
+      try {
+        reply = await this.anthropic.messages.create(
+          { model: cfg.model, max_tokens: this.opts.maxTokensPerTurn ?? DEFAULT_MAX_TOKENS_PER_TURN, ...req },
+          { maxRetries: cfg.maxRetries, timeout, signal: signal ? AbortSignal.any([signal, wall]) : wall },
+        );
+      } catch (err) {
+        // Shutdown and the wall budget are ours, not the API's failures.
+        if (signal?.aborted || wall.aborted) throw err;
+        const failure = classify(err);
+        if (failure?.outcome === 'refused') throw err;
+        throw new ModelFailure(failure ?? { outcome: 'unreachable', code: 'garbage', why: `the answer could not be read (${err instanceof Error ? err.name : typeof err})` });
+      }
+      if (!ReplyShape.safeParse(reply).success) throw new ModelFailure({ outcome: 'unreachable', code: 'garbage', why: 'the answer is not a message' });
+      return reply as Anthropic.Message;
+    };
     let message: Anthropic.Message & { _request_id?: string | null };
     try {
-      message = await this.anthropic.messages.create(
-        { model: cfg.model, max_tokens: this.opts.maxTokensPerTurn ?? DEFAULT_MAX_TOKENS_PER_TURN, ...req },
-        { maxRetries: cfg.maxRetries, timeout, signal: signal ? AbortSignal.any([signal, wall]) : wall },
-      );
+      message = this.opts.breaker ? await this.opts.breaker.run(create) : await create();
     } catch (err) {
       if (signal?.aborted) throw signal.reason ?? err;
       const latencyMs = Date.now() - started;
       if (wall.aborted) {
         log.recordModelCall({ ...base, inputTokens: 0, outputTokens: 0, latencyMs, costUsd: 0, outcome: 'error:wall_time' });
-        return this.stopped(`wall-time budget spent (${cfg.budgets.wallSeconds} s) while waiting for the model`);
+        return { ended: this.stopped(`wall-time budget spent (${cfg.budgets.wallSeconds} s) while waiting for the model`) };
       }
-      const failure = classify(err);
+      const failure = err instanceof ModelFailure ? err.failure
+        : err instanceof BreakerOpen ? { outcome: 'unreachable' as const, code: 'breaker_open', why: err.message }
+        : classify(err);
       if (!failure) throw err;
       log.recordModelCall({ ...base, inputTokens: 0, outputTokens: 0, latencyMs, costUsd: 0, outcome: `error:${failure.code}` });
       this.opts.logger.warn({ incidentId: incident.id, code: failure.code, why: failure.why }, 'Messages API request failed');
       const what = failure.outcome === 'unreachable' ? 'Claude could not be reached' : 'the Messages API refused the request';
-      return this.finish(failure.outcome, `${what}: ${failure.why}`);
+      return { ended: this.finish(failure.outcome, `${what}: ${failure.why}`) };
     }
     this.recordReply(message, Date.now() - started);
-    return message;
+    return { message };
   }
 
   private recordReply(message: Anthropic.Message & { _request_id?: string | null }, latencyMs: number): void {

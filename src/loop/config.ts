@@ -11,6 +11,8 @@ export const LoopConfig = z.strictObject({
   apiKeyEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/).default('ANTHROPIC_API_KEY'),
   baseURL: z.url().optional().describe('default: ANTHROPIC_BASE_URL, else the SDK default'),
   maxRetries: z.number().int().min(0).max(10).default(3),
+  /** One HTTP attempt to the Messages API; a timeout counts against its circuit breaker. */
+  requestTimeoutSeconds: Seconds.max(600).default(120),
   budgets: z
     .strictObject({
       turns: z.number().int().positive().max(100).default(12),

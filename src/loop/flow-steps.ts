@@ -19,6 +19,8 @@ import { dependencyIncident } from './correlate.js';
 import { healthCheckFor, verifyTarget, type Verification } from './verify.js';
 import { subjectOf } from './monitors/monitor-plan.js';
 import type { MonitorCheck } from './monitors/scheduler.js';
+import type { OutcomeInput } from './safe-mode.js';
+import type { BreakerBoard } from '../adapters/breakers.js';
 
 export interface AgentRequest {
   incident: Incident;
@@ -41,6 +43,10 @@ export interface FlowDeps extends CloseDeps {
   agent(req: AgentRequest): Promise<AgentResult>;
   /** warden's own monitors, when they run: a monitor incident is verified by its own check, read again. */
   monitors?: MonitorCheck;
+  /** The process's circuit breakers: an incident on a host whose Docker or SSH breaker is open waits for its trial. */
+  breakers?: BreakerBoard;
+  /** Told the outcome of each of the loop's writes; trips safe mode when they keep failing. */
+  selfCheck?: { record(o: OutcomeInput): void };
 }
 
 /** What the runner does next with the incident: nothing (it is closed or parked), or look again later. */
@@ -163,8 +169,19 @@ export async function verifyStep(run: Run, after: string): Promise<Verification>
   return v;
 }
 
+/** Failure kinds that say a write ran and failed, or could not reach its target: not a refusal by the gate. */
+const FAILED_WRITE_KINDS = new Set(['target_failed', 'unavailable', 'internal']);
+
+export const isFailedWrite = (kind: string | undefined): boolean => kind !== undefined && FAILED_WRITE_KINDS.has(kind);
+
+/** Tells safe mode how one of the loop's writes went: the call itself (write) or its verification (verify). */
+export function noteOutcome(run: Run, tool: string, ok: boolean, stage: 'write' | 'verify', detail: string): void {
+  const inc = run.d.incidents.get(run.id);
+  run.d.selfCheck?.record({ incidentId: run.id, tool, target: inc?.target ?? null, ok, stage, detail });
+}
+
 /** After a write that ran: count it, verify, then resolve, or try the next step, or escalate. */
-export async function afterWrite(run: Run, what: string, next: (run: Run) => Promise<FlowNext>, count = true): Promise<FlowNext> {
+export async function afterWrite(run: Run, what: string, next: (run: Run) => Promise<FlowNext>, count = true, tool = 'write'): Promise<FlowNext> {
   const inc = incidentOf(run);
   if (!inc.host) {
     // Acting again would not make an incident without a target verifiable: a human confirms.
@@ -173,6 +190,7 @@ export async function afterWrite(run: Run, what: string, next: (run: Run) => Pro
   }
   run.d.incidents.transition(run.id, 'verify', `verifying after ${what}`.slice(0, 500), { waitingOn: null, ...(count ? { attempts: inc.attempts + 1 } : {}) });
   const v = await verifyStep(run, what);
+  noteOutcome(run, tool, v.ok, 'verify', v.reason);
   if (v.ok) {
     resolveIncident(run.d, run.id, `${what}; verified: ${v.reason}`.slice(0, 2_000));
     return {};
@@ -271,6 +289,7 @@ export async function runbookStep(run: Run, why: string): Promise<FlowNext> {
       const what = `runbook ${action.tool} on ${inc.target} (${action.reason})`;
       d.incidents.transition(run.id, 'verify', `${what}: ${r.text.split('\n')[0]}`.slice(0, 500), { attempts: inc.attempts + 1 }, { kind: 'tool' });
       const v = await verifyStep(run, what);
+      noteOutcome(run, action.tool, v.ok, 'verify', v.reason);
       if (v.ok) {
         resolveIncident(d, run.id, `${what}; verified: ${v.reason}`);
         return {};
@@ -286,6 +305,7 @@ export async function runbookStep(run: Run, why: string): Promise<FlowNext> {
       return {};
     }
     d.incidents.update(run.id, { attempts: inc.attempts + 1 }, { kind: 'tool', summary: `runbook ${action.tool} failed: ${r.text.slice(0, 300)}` });
+    if (isFailedWrite(r.kind)) noteOutcome(run, action.tool, false, 'write', r.text.slice(0, 300));
   }
   escalateIncident(d, run.id, `${why}; the runbooks did not settle it after ${MAX_LOOKS} looks`);
   return {};

@@ -4,7 +4,7 @@
 import { ACTIVE_STATUSES } from '../shared/incidents.js';
 import { escalateIncident, heldCallOf, parkOnApproval, resolveIncident } from './incident-close.js';
 import {
-  afterWrite, checkStopping, historyFor, incidentOf, inspect, isWrite, probeDownOf, runbookStep as containerRunbookStep, tierOf, verifyStep,
+  afterWrite, checkStopping, historyFor, incidentOf, inspect, isFailedWrite, isWrite, noteOutcome, probeDownOf, runbookStep as containerRunbookStep, tierOf, verifyStep,
   type FlowDeps, type FlowNext, type Run,
 } from './flow-steps.js';
 import { decideFallback, lookOf, restartArgs, FALLBACK_EVENT } from './fallback.js';
@@ -13,6 +13,7 @@ import { LOOP_PRINCIPAL } from '../shared/roles.js';
 import { unfinishedAction } from './resume.js';
 import { hostRunbookStep } from './host-runbook.js';
 import { subjectOf } from './monitors/monitor-plan.js';
+import { breakerWait } from './breaker-wait.js';
 
 /** The deterministic runbooks for this incident: a host monitor's (disk cleanup), else the container's. */
 function runbookStep(run: Run, why: string): Promise<FlowNext> {
@@ -33,6 +34,12 @@ export async function handleIncident(d: FlowDeps, id: string, signal: AbortSigna
     // Read after connecting: intake may have parked or closed it meanwhile.
     const inc = d.incidents.get(id);
     if (!inc || !ACTIVE_STATUSES.includes(inc.status)) return {};
+    const blocked = inc.status === 'waiting_dependency' ? undefined : breakerWait(d.incidents, d.breakers, inc);
+    if (blocked && 'escalate' in blocked) {
+      escalateIncident(d, id, blocked.escalate);
+      return {};
+    }
+    if (blocked) return { retryAfterMs: blocked.retryAfterMs };
     if (inc.status === 'waiting_approval') return await approvalStep(run);
     const pending = unfinishedAction(d.audit.forIncident(id), d.incidents.timeline(id));
     // An action that ran before the incident was parked on its dependency is verified, never repeated.
@@ -40,7 +47,7 @@ export async function handleIncident(d: FlowDeps, id: string, signal: AbortSigna
     if (pending) {
       const what = `${pending.tool} on ${pending.target ?? '?'} (${pending.state === 'interrupted' ? 'requested before warden stopped; its outcome was not recorded' : 'completed, not yet verified'})`;
       d.incidents.addEvent(id, 'note', `resuming: the loop's last action ${what}: verifying instead of repeating it`, { resume: pending });
-      return await afterWrite(run, `resumed: ${what}`, act, inc.status !== 'verifying');
+      return await afterWrite(run, `resumed: ${what}`, act, inc.status !== 'verifying', pending.tool);
     }
     const before = inc.status === 'open' && inc.flaps > 0 ? d.incidents.lastClosed(inc) : undefined;
     if (before?.status === 'escalated') {
@@ -98,11 +105,13 @@ async function restoreFirst(run: Run): Promise<FlowNext | undefined> {
   }
   if (!r.ok) {
     d.incidents.addEvent(run.id, 'tool', `restore-first ${action.tool} did not run: ${r.text.slice(0, 300)}`);
+    if (isFailedWrite(r.kind)) noteOutcome(run, action.tool, false, 'write', r.text.slice(0, 300));
     return undefined;
   }
   const what = `restored first by the runbook: ${action.tool} on ${inc.target} (${action.reason})`;
   d.incidents.transition(run.id, 'verify', `${what}: ${r.text.split('\n')[0]}`.slice(0, 500), { attempts: inc.attempts + 1 }, { kind: 'tool' });
   const v = await verifyStep(run, what);
+  noteOutcome(run, action.tool, v.ok, 'verify', v.reason);
   if (!v.ok) return undefined;
   resolveIncident(d, run.id, `${what}; verified: ${v.reason}`);
   await investigate(run);
@@ -132,6 +141,9 @@ async function modelFirst(run: Run): Promise<FlowNext> {
   const res = await d.agent({ incident: incidentOf(run), timeline: d.incidents.timeline(run.id), client: run.client, mode: 'fix', signal: run.signal });
   checkStopping(run);
   const writes = res.actions.filter((a) => a.ok && isWrite(d, a.tool));
+  for (const failed of res.actions.filter((a) => !a.ok && isWrite(d, a.tool) && isFailedWrite(a.kind))) {
+    noteOutcome(run, failed.tool, false, 'write', failed.text.slice(0, 300));
+  }
   d.incidents.addEvent(run.id, 'model', `agent ${res.outcome}: ${res.summary}`.slice(0, 2_000), {
     outcome: res.outcome, turns: res.turns, inputTokens: res.inputTokens, outputTokens: res.outputTokens,
     actions: res.actions.map((a) => ({ tool: a.tool, ok: a.ok, kind: a.kind })),
@@ -148,12 +160,12 @@ async function modelFirst(run: Run): Promise<FlowNext> {
     case 'unreachable':
     case 'budget':
       run.modelDown = `Claude ${res.outcome === 'budget' ? 'ran out of budget' : 'could not be reached'} (${res.summary.slice(0, 200)})`;
-      return writes.length > 0 ? afterWrite(run, what, act) : runbookStep(run, run.modelDown);
+      return writes.length > 0 ? afterWrite(run, what, act, true, writes.at(-1)!.tool) : runbookStep(run, run.modelDown);
     case 'refused':
       escalateIncident(d, run.id, `the Messages API or the model refused: ${res.summary}`);
       return {};
     case 'done': {
-      if (writes.length > 0) return afterWrite(run, what, act);
+      if (writes.length > 0) return afterWrite(run, what, act, true, writes.at(-1)!.tool);
       const v = await verifyStep(run, 'Claude took no action');
       if (v.ok) resolveIncident(d, run.id, `healthy without action; Claude: ${res.summary.slice(0, 500)}; verified: ${v.reason}`);
       else escalateIncident(d, run.id, `Claude took no action and it still fails (${v.reason}); Claude: ${res.summary.slice(0, 500)}`);
@@ -185,17 +197,18 @@ async function approvalStep(run: Run): Promise<FlowNext> {
       return {};
     case 'used':
       // Consumed by this loop before it stopped: the call ran (or began); verify, never repeat.
-      return afterWrite(run, `${held.tool} approved by ${by} (ran before warden restarted)`, act, inc.status !== 'verifying');
+      return afterWrite(run, `${held.tool} approved by ${by} (ran before warden restarted)`, act, inc.status !== 'verifying', held.tool);
     case 'approved': {
       d.incidents.addEvent(run.id, 'note', `approval ${approvalId} granted by ${by}: running ${held.tool} once`);
       const r = await callLoopTool(run.client, held.tool, { ...held.args, approvalId });
       checkStopping(run);
       if (!r.ok) {
+        if (isFailedWrite(r.kind)) noteOutcome(run, held.tool, false, 'write', r.text.slice(0, 300));
         escalateIncident(d, run.id, `the approved ${held.tool} did not succeed: ${r.text.slice(0, 300)}`);
         return {};
       }
       d.incidents.addEvent(run.id, 'tool', `${held.tool} (approved by ${by}): ${r.text.split('\n')[0]}`.slice(0, 500));
-      return afterWrite(run, `${held.tool} ${JSON.stringify(held.args)} approved by ${by}`, act);
+      return afterWrite(run, `${held.tool} ${JSON.stringify(held.args)} approved by ${by}`, act, true, held.tool);
     }
   }
 }

@@ -16,6 +16,8 @@ export interface DecisionRequest {
   effect?: Effect;
   /** The kill switch held in the database (`warden killswitch on`); the file's is in the policy. */
   killSwitch?: boolean;
+  /** The loop's safe mode (`warden loop arm` lifts it), set only for the loop's own calls: its writes become dry runs. */
+  safeMode?: boolean;
   target: string;
   info: TargetInfo;
 }
@@ -27,6 +29,8 @@ export interface GateDecision {
   reason: string;
   /** Non-read calls are decided and audited but not executed. */
   dryRun: boolean;
+  /** The dry run is the loop's safe mode, not the policy's. */
+  safeMode?: true;
 }
 
 export function ruleMatches(rule: CompiledRule, req: DecisionRequest): boolean {
@@ -51,13 +55,17 @@ export function decide(policy: Policy, req: DecisionRequest, limitCounts: Readon
   // The kill switch and dry run stop whatever can change something: a tool with an effect, even
   // when this call's own tier says read (a runbook declared read still runs a command on a host).
   const acts = risk !== 'read' || req.effect !== undefined;
-  const result = (decision: Decision, rule: string, reason: string): GateDecision => ({
-    decision,
-    risk,
-    rule,
-    reason,
-    dryRun: policy.dryRun && decision !== 'deny' && acts,
-  });
+  const result = (decision: Decision, rule: string, reason: string): GateDecision => {
+    const safe = req.safeMode === true && decision !== 'deny' && acts;
+    return {
+      decision,
+      risk,
+      rule,
+      reason: safe ? `${reason}; safe mode: the loop's writes are dry runs until a human re-arms it (warden loop arm)` : reason,
+      dryRun: (policy.dryRun || safe) && decision !== 'deny' && acts,
+      ...(safe && !policy.dryRun ? { safeMode: true as const } : {}),
+    };
+  };
 
   if (req.risk === undefined) return result('deny', 'unknown-tool', `no tool named ${req.tool}`);
   if (req.role === 'alerts') return result('deny', 'role:alerts', 'the alerts role may only post alerts');

@@ -15,6 +15,7 @@ import { describeIssues } from '../validation.js';
 import { DatabaseBusy, whenFree } from '../store/busy.js';
 import { decide, limitsFor, type DecisionRequest, type GateDecision } from './decide.js';
 import type { TargetInfo } from '../shared/targets.js';
+import { LOOP_PRINCIPAL } from '../shared/roles.js';
 import type { CompiledLimit, Policy } from './policy-file.js';
 import { redactText } from '../shared/redact.js';
 import { ApprovalFlow } from './approval-flow.js';
@@ -30,6 +31,8 @@ export interface GuardDeps {
   policy: () => Policy;
   /** The kill switch held in the database, seen by every process at its next call. */
   killSwitch: () => boolean;
+  /** The loop's safe mode held in the database: the loop's own writes are decided as dry runs while it is on. */
+  safeMode?: () => boolean;
   audit: AuditLog;
   approvals: ApprovalStore;
   adapters: Adapters;
@@ -54,8 +57,18 @@ const ABORT_GRACE_MS = 150_000;
 /** How long an outcome entry waits for the lock: the call already ran, so its entry must land. */
 const RECORD_WAIT_MS = 10 * 60_000;
 
+/** A database that cannot take writes, in words for the caller; undefined for anything else. */
+function databaseFailure(err: unknown): string | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string' || !code.startsWith('SQLITE_')) return undefined;
+  if (code.startsWith('SQLITE_FULL')) return 'the database or its disk is full';
+  if (code.startsWith('SQLITE_READONLY')) return 'the database is read-only';
+  if (code.startsWith('SQLITE_IOERR')) return 'an I/O error on the database';
+  return 'the database failed';
+}
+
 /** What the gate decides a ready call on. */
-const requestOf = (caller: Caller, spec: AnyToolSpec, ready: ReadyCall): Omit<DecisionRequest, 'info' | 'killSwitch'> & { infoKey?: string } => ({
+const requestOf = (caller: Caller, spec: AnyToolSpec, ready: ReadyCall): Omit<DecisionRequest, 'info' | 'killSwitch' | 'safeMode'> & { infoKey?: string } => ({
   principal: caller.principal, role: caller.role, tool: spec.name, risk: ready.risk, effect: spec.effect, target: ready.target, ...(ready.infoKey ? { infoKey: ready.infoKey } : {}),
 });
 
@@ -126,10 +139,11 @@ export class Guard {
   }
 
   /** `infoKey`: where the inventory facts come from when not the target (`service:NAME` for a call that names its service). */
-  private decideFor(req: Omit<DecisionRequest, 'info' | 'killSwitch'> & { infoKey?: string }): GateDecision {
+  private decideFor(req: Omit<DecisionRequest, 'info' | 'killSwitch' | 'safeMode'> & { infoKey?: string }): GateDecision {
     const policy = this.deps.policy();
     const { infoKey, ...rest } = req;
-    const full: DecisionRequest = { ...rest, info: this.info(infoKey ?? req.target), killSwitch: this.deps.killSwitch() };
+    const safeMode = rest.principal === LOOP_PRINCIPAL && (this.deps.safeMode?.() ?? false);
+    const full: DecisionRequest = { ...rest, info: this.info(infoKey ?? req.target), killSwitch: this.deps.killSwitch(), ...(safeMode ? { safeMode } : {}) };
     const counts = new Map<string, number>();
     for (const limit of limitsFor(policy, full)) {
       const since = new Date(Date.now() - limit.windowMs);
@@ -163,8 +177,12 @@ export class Guard {
       // Retried whole while another process holds the write lock: each try decides afresh.
       admitted = await whenFree(() => this.deps.audit.atomically(() => this.admit(callId, caller, spec, ready, verdict)), { waitMs: Math.min(ADMIT_WAIT_MS, ready.deadlineMs), ...(signal ? { signal } : {}) });
     } catch (err) {
-      if (!(err instanceof DatabaseBusy)) throw err;
-      return this.busy(callId, caller, spec, ready, err);
+      if (err instanceof DatabaseBusy) return this.busy(callId, caller, spec, ready, err);
+      const failing = databaseFailure(err);
+      if (!failing) throw err;
+      // Nothing can be recorded, so nothing runs: refused in words, never SQLite's own error.
+      this.deps.log.error({ callId, tool: spec.name, err: errorMessage(err) }, 'AUDIT GAP: a call was refused because its requested entry could not be written');
+      return { ok: false, callId, kind: 'unavailable', message: `${spec.name} on ${ready.target} was not run: warden cannot write its audit log (${failing}). Nothing ran; an operator must fix the data dir.`, details: {} };
     }
     return admitted.kind === 'done' ? admitted.outcome : this.execute(admitted.call, signal);
   }
@@ -306,7 +324,8 @@ export class Guard {
     if (call.decision.decision === 'notify') this.announce(call);
     if (call.decision.dryRun) {
       const plan = call.spec.plan?.(call.input, this.deps.inventory) ?? `call ${call.spec.name} on ${call.target}`;
-      const text = `dry run: would ${plan} (decision ${call.decision.decision} by ${call.decision.rule}); nothing was executed`;
+      const why = call.decision.safeMode ? ": the loop is in safe mode (its own writes kept failing) until a human runs `warden loop arm`" : '';
+      const text = `dry run${call.decision.safeMode ? ' (safe mode)' : ''}: would ${plan} (decision ${call.decision.decision} by ${call.decision.rule}); nothing was executed${why}`;
       await this.recordCall(call, { phase: 'completed', result: text, durationMs: 0 });
       return { ok: true, callId: call.callId, output: { dryRun: true, plan, decision: call.decision.decision }, text, dryRun: true };
     }

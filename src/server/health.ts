@@ -1,21 +1,36 @@
-// /healthz: liveness, the database and the local Docker endpoint. Unauthenticated, so it says
-// only ok / degraded / failing, never an error message or an address.
+// /healthz: whether warden can do its job. failing (503): the database cannot be read, or the
+// audit cannot be written (every call would be refused). degraded (200): it works, but something
+// needs a human (Docker unreachable, a circuit breaker open, the loop in safe mode, an invalid
+// policy file on disk). Unauthenticated, so it says states and counts, never an error message,
+// a host name or an address.
+import { isBusy } from '../store/busy.js';
+import { probeWrite } from '../store/health-states.js';
 import type { Runtime } from './runtime.js';
 
 export interface Health {
   status: 'ok' | 'degraded' | 'failing';
-  /** Present while something needs a human but warden still works (an invalid policy file on disk). */
+  /** Present while something needs a human but warden still works. */
   warnings?: string[];
   db: 'ok' | 'failed';
+  audit: 'ok' | 'unwritable';
   docker: { local: 'ok' | 'unreachable' };
+  /** How many circuit breakers are open or half-open (their names are in `warden status`). */
+  breakersOpen: number;
+  /** The loop's own writes are dry runs until a human runs `warden loop arm`. */
+  safeMode: boolean;
 }
 
 const DOCKER_PING_MS = 2_000;
 /** A probe polled every second must not become a second load on dockerd. */
 const CACHE_MS = 1_000;
+/** How often the write probe commits: often enough to see a full disk soon, rarely enough to cost nothing. */
+const WRITE_PROBE_MS = 5_000;
 
-export function createHealthCheck(rt: Runtime): () => Promise<Health> {
+export type HealthRuntime = Pick<Runtime, 'db' | 'adapters' | 'policy' | 'audit' | 'breakers' | 'safeMode'>;
+
+export function createHealthCheck(rt: HealthRuntime): () => Promise<Health> {
   let cached: { atMs: number; docker: Health['docker']['local'] } | undefined;
+  let probed: { atMs: number; ok: boolean } | undefined;
 
   async function pingDocker(): Promise<Health['docker']['local']> {
     if (cached && Date.now() - cached.atMs < CACHE_MS) return cached.docker;
@@ -36,6 +51,19 @@ export function createHealthCheck(rt: Runtime): () => Promise<Health> {
     return docker;
   }
 
+  /** Whether a committed write works now; another process's lock says nothing, so the last answer stands. */
+  function writable(): boolean {
+    if (probed && Date.now() - probed.atMs < WRITE_PROBE_MS) return probed.ok;
+    try {
+      probeWrite(rt.db);
+      probed = { atMs: Date.now(), ok: true };
+    } catch (err) {
+      if (isBusy(err)) return probed?.ok ?? true;
+      probed = { atMs: Date.now(), ok: false };
+    }
+    return probed.ok;
+  }
+
   return async () => {
     let db: Health['db'] = 'ok';
     try {
@@ -43,9 +71,21 @@ export function createHealthCheck(rt: Runtime): () => Promise<Health> {
     } catch {
       db = 'failed';
     }
+    const audit: Health['audit'] = db === 'ok' && writable() && rt.audit.writeProblem() === undefined ? 'ok' : 'unwritable';
     const local = await pingDocker();
-    const warnings = rt.policy.lastError() !== undefined ? ['the policy file is invalid: the last good policy stays in force (see the log)'] : [];
-    const status = db !== 'ok' ? 'failing' : local !== 'ok' || warnings.length ? 'degraded' : 'ok';
-    return { status, db, docker: { local }, ...(warnings.length ? { warnings } : {}) };
+    const breakersOpen = rt.breakers.views().filter((b) => b.state !== 'closed').length;
+    let safeMode = false;
+    try {
+      safeMode = rt.safeMode.isOn();
+    } catch {
+      // Already failing: the database cannot be read.
+    }
+    const warnings = [
+      ...(rt.policy.lastError() !== undefined ? ['the policy file is invalid: the last good policy stays in force (see the log)'] : []),
+      ...(breakersOpen > 0 ? [`${breakersOpen} circuit breaker(s) open: see warden status`] : []),
+      ...(safeMode ? ["the loop is in safe mode: its writes are dry runs until a human runs warden loop arm"] : []),
+    ];
+    const status = db !== 'ok' || audit !== 'ok' ? 'failing' : local !== 'ok' || warnings.length ? 'degraded' : 'ok';
+    return { status, db, audit, docker: { local }, breakersOpen, safeMode, ...(warnings.length ? { warnings } : {}) };
   };
 }

@@ -118,7 +118,7 @@ export function createGateway(rt: Runtime, opts: GatewayOptions): Gateway {
 
   app.get('/healthz', async (c) => {
     const h = await health();
-    return c.json(h, h.db === 'ok' ? 200 : 503);
+    return c.json(h, h.status === 'failing' ? 503 : 200);
   });
   const metricsGate: MiddlewareHandler<Env> = opts.metricsPublic ? async (_c, next) => next() : requireRole('metrics');
   app.get('/metrics', metricsGate, async (c) => c.body(await metrics.render(), 200, { 'content-type': metrics.contentType }));

@@ -2,6 +2,7 @@
 // two daemons in one process do not share counters). Tool calls are counted from the guard's
 // last audit entry of each call; nothing here changes what a call does.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { BreakerView } from '../adapters/breakers.js';
 import type { AuditInput } from '../store/audit.js';
 import type { ApprovalStore } from '../store/approvals.js';
 import type { MonitorStateRow } from '../store/monitor-states.js';
@@ -18,11 +19,12 @@ export interface Metrics {
 }
 
 /** `tools`: the catalog's names; any other name a client sends is counted as `unknown`, so clients cannot grow the label set. */
-export function createMetrics(approvals: ApprovalStore, tools: readonly string[], monitors?: () => MonitorStateRow[]): Metrics {
+export function createMetrics(approvals: ApprovalStore, tools: readonly string[], monitors?: () => MonitorStateRow[], self?: SelfReadings): Metrics {
   const known = new Set(tools);
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   if (monitors) monitorGauges(registry, monitors);
+  if (self) selfGauges(registry, self);
   const calls = new Counter({
     name: 'warden_tool_calls_total',
     help: 'Tool calls by tool, gate decision and outcome (the phase of the last audit entry).',
@@ -85,6 +87,42 @@ const healthy = (r: MonitorStateRow): number | undefined => {
   if (r.kind === 'probe') return r.state === 'up' ? 1 : r.state === 'down' ? 0 : undefined;
   return r.state === 'firing' ? 0 : r.state === 'unknown' ? undefined : 1;
 };
+
+/** What warden knows of its own health, read at each scrape. */
+export interface SelfReadings {
+  breakers(): BreakerView[];
+  safeMode(): boolean;
+  /** Notifications not delivered yet. */
+  pendingNotifications?(): number;
+}
+
+const BREAKER_LEVEL = { closed: 0, half_open: 1, open: 2 } as const;
+
+/** Readings that fail (a database that cannot be read) leave the gauge unset rather than failing the scrape. */
+function selfGauges(registry: Registry, self: SelfReadings): void {
+  new Gauge({
+    name: 'warden_breaker_state', help: 'Each circuit breaker of this process: 0 closed, 1 half-open (a trial call), 2 open.', labelNames: ['breaker', 'kind'] as const, registers: [registry],
+    collect() {
+      this.reset();
+      for (const b of self.breakers()) this.set({ breaker: b.name, kind: b.kind }, BREAKER_LEVEL[b.state]);
+    },
+  });
+  new Gauge({
+    name: 'warden_loop_safe_mode', help: "1 while the loop's writes are dry runs because they kept failing (until warden loop arm).", registers: [registry],
+    collect() {
+      try { this.set(self.safeMode() ? 1 : 0); } catch { this.reset(); }
+    },
+  });
+  const pending = self.pendingNotifications;
+  if (pending) {
+    new Gauge({
+      name: 'warden_notifications_pending', help: 'Notifications in the outbox not delivered yet.', registers: [registry],
+      collect() {
+        try { this.set(pending()); } catch { this.reset(); }
+      },
+    });
+  }
+}
 
 /**
  * warden's own monitors, from their saved states (the daemon running them saves each change at once).

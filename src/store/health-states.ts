@@ -22,6 +22,16 @@ export interface WatchRow {
   updatedBy: string;
 }
 
+/** The notification outbox (store/outbox.ts writes it) as `warden status` reports it. */
+export interface OutboxSummary {
+  pending: number;
+  /** created_at of the oldest pending row. */
+  oldestPending: string | null;
+  /** Rows given up on (status failed) created at or after `failedSince`. */
+  failed: number;
+  lastFailure: { at: string; hook: string; event: string; error: string | null } | null;
+}
+
 export class HealthStateStore {
   private readonly stmt: ReturnType<typeof statementCache>;
 
@@ -51,4 +61,28 @@ export class HealthStateStore {
     const rows = this.stmt(`SELECT name, at, ok, detail, updated_by AS updatedBy FROM watch_state ORDER BY name`).all() as Array<Omit<WatchRow, 'ok'> & { ok: number }>;
     return rows.map((r) => ({ ...r, ok: r.ok === 1 }));
   }
+
+  /** A plain read of the outbox table: pending rows, and rows given up on since `failedSince` (ISO). */
+  outboxSummary(failedSince: string): OutboxSummary {
+    const pending = this.stmt(`SELECT count(*) AS n, min(created_at) AS oldest FROM outbox WHERE status = 'pending'`).get() as { n: number; oldest: string | null };
+    const failed = this.stmt(`SELECT count(*) AS n FROM outbox WHERE status = 'failed' AND created_at >= ?`).get(failedSince) as { n: number };
+    const last = this.stmt(`SELECT created_at AS at, hook, event, last_error AS error FROM outbox
+      WHERE status = 'failed' AND created_at >= ? ORDER BY id DESC LIMIT 1`).get(failedSince) as OutboxSummary['lastFailure'] | undefined;
+    return { pending: pending.n, oldestPending: pending.oldest, failed: failed.n, lastFailure: last ?? null };
+  }
+}
+
+/** Bytes the write probe adds and removes: enough to need a page of its own, so a full database says so. */
+const PROBE_BYTES = 8_192;
+
+/**
+ * A real write, committed: a row of PROBE_BYTES inserted and deleted in one transaction. A database
+ * or disk that is full, read-only or failing throws here as the audit's own writes would; nothing stays.
+ */
+export function probeWrite(db: Db): void {
+  db.transaction(() => {
+    db.prepare(`INSERT INTO watch_state (name, at, ok, detail, updated_by) VALUES ('write-probe', ?, 1, hex(randomblob(?)), 'healthz')
+      ON CONFLICT (name) DO UPDATE SET detail = excluded.detail`).run(new Date().toISOString(), PROBE_BYTES / 2);
+    db.prepare(`DELETE FROM watch_state WHERE name = 'write-probe'`).run();
+  }).immediate();
 }

@@ -129,7 +129,7 @@ describe('/healthz and /metrics', () => {
     const g = await gateway();
     const r = await request(g.url, '/healthz');
     expect(r.status).toBe(200);
-    expect(r.json()).toEqual({ status: 'ok', db: 'ok', docker: { local: 'ok' } });
+    expect(r.json()).toEqual({ status: 'ok', db: 'ok', audit: 'ok', docker: { local: 'ok' }, breakersOpen: 0, safeMode: false });
   });
 
   it('/healthz says degraded (200) when Docker does not answer, and failing (503) when the database fails', async () => {
@@ -140,7 +140,7 @@ describe('/healthz and /metrics', () => {
     }
     const g = await gateway.custom({ adapters: fakeAdapters(new DeadDocker()) });
     const degraded = await request(g.url, '/healthz');
-    expect([degraded.status, degraded.json()]).toEqual([200, { status: 'degraded', db: 'ok', docker: { local: 'unreachable' } }]);
+    expect([degraded.status, degraded.json()]).toEqual([200, { status: 'degraded', db: 'ok', audit: 'ok', docker: { local: 'unreachable' }, breakersOpen: 0, safeMode: false }]);
     g.rt.db.close();
     const failing = await request(g.url, '/healthz');
     expect([failing.status, failing.json()]).toMatchObject([503, { status: 'failing', db: 'failed' }]);

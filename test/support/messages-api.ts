@@ -64,7 +64,12 @@ export interface ScriptedError extends TurnCommon {
   };
 }
 
-export type ScriptedTurn = ScriptedResponse | ScriptedError;
+/** A broken upstream or proxy: answers exactly this, whatever the request (an HTML page, `{}`, a cut-off JSON). */
+export interface ScriptedRaw extends TurnCommon {
+  raw: { status?: number; contentType?: string; body: string };
+}
+
+export type ScriptedTurn = ScriptedResponse | ScriptedError | ScriptedRaw;
 
 export interface RecordedRequest {
   method: string;
@@ -291,6 +296,12 @@ const SSE_HEADERS = { 'content-type': 'text/event-stream; charset=utf-8', 'cache
 const sse = (event: string, data: Record<string, unknown>): string => `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
 
 function answer(turn: ScriptedTurn, rec: RecordedRequest, res: ServerResponse): void {
+  if ('raw' in turn) {
+    rec.status = turn.raw.status ?? 200;
+    res.writeHead(rec.status, { 'content-type': turn.raw.contentType ?? 'application/json', 'request-id': newId('req') });
+    res.end(turn.raw.body);
+    return;
+  }
   if ('error' in turn && turn.error.midStream && rec.stream) {
     const e = turn.error;
     const start = sseEvents(messageFor({ content: [] }, String(rec.body.model)))[0]!;

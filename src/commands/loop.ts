@@ -1,0 +1,45 @@
+// `warden loop arm | status`: the loop's safe mode. The loop switches itself to dry run when its
+// writes keep failing; only a person lifts it, with a reason, and the lift is audited and notified.
+import type { Command } from 'commander';
+import { createRecordsRuntime } from '../compose.js';
+import type { ConfigLoader } from '../config.js';
+import { InputError } from '../errors.js';
+import { armLoop } from '../loop/safe-mode.js';
+import { printJson, printLines, whoami } from './output.js';
+
+export function registerLoopCommands(program: Command, loadConfig: ConfigLoader): void {
+  const loop = program.command('loop').description("the autonomous loop's safe mode: its writes become dry runs when they keep failing, until a human re-arms it");
+  loop.command('arm')
+    .description('lift safe mode: the loop acts again as the policy decides (audited as loop.arm, notified)')
+    .requiredOption('--reason <text>', 'why it is safe to act again, for the audit and the notification')
+    .option('--by <name>', 'who re-arms, for the audit (default: your user name)', whoami())
+    .action(async (opts: { reason: string; by: string }) => {
+      if (!opts.reason.trim()) throw new InputError('--reason: say why it is safe to act again');
+      const rt = createRecordsRuntime(loadConfig());
+      try {
+        const armed = armLoop({ store: rt.safeMode, audit: rt.audit, notifier: rt.notifier }, opts.by, opts.reason.trim(), 'cli');
+        printLines([armed ? 'the loop is armed: its writes run again as the policy decides' : 'the loop was not in safe mode: nothing to re-arm']);
+      } finally {
+        await rt.close();
+      }
+    });
+  loop.command('status')
+    .description('whether the loop is in safe mode, why, and its recent write outcomes')
+    .option('--json', 'machine-readable output')
+    .action(async (opts: { json?: boolean }) => {
+      const rt = createRecordsRuntime(loadConfig());
+      try {
+        const s = rt.safeMode.state();
+        const since = new Date(Date.now() - rt.config.loop.safeMode.windowMinutes * 60_000).toISOString();
+        const recent = rt.safeMode.outcomesSince(since > (s.at ?? '') ? since : s.at ?? since, 50);
+        if (opts.json) return printJson({ safeMode: s, recent });
+        const failed = recent.filter((o) => !o.ok).length;
+        printLines([
+          s.on ? `SAFE MODE since ${s.at}: ${s.reason} (re-arm with: warden loop arm --reason TEXT)` : `armed${s.at ? ` (last re-armed by ${s.by} at ${s.at}: ${s.reason})` : ''}`,
+          `writes in the last ${rt.config.loop.safeMode.windowMinutes} min: ${recent.length}, failed: ${failed}`,
+        ]);
+      } finally {
+        await rt.close();
+      }
+    });
+}
