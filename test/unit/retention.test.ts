@@ -21,7 +21,7 @@ function world(config = '') {
   const incidents = new IncidentStore(rt.db);
   const where = (c: string) => ({ target: `local/${c}`, host: 'local', container: c, service: null });
   const make = (c: string, close?: 'resolve' | 'escalate', old = true) => {
-    const inc = incidents.create(testAlert({ fingerprint: `fp-${c}`, title: `${c} unique-word-${c}` }), where(c));
+    const inc = incidents.create(testAlert({ fingerprint: `fp-${c}`, summary: `${c} zq${c}word` }), where(c));
     incidents.addEvent(inc.id, 'note', 'looked');
     incidents.recordModelCall({ incidentId: inc.id, model: 'm', inputTokens: 1, outputTokens: 1, latencyMs: 1, costUsd: 0, outcome: 'ok' });
     if (close) incidents.transition(inc.id, close, 'done');
@@ -50,8 +50,8 @@ describe('the retention pass', () => {
     expect(w.incidents.get(oldActive.id)).toBeDefined();
     expect(w.incidents.get(fresh.id)).toBeDefined();
     expect(w.incidents.timeline(oldResolved.id)).toEqual([]);
-    expect(w.incidents.search('unique-word-a', 5)).toEqual([]);
-    expect(w.incidents.search('unique-word-d', 5).map((s) => s.id)).toEqual([fresh.id]);
+    expect(w.incidents.search('zqaword', 5)).toEqual([]);
+    expect(w.incidents.search('zqdword', 5).map((s) => s.id)).toEqual([fresh.id]);
     expect(count(w.rt, 'audit')).toBe(auditBefore);
     expect(w.rt.healthStates.watches().find((r) => r.name === 'retention')).toMatchObject({ ok: true, detail: expect.stringMatching(/2 closed incidents/) });
   });
