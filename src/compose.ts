@@ -84,11 +84,14 @@ function rollbackFailed(c: ChangeRecord): Notification {
   };
 }
 
+/** This process, as the breaker rows it saves name it. */
+const PROCESS_OWNER = `${hostname()}:${process.pid}`;
+
 /** A breaker's change, saved for `warden status`; saving is a report, so it never fails the call the breaker wraps. */
 function saveBreaker(store: HealthStateStore, view: BreakerView, log: Logger): void {
   log[view.state === 'closed' ? 'info' : 'warn']({ breaker: view.name, state: view.state, failures: view.failures, lastError: view.lastError }, `circuit breaker ${view.name} is ${view.state}`);
   try {
-    store.saveBreaker({ ...view, lastError: view.lastError ?? null, retryAt: view.retryAt ?? null, updatedBy: `${hostname()}:${process.pid}` });
+    store.saveBreaker({ ...view, lastError: view.lastError ?? null, retryAt: view.retryAt ?? null, updatedBy: PROCESS_OWNER });
   } catch (err) {
     log.warn({ err: errorMessage(err), breaker: view.name }, 'the state of a circuit breaker could not be saved');
   }
@@ -189,6 +192,11 @@ export function createRuntime(config: Config, log: Logger = createLogger(config.
       policy.close();
       checkpoints?.close();
       await notifier.flush();
+      try {
+        healthStates.forgetBreakers(PROCESS_OWNER);
+      } catch (err) {
+        log.warn({ err: errorMessage(err) }, 'the breaker states of this process could not be cleared');
+      }
       await adapters.close();
       inventory.close();
       audit.close();

@@ -19,6 +19,8 @@ export interface FailureDetails {
   exitCode?: number;
   /** Last lines of a target's own output, already redacted. */
   tail?: string;
+  /** Refused before anything reached the target (an open circuit breaker, a busy or full database): not a failure of the target. */
+  notRun?: true;
 }
 
 export class ToolFailure extends Error {

@@ -1,8 +1,9 @@
 // Circuit breakers on what warden depends on: the Messages API, each Docker endpoint, each SSH host,
 // each webhook. After `failures` counted failures in a row a breaker opens and calls fail at once
 // (BreakerOpen) instead of hammering a dependency that is down; after `halfOpenMs` one trial call goes
-// through and its outcome closes or re-opens it. cockatiel runs the state machine (calls that arrive
-// during the trial wait for its outcome); this file names the breakers and reports their states.
+// through, bounded by `trialTimeoutMs`, and its outcome closes or re-opens it. Calls that arrive
+// during the trial are refused at once, never queued behind it: a queued write could run after its
+// caller gave up. cockatiel runs the state machine; this file names the breakers and reports them.
 import { BrokenCircuitError, CircuitState, ConsecutiveBreaker, circuitBreaker, handleWhen, type CircuitBreakerPolicy } from 'cockatiel';
 import { ToolFailure, errorMessage } from '../errors.js';
 import { redactText } from '../shared/redact.js';
@@ -28,14 +29,31 @@ export interface BreakerSettings {
   failures: number;
   /** How long it stays open before one trial call (default 60 s). */
   halfOpenMs: number;
+  /** How long the trial call may take before it counts as a failure (default 30 s): a hung trial must not hold the breaker half-open. */
+  trialTimeoutMs?: number;
 }
 
-export const BREAKER_DEFAULTS: BreakerSettings = { failures: 5, halfOpenMs: 60_000 };
+export const BREAKER_DEFAULTS: BreakerSettings = { failures: 5, halfOpenMs: 60_000, trialTimeoutMs: 30_000 };
+
+/** The trial call took longer than its bound: counted as a failure, whatever the call does later. */
+class TrialTimeout extends Error {
+  constructor(ms: number) {
+    super(`the trial call did not answer within ${ms} ms`);
+    this.name = 'TrialTimeout';
+  }
+}
+
+function bounded<T>(call: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new TrialTimeout(ms)), ms); });
+  return Promise.race([call, timeout]).finally(() => clearTimeout(timer));
+}
 
 /** A call refused at once because its dependency's breaker is open. */
 export class BreakerOpen extends Error {
   constructor(readonly view: BreakerView) {
-    super(`${view.name} is failing (${view.failures} failures in a row${view.lastError ? `, last: ${view.lastError}` : ''}); its circuit breaker is open until ${view.retryAt ?? 'the next trial'}`);
+    const until = view.state === 'half_open' ? 'one trial call is testing it now' : `its circuit breaker is open until ${view.retryAt ?? 'the next trial'}`;
+    super(`${view.name} is failing (${view.failures} failures in a row${view.lastError ? `, last: ${view.lastError}` : ''}); ${until}`);
     this.name = 'BreakerOpen';
   }
 }
@@ -56,7 +74,7 @@ export class Breaker {
 
   /** `counts(err)`: whether a failure says the dependency is down (a refusal by a healthy dependency does not). */
   constructor(readonly name: string, readonly kind: BreakerKind, private readonly settings: BreakerSettings, counts: (err: unknown) => boolean, private readonly changed: (view: BreakerView) => void) {
-    this.policy = circuitBreaker(handleWhen((err) => counts(err)), { halfOpenAfter: settings.halfOpenMs, breaker: new ConsecutiveBreaker(settings.failures) });
+    this.policy = circuitBreaker(handleWhen((err) => err instanceof TrialTimeout || counts(err)), { halfOpenAfter: settings.halfOpenMs, breaker: new ConsecutiveBreaker(settings.failures) });
     this.policy.onFailure(({ handled, reason }) => {
       if (!handled) return;
       this.failures += 1;
@@ -76,10 +94,14 @@ export class Breaker {
     });
   }
 
-  /** Runs `fn` through the breaker; BreakerOpen while it is open and not yet due for its trial. */
+  /** Runs `fn` through the breaker; BreakerOpen while it is open and not yet due, or while another call is its trial. */
   async run<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.policy.state === CircuitState.HalfOpen) throw new BreakerOpen(this.view());
+    // Open and due: this call is the trial, and it is bounded.
+    const trial = this.policy.state === CircuitState.Open;
+    const trialMs = this.settings.trialTimeoutMs ?? BREAKER_DEFAULTS.trialTimeoutMs!;
     try {
-      return await this.policy.execute(fn);
+      return await this.policy.execute(trial ? () => bounded(fn(), trialMs) : fn);
     } catch (err) {
       if (err instanceof BrokenCircuitError) throw new BreakerOpen(this.view());
       throw err;
@@ -108,11 +130,11 @@ export class BreakerBoard {
 
   constructor(readonly settings: BreakerSettings = BREAKER_DEFAULTS) {}
 
-  /** The breaker named `name`, made on first use with `counts` deciding which failures count. */
-  get(name: string, kind: BreakerKind, counts: (err: unknown) => boolean): Breaker {
+  /** The breaker named `name`, made on first use with `counts` deciding which failures count; `own` overrides the board's settings for it. */
+  get(name: string, kind: BreakerKind, counts: (err: unknown) => boolean, own: Partial<BreakerSettings> = {}): Breaker {
     let b = this.breakers.get(name);
     if (!b) {
-      b = new Breaker(name, kind, this.settings, counts, (view) => {
+      b = new Breaker(name, kind, { ...this.settings, ...own }, counts, (view) => {
         for (const l of this.listeners) {
           try {
             l(view);
@@ -144,5 +166,5 @@ export const sshBreaker = (board: BreakerBoard, host: string): Breaker => board.
 
 /** A BreakerOpen as the tool failure the model and the loop read. */
 export function openAsFailure(err: unknown, what: string): unknown {
-  return err instanceof BreakerOpen ? new ToolFailure('unavailable', `${what}: ${err.message}; retry later`) : err;
+  return err instanceof BreakerOpen ? new ToolFailure('unavailable', `${what}: ${err.message}; retry later`, { notRun: true }) : err;
 }

@@ -38,6 +38,8 @@ export function dockerOptions(endpoint: string): Docker.DockerOptions {
 }
 
 const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOENT', 'EACCES', 'ETIMEDOUT', 'ECONNRESET', 'EHOSTUNREACH', 'EPIPE']);
+/** No connection was made at all, so the request never reached Docker; a reset or a timeout may have. */
+const NEVER_CONNECTED = new Set(['ECONNREFUSED', 'ENOENT', 'EACCES', 'EHOSTUNREACH']);
 
 /** Whether a failure says the endpoint cannot be reached at all (what its circuit breaker counts), not that Docker refused something. */
 export function dockerUnreachable(err: unknown): boolean {
@@ -55,7 +57,7 @@ export function dockerFailure(err: unknown, host: string, step: string, ref?: st
     return new ToolFailure('invalid_input', `no container "${ref}" on host ${host}; list_containers shows the valid names`, {}, err);
   }
   if (e.code && UNREACHABLE.has(e.code)) {
-    return new ToolFailure('unavailable', `Docker on host ${host} is unreachable (${e.code}) during ${step}; retry later`, {}, err);
+    return new ToolFailure('unavailable', `Docker on host ${host} is unreachable (${e.code}) during ${step}; retry later`, NEVER_CONNECTED.has(e.code) ? { notRun: true } : {}, err);
   }
   if (e.statusCode !== undefined) {
     return new ToolFailure('target_failed', `Docker on host ${host} refused ${step}: ${said}`, {}, err);

@@ -98,7 +98,7 @@ export function modelCheck(config: Config, timeoutMs: number): PendingCheck {
 
 /** Each webhook's and the heartbeat's host:port, by TCP: nothing is sent. */
 export function webhookChecks(config: Config, timeoutMs: number): PendingCheck[] {
-  const hooks = config.notify.webhooks.map((h, i) => reachable(`webhook ${i + 1}`, h.url, timeoutMs, `; ${h.format}`));
+  const hooks = config.notify.webhooks.map((h, i) => reachable(`webhook ${i}`, h.url, timeoutMs, `; ${h.format}`));
   const none: PendingCheck[] = hooks.length ? [] : [{ name: 'webhooks', run: async () => warn('webhooks', 'none configured: escalations and approval requests reach nobody') }];
   const beat = config.loop.heartbeat ? [reachable('heartbeat url', config.loop.heartbeat.url, timeoutMs, '')] : [];
   return [...hooks, ...none, ...beat];

@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { createRecordsRuntime } from '../compose.js';
 import type { ConfigLoader } from '../config.js';
 import { InputError } from '../errors.js';
+import { checkPrincipalName } from '../server/auth.js';
 import { armLoop } from '../loop/safe-mode.js';
 import { printJson, printLines, whoami } from './output.js';
 
@@ -15,6 +16,8 @@ export function registerLoopCommands(program: Command, loadConfig: ConfigLoader)
     .option('--by <name>', 'who re-arms, for the audit (default: your user name)', whoami())
     .action(async (opts: { reason: string; by: string }) => {
       if (!opts.reason.trim()) throw new InputError('--reason: say why it is safe to act again');
+      // A person re-arms the loop: never the loop, nor warden itself, in the audit.
+      checkPrincipalName(opts.by, '--by');
       const rt = createRecordsRuntime(loadConfig());
       try {
         const armed = armLoop({ store: rt.safeMode, audit: rt.audit, notifier: rt.notifier }, opts.by, opts.reason.trim(), 'cli');

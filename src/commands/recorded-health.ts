@@ -1,6 +1,7 @@
 // What running warden processes recorded about their own health (kill switch, safe mode, circuit
 // breakers, watches, the notification outbox, open work), read from the database and judged for
 // `warden status`; `warden doctor` reuses the gate's part. Reads only: never a source of decisions.
+import { hostname } from 'node:os';
 import { ACTIVE_STATUSES } from '../shared/incident-machine.js';
 import { ApprovalStore } from '../store/approvals.js';
 import type { Db } from '../store/db.js';
@@ -71,11 +72,28 @@ function switchChecks(h: RecordedHealth, now: Date): HealthCheck[] {
   ];
 }
 
+/** A breaker row saved by a process of this machine that is gone: its breakers went with it (one that crashed could not clear them). */
+function leftBehind(updatedBy: string): boolean {
+  const at = updatedBy.lastIndexOf(':');
+  const pid = Number(updatedBy.slice(at + 1));
+  if (updatedBy.slice(0, at) !== hostname() || !Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (err) {
+    return (err as { code?: string }).code === 'ESRCH';
+  }
+}
+
 function breakerChecks(rows: readonly BreakerRow[], now: Date): HealthCheck[] {
   const closed = rows.filter((b) => b.state === 'closed').length;
   const out: HealthCheck[] = [ok('breakers', rows.length === 0 ? 'none has tripped' : `${closed} of ${rows.length} closed`)];
   for (const b of rows) {
     const last = b.lastError ? `, last: ${b.lastError}` : '';
+    if (b.state !== 'closed' && leftBehind(b.updatedBy)) {
+      out.push(warn(`breaker ${b.name}`, `was ${b.state.replace('_', ' ')} in process ${b.updatedBy}, which is gone (${b.failures} failures${last}); a running warden starts it closed`));
+      continue;
+    }
     if (b.state === 'open') out.push(fail(`breaker ${b.name}`, `open since ${ago(b.since, now)} (${b.failures} failures${last}); next trial at ${b.retryAt ?? 'an unknown time'}`));
     if (b.state === 'half_open') out.push(warn(`breaker ${b.name}`, `half open since ${ago(b.since, now)}: one trial call decides (${b.failures} failures${last})`));
   }

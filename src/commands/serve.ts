@@ -63,6 +63,7 @@ export function registerServeCommand(program: Command, loadConfig: ConfigLoader)
       process.once('SIGTERM', force);
       process.once('SIGINT', force);
       rt.log.info({ signal: got }, 'shutting down: finishing tool calls under way');
+      await loop?.silence();
       await daemon.close();
       await recovery.stop();
       await retention.stop();

@@ -102,9 +102,12 @@ class ModelFailure extends Error {
   }
 }
 
-/** The Messages API's breaker in this process: it counts only the API's own failures, never a refusal of a bad request. */
-export function modelBreaker(board: BreakerBoard): Breaker {
-  return board.get('messages-api', 'model', (err) => err instanceof ModelFailure);
+/**
+ * The Messages API's breaker in this process: it counts only the API's own failures, never a refusal
+ * of a bad request. Its trial is bounded by the request's own timeout (requestTimeoutMs), not the board's.
+ */
+export function modelBreaker(board: BreakerBoard, requestTimeoutMs = DEFAULT_REQUEST_TIMEOUT_MS): Breaker {
+  return board.get('messages-api', 'model', (err) => err instanceof ModelFailure, { trialTimeoutMs: requestTimeoutMs + 5_000 });
 }
 
 /**

@@ -27,7 +27,8 @@ export function breakerWait(incidents: IncidentLog, breakers: BreakerBoard | und
   if (!breakers || !inc.host) return undefined;
   const open = blockedOn(breakers, inc.host, now);
   if (!open) return undefined;
-  const last = incidents.timeline(inc.id).at(-1);
+  // Repeats of its alert arrive while it waits: the wait goes on until the loop did something else.
+  const last = incidents.timeline(inc.id).findLast((e) => e.kind !== 'alert');
   const previous = (last?.data as { [BREAKER_EVENT]?: { name: string; since: string; waitingSince: string } } | null | undefined)?.[BREAKER_EVENT];
   const waitingSince = previous?.waitingSince ?? new Date(now).toISOString();
   const why = `${open.name} is failing (${open.failures} failures in a row${open.lastError ? `: ${open.lastError}` : ''})`;

@@ -172,7 +172,8 @@ export async function verifyStep(run: Run, after: string): Promise<Verification>
 /** Failure kinds that say a write ran and failed, or could not reach its target: not a refusal by the gate. */
 const FAILED_WRITE_KINDS = new Set(['target_failed', 'unavailable', 'internal']);
 
-export const isFailedWrite = (kind: string | undefined): boolean => kind !== undefined && FAILED_WRITE_KINDS.has(kind);
+/** A write that reached its target and failed; one refused before anything ran (an open breaker, a busy database) is not the loop's failure. */
+export const isFailedWrite = (r: { kind?: string; notRun?: true }): boolean => r.kind !== undefined && FAILED_WRITE_KINDS.has(r.kind) && r.notRun !== true;
 
 /** Tells safe mode how one of the loop's writes went: the call itself (write) or its verification (verify). */
 export function noteOutcome(run: Run, tool: string, ok: boolean, stage: 'write' | 'verify', detail: string): void {
@@ -305,7 +306,7 @@ export async function runbookStep(run: Run, why: string): Promise<FlowNext> {
       return {};
     }
     d.incidents.update(run.id, { attempts: inc.attempts + 1 }, { kind: 'tool', summary: `runbook ${action.tool} failed: ${r.text.slice(0, 300)}` });
-    if (isFailedWrite(r.kind)) noteOutcome(run, action.tool, false, 'write', r.text.slice(0, 300));
+    if (isFailedWrite(r)) noteOutcome(run, action.tool, false, 'write', r.text.slice(0, 300));
   }
   escalateIncident(d, run.id, `${why}; the runbooks did not settle it after ${MAX_LOOKS} looks`);
   return {};

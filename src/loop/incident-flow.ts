@@ -92,7 +92,8 @@ async function restoreFirst(run: Run): Promise<FlowNext | undefined> {
   if (action.kind !== 'restart') return undefined;
   const args = restartArgs(inc.host, inc.container);
   const gate = await d.guard.check({ principal: LOOP_PRINCIPAL, role: 'operator' }, action.tool, args).catch(() => undefined);
-  if (gate?.decision !== 'allow' && gate?.decision !== 'notify') return undefined;
+  // A dry run (the policy's, or the loop's safe mode) restores nothing: Claude looks instead, and its writes are dry runs too.
+  if ((gate?.decision !== 'allow' && gate?.decision !== 'notify') || gate.dryRun) return undefined;
   d.incidents.transition(run.id, 'work', `restore first (tier ${tier}): ${action.reason}`, {}, {
     kind: 'note', data: { [FALLBACK_EVENT]: lookOf(action.kind, seen.view), action },
   });
@@ -105,7 +106,7 @@ async function restoreFirst(run: Run): Promise<FlowNext | undefined> {
   }
   if (!r.ok) {
     d.incidents.addEvent(run.id, 'tool', `restore-first ${action.tool} did not run: ${r.text.slice(0, 300)}`);
-    if (isFailedWrite(r.kind)) noteOutcome(run, action.tool, false, 'write', r.text.slice(0, 300));
+    if (isFailedWrite(r)) noteOutcome(run, action.tool, false, 'write', r.text.slice(0, 300));
     return undefined;
   }
   const what = `restored first by the runbook: ${action.tool} on ${inc.target} (${action.reason})`;
@@ -141,7 +142,7 @@ async function modelFirst(run: Run): Promise<FlowNext> {
   const res = await d.agent({ incident: incidentOf(run), timeline: d.incidents.timeline(run.id), client: run.client, mode: 'fix', signal: run.signal });
   checkStopping(run);
   const writes = res.actions.filter((a) => a.ok && isWrite(d, a.tool));
-  for (const failed of res.actions.filter((a) => !a.ok && isWrite(d, a.tool) && isFailedWrite(a.kind))) {
+  for (const failed of res.actions.filter((a) => !a.ok && isWrite(d, a.tool) && isFailedWrite(a))) {
     noteOutcome(run, failed.tool, false, 'write', failed.text.slice(0, 300));
   }
   d.incidents.addEvent(run.id, 'model', `agent ${res.outcome}: ${res.summary}`.slice(0, 2_000), {
@@ -203,7 +204,7 @@ async function approvalStep(run: Run): Promise<FlowNext> {
       const r = await callLoopTool(run.client, held.tool, { ...held.args, approvalId });
       checkStopping(run);
       if (!r.ok) {
-        if (isFailedWrite(r.kind)) noteOutcome(run, held.tool, false, 'write', r.text.slice(0, 300));
+        if (isFailedWrite(r)) noteOutcome(run, held.tool, false, 'write', r.text.slice(0, 300));
         escalateIncident(d, run.id, `the approved ${held.tool} did not succeed: ${r.text.slice(0, 300)}`);
         return {};
       }

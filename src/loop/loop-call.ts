@@ -12,6 +12,8 @@ export interface LoopCallResult {
   /** The failure kind (denied, approval_required, target_failed, unavailable, ...) when not ok. */
   kind?: string;
   approvalId?: string;
+  /** Refused before anything reached the target (an open breaker, a busy or full database). */
+  notRun?: true;
 }
 
 /**

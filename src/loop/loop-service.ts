@@ -30,7 +30,7 @@ import type { PromptFacts } from './prompt.js';
 import { Runner, type RunnerDeps, type RunnerOptions } from './runner.js';
 import { createMonitors } from './monitors/start.js';
 import { pingHeartbeat } from '../adapters/heartbeat-ping.js';
-import { HealthStateStore } from '../store/health-states.js';
+import { HealthStateStore, probeWrite } from '../store/health-states.js';
 import { Heartbeat, type LoopHealth } from './heartbeat.js';
 import { duration } from './watchdog.js';
 import type { MonitorScheduler } from './monitors/scheduler.js';
@@ -48,6 +48,8 @@ export interface LoopService {
    * recently, no alert has waited past the limit to be recorded, and LoopServiceOptions.extraHealth.
    */
   health(): LoopHealth;
+  /** Stops the heartbeat alone: the first thing a shutdown does, so a warden going down never reports itself alive. */
+  silence(): Promise<void>;
   /** Stops the heartbeat and the watchers, then the runner (runs under way are aborted and resume on the next start). */
   stop(): Promise<void>;
 }
@@ -121,7 +123,7 @@ export async function startLoop(rt: LoopRuntime, opts: LoopServiceOptions = {}):
   const incidents = new IncidentStore(rt.db);
   const anthropic = opts.anthropic ?? anthropicFor(cfg, rt.config.secrets, log);
   if (!anthropic) log.warn('no Anthropic API key: Claude is unreachable, the deterministic runbooks act alone');
-  const breaker = modelBreaker(rt.breakers);
+  const breaker = modelBreaker(rt.breakers, cfg.requestTimeoutSeconds * 1_000);
   const agent = (req: AgentRequest): Promise<AgentResult> =>
     runAgent({ incident: req.incident, facts: factsFor(rt, incidents, req), mode: req.mode, client: req.client, anthropic, cfg, log: incidents, signal: req.signal, logger: log, breaker, requestTimeoutMs: cfg.requestTimeoutSeconds * 1_000,
       notAttempted: (use, reason) => rt.guard.notAttempted({ principal: LOOP_PRINCIPAL, role: 'operator', transport: 'loop', incidentId: req.incident.id }, use.name, use.input, reason),
@@ -143,6 +145,16 @@ export async function startLoop(rt: LoopRuntime, opts: LoopServiceOptions = {}):
       .then(() => undefined, (err: unknown) => log.error({ err: errorMessage(err), alerts: alerts.length, source: alerts[0]?.source }, 'alerts could not be recorded'))
       .finally(() => { inLine.shift(); });
   };
+  // After a failed audit write, one committed write says whether the database takes writes again.
+  const writesAgain = (): boolean => {
+    try {
+      probeWrite(rt.db);
+      rt.audit.writeRecovered();
+      return true;
+    } catch {
+      return false;
+    }
+  };
   const health = (): LoopHealth => {
     const problems = runner.health();
     const waitedMs = inLine.length > 0 ? Date.now() - inLine[0]! : 0;
@@ -150,7 +162,7 @@ export async function startLoop(rt: LoopRuntime, opts: LoopServiceOptions = {}):
       problems.push(`an alert has waited ${duration(waitedMs)} to be recorded (${inLine.length} payload${inLine.length === 1 ? '' : 's'} in line): the database may be locked by another process`);
     }
     const unwritable = rt.audit.writeProblem();
-    if (unwritable) problems.push(`the audit cannot be written (since ${unwritable.at}): every call is refused`);
+    if (unwritable && !writesAgain()) problems.push(`the audit cannot be written (since ${unwritable.at}): every call is refused`);
     try {
       problems.push(...(opts.extraHealth?.() ?? []));
     } catch (err) {
@@ -170,6 +182,7 @@ export async function startLoop(rt: LoopRuntime, opts: LoopServiceOptions = {}):
   return {
     intake, runner, incidents, monitors, health,
     ready: async () => { await watch?.ready(); },
+    silence: async () => { await heartbeat?.stop(); },
     stop: () => (stopping ??= (async () => {
       // First: a warden going down must not report itself alive while it stops.
       await heartbeat?.stop();

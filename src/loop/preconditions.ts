@@ -9,6 +9,7 @@ import type { Adapters } from '../adapters/index.js';
 import type { Precondition, PreconditionCall, PreconditionVerdict } from '../policy/call.js';
 import { ACTIVE_STATUSES, type IncidentLog } from '../shared/incidents.js';
 import { LOOP_PRINCIPAL } from '../shared/roles.js';
+import { CONTAINER_START_TOOLS, CONTAINER_STOP_TOOLS } from '../shared/containers.js';
 import type { AuditLog } from '../store/audit.js';
 import type { InventoryReader } from '../store/readers.js';
 import type { SilenceStore } from '../store/silences.js';
@@ -18,8 +19,8 @@ import { dependencyIncident } from './correlate.js';
 export const MAINTENANCE_LABEL = 'warden.maintenance';
 
 /** warden's own calls that stop or (re)start a container, and leave kill/stop events behind. */
-const STOP_TOOLS = ['stop_container'];
-const DOCKER_WRITES = ['stop_container', 'start_container', 'restart_container', 'recreate_container'];
+const STOP_TOOLS = CONTAINER_STOP_TOOLS;
+const DOCKER_WRITES = [...CONTAINER_STOP_TOOLS, ...CONTAINER_START_TOOLS];
 /** Signals that ask a process to end; a kill with another (HUP for a reload) is no stop. */
 const STOPPING_SIGNALS = new Set(['15', 'SIGTERM', 'TERM', '9', 'SIGKILL', 'KILL', '2', 'SIGINT', 'INT', '3', 'SIGQUIT', 'QUIT']);
 /** Asking Docker must not hold the call up: past this, no answer is no objection. */

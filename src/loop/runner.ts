@@ -226,6 +226,12 @@ export class Runner implements IncidentQueue {
     return problems;
   }
 
+  /** The latest deadline of the incident's calls the guard holds under way, if any. */
+  private callUntil(id: string): { callUntilMs?: number } {
+    const calls = this.deps.guard.callsUnderWay?.(id) ?? [];
+    return calls.length ? { callUntilMs: Math.max(...calls.map((c) => c.untilMs)) } : {};
+  }
+
   /** Every active incident, and any other this runner is running, with what the runner knows of it. */
   private watched(): Watched[] {
     const { incidents, approvals } = this.deps;
@@ -238,7 +244,7 @@ export class Runner implements IncidentQueue {
     return all.map((inc) => ({
       incident: inc,
       progress: progressOf(incidents.timeline(inc.id)),
-      ...(this.running.has(inc.id) ? { runningSinceMs: this.running.get(inc.id)!.sinceMs } : {}),
+      ...(this.running.has(inc.id) ? { runningSinceMs: this.running.get(inc.id)!.sinceMs, ...this.callUntil(inc.id) } : {}),
       scheduled: this.timers.has(inc.id) || this.queued.some((q) => q.id === inc.id),
       ...(inc.status === 'waiting_approval' ? { approval: (inc.waitingOn ? approvals.get(inc.waitingOn) : undefined) ?? null } : {}),
       ...(inc.status === 'waiting_dependency' ? { parent: (inc.parentId ? incidents.get(inc.parentId) : undefined) ?? null } : {}),

@@ -33,6 +33,8 @@ export interface ToolCallRecord {
   ok: boolean;
   /** The failure kind from the result's _meta, when not ok. */
   kind?: string;
+  /** Refused before anything reached the target (an open breaker, a busy or full database). */
+  notRun?: true;
   approvalId?: string;
   text: string;
 }

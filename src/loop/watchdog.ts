@@ -73,6 +73,8 @@ export interface Watched {
   progress: Progress | undefined;
   /** When this runner's run of it began (ms since the epoch), while one is under way. */
   runningSinceMs?: number;
+  /** While a tool call of the run is under way: when its own deadline (and abort grace) ends. A long call records nothing until it returns. */
+  callUntilMs?: number;
   /** Queued for a slot, or a look later is scheduled: something will wake it. */
   scheduled?: boolean;
   /** waiting_approval: the approval it waits on; null when there is none. */
@@ -97,6 +99,8 @@ function judge(w: Watched, nowMs: number, limits: WatchdogLimits): WatchdogActio
   if (w.runningSinceMs !== undefined) {
     const quietMs = nowMs - Math.max(w.runningSinceMs, lastMs);
     if (quietMs <= limits.runQuietMs) return undefined;
+    // A call the guard still holds under its own deadline (a change verified for minutes, a reboot) is work, not a wedge.
+    if (w.callUntilMs !== undefined && w.callUntilMs > nowMs) return undefined;
     const what = `its run has recorded nothing for ${duration(quietMs)} (limit ${duration(limits.runQuietMs)}: one agent run, one verification and a margin)`;
     return active
       ? { id: inc.id, action: 'abort_and_escalate', reason: `the watchdog stopped a wedged run while it was ${inc.status}: ${what}` }

@@ -82,6 +82,8 @@ export type CheckResult = GateDecision & { target: string; targetId?: string; un
  * them; the approval flow returns what to do and the guard writes every audit entry itself.
  */
 export class Guard {
+  /** The calls of each incident under way, with when their deadline (and abort grace) ends: the loop's watchdog must not take a long call for a wedged run. */
+  private readonly underWay = new Map<string, Set<{ tool: string; untilMs: number }>>();
   private readonly byName: Map<string, AnyToolSpec>;
   private readonly approvalFlow: ApprovalFlow;
   private readonly preparer: CallPreparer;
@@ -182,7 +184,7 @@ export class Guard {
       if (!failing) throw err;
       // Nothing can be recorded, so nothing runs: refused in words, never SQLite's own error.
       this.deps.log.error({ callId, tool: spec.name, err: errorMessage(err) }, 'AUDIT GAP: a call was refused because its requested entry could not be written');
-      return { ok: false, callId, kind: 'unavailable', message: `${spec.name} on ${ready.target} was not run: warden cannot write its audit log (${failing}). Nothing ran; an operator must fix the data dir.`, details: {} };
+      return { ok: false, callId, kind: 'unavailable', message: `${spec.name} on ${ready.target} was not run: warden cannot write its audit log (${failing}). Nothing ran; an operator must fix the data dir.`, details: { notRun: true } };
     }
     return admitted.kind === 'done' ? admitted.outcome : this.execute(admitted.call, signal);
   }
@@ -236,7 +238,7 @@ export class Guard {
     const message = `${spec.name} on ${ready.target} was not run: ${err.message}, so its audit entry could not be written. Nothing ran; retry shortly.`;
     this.deps.log.warn({ callId, tool: spec.name }, message);
     void this.record({ callId, principal: caller.principal, transport: caller.transport, tool: spec.name, target: ready.target, targetId: ready.targetId ?? null, args: ready.redactedArgs, argsHash: ready.argsHash, risk: ready.risk, incidentId: caller.incidentId ?? null, phase: 'failed', errorKind: 'unavailable', result: message });
-    return { ok: false, callId, kind: 'unavailable', message, details: {} };
+    return { ok: false, callId, kind: 'unavailable', message, details: { notRun: true } };
   }
 
   private async prepare(callId: string, caller: Caller, tool: string, rawArgs: unknown): Promise<{ ok: true; spec: AnyToolSpec; ready: ReadyCall } | { ok: false; outcome: CallOutcome }> {
@@ -319,8 +321,27 @@ export class Guard {
     return { ok: false, callId: call.callId, kind, message, details: { rule: call.decision.rule, ...details } };
   }
 
+  /** The incident's calls under way now, each with the time its deadline and abort grace end. */
+  callsUnderWay(incidentId: string): Array<{ tool: string; untilMs: number }> {
+    return [...(this.underWay.get(incidentId) ?? [])];
+  }
+
   /** Runs an admitted call (its 'requested' entry is committed) and records its outcome. */
   private async execute(call: PreparedCall, signal?: AbortSignal): Promise<CallOutcome> {
+    const incidentId = call.caller.incidentId;
+    if (!incidentId) return this.executeNow(call, signal);
+    const mine = { tool: call.spec.name, untilMs: Date.now() + call.deadlineMs + ABORT_GRACE_MS };
+    const set = this.underWay.get(incidentId) ?? new Set();
+    this.underWay.set(incidentId, set.add(mine));
+    try {
+      return await this.executeNow(call, signal);
+    } finally {
+      set.delete(mine);
+      if (set.size === 0 && this.underWay.get(incidentId) === set) this.underWay.delete(incidentId);
+    }
+  }
+
+  private async executeNow(call: PreparedCall, signal?: AbortSignal): Promise<CallOutcome> {
     if (call.decision.decision === 'notify') this.announce(call);
     if (call.decision.dryRun) {
       const plan = call.spec.plan?.(call.input, this.deps.inventory) ?? `call ${call.spec.name} on ${call.target}`;

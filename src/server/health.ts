@@ -51,12 +51,16 @@ export function createHealthCheck(rt: HealthRuntime): () => Promise<Health> {
     return docker;
   }
 
-  /** Whether a committed write works now; another process's lock says nothing, so the last answer stands. */
+  /**
+   * Whether a committed write works now; another process's lock says nothing, so the last answer
+   * stands. A failed audit write since the last probe asks again at once: it may have been a blip.
+   */
   function writable(): boolean {
-    if (probed && Date.now() - probed.atMs < WRITE_PROBE_MS) return probed.ok;
+    if (probed && Date.now() - probed.atMs < WRITE_PROBE_MS && rt.audit.writeProblem() === undefined) return probed.ok;
     try {
       probeWrite(rt.db);
       probed = { atMs: Date.now(), ok: true };
+      rt.audit.writeRecovered();
     } catch (err) {
       if (isBusy(err)) return probed?.ok ?? true;
       probed = { atMs: Date.now(), ok: false };

@@ -15,6 +15,8 @@ import type { Runtime } from './runtime.js';
 export const RETENTION_EVERY_MS = 6 * 60 * 60_000;
 /** How long one batch waits for another process's write lock before the pass gives up until next time. */
 const LOCK_WAIT_MS = 30_000;
+/** How long stop() waits for a pass under way after telling it to stop: shutdown has its own promise to keep. */
+const STOP_WAIT_MS = 2_000;
 /** Batches one pass runs at most: a backlog of years is worked off over several passes, never in one long burst. */
 const MAX_BATCHES = 200;
 
@@ -29,7 +31,7 @@ export interface RetentionPass extends Pruned {
   archived: number;
 }
 
-export type AuditArchiver = (before: Date, now: Date) => Promise<number>;
+export type AuditArchiver = (before: Date, now: Date, signal?: AbortSignal) => Promise<number>;
 
 /**
  * The audit archiver for the sweep, when `retention.auditArchiveDays` is set: as `warden audit
@@ -37,10 +39,10 @@ export type AuditArchiver = (before: Date, now: Date) => Promise<number>;
  */
 export function auditArchiver(rt: Pick<Runtime, 'config' | 'db' | 'audit' | 'policy'>): AuditArchiver | undefined {
   if (rt.config.retention.auditArchiveDays === undefined) return undefined;
-  return async (olderThan, now) => {
+  return async (olderThan, now, signal) => {
     const minAgeMs = Math.max(MIN_ARCHIVE_AGE_MS, ...rt.policy.current().limits.map((l) => l.windowMs));
     const key = readAuditKey(rt.config.dataDir) ?? undefined;
-    return (await archiveAudit(rt.db, rt.audit, rt.config.dataDir, key, { before: olderThan, by: 'warden', transport: 'internal', minAgeMs, now })).entries;
+    return (await archiveAudit(rt.db, rt.audit, rt.config.dataDir, key, { before: olderThan, by: 'warden', transport: 'internal', minAgeMs, now, ...(signal ? { signal } : {}) })).entries;
   };
 }
 
@@ -57,12 +59,13 @@ export async function retentionPass(rt: RetentionRuntime, archive?: AuditArchive
       if (!batch.more) break;
     }
     total.notifications = await whenFree(() => rt.outbox.prune(new Date(before(now, r.outboxDays))), { waitMs: LOCK_WAIT_MS, ...(signal ? { signal } : {}) });
-    if (r.auditArchiveDays !== undefined && archive) total.archived = await archive(new Date(before(now, r.auditArchiveDays)), now);
+    if (r.auditArchiveDays !== undefined && archive) total.archived = await archive(new Date(before(now, r.auditArchiveDays)), now, signal);
   } catch (err) {
     // Cut short by shutdown: the next start's pass takes it up; nothing to report.
     if (signal?.aborted) return total;
     problem = errorMessage(err).slice(0, 300);
   }
+  if (signal?.aborted) return total;
   const detail = `${problem ? `failed: ${problem}; ` : ''}pruned ${total.alerts} alert payloads, ${total.incidents} closed incidents (${total.events} timeline events, ${total.modelCalls} model calls), ${total.outcomes} loop outcomes, ${total.notifications} notifications; archived ${total.archived} audit entries`;
   try {
     rt.healthStates.saveWatch({ name: 'retention', at: now.toISOString(), ok: !problem, detail, updatedBy: `${hostname()}:${process.pid}` });
@@ -73,7 +76,11 @@ export async function retentionPass(rt: RetentionRuntime, archive?: AuditArchive
   return total;
 }
 
-/** Runs a pass now (off the start's path) and then every RETENTION_EVERY_MS; stop() waits for a pass under way. */
+/**
+ * Runs a pass now (off the start's path) and then every RETENTION_EVERY_MS. stop() aborts a pass
+ * under way and waits for it at most STOP_WAIT_MS: a segment half written is an orphan file that
+ * verify ignores, and a batch not committed is simply pruned by the next start.
+ */
 export function startRetention(rt: RetentionRuntime, archive?: AuditArchiver, everyMs = RETENTION_EVERY_MS): { stop(): Promise<void> } {
   let running: Promise<unknown> = Promise.resolve();
   let stopped = false;
@@ -92,7 +99,9 @@ export function startRetention(rt: RetentionRuntime, archive?: AuditArchiver, ev
       abort.abort();
       clearTimeout(first);
       clearInterval(timer);
-      await running;
+      let timer2: NodeJS.Timeout | undefined;
+      await Promise.race([running, new Promise((r) => { timer2 = setTimeout(r, STOP_WAIT_MS); })]);
+      clearTimeout(timer2);
     },
   };
 }

@@ -4,11 +4,15 @@
 
 export const FAILURE_META = 'warden/failure';
 
-/** The failure kind and approval id warden puts in a failed result's _meta. */
-export function failureOf(result: { _meta?: Record<string, unknown> }): { kind?: string; approvalId?: string } {
-  const meta = result._meta?.[FAILURE_META] as { kind?: unknown; approvalId?: unknown } | undefined;
+/**
+ * The failure kind and approval id warden puts in a failed result's _meta, and `notRun` when it says
+ * the call was refused before anything reached the target (an open breaker, a busy or full database).
+ */
+export function failureOf(result: { _meta?: Record<string, unknown> }): { kind?: string; approvalId?: string; notRun?: true } {
+  const meta = result._meta?.[FAILURE_META] as { kind?: unknown; approvalId?: unknown; notRun?: unknown } | undefined;
   return {
     ...(typeof meta?.kind === 'string' ? { kind: meta.kind } : {}),
     ...(typeof meta?.approvalId === 'string' ? { approvalId: meta.approvalId } : {}),
+    ...(meta?.notRun === true ? { notRun: true as const } : {}),
   };
 }

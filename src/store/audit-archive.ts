@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { constants as zlib, gunzipSync, gzipSync } from 'node:zlib';
 import { CommandError, InputError, errorMessage } from '../errors.js';
 import { ACTIVE_STATUSES } from '../shared/incident-machine.js';
+import { CONTAINER_START_TOOLS, CONTAINER_STOP_TOOLS } from '../shared/containers.js';
 import {
   GENESIS_HASH, STORED_COLUMNS, entryFromStored, entryHash, type ArchiveCheck, type AuditLog, type ChainBreak, type ChainWalk,
   type StoredAuditRow,
@@ -65,6 +66,8 @@ export interface ArchiveOptions {
   maxSegmentEntries?: number;
   /** How long each commit waits for another process's write lock (busy.ts); 10 s unless given. */
   busyWaitMs?: number;
+  /** Shutdown: no further segment is begun once it aborts; a segment already committed stays. */
+  signal?: AbortSignal;
 }
 
 export interface ArchiveResult {
@@ -126,6 +129,7 @@ export async function archiveAudit(db: Db, audit: AuditLog, dataDir: string, key
   if (head === null) return { segments, entries: 0, stoppedAt: 'the audit is empty' };
   let stale = 0;
   for (;;) {
+    if (opts.signal?.aborted) return { segments, entries: segments.reduce((n, s) => n + s.entries, 0), stoppedAt: 'stopped: warden is shutting down' };
     const plan = planSegment(db, head, opts.before, opts.maxSegmentEntries ?? MAX_SEGMENT_ENTRIES);
     if (!plan.range) return { segments, entries: segments.reduce((n, s) => n + s.entries, 0), stoppedAt: plan.stoppedAt };
     const seg = await writeSegment(db, dir, plan.range, key);
@@ -136,7 +140,7 @@ export async function archiveAudit(db: Db, audit: AuditLog, dataDir: string, key
     }
     let committed: boolean;
     try {
-      committed = await whenFree(() => commitSegment(db, audit, seg, opts), { waitMs: opts.busyWaitMs ?? 10_000 });
+      committed = await whenFree(() => commitSegment(db, audit, seg, opts), { waitMs: opts.busyWaitMs ?? 10_000, ...(opts.signal ? { signal: opts.signal } : {}) });
     } catch (err) {
       dropUnreferenced(db, dir, seg.file);
       throw err;
@@ -165,6 +169,22 @@ function dropUnreferenced(db: Db, dir: string, file: string): void {
   }
 }
 
+/**
+ * The oldest `requested` entry of a completed stop_container by anyone but the loop on a target
+ * that no completed start, restart or recreate followed: the loop's precondition (operator-stopped)
+ * reads it from the live table, so archiving it would let the loop start a container a person
+ * stopped on purpose. A container stopped for good keeps everything after its stop live.
+ */
+function stopIntentPin(db: Db, afterSeq: number): number | null {
+  const done = `EXISTS (SELECT 1 FROM audit c WHERE c.call_id = %.call_id AND c.phase = 'completed')`;
+  const row = db.prepare(`SELECT min(r.seq) AS seq FROM audit r
+    WHERE r.seq > ? AND r.phase = 'requested' AND r.dry_run = 0 AND r.tool IN (SELECT value FROM json_each(?)) AND r.principal != 'loop' AND ${done.replace('%', 'r')}
+      AND NOT EXISTS (SELECT 1 FROM audit s WHERE s.target = r.target AND s.seq > r.seq AND s.phase = 'requested' AND s.dry_run = 0
+        AND s.tool IN (SELECT value FROM json_each(?)) AND ${done.replace('%', 's')})`)
+    .get(afterSeq, JSON.stringify(CONTAINER_STOP_TOOLS), JSON.stringify(CONTAINER_START_TOOLS)) as { seq: number | null };
+  return row.seq;
+}
+
 interface SegmentRange {
   /** The newest archived entry before this segment (seq 0 and GENESIS_HASH when none). */
   after: { seq: number; hash: string };
@@ -177,6 +197,7 @@ function planSegment(db: Db, head: number, before: Date, maxEntries: number): { 
   const active = new Map((db.prepare(`SELECT id, status FROM incidents WHERE status IN (SELECT value FROM json_each(?))`)
     .all(JSON.stringify(ACTIVE_STATUSES)) as Array<{ id: string; status: string }>).map((i) => [i.id, i.status]));
   const beforeIso = before.toISOString();
+  const pinned = stopIntentPin(db, after.seq);
   let lastSeq: number | null = null;
   let stoppedAt: string | null = null;
   const rows = db.prepare('SELECT seq, time, incident_id AS incidentId FROM audit WHERE seq > ? ORDER BY seq LIMIT ?')
@@ -187,6 +208,8 @@ function planSegment(db: Db, head: number, before: Date, maxEntries: number): { 
     else if (row.time >= beforeIso) stoppedAt = `entry ${row.seq} was written at ${row.time}, not before ${beforeIso}`;
     // The loop resumes an active incident from its audit entries (AuditLog.forIncident).
     else if (row.incidentId !== null && active.has(row.incidentId)) stoppedAt = `entry ${row.seq} is of incident ${row.incidentId}, still ${active.get(row.incidentId)}`;
+    // The loop's operator-stopped hold reads a person's stop back from the live table.
+    else if (pinned !== null && row.seq >= pinned) stoppedAt = `entry ${row.seq} is a stop_container by a person on a container not started since: the loop's "stopped on purpose" hold reads it`;
     if (stoppedAt) break;
     lastSeq = row.seq;
   }

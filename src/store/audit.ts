@@ -244,6 +244,11 @@ export class AuditLog {
     return this.failedWrite;
   }
 
+  /** A committed write to this database just worked (a health probe): the last failure is history. */
+  writeRecovered(): void {
+    this.failedWrite = undefined;
+  }
+
   private watched<T>(write: () => T): T {
     try {
       const result = write();

@@ -46,6 +46,11 @@ export class HealthStateStore {
         last_error = excluded.last_error, retry_at = excluded.retry_at, updated_by = excluded.updated_by`).run(r);
   }
 
+  /** Forgets what `owner` (`host:pid`) saved: its breakers end with it, and a new process starts with every breaker closed. */
+  forgetBreakers(owner: string): void {
+    this.stmt('DELETE FROM breaker_state WHERE updated_by = ?').run(owner);
+  }
+
   breakers(): BreakerRow[] {
     return this.stmt(`SELECT name, state, since, failures, last_error AS lastError, retry_at AS retryAt, updated_by AS updatedBy
       FROM breaker_state ORDER BY name`).all() as BreakerRow[];

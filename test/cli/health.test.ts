@@ -199,11 +199,11 @@ describe('warden doctor with a real sshd and dockerd', () => {
     expect(r.status, r.stdout + r.stderr).toBe(0);
     const lines = r.stdout.trim().split('\n').slice(1, -1);
     expect(lines.filter((l) => !/^(ok|warn) /.test(l))).toEqual([]);
-    for (const name of ['config', 'data dir', 'data modes', 'database', 'policy', 'inventory', 'docker local', 'docker box', 'ssh box', 'model', 'webhook 1', 'safe mode', 'breakers']) {
+    for (const name of ['config', 'data dir', 'data modes', 'database', 'policy', 'inventory', 'docker local', 'docker box', 'ssh box', 'model', 'webhook 0', 'safe mode', 'breakers']) {
       expect(r.stdout).toMatch(new RegExp(`^ok\\s+${name}\\s`, 'm'));
     }
     expect(r.stdout).toMatch(/^ok\s+ssh box\s+root@\[127\.0\.0\.1\]:\d+ logged in; host key pinned \(1 in /m);
-    expect(r.stdout).toMatch(/^ok\s+webhook 1\s+http:\/\/127\.0\.0\.1:\d+ accepts connections \(.* ms\); slack$/m);
+    expect(r.stdout).toMatch(/^ok\s+webhook 0\s+http:\/\/127\.0\.0\.1:\d+ accepts connections \(.* ms\); slack$/m);
     expect(r.stdout).not.toMatch(/SECRET/);
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(received).toBe(0);

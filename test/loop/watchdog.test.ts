@@ -3,6 +3,7 @@
 // in its timeline, and incidents that wait for a good reason are left alone without a note.
 import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
 import { silentLogger } from '../../src/log.js';
+import { LoopConfig } from '../../src/loop/config.js';
 import type { AgentResult } from '../../src/loop/agent.js';
 import type { AgentRequest } from '../../src/loop/flow-steps.js';
 import { runnerDeps } from '../../src/loop/loop-service.js';
@@ -262,5 +263,27 @@ describe('watchdog: stuck incidents moved on by the runner', () => {
     expect(runner.health()).toEqual([]);
     await runner.stop();
     expect(runner.health()).toEqual(['the runner is stopped']);
+  });
+});
+
+describe('the watchdog and a long tool call', () => {
+  const limits = watchdogLimits(LoopConfig.parse({}));
+  const t0 = Date.parse('2026-03-01T12:00:00Z');
+  const run = (callUntilMs?: number): Watched => ({
+    incident: { id: 'inc_long', status: 'investigating', openedAt: new Date(t0).toISOString(), waitingOn: null, parentId: null },
+    progress: { at: new Date(t0).toISOString(), byWatchdog: false }, runningSinceMs: t0, ...(callUntilMs !== undefined ? { callUntilMs } : {}),
+  });
+
+  it('leaves alone a run quiet past its limit while the guard still holds one of its calls under that call\'s own deadline', () => {
+    // update_container_config with 300 + 120 + 300 s honestly spends 720 s, past the 655 s limit.
+    const now = new Date(t0 + 720_000);
+    expect(720_000).toBeGreaterThan(limits.runQuietMs);
+    expect(findStuck([run(t0 + 1_530_000)], now, limits)).toEqual([]);
+  });
+
+  it('still aborts such a run once the call outlived its own deadline, or when no call is under way', () => {
+    const now = new Date(t0 + 720_000);
+    expect(findStuck([run(t0 + 700_000)], now, limits).map((a) => a.action)).toEqual(['abort_and_escalate']);
+    expect(findStuck([run()], now, limits).map((a) => a.action)).toEqual(['abort_and_escalate']);
   });
 });

@@ -97,7 +97,7 @@ export function runnerWorld(opts: RunnerWorldOptions = {}): RunnerWorld {
     const actions: ToolCallRecord[] = [];
     const call = async (tool: string, args: Record<string, unknown>): Promise<ToolCallRecord> => {
       const r = await callLoopTool(req.client, tool, args);
-      const record: ToolCallRecord = { tool, args, ok: r.ok, text: r.text, ...(r.kind ? { kind: r.kind } : {}), ...(r.approvalId ? { approvalId: r.approvalId } : {}) };
+      const record: ToolCallRecord = { tool, args, ok: r.ok, text: r.text, ...(r.kind ? { kind: r.kind } : {}), ...(r.approvalId ? { approvalId: r.approvalId } : {}), ...(r.notRun ? { notRun: r.notRun } : {}) };
       actions.push(record);
       return record;
     };

@@ -54,4 +54,16 @@ describe('breakerWait', () => {
     });
     w.db.close();
   });
+
+  it('still escalates after the limit when repeats of the alert landed on the timeline meanwhile', async () => {
+    const w = await world(2 * BREAKER_WAIT_LIMIT_MS);
+    await w.trip('docker:web');
+    const now = Date.now();
+    expect(breakerWait(w.incidents, w.board, w.inc, now)).toMatchObject({ wait: true });
+    w.incidents.addAlert(w.inc.id, testAlert());
+    expect(breakerWait(w.incidents, w.board, w.inc, now + 60_000)).toMatchObject({ wait: true });
+    expect(w.incidents.timeline(w.inc.id).filter((e) => e.kind === 'note')).toHaveLength(1);
+    expect(breakerWait(w.incidents, w.board, w.inc, now + BREAKER_WAIT_LIMIT_MS + 60_000)).toHaveProperty('escalate');
+    w.db.close();
+  });
 });

@@ -88,3 +88,35 @@ describe('circuit breakers', () => {
     expect(docker.host).toBe('web');
   });
 });
+
+describe('a breaker during its trial', () => {
+  it('refuses other calls at once while the trial is under way, so none is queued to run after its caller gave up', async () => {
+    const b = new BreakerBoard({ failures: 1, halfOpenMs: 50 });
+    const breaker = b.get('docker:web', 'docker', counted);
+    await expect(breaker.run(down)).rejects.toBeInstanceOf(Down);
+    await sleep(80);
+    let release!: () => void;
+    const trial = breaker.run(() => new Promise<string>((r) => { release = () => r('trial ok'); }));
+    let ran = false;
+    const other = await breaker.run(async () => { ran = true; }).catch((e: unknown) => e);
+    expect(other).toBeInstanceOf(BreakerOpen);
+    expect((other as Error).message).toMatch(/one trial call is testing it now/);
+    release();
+    await expect(trial).resolves.toBe('trial ok');
+    await sleep(20);
+    expect(ran).toBe(false);
+    expect(breaker.view().state).toBe('closed');
+  });
+
+  it('counts a trial that hangs past its bound as a failure: the breaker opens again instead of staying half-open', async () => {
+    const b = new BreakerBoard({ failures: 1, halfOpenMs: 50, trialTimeoutMs: 100 });
+    const breaker = b.get('docker:web', 'docker', counted);
+    await expect(breaker.run(down)).rejects.toBeInstanceOf(Down);
+    await sleep(80);
+    await expect(breaker.run(() => new Promise<never>(() => undefined))).rejects.toThrow(/did not answer within 100 ms/);
+    expect(breaker.view()).toMatchObject({ state: 'open', lastError: expect.stringMatching(/did not answer within 100 ms/) });
+    await sleep(80);
+    await expect(breaker.run(async () => 'back')).resolves.toBe('back');
+    expect(breaker.view().state).toBe('closed');
+  });
+});

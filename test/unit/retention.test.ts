@@ -1,7 +1,8 @@
 // Retention on a real SQLite file: old alert payloads, closed incidents (with their timelines and
 // model calls) and loop outcomes go; active incidents, those an active one waits on, and the audit stay.
 import { afterEach, describe, expect, it } from 'vitest';
-import { auditArchiver, retentionPass } from '../../src/server/retention.js';
+import { auditArchiver, retentionPass, startRetention } from '../../src/server/retention.js';
+import { eventually } from '../support/loop-world.js';
 import { IncidentStore } from '../../src/store/incidents.js';
 import type { Runtime } from '../../src/server/runtime.js';
 import { testAlert } from '../support/agent.js';
@@ -101,4 +102,23 @@ describe('the retention pass and the audit', () => {
   it('archives nothing without auditArchiveDays', () => {
     expect(auditArchiver(world().rt)).toBeUndefined();
   });
+});
+
+describe('stopping the retention sweep', () => {
+  it('aborts the pass under way, and does not wait for one that ignores the abort', async () => {
+    const w = world('retention:\n  auditArchiveDays: 1\n');
+    let seen: AbortSignal | undefined;
+    let finished = false;
+    const archiver = async (_before: Date, _now: Date, signal?: AbortSignal) => {
+      seen = signal;
+      await new Promise((r) => setTimeout(r, 6_000));
+      finished = true;
+      return 0;
+    };
+    const retention = startRetention(w.rt, archiver, 60 * 60_000);
+    await eventually('the pass reached the archive', () => seen !== undefined, 10_000);
+    await retention.stop();
+    expect(seen!.aborted).toBe(true);
+    expect(finished).toBe(false);
+  }, 20_000);
 });

@@ -1,0 +1,42 @@
+// What safe mode counts (defaults: 5 failed in a row trip it): writes that reached their target and
+// failed, never calls refused before anything ran (an open circuit breaker, a busy or full
+// database, an endpoint that never answered the connection): a host that is down is its breaker's
+// business, not a sign that the loop's judgement is off.
+import { describe, expect, it } from 'vitest';
+import { ToolFailure } from '../../src/errors.js';
+import { BreakerOpen, openAsFailure } from '../../src/adapters/breakers.js';
+import { useRunnerWorlds } from '../support/runner.js';
+
+const world = useRunnerWorlds();
+
+describe('safe mode and writes that were never attempted', () => {
+  it('does not switch to safe mode when every write was refused by an open breaker', async () => {
+    const w = world({
+      agent: async (req, call) => {
+        for (let i = 0; i < 3; i += 1) await call('restart_container', { container: req.incident.container });
+        return { outcome: 'done', summary: 'Docker on local is not answering' };
+      },
+    });
+    w.docker.restartContainer = async () => {
+      throw openAsFailure(new BreakerOpen({ name: 'docker:local', kind: 'docker', state: 'open', since: new Date().toISOString(), failures: 5, retryAt: new Date(Date.now() + 60_000).toISOString() }), 'Docker on host local');
+    };
+    await w.until(w.open('db').id);
+    await w.until(w.open('web-1').id);
+    const kinds = w.rt.audit.list().filter((e) => e.tool === 'restart_container' && e.phase === 'failed').map((e) => e.errorKind);
+    expect(kinds).toEqual(Array(6).fill('unavailable'));
+    expect(w.rt.safeMode.state()).toMatchObject({ on: false });
+  });
+
+  it('does switch to safe mode when the same writes ran and the target refused them', async () => {
+    const w = world({
+      agent: async (req, call) => {
+        for (let i = 0; i < 3; i += 1) await call('restart_container', { container: req.incident.container });
+        return { outcome: 'done', summary: 'the restarts fail' };
+      },
+    });
+    w.docker.restartContainer = async () => { throw new ToolFailure('target_failed', 'Docker on host local refused restart: container is marked for removal'); };
+    await w.until(w.open('db').id);
+    await w.until(w.open('web-1').id);
+    expect(w.rt.safeMode.state()).toMatchObject({ on: true, by: 'warden', reason: expect.stringMatching(/of the loop's (last \d+ )?writes/) });
+  });
+});
