@@ -182,6 +182,8 @@ export function createNotifier(configs: WebhookConfig[], log: Logger, opts: Noti
         // The same key on every try and from every process: a receiver can drop the rare double send.
         headers: { 'content-type': 'application/json', 'idempotency-key': entry.key.slice(0, entry.key.indexOf('/')) },
         body: entry.body,
+        // A redirect would carry the notification to wherever the hook's answer points: never followed.
+        redirect: 'manual',
         signal: AbortSignal.any([hardStop.signal, timeout]),
       });
     } catch (err) {

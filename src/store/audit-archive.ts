@@ -342,6 +342,8 @@ function checkSegment(dir: string, seg: ArchiveSegment, walk: ChainWalk, key: Ke
   }
   if (seg.firstSeq !== walk.nextSeq) return at(walk.nextSeq, `entry ${walk.nextSeq} is missing (the segment starts at entry ${seg.firstSeq})`);
   if (seg.firstPrevHash !== walk.prevHash) return at(seg.firstSeq, `entry ${seg.firstSeq} does not follow entry ${seg.firstSeq - 1} (first_prev_hash mismatch)`);
+  // A record naming a path outside the archive dir is forged: the archive only ever writes plain names there.
+  if (!/^[A-Za-z0-9._-]+$/.test(seg.file) || seg.file.startsWith('.')) return at(seg.firstSeq, `the record names "${seg.file.slice(0, 80)}", not a file of the archive dir`);
   const path = join(dir, seg.file);
   if (!existsSync(path)) return at(seg.firstSeq, `the file is missing (entries ${seg.firstSeq}..${seg.lastSeq})`);
   const bytes = readFileSync(path);

@@ -149,6 +149,17 @@ describe('webhook outbox', () => {
     expect(rows(db)[0]).toMatchObject({ status: 'failed', attempts: 1, last_error: 'refused: HTTP 400' });
   });
 
+  it('never follows a redirect: the notification stays with the hook it was meant for, marked failed with the status', async () => {
+    const db = database();
+    const elsewhere = await receiver();
+    const hook = await receiver({ answer: () => ({ status: 307, headers: { location: elsewhere.url } }) });
+    const n = notifier(db, [generic(hook.url)]);
+    n.send(note('secret escalation'));
+    await waitFor('the row finished', async () => rows(db)[0]?.status === 'failed');
+    expect(rows(db)[0]).toMatchObject({ last_error: 'refused: HTTP 307' });
+    expect(elsewhere.got).toEqual([]);
+  });
+
   it('keeps delivering to a second hook while the first is down', async () => {
     const db = database();
     const down = await closedPort();

@@ -241,6 +241,12 @@ describe('verifying the archives', () => {
     expect(verify(w, w.key)).toMatchObject({ ok: false, brokenAt: 1, reason: expect.stringMatching(/its signature does not verify with key [0-9a-f]{16}: the segment record was altered or forged$/) });
   });
 
+  it('catches a record that names a path outside the archive dir, without reading it', async () => {
+    const w = await archived();
+    w.db.exec(`DROP TRIGGER audit_archives_no_update; UPDATE audit_archives SET file = '../../warden.db'`);
+    expect(verify(w, undefined)).toMatchObject({ ok: false, brokenAt: 1, reason: expect.stringMatching(/the record names "\.\.\/\.\.\/warden\.db", not a file of the archive dir/) });
+  });
+
   it('catches a file recompressed or padded whose entries still chain, by its SHA-256', async () => {
     const w = await archived();
     writeFileSync(w.path, Buffer.concat([readFileSync(w.path), gzipSync('')]));
