@@ -97,19 +97,24 @@ export class Breaker {
   /** Runs `fn` through the breaker; BreakerOpen while it is open and not yet due, or while another call is its trial. */
   async run<T>(fn: () => Promise<T>): Promise<T> {
     if (this.policy.state === CircuitState.HalfOpen) throw new BreakerOpen(this.view());
-    // Open and due: this call is the trial, and it is bounded.
+    // Open and due: this call is the trial. The breaker judges it within its bound (a hung trial must
+    // not hold it half-open); the caller still waits for the call's own outcome, under its own
+    // deadline, so a slow write is never reported failed while it goes on.
     const trial = this.policy.state === CircuitState.Open;
     const trialMs = this.settings.trialTimeoutMs ?? BREAKER_DEFAULTS.trialTimeoutMs!;
+    let real: Promise<T> | undefined;
     try {
-      return await this.policy.execute(trial ? () => bounded(fn(), trialMs) : fn);
+      return await this.policy.execute(trial ? () => bounded((real = fn()), trialMs) : fn);
     } catch (err) {
+      if (err instanceof TrialTimeout && real) return await real;
       if (err instanceof BrokenCircuitError) throw new BreakerOpen(this.view());
       throw err;
     }
   }
 
-  /** True while a call would be refused at once: open, and the trial is not due yet. */
+  /** True while a call would be refused at once: open and the trial not due yet, or a trial under way. */
   blocked(now = Date.now()): boolean {
+    if (this.policy.state === CircuitState.HalfOpen) return true;
     return this.policy.state === CircuitState.Open && now < this.openedAtMs + this.settings.halfOpenMs;
   }
 

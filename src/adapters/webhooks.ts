@@ -2,13 +2,14 @@
 // escalations and signed audit checkpoints. Every notification is written to the outbox first, then
 // sent per hook, oldest first, retried until the hook takes it. This must never block or fail the
 // caller, never name a hook's URL in a log or a breaker (Slack and Discord keep the secret in its
-// path), and never keep a shutdown waiting past its deadline.
+// path), and never keep a shutdown waiting past its deadline (and one bounded last write).
 import { createHash, randomUUID } from 'node:crypto';
 import pRetry from 'p-retry';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
 import {
-  NOTIFIER_CLOSE_DEADLINE_MS, type Notification, type NotificationOutbox, type NotifyEvent, type Notifier, type OutboxEntry, type WebhookConfig,
+  NOTIFIER_CLOSE_DEADLINE_MS, NOTIFIER_LAST_WRITE_MS, type NewOutboxEntry, type Notification, type NotificationOutbox, type NotifyEvent, type Notifier,
+  type OutboxEntry, type WebhookConfig,
 } from '../shared/notifier.js';
 import { redactText, redactValue } from '../shared/redact.js';
 import { BreakerBoard, BreakerOpen, type Breaker } from './breakers.js';
@@ -113,6 +114,13 @@ interface Hook {
   wake?: NodeJS.Timeout;
 }
 
+/** A notification sent but not yet committed to the outbox: all its rows, and the hooks to wake once they are. */
+interface Unwritten {
+  n: Notification;
+  entries: NewOutboxEntry[];
+  targets: Hook[];
+}
+
 /** Any time it must wait, waits on a timer that keeps no process alive and that `signal` cuts short. */
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
@@ -159,6 +167,15 @@ export function createNotifier(configs: WebhookConfig[], log: Logger, opts: Noti
   const active = new Set<Promise<void>>();
   const touched = new Set<Hook>();
   let closing: Promise<void> | undefined;
+  /**
+   * What send() recorded and the outbox does not hold yet, in the order send() was called. One
+   * writer at a time takes the head: a row's id is its place in the hook's queue, so a notification
+   * whose insert meets another process's write lock must not be overtaken by a later one.
+   */
+  const unwritten: Unwritten[] = [];
+  let writing = false;
+  /** Set at the close deadline, once what was unwritten then has had its last try. */
+  let lastWriteDone = false;
 
   const track = (p: Promise<void>): void => {
     active.add(p);
@@ -301,6 +318,66 @@ export function createNotifier(configs: WebhookConfig[], log: Logger, opts: Noti
     track(run);
   }
 
+  function lost(u: Unwritten, err: unknown): void {
+    log.error({ event: u.n.event, title: u.n.title, err: errorMessage(err) }, 'NOTIFICATION LOST: it could not be written to the outbox');
+  }
+
+  /**
+   * Writes the queue's head, then the next, until it is empty. A send() that finds nothing queued
+   * starts it, and its first try is synchronous, so on a free database it is committed before send()
+   * returns; a write that meets the lock waits on a timer (store/busy.ts), never blocking the caller,
+   * and everything sent meanwhile waits behind it.
+   */
+  async function writeQueue(): Promise<void> {
+    try {
+      while (unwritten.length > 0) {
+        // Past the deadline, close's last write takes what is left; after it, a send gets one try.
+        if (hardStop.signal.aborted && !lastWriteDone) return;
+        const u = unwritten[0]!;
+        try {
+          await outbox.add(u.entries, hardStop.signal);
+        } catch (err) {
+          if (hardStop.signal.aborted && !lastWriteDone) return;
+          unwritten.shift();
+          lost(u, err);
+          continue;
+        }
+        unwritten.shift();
+        for (const h of u.targets) kick(h);
+      }
+    } finally {
+      // Cleared as the loop ends, in the same step: a send() after it starts a writer of its own.
+      writing = false;
+    }
+  }
+
+  function startWriter(): void {
+    if (writing) return;
+    writing = true;
+    track(writeQueue());
+  }
+
+  /**
+   * At the deadline, what is still unwritten (its insert kept meeting another process's lock) gets
+   * one synchronous try, in order, that may block up to NOTIFIER_LAST_WRITE_MS (250 ms) in all for
+   * the lock: whatever it writes stays pending for the next process. Only what it cannot write is lost.
+   */
+  function lastWrite(): void {
+    lastWriteDone = true;
+    // A writer still waiting (an outbox that ignored the abort) keeps its queue, now with one try each.
+    if (writing) return;
+    const left = unwritten.splice(0);
+    const end = Date.now() + NOTIFIER_LAST_WRITE_MS;
+    for (const u of left) {
+      try {
+        outbox.addNow(u.entries, Math.max(0, end - Date.now()));
+        log.debug({ event: u.n.event }, 'notification written at the close deadline; it stays pending for the next process');
+      } catch (err) {
+        lost(u, err);
+      }
+    }
+  }
+
   let sweeping = false;
   async function poll(): Promise<void> {
     if (sweeping) return;
@@ -342,6 +419,8 @@ export function createNotifier(configs: WebhookConfig[], log: Logger, opts: Noti
     await settle(deadlineMs - graceMs);
     hardStop.abort();
     await settle(graceMs);
+    // Bounded too: at most NOTIFIER_LAST_WRITE_MS past the deadline, and only when a write is left.
+    lastWrite();
   }
 
   return {
@@ -354,10 +433,8 @@ export function createNotifier(configs: WebhookConfig[], log: Logger, opts: Noti
         const safe = { ...n, fields: redactValue(n.fields) };
         const entries = targets.map((h) => ({ key: `${id}/${h.key}`, createdAt: time, hook: h.key, event: n.event, body: JSON.stringify(formatBody(h.config.format, safe, { id, time })) }));
         for (const h of targets) touched.add(h);
-        track(outbox.add(entries, hardStop.signal).then(
-          () => { for (const h of targets) kick(h); },
-          (err: unknown) => log.error({ event: n.event, title: n.title, err: errorMessage(err) }, 'NOTIFICATION LOST: it could not be written to the outbox'),
-        ));
+        unwritten.push({ n, entries, targets });
+        startWriter();
       } catch (err) {
         log.error({ event: n.event, err: errorMessage(err) }, 'NOTIFICATION LOST: it could not be recorded');
       }

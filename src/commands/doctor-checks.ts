@@ -8,7 +8,7 @@ import type { HostSpec } from '../adapters/hosts.js';
 import { loadPolicy } from '../compose.js';
 import type { Config, ConfigLoader } from '../config.js';
 import { InputError, errorMessage } from '../errors.js';
-import { dbPath, looseModes } from '../store/db.js';
+import { AUDIT_KEY_FILE, DB_FILE, dbPath, looseModes } from '../store/db.js';
 import { openExistingDb, type ExistingDb } from '../store/existing-db.js';
 import { readInventoryDir, toHostSpec } from '../store/inventory-file.js';
 import { InventoryStore } from '../store/inventory.js';
@@ -94,15 +94,64 @@ export function diskCheck(dataDir: string): HealthCheck {
   return ok('disk', detail);
 }
 
-/** The database opened read-only, checked; `existing` only when its schema is the one this warden reads. */
+/** The files warden opens in its data dir, and what it needs of each: it writes all but the key, which it reads. */
+const DATA_FILES: ReadonlyArray<{ file: string; need: 'write' | 'read' }> = [
+  { file: DB_FILE, need: 'write' },
+  { file: `${DB_FILE}-wal`, need: 'write' },
+  { file: `${DB_FILE}-shm`, need: 'write' },
+  { file: `${DB_FILE}.head`, need: 'write' },
+  { file: AUDIT_KEY_FILE, need: 'read' },
+];
+
+/**
+ * Each file of the data dir that is there and that this user cannot write (read, for the key),
+ * with its owner and mode: what a `sudo warden ...` leaves behind for the service user. access()
+ * only asks; as root it always says yes, which is right: root can write them.
+ */
+function deniedFiles(dataDir: string): string[] {
+  const denied: string[] = [];
+  for (const { file, need } of DATA_FILES) {
+    const path = join(dataDir, file);
+    if (!existsSync(path)) continue;
+    try {
+      accessSync(path, need === 'write' ? constants.R_OK | constants.W_OK : constants.R_OK);
+    } catch (err) {
+      let owner = '';
+      try {
+        const st = statSync(path);
+        owner = `, owner uid ${st.uid}, mode ${(st.mode & 0o777).toString(8).padStart(4, '0')}`;
+      } catch {
+        // Gone meanwhile or not stat-able: the access error says enough.
+      }
+      denied.push(`${path} is not ${need === 'write' ? 'writable' : 'readable'} (${codeOf(err)}${owner})`);
+    }
+  }
+  return denied;
+}
+
+/** A FAIL naming the files this user cannot use, joined with what the rest of the check found. */
+function withDenied(denied: readonly string[], check: HealthCheck): HealthCheck {
+  if (denied.length === 0) return check;
+  const uid = process.getuid?.();
+  const detail = `${denied.join('; ')}: warden run as ${uid === undefined ? 'this user' : `uid ${uid}`} cannot open ${denied.length === 1 ? 'it' : 'them'} `
+    + '(files left by `sudo warden ...`? chown them to the user warden runs as)';
+  return fail('database', check.level === 'fail' ? `${detail}; also ${check.detail}` : detail);
+}
+
+/**
+ * The database opened read-only, checked; `existing` only when its schema is the one this warden
+ * reads. The files warden writes are checked for this user first (opening the database read-only
+ * may leave -wal and -shm files of its own).
+ */
 export function databaseCheck(dataDir: string): { existing?: ExistingDb; check: HealthCheck } {
+  const denied = deniedFiles(dataDir);
   let found: ExistingDb | undefined;
   try {
     found = openExistingDb(dataDir);
   } catch (err) {
-    return { check: fail('database', errorMessage(err)) };
+    return { check: withDenied(denied, fail('database', errorMessage(err))) };
   }
-  if (!found) return { check: warn('database', `no database at ${dbPath(dataDir)} yet: warden creates it at its first start`) };
+  if (!found) return { check: withDenied(denied, warn('database', `no database at ${dbPath(dataDir)} yet: warden creates it at its first start`)) };
   const { db, version, expected } = found;
   let verdict: string;
   try {
@@ -111,11 +160,11 @@ export function databaseCheck(dataDir: string): { existing?: ExistingDb; check: 
     verdict = errorMessage(err);
   }
   const path = dbPath(dataDir);
-  const close = (check: HealthCheck) => { db.close(); return { check }; };
+  const close = (check: HealthCheck) => { db.close(); return { check: withDenied(denied, check) }; };
   if (verdict !== 'ok') return close(fail('database', `${path}: quick_check says ${verdict.slice(0, 300)}`));
   if (version > expected) return close(fail('database', `${path}: schema version ${version} is newer than this warden's (${expected}): upgrade warden`));
   if (version < expected) return close(warn('database', `${path}: schema version ${version}, this warden's is ${expected}: migrated at its next start`));
-  return { existing: found, check: ok('database', `${path}: quick_check ok, schema version ${version}`) };
+  return { existing: found, check: withDenied(denied, ok('database', `${path}: quick_check ok, schema version ${version}`)) };
 }
 
 export function policyCheck(config: Config): HealthCheck {

@@ -2,6 +2,9 @@
 // breakers, watches, the notification outbox, open work), read from the database and judged for
 // `warden status`; `warden doctor` reuses the gate's part. Reads only: never a source of decisions.
 import { hostname } from 'node:os';
+import { WATCHDOG_EVERY_MS } from '../loop/runner.js';
+import { RETENTION_EVERY_MS } from '../server/retention.js';
+import { formatDurationMs } from '../shared/durations.js';
 import { ACTIVE_STATUSES } from '../shared/incident-machine.js';
 import { ApprovalStore } from '../store/approvals.js';
 import type { Db } from '../store/db.js';
@@ -18,6 +21,19 @@ export const OUTBOX_LATE_MS = 15 * 60_000;
 const GIVEN_UP_WINDOW_MS = 24 * 3_600_000;
 /** The heartbeat is stale after this many of its intervals without a beat. */
 const HEARTBEAT_MISSED = 3;
+
+/**
+ * How often `warden serve` runs each of its other watches, and how long after its last row one is
+ * stale: a few missed runs, with slack for a pass that waited on the database or ran long. A stale
+ * watch is a warning, not a problem: serve may simply not be running (the heartbeat, when
+ * configured, is the one whose silence is a problem).
+ */
+const WATCH_CADENCE: ReadonlyMap<string, { everyMs: number; staleMs: number; runner: string }> = new Map([
+  // Every 30 s: stale after 3 minutes.
+  ['watchdog', { everyMs: WATCHDOG_EVERY_MS, staleMs: 6 * WATCHDOG_EVERY_MS, runner: '`warden serve` running with the loop on' }],
+  // Every 6 h: stale after 13 h, two missed passes and an hour.
+  ['retention', { everyMs: RETENTION_EVERY_MS, staleMs: 2 * RETENTION_EVERY_MS + 3_600_000, runner: '`warden serve` running' }],
+]);
 
 export interface RecordedHealth {
   killSwitch: KillSwitchState;
@@ -100,8 +116,19 @@ function breakerChecks(rows: readonly BreakerRow[], now: Date): HealthCheck[] {
   return out;
 }
 
+/** One watch's last row: a failure is a problem; a pass older than its cadence allows is a warning. */
+function watchCheck(w: WatchRow, now: Date): HealthCheck {
+  const name = `watch ${w.name}`;
+  if (!w.ok) return fail(name, `failed ${ago(w.at, now)}: ${w.detail}`);
+  const detail = `ok ${ago(w.at, now)}${w.detail ? `: ${w.detail}` : ''}`;
+  const cadence = WATCH_CADENCE.get(w.name);
+  const at = Date.parse(w.at);
+  if (!cadence || Number.isNaN(at) || now.getTime() - at <= cadence.staleMs) return ok(name, detail);
+  return warn(name, `stale: last ran ${ago(w.at, now)}${w.detail ? ` (${w.detail})` : ''}, expected every ${formatDurationMs(cadence.everyMs)}: is ${cadence.runner}?`);
+}
+
 function watchChecks(rows: readonly WatchRow[], heartbeatSeconds: number | undefined, now: Date): HealthCheck[] {
-  const out = rows.map((w) => (w.ok ? ok(`watch ${w.name}`, `ok ${ago(w.at, now)}${w.detail ? `: ${w.detail}` : ''}`) : fail(`watch ${w.name}`, `failed ${ago(w.at, now)}: ${w.detail}`)));
+  const out = rows.map((w) => watchCheck(w, now));
   if (heartbeatSeconds === undefined) return out.length ? out : [ok('watches', 'none recorded')];
   const beat = rows.find((w) => w.name === 'heartbeat');
   if (!beat) return [...out, warn('watch heartbeat', 'configured (loop.heartbeat) but never recorded: is `warden serve` running with the loop on?')];

@@ -36,10 +36,14 @@ export function breakerWait(incidents: IncidentLog, breakers: BreakerBoard | und
     return { escalate: `${why}; its incidents waited since ${waitingSince} for the host to come back, and it has not` };
   }
   if (previous?.name !== open.name || previous.since !== open.since) {
-    incidents.addEvent(inc.id, 'note', `waiting: ${why}; its circuit breaker is open until ${open.retryAt ?? '?'}, so the loop does not hammer the host and looks again then`, {
+    const until = open.state === 'half_open' ? 'one trial call is testing it now' : `its circuit breaker is open until ${open.retryAt ?? '?'}`;
+    incidents.addEvent(inc.id, 'note', `waiting: ${why}; ${until}, so the loop does not hammer the host and looks again then`, {
       [BREAKER_EVENT]: { name: open.name, since: open.since, waitingSince },
     });
   }
+  // While another call is the trial, look again soon: its outcome decides within its bound. Incidents
+  // woken together at retryAt are spread over a second, so one of them is the trial, not all at once.
+  if (open.state === 'half_open') return { wait: true, retryAfterMs: 2_000 };
   const retryAt = open.retryAt ? Date.parse(open.retryAt) : now + 60_000;
-  return { wait: true, retryAfterMs: Math.max(1_000, retryAt - now + 250) };
+  return { wait: true, retryAfterMs: Math.max(1_000, retryAt - now + 250 + Math.floor(Math.random() * 1_000)) };
 }

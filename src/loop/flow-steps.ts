@@ -176,8 +176,12 @@ const FAILED_WRITE_KINDS = new Set(['target_failed', 'unavailable', 'internal'])
 export const isFailedWrite = (r: { kind?: string; notRun?: true }): boolean => r.kind !== undefined && FAILED_WRITE_KINDS.has(r.kind) && r.notRun !== true;
 
 /** Tells safe mode how one of the loop's writes went: the call itself (write) or its verification (verify). */
-export function noteOutcome(run: Run, tool: string, ok: boolean, stage: 'write' | 'verify', detail: string): void {
+export function noteOutcome(run: Run, tool: string, ok: boolean, stage: 'write' | 'verify', detail: string, unreadable = false): void {
+  // A verification that could not read its target at all says nothing of the write: the dependency
+  // is down, and that is its breaker's business.
+  if (unreadable) return;
   const inc = run.d.incidents.get(run.id);
+
   run.d.selfCheck?.record({ incidentId: run.id, tool, target: inc?.target ?? null, ok, stage, detail });
 }
 
@@ -191,7 +195,7 @@ export async function afterWrite(run: Run, what: string, next: (run: Run) => Pro
   }
   run.d.incidents.transition(run.id, 'verify', `verifying after ${what}`.slice(0, 500), { waitingOn: null, ...(count ? { attempts: inc.attempts + 1 } : {}) });
   const v = await verifyStep(run, what);
-  noteOutcome(run, tool, v.ok, 'verify', v.reason);
+  noteOutcome(run, tool, v.ok, 'verify', v.reason, v.unreadable);
   if (v.ok) {
     resolveIncident(run.d, run.id, `${what}; verified: ${v.reason}`.slice(0, 2_000));
     return {};
@@ -290,7 +294,7 @@ export async function runbookStep(run: Run, why: string): Promise<FlowNext> {
       const what = `runbook ${action.tool} on ${inc.target} (${action.reason})`;
       d.incidents.transition(run.id, 'verify', `${what}: ${r.text.split('\n')[0]}`.slice(0, 500), { attempts: inc.attempts + 1 }, { kind: 'tool' });
       const v = await verifyStep(run, what);
-      noteOutcome(run, action.tool, v.ok, 'verify', v.reason);
+      noteOutcome(run, action.tool, v.ok, 'verify', v.reason, v.unreadable);
       if (v.ok) {
         resolveIncident(d, run.id, `${what}; verified: ${v.reason}`);
         return {};

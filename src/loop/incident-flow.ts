@@ -112,7 +112,7 @@ async function restoreFirst(run: Run): Promise<FlowNext | undefined> {
   const what = `restored first by the runbook: ${action.tool} on ${inc.target} (${action.reason})`;
   d.incidents.transition(run.id, 'verify', `${what}: ${r.text.split('\n')[0]}`.slice(0, 500), { attempts: inc.attempts + 1 }, { kind: 'tool' });
   const v = await verifyStep(run, what);
-  noteOutcome(run, action.tool, v.ok, 'verify', v.reason);
+  noteOutcome(run, action.tool, v.ok, 'verify', v.reason, v.unreadable);
   if (!v.ok) return undefined;
   resolveIncident(d, run.id, `${what}; verified: ${v.reason}`);
   await investigate(run);

@@ -8,7 +8,6 @@
 import type { Adapters } from '../adapters/index.js';
 import type { Precondition, PreconditionCall, PreconditionVerdict } from '../policy/call.js';
 import { ACTIVE_STATUSES, type IncidentLog } from '../shared/incidents.js';
-import { LOOP_PRINCIPAL } from '../shared/roles.js';
 import { CONTAINER_START_TOOLS, CONTAINER_STOP_TOOLS } from '../shared/containers.js';
 import type { AuditLog } from '../store/audit.js';
 import type { InventoryReader } from '../store/readers.js';
@@ -19,7 +18,6 @@ import { dependencyIncident } from './correlate.js';
 export const MAINTENANCE_LABEL = 'warden.maintenance';
 
 /** warden's own calls that stop or (re)start a container, and leave kill/stop events behind. */
-const STOP_TOOLS = CONTAINER_STOP_TOOLS;
 const DOCKER_WRITES = [...CONTAINER_STOP_TOOLS, ...CONTAINER_START_TOOLS];
 /** Signals that ask a process to end; a kill with another (HUP for a reload) is no stop. */
 const STOPPING_SIGNALS = new Set(['15', 'SIGTERM', 'TERM', '9', 'SIGKILL', 'KILL', '2', 'SIGINT', 'INT', '3', 'SIGQUIT', 'QUIT']);
@@ -32,7 +30,7 @@ export interface PreconditionDeps {
   adapters: Pick<Adapters, 'docker'>;
   incidents: Pick<IncidentLog, 'get' | 'list'>;
   inventory: InventoryReader;
-  audit: Pick<AuditLog, 'callsOn'>;
+  audit: Pick<AuditLog, 'callsOn' | 'stopIntent'>;
   silences: Pick<SilenceStore, 'matching'>;
 }
 
@@ -98,8 +96,10 @@ async function dockerSays(d: PreconditionDeps, call: PreconditionCall): Promise<
   // Since its last start; without Docker's answer, the last day of the audit.
   const since = state ? state.startedAt : new Date(Date.now() - 86_400_000).toISOString();
   const mine = d.audit.callsOn(call.target, DOCKER_WRITES, since.startsWith('0001') ? '' : since);
-  const stop = mine.find((c) => STOP_TOOLS.includes(c.tool) && c.outcome === 'completed' && c.principal !== LOOP_PRINCIPAL);
-  const startedSince = stop && mine.some((c) => !STOP_TOOLS.includes(c.tool) && c.time > stop.time && c.outcome === 'completed');
+  // Held apart from the audit (archiving never loses it); a start outside warden since then ends it,
+  // since the container's StartedAt is then newer than the stop.
+  const stop = d.audit.stopIntent(call.target);
+  const startedSince = stop && state && !state.startedAt.startsWith('0001') && state.startedAt > stop.time;
   if (stop && !startedSince) {
     return {
       kind: 'hold', rule: 'loop.operator-stopped',

@@ -15,6 +15,9 @@ import { DatabaseBusy, isBusy } from '../store/busy.js';
 import type { HealthStateStore } from '../store/health-states.js';
 import { WATCHDOG_EVENT, duration, findStuck, progressOf, watchdogLimits, type WatchdogAction, type WatchdogLimits, type Watched } from './watchdog.js';
 
+/** How often the watchdog looks for stuck incidents unless told otherwise (`warden status` judges its row by it). */
+export const WATCHDOG_EVERY_MS = 30_000;
+
 export interface RunnerOptions {
   /** How often the approvals of parked incidents are checked (default 2 s). */
   approvalPollMs?: number;
@@ -75,7 +78,7 @@ export class Runner implements IncidentQueue {
     this.clock = opts.now ?? (() => new Date());
     this.limits = { ...watchdogLimits(deps.cfg), ...opts.watchdogLimits };
     this.pollMs = opts.approvalPollMs ?? 2_000;
-    this.watchdogMs = opts.watchdogMs ?? 30_000;
+    this.watchdogMs = opts.watchdogMs ?? WATCHDOG_EVERY_MS;
   }
 
   wake(incidentId: string): void {

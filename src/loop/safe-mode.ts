@@ -72,15 +72,18 @@ export class SafeMode {
       if (state.on) return;
       // Outcomes before the last re-arm were judged by a human already.
       const evidence = tripEvidence(this.d.store.outcomesSince(state.at ?? ''), this.d.settings, now);
-      if (evidence) this.trip(evidence, now);
+      if (evidence) this.trip(evidence, state.at, now);
     } catch (err) {
       this.d.log.error({ err: String(err) }, 'safe mode: the outcome of a loop write could not be recorded or judged');
     }
   }
 
-  private trip(evidence: TripEvidence, now: Date): void {
+  /** `judgedSince`: the re-arm the evidence was judged after; a newer re-arm or another trip in between wins. */
+  private trip(evidence: TripEvidence, judgedSince: string | null, now: Date): void {
     const reason = evidence.rule;
-    this.d.store.set(true, SELF, reason, evidence, () => this.d.audit.append(switchEntry(true, SELF, reason, 'internal', evidence)), now);
+    const tripped = this.d.store.switchIf((s) => !s.on && s.at === judgedSince, true, SELF, reason, evidence,
+      () => this.d.audit.append(switchEntry(true, SELF, reason, 'internal', evidence)), now);
+    if (!tripped) return;
     this.d.notifier.send({
       event: 'escalation',
       title: `warden: the loop switched itself to SAFE MODE: ${reason}. Its writes are dry runs until a human re-arms it (warden loop arm --reason TEXT)`,
@@ -101,8 +104,7 @@ export function switchEntry(on: boolean, by: string, reason: string, transport: 
 
 /** A human re-arms the loop: its writes run again as the policy decides. Returns false when it was not in safe mode. */
 export function armLoop(d: Pick<SafeModeDeps, 'store' | 'audit' | 'notifier'>, by: string, reason: string, transport: AuditInput['transport']): boolean {
-  if (!d.store.isOn()) return false;
-  d.store.set(false, by, reason, null, () => d.audit.append(switchEntry(false, by, reason, transport)));
+  if (!d.store.switchIf((s) => s.on, false, by, reason, null, () => d.audit.append(switchEntry(false, by, reason, transport)))) return false;
   d.notifier.send({ event: 'notify', title: `warden: the loop was re-armed by ${by}: its writes run again as the policy decides`, fields: { by, reason } });
   return true;
 }

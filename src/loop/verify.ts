@@ -32,6 +32,8 @@ export interface Verification {
   reason: string;
   /** The last inspect view, for the runbooks' next decision. */
   view?: ContainerView;
+  /** The target could not be read at all (an open breaker, Docker not accepting connections): no verdict on the write. */
+  unreadable?: true;
 }
 
 /** The runner's one shutdown signal is shared by every run: each sleep removes its listener again. */
@@ -73,7 +75,7 @@ async function verifyContainer(client: Client, host: string, container: string, 
     if (!r.ok || !r.output) {
       // Docker answering slowly once is no verdict; a container that is gone, or a refusal, is.
       if (r.kind === 'unavailable' && (unreadable += 1) < 3) { await sleep(pollMs, opts.signal); continue; }
-      return { ok: false, reason: `cannot inspect it: ${r.text.slice(0, 300)}`, view };
+      return { ok: false, reason: `cannot inspect it: ${r.text.slice(0, 300)}`, view, ...(r.notRun ? { unreadable: true as const } : {}) };
     }
     view = r.output as unknown as ContainerView;
     const failed = failsNow(view);

@@ -1,7 +1,7 @@
 // Turns a raw tools/call into a call the gate can decide on: validated arguments, targets in
 // their canonical spelling, the tool's own facts (a runbook's tier), and the hash an approval is
 // bound to. It decides nothing and writes nothing: a refusal comes back for the guard to audit.
-import { ToolFailure, type FailureKind } from '../errors.js';
+import { ToolFailure, type FailureDetails, type FailureKind } from '../errors.js';
 import { redactValue } from '../shared/redact.js';
 import { canonicalJson, sha256 } from '../store/canonical.js';
 import type { InventoryReader } from '../store/readers.js';
@@ -25,6 +25,8 @@ export interface PrepareRefusal {
   target: string | null;
   args: unknown;
   argsHash: string;
+  /** The failure's details worth passing on (notRun: Docker was not reached while resolving the target). */
+  details?: FailureDetails;
 }
 
 /** A target read from arguments that failed validation, so even that entry says what was aimed at. */
@@ -75,7 +77,7 @@ export class CallPreparer {
     } catch (err) {
       // Our own bug while preparing is refused as internal; the guard gives it a reference.
       const f = err instanceof ToolFailure ? err : new ToolFailure('internal', 'internal error', {}, err);
-      return { ok: false, refusal: { kind: f.kind, message: f.message, target, args: auditableArgs(input), argsHash: sha256(canonicalJson(input)) } };
+      return { ok: false, refusal: { kind: f.kind, message: f.message, target, args: auditableArgs(input), argsHash: sha256(canonicalJson(input)), ...(f.details.notRun ? { details: { notRun: true } } : {}) } };
     }
   }
 }

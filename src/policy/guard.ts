@@ -254,7 +254,7 @@ export class Guard {
       const { refusal: r } = ready;
       const message = r.kind === 'internal' ? `internal error, ref ${callId}` : r.message;
       await this.recordRefusal({ ...base, risk: spec.risk, target: r.target, args: r.args, argsHash: r.argsHash, phase: 'failed', errorKind: r.kind, result: message });
-      return { ok: false, outcome: { ok: false, callId, kind: r.kind, message, details: {} } };
+      return { ok: false, outcome: { ok: false, callId, kind: r.kind, message, details: r.details ?? {} } };
     }
     return { ok: true, spec, ready: ready.call };
   }

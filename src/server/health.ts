@@ -32,23 +32,31 @@ export function createHealthCheck(rt: HealthRuntime): () => Promise<Health> {
   let cached: { atMs: number; docker: Health['docker']['local'] } | undefined;
   let probed: { atMs: number; ok: boolean } | undefined;
 
-  async function pingDocker(): Promise<Health['docker']['local']> {
-    if (cached && Date.now() - cached.atMs < CACHE_MS) return cached.docker;
+  // One ping at a time, whoever asks: a wedged dockerd must not collect a socket per /healthz request.
+  let pinging: Promise<Health['docker']['local']> | undefined;
+
+  async function ping(): Promise<Health['docker']['local']> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new Error('timeout')), DOCKER_PING_MS);
     });
-    let docker: Health['docker']['local'];
     try {
       await Promise.race([rt.adapters.docker('local').ping(), timeout]);
-      docker = 'ok';
+      return 'ok';
     } catch {
-      docker = 'unreachable';
+      return 'unreachable';
     } finally {
       clearTimeout(timer);
     }
-    cached = { atMs: Date.now(), docker };
-    return docker;
+  }
+
+  async function pingDocker(): Promise<Health['docker']['local']> {
+    if (cached && Date.now() - cached.atMs < CACHE_MS) return cached.docker;
+    pinging ??= ping().then((docker) => {
+      cached = { atMs: Date.now(), docker };
+      return docker;
+    }).finally(() => { pinging = undefined; });
+    return pinging;
   }
 
   /**
@@ -56,13 +64,19 @@ export function createHealthCheck(rt: HealthRuntime): () => Promise<Health> {
    * stands. A failed audit write since the last probe asks again at once: it may have been a blip.
    */
   function writable(): boolean {
-    if (probed && Date.now() - probed.atMs < WRITE_PROBE_MS && rt.audit.writeProblem() === undefined) return probed.ok;
+    const failed = rt.audit.writeProblem();
+    if (probed && Date.now() - probed.atMs < WRITE_PROBE_MS && (!failed || Date.parse(failed.at) < probed.atMs)) return probed.ok;
     try {
       probeWrite(rt.db);
       probed = { atMs: Date.now(), ok: true };
       rt.audit.writeRecovered();
     } catch (err) {
-      if (isBusy(err)) return probed?.ok ?? true;
+      // Another process holds the lock: that says nothing, and asking again at every request would
+      // spend the busy timeout each time on the event loop. The last answer stands for a while.
+      if (isBusy(err)) {
+        probed = { atMs: Date.now(), ok: probed?.ok ?? true };
+        return probed.ok;
+      }
       probed = { atMs: Date.now(), ok: false };
     }
     return probed.ok;

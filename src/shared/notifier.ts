@@ -20,14 +20,22 @@ export interface WebhookConfig {
 /** The default bound on `Notifier.flush`: well inside the 10 s a graceful shutdown is promised. */
 export const NOTIFIER_CLOSE_DEADLINE_MS = 3_000;
 
+/**
+ * How long, past its deadline, `Notifier.flush` may still block for another process's write lock to
+ * write a notification it could not write before: one synchronous try, in all, at most this long.
+ */
+export const NOTIFIER_LAST_WRITE_MS = 250;
+
 export interface Notifier {
   /** Records the notification for every hook that listens and returns; never throws, never waits. */
   send(n: Notification): void;
   /**
    * The notifier's last call, at shutdown: delivers what is due for the hooks this process sent to
    * (one try each, no backoff), aborts what is still in flight at `deadlineMs` (default
-   * NOTIFIER_CLOSE_DEADLINE_MS) and resolves by then. Whatever is not delivered stays pending in the
-   * outbox for the next process. Sends after it are still recorded, not delivered.
+   * NOTIFIER_CLOSE_DEADLINE_MS) and resolves by then, or at most NOTIFIER_LAST_WRITE_MS later when a
+   * notification still waits for another process's write lock: it gets that long for one last write.
+   * Whatever is not delivered stays pending in the outbox for the next process. Sends after it are
+   * still recorded (one try each), not delivered.
    */
   flush(deadlineMs?: number): Promise<void>;
 }
@@ -60,6 +68,12 @@ export type OutboxClaim = { entry: OutboxEntry } | { entry?: undefined; nextAt: 
 export interface NotificationOutbox {
   /** All rows of one notification, or none. */
   add(entries: NewOutboxEntry[], signal?: AbortSignal): Promise<void>;
+  /**
+   * The same, as one synchronous try that blocks the process at most `waitMs` (whatever the
+   * connection's own busy timeout) for another process's write lock; throws if it could not write.
+   * Only for the notifier's last write at its close deadline.
+   */
+  addNow(entries: NewOutboxEntry[], waitMs: number): void;
   /** Leases the oldest pending row of `hook` for `leaseMs`, when it is due: never a later row before it. */
   claim(hook: string, leaseMs: number, signal?: AbortSignal): Promise<OutboxClaim>;
   /** Keeps the row leased until `until`; with `failure`, records a failed try (`counted`: a request was sent). */

@@ -9,7 +9,6 @@ import { join } from 'node:path';
 import { constants as zlib, gunzipSync, gzipSync } from 'node:zlib';
 import { CommandError, InputError, errorMessage } from '../errors.js';
 import { ACTIVE_STATUSES } from '../shared/incident-machine.js';
-import { CONTAINER_START_TOOLS, CONTAINER_STOP_TOOLS } from '../shared/containers.js';
 import {
   GENESIS_HASH, STORED_COLUMNS, entryFromStored, entryHash, type ArchiveCheck, type AuditLog, type ChainBreak, type ChainWalk,
   type StoredAuditRow,
@@ -22,7 +21,8 @@ import type { Db } from './db.js';
 export const ARCHIVE_DIR = 'audit-archive';
 /**
  * The youngest entries an archive may take: policy limits count calls in their windows from the
- * live table, and the loop's preconditions read its last day. A policy limit with a longer window
+ * live table, and the loop's preconditions read its last day (a person's stop is kept apart, in
+ * stop_intents, so archiving never loses it). A policy limit with a longer window
  * raises it (`minAgeMs`); policy-file.ts sets no upper bound on windows.
  */
 export const MIN_ARCHIVE_AGE_MS = 24 * 3_600_000;
@@ -169,22 +169,6 @@ function dropUnreferenced(db: Db, dir: string, file: string): void {
   }
 }
 
-/**
- * The oldest `requested` entry of a completed stop_container by anyone but the loop on a target
- * that no completed start, restart or recreate followed: the loop's precondition (operator-stopped)
- * reads it from the live table, so archiving it would let the loop start a container a person
- * stopped on purpose. A container stopped for good keeps everything after its stop live.
- */
-function stopIntentPin(db: Db, afterSeq: number): number | null {
-  const done = `EXISTS (SELECT 1 FROM audit c WHERE c.call_id = %.call_id AND c.phase = 'completed')`;
-  const row = db.prepare(`SELECT min(r.seq) AS seq FROM audit r
-    WHERE r.seq > ? AND r.phase = 'requested' AND r.dry_run = 0 AND r.tool IN (SELECT value FROM json_each(?)) AND r.principal != 'loop' AND ${done.replace('%', 'r')}
-      AND NOT EXISTS (SELECT 1 FROM audit s WHERE s.target = r.target AND s.seq > r.seq AND s.phase = 'requested' AND s.dry_run = 0
-        AND s.tool IN (SELECT value FROM json_each(?)) AND ${done.replace('%', 's')})`)
-    .get(afterSeq, JSON.stringify(CONTAINER_STOP_TOOLS), JSON.stringify(CONTAINER_START_TOOLS)) as { seq: number | null };
-  return row.seq;
-}
-
 interface SegmentRange {
   /** The newest archived entry before this segment (seq 0 and GENESIS_HASH when none). */
   after: { seq: number; hash: string };
@@ -197,7 +181,6 @@ function planSegment(db: Db, head: number, before: Date, maxEntries: number): { 
   const active = new Map((db.prepare(`SELECT id, status FROM incidents WHERE status IN (SELECT value FROM json_each(?))`)
     .all(JSON.stringify(ACTIVE_STATUSES)) as Array<{ id: string; status: string }>).map((i) => [i.id, i.status]));
   const beforeIso = before.toISOString();
-  const pinned = stopIntentPin(db, after.seq);
   let lastSeq: number | null = null;
   let stoppedAt: string | null = null;
   const rows = db.prepare('SELECT seq, time, incident_id AS incidentId FROM audit WHERE seq > ? ORDER BY seq LIMIT ?')
@@ -208,8 +191,6 @@ function planSegment(db: Db, head: number, before: Date, maxEntries: number): { 
     else if (row.time >= beforeIso) stoppedAt = `entry ${row.seq} was written at ${row.time}, not before ${beforeIso}`;
     // The loop resumes an active incident from its audit entries (AuditLog.forIncident).
     else if (row.incidentId !== null && active.has(row.incidentId)) stoppedAt = `entry ${row.seq} is of incident ${row.incidentId}, still ${active.get(row.incidentId)}`;
-    // The loop's operator-stopped hold reads a person's stop back from the live table.
-    else if (pinned !== null && row.seq >= pinned) stoppedAt = `entry ${row.seq} is a stop_container by a person on a container not started since: the loop's "stopped on purpose" hold reads it`;
     if (stoppedAt) break;
     lastSeq = row.seq;
   }

@@ -320,6 +320,11 @@ export class AuditLog {
       ORDER BY r.seq DESC LIMIT 50`).all({ target, since, tools: JSON.stringify(tools) }) as Array<{ tool: string; principal: string; time: string; outcome: AuditPhase | null; endedAt: string | null }>;
   }
 
+  /** A person's stop of this target that no start through warden followed (migration 18's triggers keep it, archive or not). */
+  stopIntent(target: string): { principal: string; time: string } | undefined {
+    return this.db.prepare('SELECT principal, time FROM stop_intents WHERE target = ?').get(target) as { principal: string; time: string } | undefined;
+  }
+
   /** Calls of these tools that started (ran or are running) since `since`, for one target, one principal, or all; at most `cap`. */
   countExecuted(tools: readonly string[], since: Date, key: { target?: string; principal?: string } = {}, cap = -1): number {
     const stmt = key.target !== undefined ? this.executedCount.target : key.principal !== undefined ? this.executedCount.principal : this.executedCount.overall;

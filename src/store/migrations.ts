@@ -388,4 +388,31 @@ export const MIGRATIONS: readonly string[] = [
     WHEN NOT EXISTS (SELECT 1 FROM audit_archives a WHERE old.seq BETWEEN a.first_seq AND a.last_seq)
     BEGIN SELECT RAISE(ABORT, 'audit is append-only: only entries held by an archive segment may leave the table'); END;
   `,
+  // 18: a person's stop of a container, kept apart from the audit so archiving the audit never loses
+  // it: the loop's operator-stopped hold reads it. Kept by triggers on the audit itself (a completed,
+  // executed stop_container by anyone but the loop sets it; a completed start, restart or recreate of
+  // that target ends it), and filled once from the audit as it stands.
+  `
+  CREATE TABLE stop_intents (
+    target     TEXT PRIMARY KEY,
+    principal  TEXT NOT NULL,
+    time       TEXT NOT NULL,
+    call_id    TEXT NOT NULL
+  );
+  CREATE TRIGGER audit_stop_intent AFTER INSERT ON audit
+    WHEN new.phase = 'completed' AND new.dry_run = 0 AND new.tool = 'stop_container' AND new.principal != 'loop' AND new.target IS NOT NULL
+    BEGIN
+      INSERT INTO stop_intents (target, principal, time, call_id) VALUES (new.target, new.principal, new.time, new.call_id)
+        ON CONFLICT (target) DO UPDATE SET principal = excluded.principal, time = excluded.time, call_id = excluded.call_id;
+    END;
+  CREATE TRIGGER audit_start_ends_intent AFTER INSERT ON audit
+    WHEN new.phase = 'completed' AND new.dry_run = 0 AND new.tool IN ('start_container', 'restart_container', 'recreate_container') AND new.target IS NOT NULL
+    BEGIN DELETE FROM stop_intents WHERE target = new.target; END;
+  INSERT OR REPLACE INTO stop_intents (target, principal, time, call_id)
+    SELECT c.target, c.principal, c.time, c.call_id FROM audit c
+    WHERE c.phase = 'completed' AND c.dry_run = 0 AND c.tool = 'stop_container' AND c.principal != 'loop' AND c.target IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM audit s WHERE s.target = c.target AND s.seq > c.seq AND s.phase = 'completed' AND s.dry_run = 0
+        AND s.tool IN ('start_container', 'restart_container', 'recreate_container'))
+    ORDER BY c.seq;
+  `,
 ];

@@ -41,11 +41,32 @@ export class OutboxStore implements NotificationOutbox {
 
   async add(entries: NewOutboxEntry[], signal?: AbortSignal): Promise<void> {
     if (entries.length === 0) return;
+    const write = this.insert(entries);
+    await this.write(() => write.immediate(), signal, Math.max(this.waitMs, ADD_WAIT_MS));
+  }
+
+  /**
+   * One synchronous try under a busy timeout of exactly `waitMs` (SQLite waits for the lock inside
+   * the call), the connection's own restored after it: bounded even on a command's connection,
+   * whose busy timeout is 5 s. Nothing else runs on the connection meanwhile: the call is synchronous.
+   */
+  addNow(entries: NewOutboxEntry[], waitMs: number): void {
+    if (entries.length === 0) return;
+    const write = this.insert(entries);
+    const before = this.db.pragma('busy_timeout', { simple: true }) as number;
+    this.db.pragma(`busy_timeout = ${Math.max(0, Math.floor(waitMs))}`);
+    try {
+      write.immediate();
+    } finally {
+      this.db.pragma(`busy_timeout = ${before}`);
+    }
+  }
+
+  /** The notification is one unit: a hook never gets it while another hook's row is lost. */
+  private insert(entries: NewOutboxEntry[]): { immediate(): void } {
     const insert = this.sql(`INSERT INTO outbox (key, created_at, hook, event, body, status, next_at)
       VALUES (@key, @createdAt, @hook, @event, @body, 'pending', @createdAt)`);
-    // The notification is one unit: a hook never gets it while another hook's row is lost.
-    const write = this.db.transaction(() => { for (const e of entries) insert.run(e); });
-    await this.write(() => write.immediate(), signal, Math.max(this.waitMs, ADD_WAIT_MS));
+    return this.db.transaction(() => { for (const e of entries) insert.run(e); });
   }
 
   /**

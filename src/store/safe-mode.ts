@@ -44,13 +44,24 @@ export class SafeModeStore {
 
   /** Switches it on or off; `record` (its audit entry) runs in the same transaction. */
   set(on: boolean, by: string, reason: string, evidence: unknown, record: () => void, now = new Date()): SafeModeState {
-    this.db.transaction(() => {
+    this.switchIf(() => true, on, by, reason, evidence, record, now);
+    return this.state();
+  }
+
+  /**
+   * Switches it only when `still(current)` holds inside the switch's own transaction: a trip judged on
+   * outcomes a person just re-armed past, or a re-arm of a loop another person re-armed already, does
+   * nothing. Returns whether it switched.
+   */
+  switchIf(still: (current: SafeModeState) => boolean, on: boolean, by: string, reason: string, evidence: unknown, record: () => void, now = new Date()): boolean {
+    return this.db.transaction((): boolean => {
+      if (!still(this.state())) return false;
       this.stmt(`INSERT INTO loop_safe_mode (id, on_, reason, evidence, by_, at) VALUES (1, ?, ?, ?, ?, ?)
         ON CONFLICT (id) DO UPDATE SET on_ = excluded.on_, reason = excluded.reason, evidence = excluded.evidence, by_ = excluded.by_, at = excluded.at`)
         .run(on ? 1 : 0, reason, evidence === null || evidence === undefined ? null : JSON.stringify(evidence), by, now.toISOString());
       record();
+      return true;
     }).immediate();
-    return this.state();
   }
 
   recordOutcome(o: LoopOutcome): void {

@@ -1,17 +1,20 @@
 // `warden status` and `warden doctor` as a user runs them: status reads what running processes
-// recorded and exits 1 naming each problem; doctor checks the setup itself (files, database,
-// Docker, SSH, the Messages API, webhooks) on a broken and on a good setup. Neither creates a
-// database.
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+// recorded and exits 1 naming each problem, and warns of a watch that has not run for longer than
+// its cadence allows; doctor checks the setup itself (files, database, Docker, SSH, the Messages
+// API, webhooks) on a broken and on a good setup, and names each database file the user it runs
+// as cannot write. Neither creates a database.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
-import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDb } from '../../src/store/db.js';
 import { HealthStateStore } from '../../src/store/health-states.js';
 import { KillSwitchStore } from '../../src/store/kill-switch.js';
 import { SafeModeStore } from '../../src/store/safe-mode.js';
-import { dataDirEnv, warden } from '../support/cli.js';
+import { CLI, dataDirEnv, warden } from '../support/cli.js';
 import { startDockerd, type Dockerd } from '../support/dockerd.js';
 import { writeInventory } from '../support/inventory.js';
 import { tempDir } from '../support/processes.js';
@@ -94,6 +97,19 @@ describe('warden status', () => {
     expect(r.stdout).not.toMatch(/TOKEN|SECRET/);
   });
 
+  it('warns of a watchdog pass from two days ago, naming when it last ran, and exits 0', () => {
+    const w = recorded((db) => {
+      const health = new HealthStateStore(db);
+      health.saveWatch({ name: 'watchdog', at: minutesAgo(2 * 24 * 60), ok: true, detail: 'nothing stuck', updatedBy: 'box:42' });
+      health.saveWatch({ name: 'retention', at: minutesAgo(60), ok: true, detail: 'pruned 3 rows', updatedBy: 'box:42' });
+    });
+    const r = warden(['status'], w.env);
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^warn\s+watch watchdog\s+stale: last ran 2d ago \(nothing stuck\), expected every 30s: is `warden serve` running with the loop on\?$/m);
+    expect(r.stdout).toMatch(/^ok\s+watch retention\s+ok 1h ago: pruned 3 rows$/m);
+    expect(r.stdout).toMatch(/^no problems, 1 warning$/m);
+  });
+
   it('names notifications given up on by their webhook origin only', () => {
     const w = recorded((db) => outboxRow(db, minutesAgo(3), 'failed'));
     const r = warden(['status'], w.env);
@@ -118,6 +134,58 @@ describe('neither command creates a database', () => {
     expect(doctor.stdout).toMatch(/^ok\s+data dir\s+.* is a writable directory$/m);
     expect(doctor.stdout).toMatch(/^warn\s+inventory\s+none loaded \(no database to read\) and no inventory files at /m);
     expect(readdirSync(data)).toEqual([]);
+  });
+});
+
+/** setpriv on the PATH, to run warden as another user (only root may). */
+const setpriv = (process.env.PATH ?? '').split(delimiter).map((d) => join(d, 'setpriv')).find((p) => existsSync(p));
+const canSwitchUser = process.getuid?.() === 0 && setpriv !== undefined;
+const NOBODY = 65534;
+
+describe('warden doctor and database files the user it runs as cannot use', () => {
+  // Needs root (to chown the files) and setpriv (to run warden as uid 65534): skipped when either is missing.
+  it.skipIf(!canSwitchUser)('names each file left by root as a FAIL of the database, and changes none of them (needs root and setpriv)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'warden-doctor-owner-'));
+    try {
+      chmodSync(dir, 0o755);
+      const data = join(dir, 'data');
+      openDb(data).close(); // as `sudo warden inventory load` leaves it: made by root
+      chmodSync(join(data, 'warden.db'), 0o644);
+      writeFileSync(join(data, 'warden.db.head'), '{}\n', { mode: 0o600 });
+      writeFileSync(join(data, 'audit.key'), 'not a key\n', { mode: 0o600 });
+      chownSync(dir, NOBODY, NOBODY);
+      chownSync(data, NOBODY, NOBODY); // the dir is the service user's; its files stay root's
+      const snapshot = () => readdirSync(data).sort().map((f) => `${f} ${createHash('sha256').update(readFileSync(join(data, f))).digest('hex')}`);
+      const before = snapshot();
+      const env = { PATH: process.env.PATH, HOME: dir, WARDEN_DATA_DIR: data, DOCKER_HOST: `unix://${join(dir, 'none.sock')}`, WARDEN_LOG_LEVEL: 'warn' };
+      const asNobody = (args: string[]) => spawnSync(setpriv!, [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', process.execPath, CLI, ...args], {
+        encoding: 'utf8', cwd: dir, env, timeout: 30_000,
+      });
+
+      // What the service user's warden gets from those files:
+      const write = asNobody(['killswitch', 'on', '--reason', 'probe', '--by', 'bob']);
+      expect(write.status).not.toBe(0);
+      expect(write.stderr).toMatch(/cannot open .*warden\.db: EACCES/);
+
+      const doctor = asNobody(['doctor', '--timeout', '1']);
+      expect(doctor.status, doctor.stdout + doctor.stderr).toBe(1);
+      const line = doctor.stdout.split('\n').find((l) => /^\S+\s+database\s/.test(l)) ?? '';
+      expect(line, doctor.stdout).toMatch(/^FAIL\s+database\s/);
+      expect(line).toContain(`${join(data, 'warden.db')} is not writable (EACCES, owner uid 0, mode 0644)`);
+      expect(line).toContain(`${join(data, 'warden.db.head')} is not writable (EACCES, owner uid 0, mode 0600)`);
+      expect(line).toContain(`${join(data, 'audit.key')} is not readable (EACCES, owner uid 0, mode 0600)`);
+      expect(line).toMatch(/warden run as uid 65534 cannot open them \(files left by `sudo warden \.\.\.`\? chown them to the user warden runs as\)/);
+      expect(doctor.stdout).toMatch(/^ok\s+data dir\s+.* is a writable directory$/m);
+      expect(doctor.stderr).toMatch(/^warden: doctor: database: .*warden\.db is not writable/m);
+      // Doctor wrote nothing: the files warden keeps are as root left them.
+      expect(snapshot().filter((f) => !/^warden\.db-(wal|shm) /.test(f))).toEqual(before);
+
+      // Root can write them (access() always says so for root): its doctor finds nothing to name.
+      const asRoot = warden(['doctor', '--timeout', '1'], env, dir);
+      expect(asRoot.stdout, asRoot.stdout).toMatch(/^ok\s+database\s+.*warden\.db: quick_check ok, schema version \d+$/m);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
