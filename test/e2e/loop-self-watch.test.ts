@@ -64,6 +64,18 @@ describe('warden watching itself', () => {
     expect(w.rt.healthStates.breakers().find((b) => b.name === 'messages-api')).toMatchObject({ state: 'closed' });
   });
 
+  it('a garbage answer from the Messages API (a proxy\'s HTML page) is Claude being unreachable: the runbooks restore the container', async () => {
+    await crashed('sw-g1');
+    const w = await worlds.world({ script: [{ raw: { contentType: 'text/html', body: '<html><body>502 Bad Gateway</body></html>' } }] });
+    await w.postAlert('alertmanager', alertmanagerPayload('sw-g1', 'sw-g1 is down'));
+    const inc = await w.incident(byContainer('sw-g1'));
+    w.api!.assertDone();
+    expect(inc).toMatchObject({ status: 'resolved' });
+    expect(inc.resolution).toMatch(/^runbook (re)?start_container/);
+    const said = w.loop.incidents.timeline(inc.id).filter((e) => e.kind === 'model').map((e) => e.summary).join('\n');
+    expect(said).toMatch(/Claude could not be reached: the answer (is not a message|could not be read)/);
+  });
+
   it('writes that keep failing verification switch the loop to safe mode: the next write is not executed, and re-arming is audited', async () => {
     const w = await worlds.world({ script: null, loop: 'safeMode: { consecutive: 5, minWrites: 100 }\nmaxAttempts: 3\n' });
     const failed: string[] = [];
