@@ -39,7 +39,8 @@ export function dockerBehindBreaker<T extends DockerAdapter>(adapter: T, breaker
           if (signal?.aborted && typeof err === 'object' && err !== null) abandoned.add(err);
           throw err;
         });
-        return breaker.run(call).catch((err: unknown) => { throw openAsFailure(err, `Docker on host ${adapter.host}`); });
+        return breaker.run(call, { inconclusive: (err) => typeof err === 'object' && err !== null && abandoned.has(err) })
+          .catch((err: unknown) => { throw openAsFailure(err, `Docker on host ${adapter.host}`); });
       };
     },
   });

@@ -43,6 +43,14 @@ class TrialTimeout extends Error {
   }
 }
 
+/** The trial's caller gave up before the dependency answered: no verdict, so it counts as a failure and the breaker waits again. */
+class TrialUnknown extends Error {
+  constructor(readonly original: unknown) {
+    super('the trial call was abandoned by its caller before the dependency answered');
+    this.name = 'TrialUnknown';
+  }
+}
+
 function bounded<T>(call: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new TrialTimeout(ms)), ms); });
@@ -74,7 +82,7 @@ export class Breaker {
 
   /** `counts(err)`: whether a failure says the dependency is down (a refusal by a healthy dependency does not). */
   constructor(readonly name: string, readonly kind: BreakerKind, private readonly settings: BreakerSettings, counts: (err: unknown) => boolean, private readonly changed: (view: BreakerView) => void) {
-    this.policy = circuitBreaker(handleWhen((err) => err instanceof TrialTimeout || counts(err)), { halfOpenAfter: settings.halfOpenMs, breaker: new ConsecutiveBreaker(settings.failures) });
+    this.policy = circuitBreaker(handleWhen((err) => err instanceof TrialTimeout || err instanceof TrialUnknown || counts(err)), { halfOpenAfter: settings.halfOpenMs, breaker: new ConsecutiveBreaker(settings.failures) });
     this.policy.onFailure(({ handled, reason }) => {
       if (!handled) return;
       this.failures += 1;
@@ -94,8 +102,13 @@ export class Breaker {
     });
   }
 
-  /** Runs `fn` through the breaker; BreakerOpen while it is open and not yet due, or while another call is its trial. */
-  async run<T>(fn: () => Promise<T>): Promise<T> {
+  /**
+   * Runs `fn` through the breaker; BreakerOpen while it is open and not yet due, or while another call
+   * is its trial. `inconclusive(err)`: a failure that says nothing of the dependency (its caller
+   * abandoned it); as the trial's outcome it counts as a failure, since a cancel must never close a
+   * breaker on a dependency that did not answer.
+   */
+  async run<T>(fn: () => Promise<T>, opts: { inconclusive?: (err: unknown) => boolean } = {}): Promise<T> {
     if (this.policy.state === CircuitState.HalfOpen) throw new BreakerOpen(this.view());
     // Open and due: this call is the trial. The breaker judges it within its bound (a hung trial must
     // not hold it half-open); the caller still waits for the call's own outcome, under its own
@@ -103,10 +116,14 @@ export class Breaker {
     const trial = this.policy.state === CircuitState.Open;
     const trialMs = this.settings.trialTimeoutMs ?? BREAKER_DEFAULTS.trialTimeoutMs!;
     let real: Promise<T> | undefined;
+    const judged = (): Promise<T> => bounded((real = fn()), trialMs).catch((err: unknown) => {
+      throw opts.inconclusive?.(err) ? new TrialUnknown(err) : err;
+    });
     try {
-      return await this.policy.execute(trial ? () => bounded((real = fn()), trialMs) : fn);
+      return await this.policy.execute(trial ? judged : fn);
     } catch (err) {
       if (err instanceof TrialTimeout && real) return await real;
+      if (err instanceof TrialUnknown) throw err.original;
       if (err instanceof BrokenCircuitError) throw new BreakerOpen(this.view());
       throw err;
     }

@@ -9,6 +9,7 @@ import type { Adapters } from '../adapters/index.js';
 import type { Precondition, PreconditionCall, PreconditionVerdict } from '../policy/call.js';
 import { ACTIVE_STATUSES, type IncidentLog } from '../shared/incidents.js';
 import { CONTAINER_START_TOOLS, CONTAINER_STOP_TOOLS } from '../shared/containers.js';
+import { LOOP_PRINCIPAL } from '../shared/roles.js';
 import type { AuditLog } from '../store/audit.js';
 import type { InventoryReader } from '../store/readers.js';
 import type { SilenceStore } from '../store/silences.js';
@@ -97,9 +98,10 @@ async function dockerSays(d: PreconditionDeps, call: PreconditionCall): Promise<
   const since = state ? state.startedAt : new Date(Date.now() - 86_400_000).toISOString();
   const mine = d.audit.callsOn(call.target, DOCKER_WRITES, since.startsWith('0001') ? '' : since);
   // Held apart from the audit (archiving never loses it); a start outside warden since then ends it,
-  // since the container's StartedAt is then newer than the stop.
+  // since the container's StartedAt is then newer than the stop. StartedAt is the Docker host's clock
+  // and the stop warden's: only clearly newer counts, so a host clock ahead cannot erase a stop.
   const stop = d.audit.stopIntent(call.target);
-  const startedSince = stop && state && !state.startedAt.startsWith('0001') && state.startedAt > stop.time;
+  const startedSince = stop && state && !state.startedAt.startsWith('0001') && Date.parse(state.startedAt) > Date.parse(stop.time) + OWN_EVENT_SLACK_MS;
   if (stop && !startedSince) {
     return {
       kind: 'hold', rule: 'loop.operator-stopped',
@@ -113,8 +115,10 @@ async function dockerSays(d: PreconditionDeps, call: PreconditionCall): Promise<
   if (state.running || state.restarting) return undefined;
   const startMs = Date.parse(state.startedAt);
   const events = await within(docker.pastEvents({ type: ['container'], container: [state.id], event: ['kill', 'stop'] }, Math.max(0, startMs / 1000), Date.now() / 1000, signal), signal);
-  // warden's own calls (a restart that stopped it and failed to start it again) are not a person's.
-  const ownWindow = (ms: number): boolean => mine.some((c) => ms >= Date.parse(c.time) - OWN_EVENT_SLACK_MS && ms <= Date.parse(c.endedAt ?? new Date().toISOString()) + OWN_EVENT_SLACK_MS);
+  // warden's own calls (a restart that stopped it and failed to start it again) are not a person's;
+  // a person's stop_container through warden is, whatever its outcome says.
+  const own = mine.filter((c) => !(CONTAINER_STOP_TOOLS.includes(c.tool) && c.principal !== LOOP_PRINCIPAL));
+  const ownWindow = (ms: number): boolean => own.some((c) => ms >= Date.parse(c.time) - OWN_EVENT_SLACK_MS && ms <= Date.parse(c.endedAt ?? new Date().toISOString()) + OWN_EVENT_SLACK_MS);
   const byPerson = (events ?? []).filter((e) => (e.action === 'stop' || STOPPING_SIGNALS.has(e.attributes.signal ?? '')) && !ownWindow(e.timeNano / 1e6)).at(-1);
   if (!byPerson) return undefined;
   const at = new Date(byPerson.timeNano / 1e6).toISOString();
