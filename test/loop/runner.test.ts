@@ -1,6 +1,7 @@
 // The runner over warden's real guard, audit, approvals and incident store, a scriptable fake Docker
 // and a stand-in agent: what it does with each agent outcome, the runbooks, verification, approvals,
 // dependencies, restart safety, and its concurrency and per-target limits.
+import { ToolFailure } from '../../src/errors.js';
 import { describe, expect, it } from 'vitest';
 import { useRunnerWorlds, type RunnerWorld } from '../support/runner.js';
 import type { ToolCallRecord } from '../../src/loop/tool-bridge.js';
@@ -319,6 +320,32 @@ describe('runner: operators\' intent', () => {
     w.runner.approvalDecided(held.id);
     expect(await w.until(inc.id)).toMatchObject({ status: 'resolved' });
     expect(w.docker.starts('db')).toBe(1);
+    await alice.close();
+  });
+});
+
+describe("runner: a person's stop recorded as failed", () => {
+  it('still holds the start when Docker stopped it although warden recorded the stop as failed (timed out)', async () => {
+    const w = world({ policy: 'rules: [{ tool: stop_container, decision: allow }]', agent: async () => ({ outcome: 'unreachable', summary: 'no key' }) });
+    let stoppedByDocker = false;
+    w.docker.stopContainer = async () => {
+      stoppedByDocker = true;
+      w.docker.set('db', { status: 'exited', running: false, exitCode: 0 });
+      w.docker.pastEventList = [{ type: 'container', action: 'stop', id: 'db', name: 'db', attributes: {}, timeNano: Date.now() * 1e6 }];
+      throw new ToolFailure('unavailable', 'Docker on host local: stop timed out; retry later');
+    };
+    const state = w.docker.containerState.bind(w.docker);
+    // Asked by name or by ID (the canonical target carries it): the fake knows the name.
+    w.docker.containerState = async () => ({ ...(await state('db')), ...(stoppedByDocker ? { state: 'exited', running: false } : {}) });
+    const alice = await linkClient(w.rt, { principal: 'alice', role: 'operator', transport: 'memory' });
+    const stopped = await alice.client.callTool({ name: 'stop_container', arguments: { container: 'db' } });
+    expect(stopped.isError).toBe(true);
+    expect(w.rt.audit.stopIntent('local/db')).toBeUndefined();
+    const inc = w.open('db');
+    const parked = await w.until(inc.id, ['waiting_approval', 'resolved', 'escalated']);
+    expect(parked.status).toBe('waiting_approval');
+    expect(w.rt.approvals.get(parked.waitingOn!)).toMatchObject({ rule: 'loop.operator-stopped', reason: expect.stringMatching(/stopped outside warden/) });
+    expect(w.docker.starts('db')).toBe(0);
     await alice.close();
   });
 });
