@@ -93,7 +93,10 @@ export async function runChange(ctx: ToolContext, p: ChangePlan): Promise<Change
 
 /** A check that throws (Docker gone, the container removed meanwhile) is a failed check, never a change left verifying. */
 export function checked(kind: ChangeKind, change: ChangeRecord, ctx: ToolContext, expect: 'after' | 'before'): Promise<Verification> {
-  return kind.check(change, ctx, expect).catch((err: unknown): Verification => ({ ok: false, detail: `check failed: ${errorMessage(err)}` }));
+  return kind.check(change, ctx, expect).catch((err: unknown): Verification => (expect === 'after' && ctx.signal.aborted
+    // Cut short by the cancel before its first probe (a read of the target aborted): the cancel, not the target failing.
+    ? { ok: false, detail: 'cancelled after 0 passing checks (during the check\'s first read)' }
+    : { ok: false, detail: `check failed: ${errorMessage(err)}` }));
 }
 
 /**
