@@ -6,7 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CallToolResult } from '@modelcontextprotocol/client';
 import { describe, expect, it } from 'vitest';
-import { CLI, warden } from '../support/cli.js';
+import { CLI, warden, readyUrl } from '../support/cli.js';
 import { connectHttp } from '../support/http-gateway.js';
 import { startProcess, tempDir, waitFor } from '../support/processes.js';
 import { spawnWardenStdio } from '../support/stdio-client.js';
@@ -75,11 +75,7 @@ describe('a running warden serve', () => {
     const serve = startProcess(process.execPath, [CLI, 'serve', '--port', '0', '--no-loop'], {
       env: { PATH: process.env.PATH, HOME: process.env.HOME, WARDEN_LOG_LEVEL: 'info', ...w.env },
     });
-    let url = '';
-    await waitFor('warden serve', async () => {
-      url = /"url":"([^"]+)"[^\n]*"msg":"warden serve ready"/.exec(serve.output())?.[1] ?? '';
-      return url !== '';
-    }, serve);
+    const url = await readyUrl(serve);
     const c = await connectHttp(url, token);
     try {
       expect(text(await c.client.callTool(PRUNE))).not.toMatch(/^\[denied\]/);

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { CLI, warden } from '../support/cli.js';
+import { CLI, warden, readyUrl } from '../support/cli.js';
 import { connectHttp } from '../support/http-gateway.js';
 import { startProcess, tempDir, waitFor } from '../support/processes.js';
 
@@ -28,11 +28,7 @@ describe('warden serve shutting down', () => {
       env: { PATH: process.env.PATH, HOME: process.env.HOME, WARDEN_LOG_LEVEL: 'info', ...env },
     });
     try {
-      let url = '';
-      await waitFor('warden serve', async () => {
-        url = /"url":"([^"]+)"[^\n]*"msg":"warden serve ready"/.exec(serve.output())?.[1] ?? '';
-        return url !== '';
-      }, serve);
+      const url = await readyUrl(serve);
       const c = await connectHttp(url, token);
       await c.client.callTool({ name: 'list_containers', arguments: {} });
       await c.close();

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { dbPath } from '../../src/store/db.js';
 import { deadAddress, httpGet } from '../support/backends.js';
-import { CLI, warden } from '../support/cli.js';
+import { CLI, warden, readyUrl } from '../support/cli.js';
 import { connectHttp } from '../support/http-gateway.js';
 import { writeInventory } from '../support/inventory.js';
 import { startNginx } from '../support/nginx.js';
@@ -84,11 +84,7 @@ async function world(backend: string) {
       else s.child.once('exit', () => resolve());
     });
     cleanups.push(() => s.stop('SIGTERM', 10_000));
-    let url = '';
-    await waitFor('warden serve', async () => {
-      url = /"url":"([^"]+)"[^\n]*"msg":"warden serve ready"/.exec(s.output())?.[1] ?? '';
-      return url !== '';
-    }, s);
+    const url = await readyUrl(s);
     return Object.assign(s, { url, exited });
   };
 

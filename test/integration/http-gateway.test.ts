@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CallToolResult } from '@modelcontextprotocol/client';
-import { CLI, warden } from '../support/cli.js';
+import { CLI, warden, readyUrl } from '../support/cli.js';
 import { startProcess, tempDir, waitFor } from '../support/processes.js';
 import { startDockerd, type Dockerd } from '../support/dockerd.js';
 import { createContainer, dockerFor, startedAt } from '../support/containers.js';
@@ -181,11 +181,7 @@ describe('warden serve as a process', () => {
       env: { PATH: process.env.PATH, HOME: process.env.HOME, WARDEN_LOG_LEVEL: 'info', ...env },
     });
     const exited = new Promise<number | null>((resolve) => serve.child.once('exit', (code) => resolve(code)));
-    let url = '';
-    await waitFor('warden serve', async () => {
-      url = /"url":"([^"]+)"[^\n]*"msg":"warden serve ready"/.exec(serve.output())?.[1] ?? '';
-      return url !== '';
-    }, serve);
+    const url = await readyUrl(serve);
     expect(serve.output()).toMatch(/"loop":"off \(--no-loop\)"/);
 
     const c = await connectHttp(url, token);

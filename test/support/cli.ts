@@ -2,6 +2,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { waitFor, type Started } from './processes.js';
 
 export const CLI = resolve(import.meta.dirname, '../../dist/cli.js');
 
@@ -24,4 +25,14 @@ export function warden(args: string[], env: NodeJS.ProcessEnv = {}, cwd?: string
 
 export function dataDirEnv(dir: string): NodeJS.ProcessEnv {
   return { WARDEN_DATA_DIR: join(dir, 'data') };
+}
+
+/** Waits for a started `warden serve` to log that it is ready, and returns the URL it serves. */
+export async function readyUrl(serve: Started): Promise<string> {
+  let url = '';
+  await waitFor('warden serve', async () => {
+    url = /"url":"([^"]+)"[^\n]*"msg":"warden serve ready"/.exec(serve.output())?.[1] ?? '';
+    return url !== '';
+  }, serve);
+  return url;
 }
