@@ -1,10 +1,12 @@
 #!/usr/bin/env node
 // The `warden` command: parses arguments and calls into the folders below. Bad input exits 2
 // with a message naming what was wrong; other failures exit 1; nothing prints a stack trace.
+// Registering the commands loads commander and their definitions only: each action loads what it
+// uses when it runs (the config too), so `warden --help` or `warden stdio` never pays for the rest.
 import { Command, CommanderError, Option } from 'commander';
-import { loadConfig, loadConfigIgnoringFile, type ConfigLoader } from './config.js';
+import type { ConfigLoader } from './config.js';
 import { CommandError, InputError, errorMessage } from './errors.js';
-import { LOG_LEVELS } from './log.js';
+import { LOG_LEVELS } from './log-levels.js';
 import { registerApprovalCommands } from './commands/approvals.js';
 import { registerAuditCommands } from './commands/audit.js';
 import { registerChangeCommands } from './commands/changes.js';
@@ -36,7 +38,15 @@ export function buildProgram(): Command {
     .addOption(new Option('--log-level <level>', 'log level, logs go to stderr (env WARDEN_LOG_LEVEL)').choices(LOG_LEVELS))
     .showHelpAfterError('(run with --help for usage)')
     .enablePositionalOptions();
-  const loadFromFlags: ConfigLoader = () => loadConfig(program.opts<GlobalOptions>());
+  let config: typeof import('./config.js') | undefined;
+  program.hook('preAction', async () => {
+    config ??= await import('./config.js');
+  });
+  const configModule = (): typeof import('./config.js') => {
+    if (!config) throw new Error('the config was read before a command ran');
+    return config;
+  };
+  const loadFromFlags: ConfigLoader = () => configModule().loadConfig(program.opts<GlobalOptions>());
 
   registerStdioCommand(program, loadFromFlags);
   registerServeCommand(program, loadFromFlags);
@@ -52,7 +62,7 @@ export function buildProgram(): Command {
   registerMonitorCommands(program, loadFromFlags);
   registerLoopCommands(program, loadFromFlags);
   registerStatusCommand(program, loadFromFlags);
-  registerDoctorCommand(program, loadFromFlags, () => loadConfigIgnoringFile(program.opts<GlobalOptions>()));
+  registerDoctorCommand(program, loadFromFlags, () => configModule().loadConfigIgnoringFile(program.opts<GlobalOptions>()));
   return program;
 }
 

@@ -35,8 +35,12 @@ const Server = z.strictObject({
   maxBodyBytes: z.number().int().positive().max(64 * 1024 * 1024).default(1024 * 1024),
   metricsPublic: z.boolean().default(false).describe('serve /metrics without a token'),
   sessionIdleMinutes: z.number().positive().default(30).describe('2025-11-25 MCP sessions idle this long are closed'),
+  sessionReplayMiB: z.number().positive().max(4096).default(32)
+    .describe('what the replay buffers of all 2025-11-25 sessions hold together (as JSON); over it, the oldest events of the least recently used sessions go first'),
 });
-const SERVER_DEFAULTS = { host: '127.0.0.1', port: 8420, rateLimit: { perMinute: 600, burst: 60 }, maxBodyBytes: 1024 * 1024, metricsPublic: false, sessionIdleMinutes: 30 };
+const SERVER_DEFAULTS = {
+  host: '127.0.0.1', port: 8420, rateLimit: { perMinute: 600, burst: 60 }, maxBodyBytes: 1024 * 1024, metricsPublic: false, sessionIdleMinutes: 30, sessionReplayMiB: 32,
+};
 
 /** Signed audit checkpoints, sent to the webhooks whose `events` name `audit.checkpoint`. */
 const Audit = z.strictObject({

@@ -1,9 +1,9 @@
 // Structured logging to stderr only: stdout belongs to the stdio MCP protocol.
 import { pino, type Logger } from 'pino';
+import type { LogLevel } from './log-levels.js';
 
 export type { Logger };
-export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
+export { LOG_LEVELS, type LogLevel } from './log-levels.js';
 
 export function createLogger(level: LogLevel = 'info'): Logger {
   return pino({ level, base: { name: 'warden' } }, pino.destination({ fd: 2, sync: true }));

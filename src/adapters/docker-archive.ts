@@ -3,7 +3,8 @@
 import { posix } from 'node:path';
 import type { Readable } from 'node:stream';
 import type Docker from 'dockerode';
-import tar from 'tar-stream';
+import { createRequire } from 'node:module';
+import type tar from 'tar-stream';
 import { ToolFailure, errorMessage } from '../errors.js';
 import { checkedMode, checkedPath, notRegular, tooLarge, type HostFiles } from './host-files.js';
 
@@ -22,6 +23,9 @@ interface Entry {
 }
 
 const KIND: Record<string, string> = { directory: 'a directory', fifo: 'a named pipe', link: 'a hard link', 'character-device': 'a device', 'block-device': 'a device' };
+
+/** tar-stream (and its streams) is loaded with the first container file read or written, not with the Docker adapter. */
+const loadTar = (): typeof tar => createRequire(import.meta.url)('tar-stream') as typeof tar;
 
 /**
  * Files in one container. A write is Docker's extraction of a one-entry tar into the parent
@@ -100,7 +104,7 @@ async function archiveEntry(t: ArchiveTarget, id: string, path: string, signal?:
 
 function firstEntry(archive: Readable, maxBytes: number | undefined): Promise<Entry> {
   return new Promise((resolve, reject) => {
-    const extract = tar.extract();
+    const extract = loadTar().extract();
     let settled = false;
     const settle = (fn: () => void): void => {
       if (settled) return;
@@ -128,7 +132,7 @@ function firstEntry(archive: Readable, maxBytes: number | undefined): Promise<En
 
 function oneFileTar(h: { name: string; mode: number; uid: number; gid: number }, content: Buffer): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    const pack = tar.pack();
+    const pack = loadTar().pack();
     const chunks: Buffer[] = [];
     pack.on('data', (c: Buffer) => chunks.push(c));
     pack.on('end', () => resolve(Buffer.concat(chunks)));

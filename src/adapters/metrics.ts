@@ -5,7 +5,7 @@
 import type { StatsFs } from 'node:fs';
 import { readFile, realpath, statfs } from 'node:fs/promises';
 import { loadavg } from 'node:os';
-import si from 'systeminformation';
+import type si from 'systeminformation';
 import type { CommandResult, CommandRunner } from './commands.js';
 import {
   GPU_SUMMARY_FIELDS, cpuUsagePercent, mountOf, parseDf, parseGpuSummary, parseLoadavg, parseMeminfo, parseMounts, parseProcStat,
@@ -83,12 +83,16 @@ async function translated(host: string, work: () => Promise<HostMetrics>): Promi
   }
 }
 
+/** Loaded with the first local reading: it is not needed before a tool or a monitor asks for one. */
+const systeminformation = async (): Promise<typeof si> => (await import('systeminformation')).default;
+
 export function localMetricsProbe(host = 'local'): MetricsProbe {
   return {
     host,
     diskUsage: (paths, signal) => localDiskUsage(host, paths, signal),
     collect: (_signal, opts = {}) => translated(host, async () => {
       const notes: string[] = [];
+      const si = await systeminformation();
       const [load, mem, disks, temperatures, gpus] = await Promise.all([
         cpuLoad(),
         si.mem(),
@@ -110,13 +114,14 @@ export function localMetricsProbe(host = 'local'): MetricsProbe {
 
 /** systeminformation measures load since its previous call: take two samples a short window apart. */
 async function cpuLoad(): Promise<si.Systeminformation.CurrentLoadData> {
+  const si = await systeminformation();
   await si.currentLoad();
   await sleep(CPU_SAMPLE_MS);
   return si.currentLoad();
 }
 
 async function localTemperatures(): Promise<Temperature[]> {
-  const t = await si.cpuTemperature();
+  const t = await (await systeminformation()).cpuTemperature();
   const out: Temperature[] = [];
   const add = (label: string, c: number | null | undefined): void => { if (typeof c === 'number' && Number.isFinite(c)) out.push({ label, celsius: c }); };
   add('cpu', t.main);
@@ -126,7 +131,7 @@ async function localTemperatures(): Promise<Temperature[]> {
 }
 
 async function localGpus(): Promise<GpuSummary[]> {
-  const g = await si.graphics();
+  const g = await (await systeminformation()).graphics();
   const num = (n: number | null | undefined): number | null => (typeof n === 'number' && Number.isFinite(n) ? n : null);
   return g.controllers.map((c) => ({
     model: c.model, vendor: c.vendor,

@@ -5,7 +5,7 @@ import type { Duplex } from 'node:stream';
 import { readFile } from 'node:fs/promises';
 import pRetry from 'p-retry';
 import { openAsFailure, sshBreaker, type BreakerBoard } from './breakers.js';
-import { NodeSSH } from 'node-ssh';
+import type { NodeSSH } from 'node-ssh';
 import type { ClientChannel } from 'ssh2';
 import { ToolFailure, errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -158,7 +158,9 @@ export class SshPool {
       throw new ToolFailure('unavailable', `SSH to host ${host} during connect: cannot read its key file; check the inventory entry`, {}, err);
     });
     const pinned = await this.pinned(host, spec);
-    const ssh = new NodeSSH();
+    // Loaded with the first connection: a warden without SSH hosts never loads node-ssh and ssh2.
+    const { NodeSSH: Ssh } = await import('node-ssh');
+    const ssh = new Ssh();
     try {
       await ssh.connect({
         host: spec.address, port: spec.port, username: spec.user, privateKey,

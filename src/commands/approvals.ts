@@ -1,7 +1,7 @@
 // `warden approvals list | approve | deny`: a human decides on held calls.
 import type { Command } from 'commander';
 import type { ConfigLoader } from '../config.js';
-import { createRecordsRuntime } from '../compose.js';
+import { loadRecordsRuntime } from './load-runtime.js';
 import { printJson, printLines, table, whoami } from './output.js';
 
 export function registerApprovalCommands(program: Command, loadConfig: ConfigLoader): void {
@@ -12,7 +12,7 @@ export function registerApprovalCommands(program: Command, loadConfig: ConfigLoa
     .option('--all', 'include decided, used and expired requests')
     .option('--json', 'machine-readable output')
     .action(async (opts: { all?: boolean; json?: boolean }) => {
-      const rt = createRecordsRuntime(loadConfig());
+      const rt = await loadRecordsRuntime(loadConfig());
       const list = rt.approvals.list(opts.all ? {} : { status: 'pending' });
       await rt.close();
       if (opts.json) return printJson(list);
@@ -27,7 +27,7 @@ export function registerApprovalCommands(program: Command, loadConfig: ConfigLoa
       .option('--json', 'machine-readable output');
     if (verdict === 'deny') cmd.option('--reason <text>', 'why, for the audit and the requester');
     cmd.action(async (id: string, opts: { by: string; reason?: string; json?: boolean }) => {
-      const rt = createRecordsRuntime(loadConfig());
+      const rt = await loadRecordsRuntime(loadConfig());
       try {
         const a = rt.decider.decide({
           id, verdict: verdict === 'approve' ? 'approved' : 'denied', by: opts.by, reason: opts.reason, transport: 'cli',

@@ -1,86 +1,10 @@
 // `warden audit verify | archive | list | pubkey`: the chain's integrity (archive segments, the
 // live table, its anchor and, given one, a signed checkpoint kept elsewhere), retention by archiving
 // (never deleting), what was called by whom, and the key checkpoints and segments are signed with.
-import type { KeyObject } from 'node:crypto';
 import type { Command } from 'commander';
 import type { ConfigLoader } from '../config.js';
-import { checkpointPath, createRecordsRuntime } from '../compose.js';
-import { CommandError, InputError, errorMessage } from '../errors.js';
-import { AuditLog, decodeCheckpoint, type VerifyResult } from '../store/audit.js';
-import { ARCHIVE_DIR, MIN_ARCHIVE_AGE_MS, archiveAudit, beforeProblem, checkArchives } from '../store/audit-archive.js';
-import {
-  checkpointSignatureProblem, keyIdOf, parsePublicKey, parseSignedCheckpoint, publicKeyPem, readAuditKey,
-  type SignedCheckpoint,
-} from '../store/audit-key.js';
-import { AUDIT_KEY_FILE, dbPath, openDbReadOnly } from '../store/db.js';
-import { existsSync, readFileSync } from 'node:fs';
-import { checkPrincipalName } from '../server/auth.js';
-import { parseLimit, printJson, printLines, table, whoami } from './output.js';
-
-function archivedNote(r: VerifyResult): string {
-  const { entries, segments } = r.archived;
-  return segments === 0 ? '' : ` (${entries} archived in ${segments} segment${segments === 1 ? '' : 's'})`;
-}
-
-function readInput(flag: string, file: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new InputError(`${flag} ${file}: cannot read: ${errorMessage(err)}`);
-  }
-}
-
-/** The checkpoint file as a receiver kept it: the checkpoint itself or the webhook body around it. */
-function readKeptCheckpoint(file: string): SignedCheckpoint {
-  const text = readInput('--checkpoint', file);
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (err) {
-    throw new InputError(`--checkpoint ${file}: not valid JSON: ${errorMessage(err)}`);
-  }
-  try {
-    return parseSignedCheckpoint(value);
-  } catch (err) {
-    throw new InputError(`--checkpoint ${file}: ${errorMessage(err)}`);
-  }
-}
-
-/** `--pubkey`, else the public half of the data dir's own key (which an intruder may have replaced). */
-function checkingKey(dataDir: string, pubkeyFile: string | undefined): KeyObject {
-  if (pubkeyFile) {
-    try {
-      return parsePublicKey(readInput('--pubkey', pubkeyFile));
-    } catch (err) {
-      throw err instanceof InputError ? err : new InputError(`--pubkey ${pubkeyFile}: ${errorMessage(err)}`);
-    }
-  }
-  const key = readAuditKey(dataDir);
-  if (!key) throw new CommandError(`no audit key in ${dataDir} (${AUDIT_KEY_FILE}) to check the checkpoint with: pass --pubkey FILE, the public key you kept`);
-  return key;
-}
-
-/**
- * The key archive segments are checked with: `--pubkey`, else the data dir's own, else none (a
- * warning, from the archive check). An unreadable audit.key is a warning too: verify still walks the chain.
- */
-function segmentKey(dataDir: string, pubkeyFile: string | undefined, warnings: string[]): KeyObject | undefined {
-  if (pubkeyFile) return checkingKey(dataDir, pubkeyFile);
-  try {
-    return readAuditKey(dataDir) ?? undefined;
-  } catch (err) {
-    warnings.push(`${errorMessage(err)}: the archive segments' signatures are not checked`);
-    return undefined;
-  }
-}
-
-const ISO_TIME = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
-
-function parseBefore(text: string): Date {
-  const when = ISO_TIME.test(text) ? new Date(text) : new Date(Number.NaN);
-  if (Number.isNaN(when.getTime())) throw new InputError(`--before "${text}": expected an ISO date or date-time such as 2025-01-31 or 2025-01-31T12:00:00Z`);
-  return when;
-}
+import type { VerifyOptions } from './audit-run.js';
+import { parseLimit, whoami } from './output.js';
 
 export function registerAuditCommands(program: Command, loadConfig: ConfigLoader): void {
   const audit = program.command('audit').description('the tamper-evident audit log');
@@ -91,107 +15,25 @@ export function registerAuditCommands(program: Command, loadConfig: ConfigLoader
     .option('--checkpoint <file>', 'also hold the log to a signed checkpoint a webhook receiver kept (the checkpoint or the webhook body): catches a tail rewritten with its anchor')
     .option('--pubkey <file>', "check the checkpoint's and the archive segments' signatures with this public key PEM (from `warden audit pubkey`, kept elsewhere) instead of the data dir's audit.key")
     .option('--json', 'machine-readable output')
-    .action((opts: { anchor: boolean; checkpoint?: string; pubkey?: string; json?: boolean }) => {
-      const { dataDir } = loadConfig();
-      const kept = opts.checkpoint !== undefined ? readKeptCheckpoint(opts.checkpoint) : undefined;
-      const keyWarnings: string[] = [];
-      const segmentsKey = segmentKey(dataDir, opts.pubkey, keyWarnings);
-      if (kept) {
-        // The signature first: a checkpoint nobody can vouch for says nothing about the log.
-        const key = checkingKey(dataDir, opts.pubkey);
-        const problem = checkpointSignatureProblem(key, kept);
-        if (problem) {
-          const hint = !opts.pubkey && kept.keyId !== keyIdOf(key) ? " (the data dir's own key; if it was replaced, pass --pubkey FILE, the public key you kept)" : '';
-          const reason = `checkpoint ${opts.checkpoint}: ${problem}${hint}`;
-          if (opts.json) printJson({ ok: false, reason, checkpoint: kept });
-          else printLines([`broken: ${reason}`]);
-          process.exitCode = 1;
-          return;
-        }
-      }
-      const anchorPath = checkpointPath(dataDir);
-      // The anchor first: entries appended while the copy is taken then only add to what it names.
-      const anchor = existsSync(anchorPath) ? decodeCheckpoint(readFileSync(anchorPath, 'utf8')) : null;
-      if (!existsSync(dbPath(dataDir))) {
-        if (anchor) throw new CommandError(`broken: the anchor names entry ${anchor.seq}, and there is no database in ${dataDir}`);
-        if (kept) throw new CommandError(`broken: the signed checkpoint names entry ${kept.seq}, and there is no database in ${dataDir}`);
-        printLines([`ok: 0 entries (no database in ${dataDir} yet)`]);
-        return;
-      }
-      const copy = openDbReadOnly(dataDir);
-      let result: VerifyResult;
-      try {
-        const archive = checkArchives(copy.db, dataDir, segmentsKey);
-        result = new AuditLog(copy.db, anchorPath).verify({ requireAnchor: opts.anchor, checkpoint: anchor, kept: kept ? [kept] : [], archive });
-      } finally {
-        copy.close();
-      }
-      result.warnings.unshift(...keyWarnings);
-      if (opts.json) printJson(kept ? { ...result, checkpoint: kept } : result);
-      else {
-        for (const w of result.warnings) process.stderr.write(`warning: ${w}\n`);
-        printLines([
-          result.ok ? `ok: ${result.entries} entries${archivedNote(result)}` : `broken at entry ${result.brokenAt}: ${result.reason}`,
-          ...(kept && result.ok ? [`checkpoint: entry ${kept.seq} as signed by key ${kept.keyId} at ${kept.time}`] : []),
-        ]);
-      }
-      if (!result.ok) process.exitCode = 1;
-    });
+    .action(async (opts: VerifyOptions) => (await import('./audit-run.js')).verifyAudit(loadConfig, opts));
   audit
     .command('archive')
-    .description(`move the oldest entries written before DATE out of the live table into a signed, compressed segment file under <data-dir>/${ARCHIVE_DIR}/ (nothing is deleted: audit verify checks the segments); never the newest entry nor those of an active incident`)
-    .requiredOption('--before <date>', `ISO date or date-time; at least ${MIN_ARCHIVE_AGE_MS / 3_600_000} h ago, or the longest policy limit window when that is longer`)
+    // audit-archive/ and 24 h are store/audit-archive.ts's ARCHIVE_DIR and MIN_ARCHIVE_AGE_MS, written out so that
+    // the help loads no store (test/cli/cli-lazy.test.ts holds the two together).
+    .description('move the oldest entries written before DATE out of the live table into a signed, compressed segment file under <data-dir>/audit-archive/ (nothing is deleted: audit verify checks the segments); never the newest entry nor those of an active incident')
+    .requiredOption('--before <date>', 'ISO date or date-time; at least 24 h ago, or the longest policy limit window when that is longer')
     .option('--by <name>', 'who archives, for the audit (default: your user name)', whoami())
     .option('--json', 'machine-readable output: {segments, entries, stoppedAt}')
-    .action(async (opts: { before: string; by: string; json?: boolean }) => {
-      const before = parseBefore(opts.before);
-      checkPrincipalName(opts.by, '--by');
-      // Checked before anything is opened; the policy's own windows once it is read.
-      const early = beforeProblem(before, new Date());
-      if (early) throw new InputError(`--before "${opts.before}": ${early}`);
-      const config = loadConfig();
-      const rt = createRecordsRuntime(config);
-      try {
-        // Limits count the calls in their windows from the live table: none may reach past the archive.
-        const minAgeMs = Math.max(MIN_ARCHIVE_AGE_MS, ...rt.policy.current().limits.map((l) => l.windowMs));
-        const late = beforeProblem(before, new Date(), minAgeMs);
-        if (late) throw new InputError(`--before "${opts.before}": ${late} (the longest policy limit window)`);
-        const r = await archiveAudit(rt.db, rt.audit, config.dataDir, readAuditKey(config.dataDir) ?? undefined, { before, by: opts.by, transport: 'cli', minAgeMs });
-        if (opts.json) return printJson(r);
-        printLines([
-          ...r.segments.map((s) => `archived entries ${s.firstSeq}..${s.lastSeq} (${s.entries}) into ${ARCHIVE_DIR}/${s.file}${s.signature ? '' : ' (unsigned: no audit key)'}`),
-          r.segments.length === 0 ? `nothing to archive before ${before.toISOString()}${r.stoppedAt ? `: ${r.stoppedAt}` : ''}`
-            : `${r.entries} entries archived in ${r.segments.length} segment${r.segments.length === 1 ? '' : 's'}${r.stoppedAt ? `; stopped: ${r.stoppedAt}` : ''}`,
-        ]);
-      } finally {
-        await rt.close();
-      }
-    });
+    .action(async (opts: { before: string; by: string; json?: boolean }) => (await import('./audit-run.js')).archiveOldAudit(loadConfig, opts));
   audit
     .command('pubkey')
     .description("print the public half of the key audit checkpoints are signed with: keep it apart from the data dir, for verify --pubkey")
     .option('--json', 'machine-readable output: {keyId, publicKey}')
-    .action((opts: { json?: boolean }) => {
-      const { dataDir } = loadConfig();
-      // Read only, like verify: a data dir without a key is reported, not given one.
-      const key = readAuditKey(dataDir);
-      if (!key) throw new CommandError(`no audit key in ${dataDir} yet: warden creates ${AUDIT_KEY_FILE} when it first opens the data dir (any command but audit verify and audit pubkey)`);
-      if (opts.json) printJson({ keyId: keyIdOf(key), publicKey: publicKeyPem(key) });
-      else process.stdout.write(publicKeyPem(key));
-    });
+    .action(async (opts: { json?: boolean }) => (await import('./audit-run.js')).printAuditKey(loadConfig, opts));
   audit
     .command('list')
     .description('the newest audit entries, oldest first')
     .option('--limit <n>', 'how many entries', parseLimit, 50)
     .option('--json', 'machine-readable output')
-    .action(async (opts: { limit: number; json?: boolean }) => {
-      const rt = createRecordsRuntime(loadConfig());
-      const entries = rt.audit.list({ limit: opts.limit });
-      await rt.close();
-      if (opts.json) return printJson(entries);
-      printLines(table(entries.map((e) => [
-        String(e.seq), e.time, e.principal, e.tool, e.target ?? '-', e.phase + (e.dryRun ? ' (dry run)' : ''),
-        e.decision ?? '-', e.result ?? '',
-      ])));
-    });
+    .action(async (opts: { limit: number; json?: boolean }) => (await import('./audit-run.js')).listAudit(loadConfig, opts));
 }

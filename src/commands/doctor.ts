@@ -2,37 +2,13 @@
 // is wrong; exit 1 on any FAIL. The network checks run at once, each bounded by --timeout. It never
 // creates the data dir or the database and writes no audit entry: it only looks.
 import { InvalidArgumentError, type Command } from 'commander';
-import { localHost } from '../adapters/hosts.js';
 import type { ConfigLoader } from '../config.js';
-import { errorMessage } from '../errors.js';
-import { createLogger } from '../log.js';
-import { configCheck, dataDirChecks, databaseCheck, diskCheck, inventoryCheck, policyCheck } from './doctor-checks.js';
-import { dockerChecks, modelCheck, sshChecks, webhookChecks, type PendingCheck } from './doctor-endpoints.js';
-import { fail, finishReport, type HealthCheck } from './health-report.js';
-import { gateChecks, readRecordedHealth } from './recorded-health.js';
-import { withLocalHost } from '../store/inventory-file.js';
+import type { DoctorOptions } from './doctor-run.js';
 
 function parseSeconds(value: string): number {
   const n = Number(value);
   if (!Number.isFinite(n) || n <= 0 || n > 600) throw new InvalidArgumentError(`expected seconds, more than 0 and at most 600, got "${value}"`);
   return n;
-}
-
-/** Runs the check; a FAIL naming the deadline when it has not answered by then. */
-function bounded(check: PendingCheck, timeoutMs: number): Promise<HealthCheck> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<HealthCheck>((resolve) => {
-    timer = setTimeout(() => resolve(fail(check.name, `no answer within ${timeoutMs / 1_000}s`)), timeoutMs);
-  });
-  const run = check.run().catch((err: unknown) => fail(check.name, errorMessage(err)));
-  return Promise.race([run, late]).finally(() => clearTimeout(timer));
-}
-
-/** Waits for `p`, at most `ms`. */
-async function atMost(p: Promise<unknown>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([p.catch(() => undefined), new Promise((resolve) => { timer = setTimeout(resolve, ms); })]);
-  clearTimeout(timer);
 }
 
 export function registerDoctorCommand(program: Command, loadConfig: ConfigLoader, loadWithoutFile: ConfigLoader): void {
@@ -41,26 +17,5 @@ export function registerDoctorCommand(program: Command, loadConfig: ConfigLoader
     .description('check config, data dir, database, disk, policy, inventory, Docker endpoints, SSH logins, the Messages API and webhooks; exit 1 naming each FAIL')
     .option('--json', 'machine-readable output')
     .option('--timeout <seconds>', 'how long each network check may take (they run at once)', parseSeconds, 5)
-    .action(async (opts: { json?: boolean; timeout: number }) => {
-      const timeoutMs = Math.round(opts.timeout * 1_000);
-      const { config, check: configResult } = configCheck(loadConfig, loadWithoutFile);
-      const log = createLogger(config.logLevel);
-      const { existing, check: dbResult } = databaseCheck(config.dataDir);
-      try {
-        const local = [configResult, ...dataDirChecks(config.dataDir), dbResult, diskCheck(config.dataDir), policyCheck(config)];
-        const { specs, check: inventoryResult } = inventoryCheck(existing, config.inventoryDir);
-        const hosts = withLocalHost(localHost(config.dockerHost), specs);
-        const docker = dockerChecks(hosts, timeoutMs, log);
-        const pending = [...docker.checks, ...sshChecks(hosts, timeoutMs, log), modelCheck(config, timeoutMs), ...webhookChecks(config, timeoutMs)];
-        const remote = await Promise.all(pending.map((c) => bounded(c, timeoutMs)));
-        // A check cut off at its deadline may leave an SSH handshake open: closing waits at most that long again.
-        await atMost(docker.close(), timeoutMs);
-        const now = new Date();
-        const gate = existing ? gateChecks(readRecordedHealth(existing.db, now), now) : [];
-        const checks = [...local, inventoryResult, ...remote, ...gate];
-        finishReport('doctor', `warden doctor of ${config.dataDir} at ${now.toISOString()}`, checks, { json: opts.json, extra: { dataDir: config.dataDir, timeoutSeconds: opts.timeout } });
-      } finally {
-        existing?.db.close();
-      }
-    });
+    .action(async (opts: DoctorOptions) => (await import('./doctor-run.js')).doctor(loadConfig, loadWithoutFile, opts));
 }

@@ -2,45 +2,8 @@
 // only the database is opened, so this works while the daemon runs and without a valid policy.
 import { Option, type Command } from 'commander';
 import type { ConfigLoader } from '../config.js';
-import { CommandError } from '../errors.js';
-import { INCIDENT_STATUSES, type Incident, type IncidentStatus, type TimelineEvent } from '../shared/incidents.js';
-import { openDb } from '../store/db.js';
-import { IncidentStore } from '../store/incidents.js';
-import { parseLimit, printJson, printLines, table } from './output.js';
-
-function withStore<T>(loadConfig: ConfigLoader, fn: (store: IncidentStore) => T): T {
-  const db = openDb(loadConfig().dataDir);
-  try {
-    return fn(new IncidentStore(db));
-  } finally {
-    db.close();
-  }
-}
-
-/** `2026-11-23T10:00:00.000Z` -> `2026-11-23 10:00:00` */
-const shortTime = (iso: string | null): string => (iso ? iso.replace('T', ' ').replace(/\.\d+Z$|Z$/, '') : '-');
-
-function describe(i: Incident): string[] {
-  const where = i.target ?? ([i.host, i.service].filter(Boolean).join(' ') || 'unknown target');
-  const lines = [
-    `${i.id}  ${i.status}  ${i.severity}  ${where}`,
-    `title:       ${i.title}`,
-    `source:      ${i.source} (${i.fingerprint})`,
-    `opened:      ${shortTime(i.openedAt)}   updated: ${shortTime(i.updatedAt)}   closed: ${shortTime(i.closedAt)}`,
-    `alerts:      ${i.alertCount}   attempts: ${i.attempts}   flaps: ${i.flaps}`,
-  ];
-  if (i.service) lines.push(`service:     ${i.service}`);
-  if (i.parentId) lines.push(`waits on:    ${i.parentId}`);
-  if (i.waitingOn) lines.push(`approval:    ${i.waitingOn}`);
-  if (i.resolution) lines.push(`resolution:  ${i.resolution}`);
-  if (i.summary && i.summary !== i.title) lines.push(`summary:     ${i.summary}`);
-  return lines;
-}
-
-function timelineLines(events: TimelineEvent[]): string[] {
-  if (events.length === 0) return ['timeline: (empty)'];
-  return ['timeline:', ...table(events.map((e) => [`  ${shortTime(e.time)}`, e.kind, e.summary]))];
-}
+import { INCIDENT_STATUSES, type IncidentStatus } from '../shared/incidents.js';
+import { parseLimit } from './output.js';
 
 export function registerIncidentCommands(program: Command, loadConfig: ConfigLoader): void {
   const incidents = program.command('incidents').description('incidents the loop opened from alerts, and their timelines');
@@ -50,25 +13,10 @@ export function registerIncidentCommands(program: Command, loadConfig: ConfigLoa
     .addOption(new Option('--status <status>', 'only this status, or "active" for every unfinished one').choices(['active', ...INCIDENT_STATUSES]))
     .option('--limit <n>', 'how many incidents', parseLimit, 50)
     .option('--json', 'machine-readable output')
-    .action((opts: { status?: IncidentStatus | 'active'; limit: number; json?: boolean }) => {
-      const list = withStore(loadConfig, (s) => s.list({ ...(opts.status ? { status: opts.status } : {}), limit: opts.limit }));
-      if (opts.json) return printJson(list);
-      if (list.length === 0) return printLines([opts.status ? `no ${opts.status} incidents` : 'no incidents']);
-      printLines(table(list.map((i) => [
-        i.id, i.status, i.severity, shortTime(i.openedAt), i.target ?? i.service ?? i.host ?? '-', `${i.alertCount}x`, i.title,
-      ])));
-    });
+    .action(async (opts: { status?: IncidentStatus | 'active'; limit: number; json?: boolean }) => (await import('./incidents-run.js')).listIncidents(loadConfig, opts));
   incidents
     .command('show <id>')
     .description('one incident and its timeline')
     .option('--json', 'machine-readable output')
-    .action((id: string, opts: { json?: boolean }) => {
-      const found = withStore(loadConfig, (s) => {
-        const incident = s.get(id);
-        return incident && { incident, timeline: s.timeline(id) };
-      });
-      if (!found) throw new CommandError(`no incident ${id}; \`warden incidents list\` shows the ids`);
-      if (opts.json) return printJson(found);
-      printLines([...describe(found.incident), '', ...timelineLines(found.timeline)]);
-    });
+    .action(async (id: string, opts: { json?: boolean }) => (await import('./incidents-run.js')).showIncident(loadConfig, id, opts));
 }

@@ -2,9 +2,9 @@
 // the loop) reads at its next call, held in the database. Switching is audited and notified.
 import { randomUUID } from 'node:crypto';
 import type { Command } from 'commander';
-import { createRecordsRuntime } from '../compose.js';
 import type { ConfigLoader } from '../config.js';
 import type { Runtime } from '../server/runtime.js';
+import { loadRecordsRuntime } from './load-runtime.js';
 import { printJson, printLines, whoami } from './output.js';
 
 function flip(rt: Runtime, on: boolean, by: string, reason: string | null): void {
@@ -27,7 +27,7 @@ export function registerKillSwitchCommands(program: Command, loadConfig: ConfigL
       .option('--reason <text>', 'why, for the audit and the notification')
       .option('--by <name>', 'who switches, for the audit (default: your user name)', whoami())
       .action(async (opts: { reason?: string; by: string }) => {
-        const rt = createRecordsRuntime(loadConfig());
+        const rt = await loadRecordsRuntime(loadConfig());
         try {
           flip(rt, state === 'on', opts.by, opts.reason ?? null);
           printLines([`kill switch ${state}`]);
@@ -40,7 +40,7 @@ export function registerKillSwitchCommands(program: Command, loadConfig: ConfigL
     .description('whether the switch is on, in the database or in the policy file')
     .option('--json', 'machine-readable output')
     .action(async (opts: { json?: boolean }) => {
-      const rt = createRecordsRuntime(loadConfig());
+      const rt = await loadRecordsRuntime(loadConfig());
       try {
         const s = rt.killSwitch.state();
         const file = rt.policy.current().killSwitch;

@@ -1,11 +1,9 @@
 // `warden loop arm | status`: the loop's safe mode. The loop switches itself to dry run when its
 // writes keep failing; only a person lifts it, with a reason, and the lift is audited and notified.
 import type { Command } from 'commander';
-import { createRecordsRuntime } from '../compose.js';
 import type { ConfigLoader } from '../config.js';
 import { InputError } from '../errors.js';
-import { checkPrincipalName } from '../server/auth.js';
-import { armLoop } from '../loop/safe-mode.js';
+import { loadRecordsRuntime } from './load-runtime.js';
 import { printJson, printLines, whoami } from './output.js';
 
 export function registerLoopCommands(program: Command, loadConfig: ConfigLoader): void {
@@ -17,9 +15,11 @@ export function registerLoopCommands(program: Command, loadConfig: ConfigLoader)
     .action(async (opts: { reason: string; by: string }) => {
       if (!opts.reason.trim()) throw new InputError('--reason: say why it is safe to act again');
       // A person re-arms the loop: never the loop, nor warden itself, in the audit.
+      const { checkPrincipalName } = await import('../server/auth.js');
       checkPrincipalName(opts.by, '--by');
-      const rt = createRecordsRuntime(loadConfig());
+      const rt = await loadRecordsRuntime(loadConfig());
       try {
+        const { armLoop } = await import('../loop/safe-mode.js');
         const armed = armLoop({ store: rt.safeMode, audit: rt.audit, notifier: rt.notifier }, opts.by, opts.reason.trim(), 'cli');
         printLines([armed ? 'the loop is armed: its writes run again as the policy decides' : 'the loop was not in safe mode: nothing to re-arm']);
       } finally {
@@ -30,7 +30,7 @@ export function registerLoopCommands(program: Command, loadConfig: ConfigLoader)
     .description('whether the loop is in safe mode, why, and its recent write outcomes')
     .option('--json', 'machine-readable output')
     .action(async (opts: { json?: boolean }) => {
-      const rt = createRecordsRuntime(loadConfig());
+      const rt = await loadRecordsRuntime(loadConfig());
       try {
         const s = rt.safeMode.state();
         const since = new Date(Date.now() - rt.config.loop.safeMode.windowMinutes * 60_000).toISOString();

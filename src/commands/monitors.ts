@@ -2,44 +2,6 @@
 // last state as the daemon that runs them (warden serve, with the loop) saved it. Both only read.
 import type { Command } from 'commander';
 import type { ConfigLoader } from '../config.js';
-import { formatDurationMs } from '../shared/durations.js';
-import { openDb } from '../store/db.js';
-import { InventoryStore } from '../store/inventory.js';
-import { MonitorStateStore, type MonitorStateRow } from '../store/monitor-states.js';
-import { describeCheck, planMonitors, type MonitorDef } from '../loop/monitors/monitor-plan.js';
-import { rulesOf } from '../loop/monitors/readings.js';
-import { printJson, printLines, table } from './output.js';
-
-function withDb<T>(loadConfig: ConfigLoader, fn: (inventory: InventoryStore, states: MonitorStateStore) => T): T {
-  const config = loadConfig();
-  const db = openDb(config.dataDir);
-  const inventory = new InventoryStore(db);
-  try {
-    return fn(inventory, new MonitorStateStore(db));
-  } finally {
-    inventory.close();
-    db.close();
-  }
-}
-
-/** One line per monitor: what it checks and how often. */
-function describeMonitor(m: MonitorDef): string[] {
-  const every = `every ${formatDurationMs(m.settings.interval)}`;
-  if (m.kind === 'probe') {
-    const s = m.settings;
-    return [m.id, every, `${describeCheck(m)}; down after ${s.retries} failures, timeout ${formatDurationMs(s.timeout)}${s.cooldown ? `, cooldown ${formatDurationMs(s.cooldown)}` : ''}`];
-  }
-  const checks = [...rulesOf(m.settings)].map(([check, r]) =>
-    `${check}${r.mounts ? ` ${r.mounts.join(',')}` : ''} ${r.fire}/${r.clear}${r.forMs ? ` for ${formatDurationMs(r.forMs)}` : ''}`);
-  return [m.id, every, `${checks.join('; ') || 'no check enabled'}; cooldown ${formatDurationMs(m.settings.cooldown)}`];
-}
-
-const shortTime = (iso: string | null): string => (iso ?? '-').replace('T', ' ').replace(/\.\d+Z$|Z$/, '');
-
-function statusLine(r: MonitorStateRow): string[] {
-  const value = r.value === null ? '-' : r.kind === 'probe' ? `${r.value} ms` : r.kind === 'tls' ? `${r.value} d` : String(r.value);
-  return [r.id, r.state, `since ${shortTime(r.since)}`, value, r.detail];
-}
 
 export function registerMonitorCommands(program: Command, loadConfig: ConfigLoader): void {
   const monitors = program.command('monitors').description("warden's own probes and host thresholds, declared in the inventory (services' and hosts' `monitor`)");
@@ -47,30 +9,10 @@ export function registerMonitorCommands(program: Command, loadConfig: ConfigLoad
     .command('list')
     .description('the monitors the loaded inventory declares, with their schedule and levels')
     .option('--json', 'machine-readable output')
-    .action((opts: { json?: boolean }) => {
-      const plan = withDb(loadConfig, (inventory) => planMonitors(inventory));
-      if (opts.json) return printJson(plan);
-      if (plan.length === 0) return printLines(["no monitors: give a service `monitor: true` (it probes its healthCheck) or a host `monitor: true` (thresholds) in the inventory, then `warden inventory load`"]);
-      printLines(table(plan.map(describeMonitor)));
-    });
+    .action(async (opts: { json?: boolean }) => (await import('./monitors-run.js')).listMonitors(loadConfig, opts));
   monitors
     .command('status')
     .description("each monitor's last state, as the daemon running it saved it (at most 30 s old while it runs)")
     .option('--json', 'machine-readable output')
-    .action((opts: { json?: boolean }) => {
-      const { rows, declared } = withDb(loadConfig, (inventory, states) => ({ rows: states.list(), declared: planMonitors(inventory).length }));
-      if (opts.json) return printJson(rows);
-      if (rows.length === 0) {
-        return printLines([declared === 0
-          ? 'no monitors are declared (see `warden monitors list`)'
-          : `${declared} monitors are declared, but none has reported: is \`warden serve\` running with the loop on (config loop.monitors)?`]);
-      }
-      const stale = rows.filter((r) => r.checkedAt && Date.now() - Date.parse(r.checkedAt) > 5 * 60_000).length;
-      const unknown = rows.filter((r) => r.state === 'unknown').map((r) => r.id);
-      printLines([
-        ...table(rows.map(statusLine)),
-        ...(stale ? [`note: ${stale} not checked for over 5 minutes: the daemon that runs them (${rows[0]!.updatedBy}) may have stopped`] : []),
-        ...(unknown.length ? [`note: ${unknown.join(', ')} cannot be read (a watched path that does not exist, no sensor): they can neither fire nor clear`] : []),
-      ]);
-    });
+    .action(async (opts: { json?: boolean }) => (await import('./monitors-run.js')).monitorStatus(loadConfig, opts));
 }

@@ -2,11 +2,10 @@
 // never match, and whether a file would load. Runs nothing; check and lint write nothing.
 import type { Command } from 'commander';
 import { Option } from 'commander';
-import { createRuntime, loadPolicy } from '../compose.js';
 import type { ConfigLoader } from '../config.js';
 import { CommandError, InputError, errorMessage } from '../errors.js';
-import { lintPolicy } from '../policy/policy-lint.js';
 import { ROLES, type Role } from '../shared/roles.js';
+import { loadRuntime } from './load-runtime.js';
 import { printJson, printLines } from './output.js';
 
 function parseArgs(text: string): Record<string, unknown> {
@@ -31,7 +30,7 @@ export function registerPolicyCommands(program: Command, loadConfig: ConfigLoade
     .addOption(new Option('--role <role>', 'the caller role').choices(ROLES).default('operator'))
     .action(async (opts: { principal: string; tool: string; args: string; role: Role }) => {
       const args = parseArgs(opts.args);
-      const rt = createRuntime(loadConfig());
+      const rt = await loadRuntime(loadConfig());
       try {
         const d = await rt.guard.check({ principal: opts.principal, role: opts.role }, opts.tool, args);
         printJson({
@@ -49,7 +48,8 @@ export function registerPolicyCommands(program: Command, loadConfig: ConfigLoade
     .option('--strict', 'exit 1 when anything is found')
     .option('--json', 'machine-readable output')
     .action(async (opts: { strict?: boolean; json?: boolean }) => {
-      const rt = createRuntime(loadConfig());
+      const { lintPolicy } = await import('../policy/policy-lint.js');
+      const rt = await loadRuntime(loadConfig());
       try {
         const findings = lintPolicy(rt.policy.current().file, rt.inventory.services());
         if (opts.json) printJson({ policy: rt.policy.current().source, findings });
@@ -62,7 +62,8 @@ export function registerPolicyCommands(program: Command, loadConfig: ConfigLoade
   policy
     .command('validate <file>')
     .description('load a policy file as warden would (unknown keys, unknown tools, bad values exit 2); writes nothing')
-    .action((file: string) => {
+    .action(async (file: string) => {
+      const { loadPolicy } = await import('../compose.js');
       const p = loadPolicy({ ...loadConfig(), policyPath: file });
       printLines([`${file}: valid (${p.file.rules.length} rules, ${p.file.limits.length} limits, hash ${p.hash.slice(0, 12)})`]);
     });

@@ -3,18 +3,17 @@
 import type { Command } from 'commander';
 import type { ConfigLoader } from '../config.js';
 import { CommandError } from '../errors.js';
-import { dbPath } from '../store/db.js';
-import { openExistingDb } from '../store/existing-db.js';
-import { finishReport } from './health-report.js';
-import { readRecordedHealth, recordedChecks } from './recorded-health.js';
 
 export function registerStatusCommand(program: Command, loadConfig: ConfigLoader): void {
   program
     .command('status')
     .description("one screen of warden's own health from its database (kill switch, safe mode, breakers, watches, outbox, open work); exit 1 naming each problem")
     .option('--json', 'machine-readable output')
-    .action((opts: { json?: boolean }) => {
+    .action(async (opts: { json?: boolean }) => {
       const config = loadConfig();
+      const [{ dbPath }, { openExistingDb }, { finishReport }, { readRecordedHealth, recordedChecks }] = await Promise.all([
+        import('../store/db.js'), import('../store/existing-db.js'), import('./health-report.js'), import('./recorded-health.js'),
+      ]);
       const existing = openExistingDb(config.dataDir);
       if (!existing) throw new CommandError(`no database at ${dbPath(config.dataDir)} yet: warden has not run with this data dir (see \`warden doctor\`)`);
       const { db, version, expected } = existing;

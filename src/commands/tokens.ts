@@ -5,10 +5,11 @@ import { Option } from 'commander';
 import type { ConfigLoader } from '../config.js';
 import { CommandError } from '../errors.js';
 import { ROLES, type Role } from '../shared/roles.js';
-import { checkPrincipalName, issueToken, parseDuration, revokeToken } from '../server/auth.js';
-import { createRecordsRuntime } from '../compose.js';
-import { TokenNameTaken, TokenStore, statusOf } from '../store/tokens.js';
+import { loadRecordsRuntime } from './load-runtime.js';
 import { printJson, printLines, table, whoami } from './output.js';
+
+/** What the actions use: the token store and its audited changes, loaded when one runs. */
+const tokenModules = async () => ({ ...(await import('../server/auth.js')), ...(await import('../store/tokens.js')) });
 
 export function registerTokenCommands(program: Command, loadConfig: ConfigLoader): void {
   const tokens = program.command('tokens').description('bearer tokens for the HTTP gateway (warden serve)');
@@ -21,9 +22,10 @@ export function registerTokenCommands(program: Command, loadConfig: ConfigLoader
     .option('--by <name>', 'who creates it, for the audit (default: your user name)', whoami())
     .option('--json', 'machine-readable output')
     .action(async (opts: { principal: string; role: Role; expires?: string; by: string; json?: boolean }) => {
+      const { checkPrincipalName, issueToken, parseDuration, TokenNameTaken, TokenStore } = await tokenModules();
       checkPrincipalName(opts.principal);
       const expiresInMs = opts.expires === undefined ? undefined : parseDuration(opts.expires);
-      const rt = createRecordsRuntime(loadConfig());
+      const rt = await loadRecordsRuntime(loadConfig());
       try {
         const { token, record } = issueToken({ tokens: new TokenStore(rt.db), audit: rt.audit }, { principal: opts.principal, role: opts.role, expiresInMs, by: opts.by });
         if (opts.json) return printJson({ principal: record.name, role: record.role, createdAt: record.createdAt, expiresAt: record.expiresAt, token });
@@ -41,7 +43,8 @@ export function registerTokenCommands(program: Command, loadConfig: ConfigLoader
     .description('tokens by principal: role, status, created, expires, last used (never the tokens or their hashes)')
     .option('--json', 'machine-readable output')
     .action(async (opts: { json?: boolean }) => {
-      const rt = createRecordsRuntime(loadConfig());
+      const { TokenStore, statusOf } = await tokenModules();
+      const rt = await loadRecordsRuntime(loadConfig());
       const list = new TokenStore(rt.db).list().map((t) => {
         const { id: _id, ...shown } = t;
         return { ...shown, status: statusOf(t) };
@@ -56,7 +59,8 @@ export function registerTokenCommands(program: Command, loadConfig: ConfigLoader
     .description('revoke the token of a principal; requests with it get 401 from then on')
     .option('--by <name>', 'who revokes it, for the audit (default: your user name)', whoami())
     .action(async (name: string, opts: { by: string }) => {
-      const rt = createRecordsRuntime(loadConfig());
+      const { revokeToken, TokenStore } = await tokenModules();
+      const rt = await loadRecordsRuntime(loadConfig());
       try {
         if (!revokeToken({ tokens: new TokenStore(rt.db), audit: rt.audit }, name, opts.by)) {
           throw new CommandError(`${name} has no token to revoke; warden tokens list shows them`);

@@ -77,6 +77,7 @@ export async function startDaemon(rt: Runtime, server: ServerConfig, opts: Daemo
     maxBodyBytes: server.maxBodyBytes,
     metricsPublic: server.metricsPublic,
     sessionIdleMs: server.sessionIdleMinutes * 60_000,
+    sessionReplayBytes: server.sessionReplayMiB * 1_048_576,
     maxSessions: opts.maxSessions ?? 1_000,
     maxSessionsPerToken: opts.maxSessionsPerToken ?? 32,
     ...(opts.intake ? { intake: opts.intake } : {}),

@@ -28,6 +28,8 @@ export interface GatewayOptions {
   maxBodyBytes: number;
   metricsPublic: boolean;
   sessionIdleMs: number;
+  /** Bytes the replay buffers of all 2025-11-25 sessions hold together. */
+  sessionReplayBytes: number;
   maxSessions: number;
   maxSessionsPerToken: number;
   /** Where posted alerts go; default: an intake on the runtime's store whose queue wakes nobody. */
@@ -64,6 +66,7 @@ export function createGateway(rt: Runtime, opts: GatewayOptions): Gateway {
   pruner.unref();
   const mcp = createMcpHttp(rt.guard, rt.log, {
     maxBodyBytes: opts.maxBodyBytes, sessionIdleMs: opts.sessionIdleMs, maxSessions: opts.maxSessions, maxSessionsPerToken: opts.maxSessionsPerToken,
+    sessionReplayBytes: opts.sessionReplayBytes,
   });
   const health = createHealthCheck(rt);
   const refusals = new RefusalAudit(rt.audit, rt.log);

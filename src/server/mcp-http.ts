@@ -24,6 +24,7 @@ export interface McpHttpOptions {
   sessionIdleMs: number;
   maxSessions: number;
   maxSessionsPerToken: number;
+  sessionReplayBytes: number;
 }
 
 export interface McpHttp {
@@ -72,7 +73,9 @@ export function createMcpHttp(guard: Guard, log: Logger, opts: McpHttpOptions): 
     (ctx) => createMcpServer(guard, () => callerOf(ctx.authInfo), { elicitApprovals: false }),
     { legacy: 'reject', maxRequestBodySize: opts.maxBodyBytes, onerror },
   );
-  const sessions = new SessionRegistry({ idleMs: opts.sessionIdleMs, maxSessions: opts.maxSessions, maxPerToken: opts.maxSessionsPerToken });
+  const sessions = new SessionRegistry({
+    idleMs: opts.sessionIdleMs, maxSessions: opts.maxSessions, maxPerToken: opts.maxSessionsPerToken, replayBytes: opts.sessionReplayBytes,
+  });
 
   async function legacy(request: Request, body: unknown, who: Principal, authInfo: AuthInfo): Promise<Response> {
     const sessionId = request.headers.get('mcp-session-id');

@@ -1,14 +1,17 @@
 // Prometheus metrics of the daemon, in a registry of its own (never prom-client's global one, so
 // two daemons in one process do not share counters). Tool calls are counted from the guard's
 // last audit entry of each call; nothing here changes what a call does.
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { createRequire } from 'node:module';
+import type { Registry } from 'prom-client';
 import type { BreakerView } from '../adapters/breakers.js';
 import type { AuditInput } from '../store/audit.js';
 import type { ApprovalStore } from '../store/approvals.js';
 import type { MonitorStateRow } from '../store/monitor-states.js';
 
+/** prom-client (and the OpenTelemetry API it pulls in) is loaded only by a process that keeps metrics. */
+const promClient = (): typeof import('prom-client') => createRequire(import.meta.url)('prom-client') as typeof import('prom-client');
+
 export interface Metrics {
-  registry: Registry;
   /** The guard's observer: one count per call, and how long its handler ran when it ran. */
   observeCall(entry: AuditInput): void;
   observeHttp(route: string, status: number): void;
@@ -20,6 +23,7 @@ export interface Metrics {
 
 /** `tools`: the catalog's names; any other name a client sends is counted as `unknown`, so clients cannot grow the label set. */
 export function createMetrics(approvals: ApprovalStore, tools: readonly string[], monitors?: () => MonitorStateRow[], self?: SelfReadings): Metrics {
+  const { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } = promClient();
   const known = new Set(tools);
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
@@ -64,7 +68,6 @@ export function createMetrics(approvals: ApprovalStore, tools: readonly string[]
     registers: [registry],
   });
   return {
-    registry,
     observePolicyReload(ok) {
       reloads.inc({ outcome: ok ? 'ok' : 'failed' });
       reloadFailed.set(ok ? 0 : 1);
@@ -80,6 +83,12 @@ export function createMetrics(approvals: ApprovalStore, tools: readonly string[]
     },
     render: () => registry.metrics(),
   };
+}
+
+/** For a process that serves no /metrics (stdio, the commands): counts nothing and never loads prom-client. */
+export function noMetrics(): Metrics {
+  const ignore = (): void => undefined;
+  return { observeCall: ignore, observeHttp: ignore, observePolicyReload: ignore, render: async () => '', contentType: 'text/plain; version=0.0.4; charset=utf-8' };
 }
 
 /** 1 for a probe that is up or a threshold that is not firing; 0 for down or firing; absent while unknown (pending, unreadable). */
@@ -100,6 +109,7 @@ const BREAKER_LEVEL = { closed: 0, half_open: 1, open: 2 } as const;
 
 /** Readings that fail (a database that cannot be read) leave the gauge unset rather than failing the scrape. */
 function selfGauges(registry: Registry, self: SelfReadings): void {
+  const { Gauge } = promClient();
   new Gauge({
     name: 'warden_breaker_state', help: 'Each circuit breaker of this process: 0 closed, 1 half-open (a trial call), 2 open.', labelNames: ['breaker', 'kind'] as const, registers: [registry],
     collect() {
@@ -129,6 +139,7 @@ function selfGauges(registry: Registry, self: SelfReadings): void {
  * Labels come from the inventory, so their number is bounded by what an operator declared.
  */
 function monitorGauges(registry: Registry, monitors: () => MonitorStateRow[]): void {
+  const { Gauge } = promClient();
   const labelNames = ['monitor', 'kind', 'subject'] as const;
   // One read of the table per scrape: the three gauges collect one after the other.
   let rows: MonitorStateRow[] = [];

@@ -3,17 +3,22 @@
 // process. RE2 has no backreferences or lookaround; such a pattern is refused with RE2's words.
 // The module has one fixed 16 MiB heap and a compiled pattern lives there until deleted: every
 // compile is freed before returning, or a few calls would leave regexes broken for everyone.
-import re2 from 're2-wasm';
+import { createRequire } from 'node:module';
+import type { RE2 } from 're2-wasm';
 
-const { RE2 } = re2;
-export type Re2 = InstanceType<typeof RE2>;
+export type Re2 = RE2;
+
+/** Loaded at the first pattern: compiling the WebAssembly costs about 12 MiB and a fifth of a second under load, which a process that never matches one should not pay. */
+let re2Class: typeof RE2 | undefined;
+const loadRe2 = (): typeof RE2 => (re2Class ??= (createRequire(import.meta.url)('re2-wasm') as { RE2: typeof RE2 }).RE2);
 
 /** Compiling these costs hundreds of milliseconds on the event loop (a unicode class, a big count). */
 const COSTLY = /\\[pP]|\{\s*\d{3,}|,\s*\d{3,}\s*\}/;
 
 /** Compiles `pattern` ('u' and the flags given), hands it to `use`, and frees it. Throws RE2's error. */
 export function withRe2<T>(pattern: string, flags: string, use: (re: Re2) => T): T {
-  const re = new RE2(pattern, `${flags}u`);
+  const Re2Engine = loadRe2();
+  const re = new Re2Engine(pattern, `${flags}u`);
   try {
     return use(re);
   } finally {
