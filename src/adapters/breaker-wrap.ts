@@ -5,8 +5,8 @@ import { openAsFailure, type Breaker, type BreakerBoard } from './breakers.js';
 import type { DockerAdapter } from './docker-types.js';
 import { dockerUnreachable } from './docker.js';
 
-/** Methods that return at once without talking to Docker. */
-const LOCAL_METHODS = new Set<PropertyKey>(['containerFiles']);
+/** Methods that return at once without talking to Docker (close must work while the breaker is open). */
+const LOCAL_METHODS = new Set<PropertyKey>(['containerFiles', 'close']);
 
 /**
  * Failures of calls their caller had already abandoned (a client's cancel, a deadline): Node tears

@@ -1,12 +1,15 @@
 // The Docker boundary: dockerode behind a small interface, and the one place Docker's errors
 // become ToolFailure kinds. Nothing outside src/adapters imports dockerode.
-import Docker from 'dockerode';
+import { createRequire } from 'node:module';
+import type Docker from 'dockerode';
 import { ToolFailure, errorMessage } from '../errors.js';
 import { redactText } from '../shared/redact.js';
 import type { CommandResult, RunOptions } from './commands.js';
+import { ContainerListCache, type CacheTimings, type InspectExtras } from './container-list-cache.js';
 import { containerFiles } from './docker-archive.js';
 import { amendPlan, blueprintOf, type Amendment, type CreatePlan } from './docker-blueprint.js';
 import { readEventStream } from './docker-event-stream.js';
+import { parseExitCode, parseHealth } from './docker-status.js';
 import { runExec } from './docker-exec.js';
 import { DEFAULT_MAX_READ_BYTES, readLogStream, type ContainerLogs, type LogsOptions } from './docker-logs.js';
 import { toContainerDetails, type ContainerDetails } from './docker-view.js';
@@ -23,6 +26,12 @@ export type { ImageRow, PruneFilter, StoppedContainer } from './docker-prune.js'
 export type {
   ContainerBlueprint, ContainerIdentity, ContainerResources, ContainerState, ContainerSummary, DockerAdapter, DockerEvent, DockerEventFilters,
 } from './docker-types.js';
+
+/**
+ * dockerode, loaded with the first adapter rather than with this module: it pulls in some 300 files
+ * (docker-modem, ssh2, gRPC), which `warden stdio` would otherwise load before its first tools/list.
+ */
+const loadDockerode = (): typeof Docker => createRequire(import.meta.url)('dockerode') as typeof Docker;
 
 /** unix:///path, tcp://host:port (https when a TLS cert dir is given) */
 export function dockerOptions(endpoint: string): Docker.DockerOptions {
@@ -65,23 +74,35 @@ export function dockerFailure(err: unknown, host: string, step: string, ref?: st
   return new ToolFailure('unavailable', `Docker on host ${host} failed during ${step}: ${said}`, {}, err);
 }
 
-function parseExitCode(status: string): number | null {
-  const m = /^Exited \((-?\d+)\)/.exec(status);
-  return m ? Number(m[1]) : null;
+/** The inspect fields a list row shows. */
+function extrasOf(d: Docker.ContainerInspectInfo): InspectExtras {
+  return {
+    state: d.State.Status,
+    running: d.State.Running,
+    exitCode: d.State.ExitCode,
+    health: d.State.Health?.Status,
+    restartCount: d.RestartCount,
+    restartPolicy: d.HostConfig.RestartPolicy?.Name || 'no',
+  };
 }
-
-function parseHealth(status: string): string | null {
-  const m = /\((healthy|unhealthy|health: starting)\)/.exec(status);
-  if (!m) return null;
-  return m[1] === 'health: starting' ? 'starting' : m[1]!;
-}
-
 
 export class DockerodeAdapter implements DockerAdapter {
   private readonly docker: Docker;
+  /** Only listContainers reads it; see container-list-cache.ts. */
+  private readonly listCache: ContainerListCache;
 
-  constructor(readonly host: string, endpoint: string | Docker.DockerOptions) {
-    this.docker = new Docker(typeof endpoint === 'string' ? dockerOptions(endpoint) : endpoint);
+  constructor(readonly host: string, endpoint: string | Docker.DockerOptions, cacheTimings?: Partial<CacheTimings>) {
+    const Dockerode = loadDockerode();
+    this.docker = new Dockerode(typeof endpoint === 'string' ? dockerOptions(endpoint) : endpoint);
+    this.listCache = new ContainerListCache({
+      events: (signal, since) => this.eventStream('watch container events', { type: ['container'] }, signal, since, undefined, true),
+      inspect: async (id) => extrasOf(await this.docker.getContainer(id).inspect()),
+    }, cacheTimings);
+  }
+
+  /** Ends the list cache's event stream (not on the DockerAdapter interface: only the composition root closes). */
+  close(): void {
+    this.listCache.close();
   }
 
   async ping(): Promise<void> {
@@ -104,25 +125,28 @@ export class DockerodeAdapter implements DockerAdapter {
 
   async listContainers(opts: { all: boolean }): Promise<ContainerSummary[]> {
     let list: Docker.ContainerInfo[];
+    // Docker writes each row's Status ("Up 2 minutes") after this: the cache dates runs from it.
+    const askedAt = performance.now();
     try {
       list = await this.docker.listContainers({ all: opts.all });
     } catch (err) {
       throw dockerFailure(err, this.host, 'list containers');
     }
-    // The list endpoint lacks restart counts and policies; fetch them so nobody fights Docker's own restarts.
-    const details = await mapLimit(list, 8, (c) => this.docker.getContainer(c.Id).inspect().catch(() => undefined));
+    // The list endpoint lacks restart counts and policies, needed so nobody fights Docker's own
+    // restarts: inspected once per container, then kept current by Docker's events.
+    const extras = await this.listCache.extras(list.map((c) => ({ id: c.Id, state: c.State, status: c.Status })), opts.all, askedAt);
     return list.map((c, i) => {
-      const d = details[i];
+      const d = extras[i];
       return {
         id: c.Id.slice(0, 12),
         name: bareName(c.Names?.[0]),
         image: c.Image,
         state: c.State,
         status: c.Status,
-        exitCode: d && !d.State.Running ? d.State.ExitCode : parseExitCode(c.Status),
-        health: d?.State.Health?.Status ?? parseHealth(c.Status),
-        restartCount: d?.RestartCount ?? 0,
-        restartPolicy: d?.HostConfig.RestartPolicy?.Name || 'no',
+        exitCode: d && !d.running ? d.exitCode : parseExitCode(c.Status),
+        health: d?.health ?? parseHealth(c.Status),
+        restartCount: d?.restartCount ?? 0,
+        restartPolicy: d?.restartPolicy ?? 'no',
       };
     });
   }
@@ -287,7 +311,8 @@ export class DockerodeAdapter implements DockerAdapter {
     return out;
   }
 
-  private async eventStream(step: string, filters: DockerEventFilters, signal: AbortSignal, since?: number, until?: number): Promise<AsyncIterable<DockerEvent>> {
+  /** `background`: a stream nobody waits on (the list cache's), which must not keep the process alive. */
+  private async eventStream(step: string, filters: DockerEventFilters, signal: AbortSignal, since?: number, until?: number, background = false): Promise<AsyncIterable<DockerEvent>> {
     const stream = await this.step(step, undefined, () => this.dialStream({
       path: '/events?',
       method: 'GET',
@@ -296,6 +321,7 @@ export class DockerodeAdapter implements DockerAdapter {
       statusCodes: { 200: true, 400: 'bad parameter', 500: 'server error' },
       options: { filters, ...(since !== undefined ? { since: dockerTime(since) } : {}), ...(until !== undefined ? { until: dockerTime(until) } : {}) },
     }));
+    if (background) (stream as { socket?: { unref?: () => void } }).socket?.unref?.();
     return readEventStream(stream);
   }
 
@@ -347,17 +373,4 @@ export function dockerTime(unixSeconds: number): string {
   const whole = Math.floor(unixSeconds);
   const nanos = Math.round((unixSeconds - whole) * 1e9);
   return `${whole}.${String(Math.min(nanos, 999_999_999)).padStart(9, '0')}`;
-}
-
-async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
 }

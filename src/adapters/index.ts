@@ -30,7 +30,7 @@ export interface Adapters {
    * probing what listens on that host's loopback); for the local host, directly.
    */
   dial(host: string): Dial;
-  /** Ends the SSH connections. */
+  /** Ends the SSH connections and the Docker list caches' event streams. */
   close(): Promise<void>;
 }
 
@@ -70,6 +70,8 @@ export function createAdapters(hosts: HostSpec[], log: Logger, breakers?: Breake
     byName.set(h.name, h);
   }
   const pool = new SshPool(log, breakers);
+  /** Each holds its list cache's event stream open. */
+  const dockerodes: DockerodeAdapter[] = [];
   const spec = (host: string): HostSpec => {
     const found = byName.get(host);
     if (!found) throw new ToolFailure('invalid_input', `unknown host "${host}"; known hosts: ${[...byName.keys()].join(', ') || 'none'}`);
@@ -85,6 +87,7 @@ export function createAdapters(hosts: HostSpec[], log: Logger, breakers?: Breake
     const s = spec(host);
     if (!s.docker) throw new ToolFailure('invalid_input', `host "${host}" has no Docker endpoint in the inventory`);
     const adapter = new DockerodeAdapter(host, dockerEndpointOptions(host, s.docker, pool, s.ssh));
+    dockerodes.push(adapter);
     return breakers ? dockerBehindBreaker(adapter, dockerBreaker(breakers, host)) : adapter;
   });
   const hostFiles = memo((host): HostFiles => {
@@ -105,6 +108,9 @@ export function createAdapters(hosts: HostSpec[], log: Logger, breakers?: Breake
       if (!s.ssh) throw new ToolFailure('invalid_input', `host "${host}" has no SSH login in the inventory, so nothing can be probed from it`);
       return sshDial(pool, host, s.ssh);
     }),
-    close: () => pool.close(),
+    close: () => {
+      for (const d of dockerodes) d.close();
+      return pool.close();
+    },
   };
 }
