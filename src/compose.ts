@@ -19,9 +19,8 @@ import { ApprovalDecider } from './policy/approvals.js';
 import { Guard } from './policy/guard.js';
 import { loadPolicyFile, type Policy } from './policy/policy-file.js';
 import { PolicyHolder, type PolicyReload } from './policy/policy-holder.js';
-import { connectInProcess } from './server/in-process-client.js';
 import { loopPrecondition } from './loop/preconditions.js';
-import { createMetrics } from './server/metrics.js';
+import { createMetrics, noMetrics } from './server/metrics.js';
 import type { Runtime } from './server/runtime.js';
 import type { Notification, Notifier } from './shared/notifier.js';
 import { DEFAULT_DECISION } from './shared/tiers.js';
@@ -117,11 +116,16 @@ export interface RuntimeOptions {
    * another process's write lock must wait from a timer, never inside SQLite (see store/busy.ts).
    */
   serving?: boolean;
+  /**
+   * Prometheus metrics (default on). Only `warden serve` has a /metrics to read them from: stdio
+   * and the other commands turn them off and never load prom-client.
+   */
+  metrics?: boolean;
 }
 
 /** A runtime for a command that calls no tool: see RuntimeOptions.tolerateBadPolicy. */
 export function createRecordsRuntime(config: Config): Runtime {
-  return createRuntime(config, undefined, {}, { tolerateBadPolicy: true });
+  return createRuntime(config, undefined, {}, { tolerateBadPolicy: true, metrics: false });
 }
 
 /** Everything but the database is validated first, so a bad policy leaves nothing written. */
@@ -136,9 +140,10 @@ export function createRuntime(config: Config, log: Logger = createLogger(config.
   const auditKey = openAuditKey(config.dataDir, log);
   for (const loose of looseModes(config.dataDir)) log.warn({ path: loose }, 'data at rest is readable by others: chmod it (the dir 0700, its files 0600)');
   const audit = new AuditLog(db, checkpointPath(config.dataDir));
-  const killSwitch = new KillSwitchStore(db);
+  // Their switches and a load append in the audit's own transaction (AuditLog.atomically).
+  const killSwitch = new KillSwitchStore(db, audit);
   const approvals = new ApprovalStore(db);
-  const inventory = new InventoryStore(db, config.nginx.allowedDirs, forkIsolated);
+  const inventory = new InventoryStore(db, config.nginx.allowedDirs, forkIsolated, audit);
   const healthStates = new HealthStateStore(db);
   const breakers = parts.breakers ?? new BreakerBoard({ failures: config.breakers.failures, halfOpenMs: config.breakers.halfOpenSeconds * 1_000 });
   breakers.onChange((view) => saveBreaker(healthStates, view, log));
@@ -146,8 +151,8 @@ export function createRuntime(config: Config, log: Logger = createLogger(config.
   const outbox = new OutboxStore(db);
   const notifier = parts.notifier ?? createNotifier(config.notify.webhooks, log, { outbox, breakers });
   const monitorStates = new MonitorStateStore(db);
-  const safeMode = new SafeModeStore(db);
-  const metrics = createMetrics(approvals, catalog.map((t) => t.name), () => monitorStates.list(), {
+  const safeMode = new SafeModeStore(db, audit);
+  const metrics = opts.metrics === false ? noMetrics() : createMetrics(approvals, catalog.map((t) => t.name), () => monitorStates.list(), {
     breakers: () => breakers.views(), safeMode: () => safeMode.isOn(), pendingNotifications: () => outbox.summary().pending,
   });
   const checkpoints = auditKey && config.notify.webhooks.some((h) => listensFor(h, 'audit.checkpoint'))
@@ -186,10 +191,13 @@ export function createRuntime(config: Config, log: Logger = createLogger(config.
     config, log, db, audit, approvals, inventory, changes, safeMode, breakers, healthStates, outbox,
     decider: new ApprovalDecider(approvals, audit, notifier), policy, killSwitch, adapters, notifier, metrics, guard,
     // readOnly: the role, not the tool list, refuses writes, so the model still sees every tool.
-    connectLoopClient: (incidentId, opts = {}) =>
-      connectInProcess(guard, { principal: LOOP_PRINCIPAL, role: opts.readOnly ? 'readonly' : 'operator', transport: 'loop', incidentId }),
+    // The MCP client is loaded with the loop's first incident: stdio and the CLI commands never need it.
+    connectLoopClient: async (incidentId, opts = {}) => (await import('./server/in-process-client.js'))
+      .connectInProcess(guard, { principal: LOOP_PRINCIPAL, role: opts.readOnly ? 'readonly' : 'operator', transport: 'loop', incidentId }),
     async close() {
       policy.close();
+      // The last batch first, so the last signed checkpoint covers it.
+      audit.flush();
       checkpoints?.close();
       await notifier.flush();
       try {

@@ -1,5 +1,6 @@
-// The guard: the only place that calls the gate or writes tool-call audit entries, and the one
-// path from a request to a side effect: validate -> decide -> audit 'requested' -> run -> audit outcome.
+// The guard: the only place that calls the gate or writes tool-call audit entries (through
+// call-audit.ts), and the one path from a request to a side effect: validate -> decide -> audit
+// 'requested' -> run -> audit outcome. A plain read is audited once, after it ran, with its request.
 import { randomUUID } from 'node:crypto';
 import type { Adapters } from '../adapters/index.js';
 import { InputError, ToolFailure, errorMessage, type FailureDetails, type FailureKind } from '../errors.js';
@@ -13,11 +14,12 @@ import { canonicalJson, sha256 } from '../store/canonical.js';
 import type { AnyToolSpec } from '../tools/spec.js';
 import { describeIssues } from '../validation.js';
 import { DatabaseBusy, whenFree } from '../store/busy.js';
+import { ADMIT_WAIT_MS, CallAudit, databaseFailure } from './call-audit.js';
 import { decide, limitsFor, type DecisionRequest, type GateDecision } from './decide.js';
 import type { TargetInfo } from '../shared/targets.js';
 import { LOOP_PRINCIPAL } from '../shared/roles.js';
 import type { CompiledLimit, Policy } from './policy-file.js';
-import { redactText } from '../shared/redact.js';
+import { redactOutput, redactText } from '../shared/redact.js';
 import { ApprovalFlow } from './approval-flow.js';
 import { CallPreparer, auditableArgs } from './call-preparer.js';
 import { TargetCanonicalizer } from './canonical-target.js';
@@ -50,23 +52,8 @@ export interface GuardDeps {
   precondition?: Precondition;
 }
 
-/** How long admitting a call (its decision and 'requested' entry) waits for another process's write lock. */
-const ADMIT_WAIT_MS = 2_000;
 /** How long after an abort the guard still waits for a tool that rolls itself back (its rollback has 120 s). */
 const ABORT_GRACE_MS = 150_000;
-/** How long an outcome entry waits for the lock: the call already ran, so its entry must land. */
-const RECORD_WAIT_MS = 10 * 60_000;
-
-/** A database that cannot take writes, in words for the caller; undefined for anything else. */
-function databaseFailure(err: unknown): string | undefined {
-  const code = (err as { code?: unknown } | null)?.code;
-  if (typeof code !== 'string' || !code.startsWith('SQLITE_')) return undefined;
-  if (code.startsWith('SQLITE_FULL')) return 'the database or its disk is full';
-  if (code.startsWith('SQLITE_READONLY')) return 'the database is read-only';
-  if (code.startsWith('SQLITE_IOERR')) return 'an I/O error on the database';
-  return 'the database failed';
-}
-
 /** What the gate decides a ready call on. */
 const requestOf = (caller: Caller, spec: AnyToolSpec, ready: ReadyCall): Omit<DecisionRequest, 'info' | 'killSwitch' | 'safeMode'> & { infoKey?: string } => ({
   principal: caller.principal, role: caller.role, tool: spec.name, risk: ready.risk, effect: spec.effect, target: ready.target, ...(ready.infoKey ? { infoKey: ready.infoKey } : {}),
@@ -87,8 +74,10 @@ export class Guard {
   private readonly byName: Map<string, AnyToolSpec>;
   private readonly approvalFlow: ApprovalFlow;
   private readonly preparer: CallPreparer;
+  private readonly audit: CallAudit;
 
   constructor(private readonly deps: Readonly<GuardDeps>) {
+    this.audit = new CallAudit({ audit: deps.audit, log: deps.log, ...(deps.observe ? { observe: deps.observe } : {}) });
     this.byName = new Map(deps.catalog.map((t) => [t.name, t]));
     this.approvalFlow = new ApprovalFlow({ approvals: deps.approvals, notifier: deps.notifier, ttlMs: deps.approvalTtlMs });
     this.preparer = new CallPreparer(new TargetCanonicalizer(deps.adapters, deps.inventory), deps.inventory, deps.callTimeoutMs, { change: (id) => deps.changes.get(id) });
@@ -160,6 +149,8 @@ export class Guard {
     const prepared = await this.prepare(callId, caller, tool, rawArgs);
     if (!prepared.ok) return prepared.outcome;
     const { spec, ready } = prepared;
+    const read = this.plainRead(callId, caller, spec, ready);
+    if (read) return this.execute(read, signal, true);
     // The policy's decision is taken again inside admit(), where it counts: this one only tells
     // the precondition whether its checks that hold a call would change anything.
     const pre = caller.incidentId && spec.risk !== 'read' ? this.deps.precondition : undefined;
@@ -190,6 +181,21 @@ export class Guard {
   }
 
   /**
+   * The call, decided, when it is a plain read that runs: no side effect, no limit counting its
+   * tool, allowed outright. It writes no 'requested' entry: nothing it does needs one on disk
+   * first, and its one entry after it ran carries the request too. Undefined for any other call,
+   * which is admitted as before (a refusal of a read is still its one entry); a read to announce
+   * too, so that the call the webhook names is in the audit first.
+   */
+  private plainRead(callId: string, caller: Caller, spec: AnyToolSpec, ready: ReadyCall): PreparedCall | undefined {
+    // Limits count calls from their 'requested' entries, so a tool one counts keeps them.
+    if (ready.risk !== 'read' || spec.effect !== undefined || this.deps.policy().limits.some((l) => l.selects(spec.name, spec.effect))) return undefined;
+    const decision = this.decideFor(requestOf(caller, spec, ready));
+    if (decision.decision !== 'allow' || decision.dryRun) return undefined;
+    return { callId, caller, spec, ...ready, decision };
+  }
+
+  /**
    * A call a client decided not to send: the loop's model asked for it in the same turn as a call
    * now held for approval, and the turn ends there. Audited as not attempted, on its canonical
    * target when the arguments are valid (unknown tools and bad arguments are audited as any call's
@@ -200,7 +206,7 @@ export class Guard {
     const prepared = await this.prepare(callId, caller, tool, rawArgs);
     if (!prepared.ok) return;
     const { spec, ready } = prepared;
-    await this.record({
+    await this.audit.record({
       callId, principal: caller.principal, transport: caller.transport, tool: spec.name, target: ready.target, targetId: ready.targetId ?? null,
       args: ready.redactedArgs, argsHash: ready.argsHash, risk: ready.risk, incidentId: caller.incidentId ?? null,
       phase: 'denied', errorKind: 'denied', rule: 'not-attempted', result: `not attempted: ${reason}`,
@@ -237,7 +243,7 @@ export class Guard {
   private busy(callId: string, caller: Caller, spec: AnyToolSpec, ready: ReadyCall, err: DatabaseBusy): CallOutcome {
     const message = `${spec.name} on ${ready.target} was not run: ${err.message}, so its audit entry could not be written. Nothing ran; retry shortly.`;
     this.deps.log.warn({ callId, tool: spec.name }, message);
-    void this.record({ callId, principal: caller.principal, transport: caller.transport, tool: spec.name, target: ready.target, targetId: ready.targetId ?? null, args: ready.redactedArgs, argsHash: ready.argsHash, risk: ready.risk, incidentId: caller.incidentId ?? null, phase: 'failed', errorKind: 'unavailable', result: message });
+    void this.audit.record({ callId, principal: caller.principal, transport: caller.transport, tool: spec.name, target: ready.target, targetId: ready.targetId ?? null, args: ready.redactedArgs, argsHash: ready.argsHash, risk: ready.risk, incidentId: caller.incidentId ?? null, phase: 'failed', errorKind: 'unavailable', result: message });
     return { ok: false, callId, kind: 'unavailable', message, details: { notRun: true } };
   }
 
@@ -246,73 +252,22 @@ export class Guard {
     const base = { callId, principal: caller.principal, transport: caller.transport, tool, incidentId: caller.incidentId };
     if (!spec) {
       const d = decide(this.deps.policy(), { principal: caller.principal, role: caller.role, tool, risk: undefined, target: '', info: {} });
-      await this.recordRefusal({ ...base, args: auditableArgs(rawArgs), argsHash: sha256(canonicalJson(rawArgs ?? {})), decision: d.decision, rule: d.rule, phase: 'denied', errorKind: 'denied', result: d.reason });
+      await this.audit.refusal({ ...base, args: auditableArgs(rawArgs), argsHash: sha256(canonicalJson(rawArgs ?? {})), decision: d.decision, rule: d.rule, phase: 'denied', errorKind: 'denied', result: d.reason });
       return { ok: false, outcome: { ok: false, callId, kind: 'denied', message: `unknown tool "${tool}"; tools/list shows the available tools`, details: { rule: d.rule } } };
     }
     const ready = await this.preparer.prepare(spec, rawArgs);
     if (!ready.ok) {
       const { refusal: r } = ready;
       const message = r.kind === 'internal' ? `internal error, ref ${callId}` : r.message;
-      await this.recordRefusal({ ...base, risk: spec.risk, target: r.target, args: r.args, argsHash: r.argsHash, phase: 'failed', errorKind: r.kind, result: message });
+      await this.audit.refusal({ ...base, risk: spec.risk, target: r.target, args: r.args, argsHash: r.argsHash, phase: 'failed', errorKind: r.kind, result: message });
       return { ok: false, outcome: { ok: false, callId, kind: r.kind, message, details: r.details ?? {} } };
     }
     return { ok: true, spec, ready: ready.call };
   }
 
-  /** Appends an entry for `call` in the given phase; the decision fields come from the call. */
+  /** Appends an entry for `call` in the given phase, committed before it returns. */
   private auditCall(call: PreparedCall, extra: Pick<AuditInput, 'phase'> & Partial<AuditInput>): void {
-    this.audit(this.callEntry(call, extra));
-  }
-
-  private callEntry(call: PreparedCall, extra: Pick<AuditInput, 'phase'> & Partial<AuditInput>): AuditInput {
-    return {
-      callId: call.callId,
-      principal: call.caller.principal,
-      transport: call.caller.transport,
-      tool: call.spec.name,
-      target: call.target,
-      targetId: call.targetId ?? null,
-      args: call.redactedArgs,
-      argsHash: call.argsHash,
-      risk: call.risk,
-      decision: call.decision.decision,
-      rule: call.decision.rule,
-      approvalId: call.approvalId ?? null,
-      incidentId: call.caller.incidentId ?? null,
-      dryRun: call.decision.dryRun,
-      ...extra,
-    };
-  }
-
-  private audit(input: AuditInput): void {
-    this.deps.audit.append(input);
-    if (input.phase !== 'requested' && input.phase !== 'approved') this.deps.observe?.(input);
-  }
-
-  /**
-   * An entry written after the call's fate is sealed (an outcome, a refusal): it waits for the
-   * write lock as long as it must, from a timer. Never lost silently: a final failure is logged
-   * as an audit gap with the call's id.
-   */
-  private async record(input: AuditInput): Promise<void> {
-    try {
-      await whenFree(() => this.audit(input), { waitMs: RECORD_WAIT_MS });
-    } catch (err) {
-      this.deps.log.error({ callId: input.callId, tool: input.tool, phase: input.phase, err: errorMessage(err) }, 'AUDIT GAP: an audit entry could not be written');
-    }
-  }
-
-  /** A refusal (nothing ran) answers by ADMIT_WAIT_MS at the latest; its entry is written when the lock is free. */
-  private async recordRefusal(input: AuditInput): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const answered = new Promise<void>((resolve) => { timer = setTimeout(resolve, ADMIT_WAIT_MS); });
-    await Promise.race([this.record(input), answered]);
-    clearTimeout(timer);
-  }
-
-  /** `auditCall` for an outcome: see `record`. */
-  private recordCall(call: PreparedCall, extra: Pick<AuditInput, 'phase'> & Partial<AuditInput>): Promise<void> {
-    return this.record(this.callEntry(call, extra));
+    this.audit.now(this.audit.entry(call, extra));
   }
 
   /** A refusal that ran nothing: audited in `phase`, returned as a failure of `kind`. */
@@ -326,43 +281,63 @@ export class Guard {
     return [...(this.underWay.get(incidentId) ?? [])];
   }
 
-  /** Runs an admitted call (its 'requested' entry is committed) and records its outcome. */
-  private async execute(call: PreparedCall, signal?: AbortSignal): Promise<CallOutcome> {
+  /**
+   * Runs an admitted call (its 'requested' entry is committed) and records its outcome; `once`: a
+   * plain read, whose one entry is its outcome.
+   */
+  private async execute(call: PreparedCall, signal?: AbortSignal, once = false): Promise<CallOutcome> {
     const incidentId = call.caller.incidentId;
-    if (!incidentId) return this.executeNow(call, signal);
+    if (!incidentId) return this.executeNow(call, signal, once);
     const mine = { tool: call.spec.name, untilMs: Date.now() + call.deadlineMs + ABORT_GRACE_MS };
     const set = this.underWay.get(incidentId) ?? new Set();
     this.underWay.set(incidentId, set.add(mine));
     try {
-      return await this.executeNow(call, signal);
+      return await this.executeNow(call, signal, once);
     } finally {
       set.delete(mine);
       if (set.size === 0 && this.underWay.get(incidentId) === set) this.underWay.delete(incidentId);
     }
   }
 
-  private async executeNow(call: PreparedCall, signal?: AbortSignal): Promise<CallOutcome> {
+  private async executeNow(call: PreparedCall, signal: AbortSignal | undefined, once: boolean): Promise<CallOutcome> {
     if (call.decision.decision === 'notify') this.announce(call);
     if (call.decision.dryRun) {
       const plan = call.spec.plan?.(call.input, this.deps.inventory) ?? `call ${call.spec.name} on ${call.target}`;
       const why = call.decision.safeMode ? ": the loop is in safe mode (its own writes kept failing) until a human runs `warden loop arm`" : '';
       const text = `dry run${call.decision.safeMode ? ' (safe mode)' : ''}: would ${plan} (decision ${call.decision.decision} by ${call.decision.rule}); nothing was executed${why}`;
-      await this.recordCall(call, { phase: 'completed', result: text, durationMs: 0 });
+      await this.audit.record(this.audit.entry(call, { phase: 'completed', result: text, durationMs: 0 }));
       return { ok: true, callId: call.callId, output: { dryRun: true, plan, decision: call.decision.decision }, text, dryRun: true };
     }
     const started = performance.now();
     try {
-      const output = await this.runHandler(call, signal);
+      // structuredContent is what most clients give the model (Claude Code reads nothing else), so it
+      // is redacted here for every tool, whatever the handler already did: one place, no tool forgotten.
+      const output = redactOutput(await this.runHandler(call, signal));
       const text = redactText(call.spec.summarize(output));
-      await this.recordCall(call, { phase: 'completed', result: text.slice(0, 500), durationMs: Math.round(performance.now() - started) });
-      return { ok: true, callId: call.callId, output, text, dryRun: false };
+      const entry = this.audit.entry(call, { phase: 'completed', result: text.slice(0, 500), durationMs: Math.round(performance.now() - started) });
+      return await this.recorded(call, entry, once, { ok: true, callId: call.callId, output, text, dryRun: false });
     } catch (err) {
       const failure = this.toFailure(err, call);
       // A failure can quote what the target said (an SQL error naming a value): redacted like output.
       const message = redactText(failure.message);
-      await this.recordCall(call, { phase: 'failed', errorKind: failure.kind, result: `${message}${err === failure ? '' : ` [cause: ${redactText(errorMessage((failure.cause as unknown) ?? err)).slice(0, 300)}]`}`, durationMs: Math.round(performance.now() - started) });
-      return { ok: false, callId: call.callId, kind: failure.kind, message, details: failure.details };
+      const entry = this.audit.entry(call, { phase: 'failed', errorKind: failure.kind, result: `${message}${err === failure ? '' : ` [cause: ${redactText(errorMessage((failure.cause as unknown) ?? err)).slice(0, 300)}]`}`, durationMs: Math.round(performance.now() - started) });
+      return this.recorded(call, entry, once, { ok: false, callId: call.callId, kind: failure.kind, message, details: failure.details });
     }
+  }
+
+  /**
+   * `outcome` once its entry is written. A read's one entry must land before its client sees
+   * anything of it: else the read is answered as unavailable, and nothing it returned goes out.
+   */
+  private async recorded(call: PreparedCall, entry: AuditInput, once: boolean, outcome: CallOutcome): Promise<CallOutcome> {
+    if (!once) {
+      await this.audit.record(entry);
+      return outcome;
+    }
+    const why = await this.audit.once(entry);
+    if (why === undefined) return outcome;
+    const message = `${call.spec.name} on ${call.target} ran, but warden cannot write its audit log (${why}), so its result is withheld; retry later.`;
+    return { ok: false, callId: call.callId, kind: 'unavailable', message, details: {} };
   }
 
   private async runHandler(call: PreparedCall, clientSignal?: AbortSignal): Promise<unknown> {

@@ -60,7 +60,20 @@ export function redactValue<T>(value: T): T {
   return walk(value, undefined) as T;
 }
 
-function walk(value: unknown, key: string | undefined, parent?: string): unknown {
+/**
+ * Names Docker, the inventory and warden give things. A tool's output keeps them as they are: a
+ * legal container name such as `sk-payments-worker-blue-01` reads like an API key to the patterns,
+ * and a name the model cannot see is a container it cannot act on. Everything else is redacted.
+ */
+const IDENTIFIER_KEYS = new Set(['id', 'name', 'image', 'imageId', 'container', 'host', 'service', 'previousId', 'newId', 'changeId', 'incidentId', 'callId']);
+
+/** redactValue for a tool's output: identifiers (IDENTIFIER_KEYS) pass as they are. */
+export function redactOutput<T>(value: T): T {
+  return walk(value, undefined, undefined, IDENTIFIER_KEYS) as T;
+}
+
+function walk(value: unknown, key: string | undefined, parent?: string, keep?: ReadonlySet<string>): unknown {
+  if (keep && key !== undefined && keep.has(key) && typeof value === 'string') return value;
   if (key !== undefined && isSecretKey(key) && value !== null && typeof value !== 'object') {
     return value === '' ? value : REDACTED;
   }
@@ -70,10 +83,12 @@ function walk(value: unknown, key: string | undefined, parent?: string): unknown
     return Object.fromEntries(Object.keys(value).map((k) => [k, REDACTED]));
   }
   if (typeof value === 'string') return redactText(value);
-  if (Array.isArray(value)) return value.map((v) => walk(v, undefined));
+  if (Array.isArray(value)) return value.map((v) => walk(v, undefined, undefined, keep));
   if (value !== null && typeof value === 'object') {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = walk(v, k, key);
+    // A label map's keys are anybody's words: a label called "name" is not an identifier.
+    const inner = key === 'labels' ? undefined : keep;
+    for (const [k, v] of Object.entries(value)) out[k] = walk(v, k, key, inner);
     return out;
   }
   return value;

@@ -6,158 +6,72 @@
 // through onAppend, and catch what the anchor cannot: a tail forged anew with the anchor rewritten.
 import { closeSync, existsSync, openSync, readFileSync, writeSync } from 'node:fs';
 import type { Db } from './db.js';
-import { canonicalJson, sha256 } from './canonical.js';
 import { isBusy } from './busy.js';
+import { AppendQueue, type Outcome } from './audit-batch.js';
+import { COLUMNS, chainedEntry, fromRow, type AuditEntry, type AuditInput, type AuditPhase, type Checkpoint, type Row } from './audit-entry.js';
+import { decodeCheckpoint, encodeSlot, slotOffset, verifyChain, type VerifyOptions, type VerifyResult } from './audit-chain.js';
 
-export const AUDIT_PHASES = ['requested', 'completed', 'failed', 'denied', 'pending', 'approved', 'rejected', 'expired'] as const;
-export type AuditPhase = (typeof AUDIT_PHASES)[number];
-
-export const GENESIS_HASH = '0'.repeat(64);
-
-export interface AuditInput {
-  callId: string;
-  principal: string;
-  transport: string;
-  tool: string;
-  target?: string | null;
-  /** The full ID of what the target names (a container), whatever spelling the caller used. */
-  targetId?: string | null;
-  /** Already redacted. */
-  args: unknown;
-  argsHash: string;
-  risk?: string | null;
-  decision?: string | null;
-  rule?: string | null;
-  approvalId?: string | null;
-  phase: AuditPhase;
-  dryRun?: boolean;
-  /** A short, redacted summary of the outcome. */
-  result?: string | null;
-  errorKind?: string | null;
-  durationMs?: number | null;
-  incidentId?: string | null;
-}
-
-export interface AuditEntry {
-  seq: number;
-  time: string;
-  callId: string;
-  principal: string;
-  transport: string;
-  tool: string;
-  target: string | null;
-  /** Present only when known, so entries written before the column existed hash as they did. */
-  targetId?: string;
-  args: string;
-  argsHash: string;
-  risk: string | null;
-  decision: string | null;
-  rule: string | null;
-  approvalId: string | null;
-  phase: AuditPhase;
-  dryRun: boolean;
-  result: string | null;
-  errorKind: string | null;
-  durationMs: number | null;
-  incidentId: string | null;
-  prevHash: string;
-  hash: string;
-}
-
-export interface Checkpoint {
-  seq: number;
-  hash: string;
-}
+export {
+  AUDIT_PHASES, GENESIS_HASH, STORED_COLUMNS, entryFromStored, entryHash,
+  type AuditEntry, type AuditInput, type AuditPhase, type Checkpoint, type StoredAuditRow,
+} from './audit-entry.js';
+export {
+  ChainWalk, decodeCheckpoint,
+  type ArchiveCheck, type ArchiveCheckResult, type ArchivedCount, type ChainBreak, type VerifyResult,
+} from './audit-chain.js';
 
 /** Told of entries once they are committed: `head` the newest, `count` how many were added. Must not throw. */
 export type AppendListener = (head: Checkpoint, count: number) => void;
 
-/** `entries` counts every entry walked, archived ones included; `archived` those read from segments. */
-export type VerifyResult =
-  | { ok: true; entries: number; archived: ArchivedCount; warnings: string[] }
-  | { ok: false; entries: number; archived: ArchivedCount; brokenAt: number; reason: string; warnings: string[] };
-
-export interface ArchivedCount {
-  entries: number;
-  segments: number;
-}
-
-const COLUMNS = `seq, time, call_id AS callId, principal, transport, tool, target, args, args_hash AS argsHash,
-  risk, decision, rule, approval_id AS approvalId, phase, dry_run AS dryRun, result, error_kind AS errorKind,
-  duration_ms AS durationMs, incident_id AS incidentId, prev_hash AS prevHash, hash, target_id AS targetId`;
-
-type Row = Omit<AuditEntry, 'dryRun' | 'targetId'> & { dryRun: number; targetId: string | null };
-
-function fromRow(row: Row): AuditEntry {
-  const { targetId, ...rest } = row;
-  return { ...rest, dryRun: row.dryRun === 1, ...(targetId !== null ? { targetId } : {}) };
-}
-
-/** An entry as the table stores it: its own column names and values (archive segments hold these). */
-export interface StoredAuditRow {
-  seq: number; time: string; call_id: string; principal: string; transport: string; tool: string; target: string | null;
-  args: string; args_hash: string; risk: string | null; decision: string | null; rule: string | null; approval_id: string | null;
-  phase: AuditPhase; dry_run: number; result: string | null; error_kind: string | null; duration_ms: number | null;
-  incident_id: string | null; prev_hash: string; hash: string; target_id: string | null;
-}
-
 /**
- * Each stored column and whether it may be null; every one is a string but these integers. Segment
- * files hold rows as `SELECT *` returns them and verify accepts exactly these keys: a column added to
- * the audit table must be added here, or its archives read as damaged.
+ * The chain head each connection last committed, and its PRAGMA data_version then: that number
+ * changes only when another connection commits, so while it stands the head needs no query. Kept
+ * per connection, not per AuditLog, because two AuditLogs on one connection do not move it.
  */
-export const STORED_COLUMNS: Readonly<Record<keyof StoredAuditRow, { integer?: true; nullable?: true }>> = {
-  seq: { integer: true }, time: {}, call_id: {}, principal: {}, transport: {}, tool: {}, target: { nullable: true },
-  args: {}, args_hash: {}, risk: { nullable: true }, decision: { nullable: true }, rule: { nullable: true },
-  approval_id: { nullable: true }, phase: {}, dry_run: { integer: true }, result: { nullable: true }, error_kind: { nullable: true },
-  duration_ms: { integer: true, nullable: true }, incident_id: { nullable: true }, prev_hash: {}, hash: {}, target_id: { nullable: true },
-};
+const committedHeads = new WeakMap<Db, { version: number; head: Checkpoint | null }>();
 
-export function entryFromStored(s: StoredAuditRow): AuditEntry {
-  return fromRow({
-    seq: s.seq, time: s.time, callId: s.call_id, principal: s.principal, transport: s.transport, tool: s.tool, target: s.target,
-    args: s.args, argsHash: s.args_hash, risk: s.risk, decision: s.decision, rule: s.rule, approvalId: s.approval_id, phase: s.phase,
-    dryRun: s.dry_run, result: s.result, errorKind: s.error_kind, durationMs: s.duration_ms, incidentId: s.incident_id,
-    prevHash: s.prev_hash, hash: s.hash, targetId: s.target_id,
-  });
+/** The transaction `atomically` runs: what it appended so far, and whether its head may be cached. */
+interface OpenTx {
+  /** undefined until the first append looks it up; null: the table is empty. */
+  head: Checkpoint | null | undefined;
+  count: number;
+  /** Only a transaction of our own, not one nested in another's, commits when it ends. */
+  outermost: boolean;
+  version: number | undefined;
 }
 
-/** The hash covers every column but the hash itself, so any edit, move or removal shows. */
-export function entryHash(entry: Omit<AuditEntry, 'hash'>): string {
-  const { prevHash, ...body } = entry;
-  return sha256(`${prevHash}\n${canonicalJson(body)}`);
+/** Appends made inside another store's transaction: told to the anchor and the listeners once it committed. */
+interface Nested {
+  head: Checkpoint;
+  /** The seq before the first of them. */
+  base: number;
 }
 
-const SLOT_BYTES = 128;
-
-/** `seq hash check`, padded to a fixed width; check covers seq and hash so a torn slot is ignored. */
-function encodeSlot(cp: Checkpoint): string {
-  return `${cp.seq} ${cp.hash} ${sha256(`${cp.seq} ${cp.hash}`).slice(0, 16)}`.padEnd(SLOT_BYTES - 1) + '\n';
-}
-
-/** The newest intact slot of a checkpoint file. */
-export function decodeCheckpoint(text: string): Checkpoint | null {
-  let best: Checkpoint | null = null;
-  // A slot never written yet reads as NULs: they separate slots like newlines do.
-  for (const line of text.split(/[\n\0]+/)) {
-    const [seqText, hash, check] = line.trim().split(' ');
-    const seq = Number(seqText);
-    if (!Number.isInteger(seq) || !hash || check !== sha256(`${seq} ${hash}`).slice(0, 16)) continue;
-    if (!best || seq > best.seq) best = { seq, hash };
+/** A queued entry that took the whole transaction down with it (SQLite rolls back more than the statement on some errors). */
+class EntryLost extends Error {
+  constructor(readonly index: number, readonly error: unknown) {
+    super('an audit entry rolled back its transaction', { cause: error });
   }
-  return best;
 }
+
+/** How long close() lets another process's lock hold the last queued entries up (the serving connection waits 25 ms). */
+const CLOSE_BUSY_TIMEOUT_MS = 5_000;
 
 export class AuditLog {
   private readonly insert;
   private readonly head;
+  private readonly dataVersion;
+  private readonly hashAt;
   private readonly executedCount;
   private checkpointFd: number | undefined;
-  /** Set while `atomically` runs: its appends reach the anchor and the listeners at its commit. */
-  private batch: { head: Checkpoint | undefined; count: number } | undefined;
+  private tx: OpenTx | undefined;
   /** The last write that failed for a reason other than another process's lock, until a write succeeds: /healthz reports it. */
   private failedWrite: { at: string; error: string } | undefined;
   private readonly appendListeners = new Set<AppendListener>();
+  private readonly queue = new AppendQueue<AuditInput, AuditEntry>(() => this.atomically(() => undefined));
+  /** One queued entry in a savepoint of the open transaction: a statement that fails undoes that entry alone. */
+  private readonly isolated;
+  private nested: Nested | undefined;
 
   constructor(private readonly db: Db, private readonly checkpointPath: string | null) {
     this.insert = db.prepare(`INSERT INTO audit (seq, time, call_id, principal, transport, tool, target, target_id, args, args_hash,
@@ -165,78 +79,138 @@ export class AuditLog {
       VALUES (@seq, @time, @callId, @principal, @transport, @tool, @target, @targetId, @args, @argsHash, @risk, @decision, @rule,
       @approvalId, @phase, @dryRun, @result, @errorKind, @durationMs, @incidentId, @prevHash, @hash)`);
     this.head = db.prepare('SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1');
-    // Three shapes so each uses its partial index (migration 11) instead of a scan. A call counts
-    // from its 'requested' entry, so calls still running count too: eight restarts sent at once
-    // cannot all slip under a limit of two.
-    const ran = `phase = 'requested' AND dry_run = 0 AND time >= @since AND tool IN (SELECT value FROM json_each(@tools))`;
+    this.dataVersion = db.prepare('PRAGMA data_version').pluck();
+    this.hashAt = db.prepare('SELECT hash FROM audit WHERE seq = ?').pluck();
+    this.isolated = db.transaction((input: AuditInput) => this.appendInTx(input));
+    // Three shapes so each uses its partial indexes (migrations 11 and 19) instead of a scan. A call
+    // counts from its 'requested' entry, so calls still running count too: eight restarts sent at
+    // once cannot all slip under a limit of two. A plain read (guard.ts) writes no 'requested'
+    // entry, only one after it ran, which counts instead: a limit a policy reload adds on a read
+    // tool counts the reads made before it in its window.
+    const inWindow = `dry_run = 0 AND time >= @since AND tool IN (SELECT value FROM json_each(@tools))`;
+    const started = `phase = 'requested' AND ${inWindow}`;
+    const readOnce = `risk = 'read' AND phase IN ('completed', 'failed') AND decision IN ('allow', 'notify') AND ${inWindow}
+      AND NOT EXISTS (SELECT 1 FROM audit r WHERE r.call_id = o.call_id AND r.phase = 'requested')`;
+    // A limit only needs to know whether its max was reached: stop counting there.
+    const count = (key: string): string => `SELECT count(*) AS n FROM (SELECT 1 FROM audit o WHERE ${key} ${started}
+      UNION ALL SELECT 1 FROM audit o WHERE ${key} ${readOnce} LIMIT @cap)`;
     this.executedCount = {
-      // A limit only needs to know whether its max was reached: stop counting there.
-      target: db.prepare(`SELECT count(*) AS n FROM (SELECT 1 FROM audit WHERE target = @target AND ${ran} LIMIT @cap)`),
-      principal: db.prepare(`SELECT count(*) AS n FROM (SELECT 1 FROM audit WHERE principal = @principal AND ${ran} LIMIT @cap)`),
-      overall: db.prepare(`SELECT count(*) AS n FROM (SELECT 1 FROM audit WHERE ${ran} LIMIT @cap)`),
+      target: db.prepare(count('target = @target AND')),
+      principal: db.prepare(count('principal = @principal AND')),
+      overall: db.prepare(count('')),
     };
   }
 
   /**
-   * Appends one entry and commits it before returning. BEGIN IMMEDIATE serialises writers across
-   * processes (the stdio server, the daemon and the CLI share one database), so the chain never forks.
+   * Appends one entry and commits it before returning, with whatever appendBatched has queued
+   * (written first). BEGIN IMMEDIATE serialises writers across processes (the stdio server, the
+   * daemon and the CLI share one database), so the chain never forks.
    */
   append(input: AuditInput): AuditEntry {
-    const entry = this.watched(() => this.db.transaction((): AuditEntry => {
-        const last = this.head.get() as Checkpoint | undefined;
-        const body: Omit<AuditEntry, 'hash'> = {
-          seq: (last?.seq ?? 0) + 1,
-          time: new Date().toISOString(),
-          callId: input.callId,
-          principal: input.principal,
-          transport: input.transport,
-          tool: input.tool,
-          target: input.target ?? null,
-          ...(input.targetId ? { targetId: input.targetId } : {}),
-          args: canonicalJson(input.args ?? {}),
-          argsHash: input.argsHash,
-          risk: input.risk ?? null,
-          decision: input.decision ?? null,
-          rule: input.rule ?? null,
-          approvalId: input.approvalId ?? null,
-          phase: input.phase,
-          dryRun: input.dryRun ?? false,
-          result: input.result ?? null,
-          errorKind: input.errorKind ?? null,
-          durationMs: input.durationMs ?? null,
-          incidentId: input.incidentId ?? null,
-          prevHash: last?.hash ?? GENESIS_HASH,
-        };
-        const full = { ...body, hash: entryHash(body) };
-        this.insert.run({ ...full, targetId: full.targetId ?? null, dryRun: full.dryRun ? 1 : 0 });
-        return full;
-      })
-      .immediate());
-    // Inside `atomically` the anchor waits for the commit: an anchor naming an entry that was
-    // rolled back would read as a cut-off tail.
-    if (this.batch) {
-      this.batch.head = { seq: entry.seq, hash: entry.hash };
-      this.batch.count += 1;
-    } else this.committed({ seq: entry.seq, hash: entry.hash }, 1);
-    return entry;
+    return this.atomically(() => this.appendInTx(input));
+  }
+
+  /**
+   * Appends one entry with the others queued in this tick, in one transaction and one checkpoint
+   * write; settles once it is committed. Rejects with DatabaseBusy when another process held the
+   * lock for `waitMs`, or with the write's error: the entry is then not in the chain.
+   */
+  appendBatched(input: AuditInput, waitMs: number): Promise<AuditEntry> {
+    return this.queue.add(input, waitMs);
   }
 
   /**
    * Runs `fn` in one IMMEDIATE transaction: it takes the write lock first, so it either fails
    * before anything was written (the lock is busy: retry it whole) or commits every append in it.
+   * Entries queued by appendBatched go in first, each in a savepoint: one that cannot be written
+   * (too big for a full disk) is rejected alone. Queued entries are queued again if `fn` fails.
    */
   atomically<T>(fn: () => T): T {
-    if (this.batch) return fn();
-    const batch: { head: Checkpoint | undefined; count: number } = { head: undefined, count: 0 };
-    this.batch = batch;
+    if (this.tx) return fn();
+    const outermost = !this.db.inTransaction;
+    // Nested in a transaction of another store, a commit here is only a savepoint: queued entries
+    // must not ride on it (it may still roll back), nor may the head it ends with be cached.
+    if (outermost) this.settleNested();
+    const taken = outermost && this.queue.size > 0 ? this.queue.take() : undefined;
+    const tx: OpenTx = { head: undefined, count: 0, outermost, version: undefined };
+    this.tx = tx;
+    const outcomes: Array<Outcome<AuditEntry>> = [];
+    const ran = { fn: false };
     let result: T;
     try {
-      result = this.watched(() => this.db.transaction(fn).immediate());
+      result = this.watched(() => this.db.transaction(() => {
+        taken?.inputs.forEach((input, i) => outcomes.push(this.appendQueued(input, i)));
+        ran.fn = true;
+        return fn();
+      }).immediate());
+    } catch (err) {
+      const own = new Map(outcomes.flatMap((o, i): Array<[number, unknown]> => ('error' in o ? [[i, o.error]] : [])));
+      if (err instanceof EntryLost) own.set(err.index, err.error);
+      // A failure of `fn`, or of one queued entry, is not the other queued entries' fault.
+      taken?.failed(err instanceof EntryLost ? err.error : err, ran.fn || err instanceof EntryLost, own);
+      throw err instanceof EntryLost ? err.error : err;
     } finally {
-      this.batch = undefined;
+      this.tx = undefined;
     }
-    if (batch.head) this.committed(batch.head, batch.count);
+    for (const o of outcomes) if ('error' in o) this.noteFailure(o.error);
+    if (tx.head && !outermost) {
+      committedHeads.delete(this.db);
+      this.deferNested(tx.head, tx.count);
+    } else if (tx.head) {
+      if (tx.version !== undefined) committedHeads.set(this.db, { version: tx.version, head: tx.head });
+      try {
+        this.committed(tx.head, tx.count);
+      } catch (err) {
+        // Committed, but the anchor could not follow: that is an audit write failing, for these entries too.
+        taken?.done(outcomes.map((o) => ('entry' in o ? { error: err } : o)));
+        throw err;
+      }
+    }
+    taken?.done(outcomes);
     return result;
+  }
+
+  /**
+   * A queued entry, in a savepoint: a statement failure other than another process's lock undoes
+   * this entry alone, and the head stays where it was. Thrown on when SQLite undid the whole transaction.
+   */
+  private appendQueued(input: AuditInput, index: number): Outcome<AuditEntry> {
+    const tx = this.tx!;
+    const before = { head: tx.head, count: tx.count };
+    try {
+      return { entry: this.isolated(input) };
+    } catch (err) {
+      Object.assign(tx, before);
+      if (isBusy(err)) throw err;
+      if (!this.db.inTransaction) throw new EntryLost(index, err);
+      return { error: err };
+    }
+  }
+
+  /** Inside `atomically`: chains `input` onto the head, looked up at most once per transaction. */
+  private appendInTx(input: AuditInput): AuditEntry {
+    const tx = this.tx;
+    if (!tx) throw new Error('appendInTx outside atomically');
+    if (tx.head === undefined) tx.head = this.headNow(tx);
+    const entry = chainedEntry(input, tx.head, new Date().toISOString());
+    this.insert.run({ ...entry, targetId: entry.targetId ?? null, dryRun: entry.dryRun ? 1 : 0 });
+    tx.head = { seq: entry.seq, hash: entry.hash };
+    tx.count += 1;
+    return entry;
+  }
+
+  /**
+   * The chain head, under the write lock. The head this connection committed last is still the
+   * head unless another connection has committed since, which data_version tells without a query
+   * on the audit table. The lock is held from BEGIN IMMEDIATE on, so no commit can slip in between.
+   */
+  private headNow(tx: OpenTx): Checkpoint | null {
+    if (tx.outermost) {
+      tx.version = this.dataVersion.get() as number;
+      const cached = committedHeads.get(this.db);
+      if (cached && cached.version === tx.version) return cached.head;
+    }
+    return (this.head.get() as Checkpoint | undefined) ?? null;
   }
 
   /** Why the audit cannot be written now (database or disk full, read-only, I/O error), or undefined. */
@@ -255,11 +229,15 @@ export class AuditLog {
       this.failedWrite = undefined;
       return result;
     } catch (err) {
-      // Another process's lock is waited out elsewhere; anything else means the audit cannot be written.
-      const code = (err as { code?: unknown } | null)?.code;
-      if (!isBusy(err) && typeof code === 'string' && code.startsWith('SQLITE_')) this.failedWrite = { at: new Date().toISOString(), error: err instanceof Error ? err.message : String(err) };
+      this.noteFailure(err instanceof EntryLost ? err.error : err);
       throw err;
     }
+  }
+
+  /** Another process's lock is waited out elsewhere; any other SQLite error means the audit cannot be written. */
+  private noteFailure(err: unknown): void {
+    const code = (err as { code?: unknown } | null)?.code;
+    if (!isBusy(err) && typeof code === 'string' && code.startsWith('SQLITE_')) this.failedWrite = { at: new Date().toISOString(), error: err instanceof Error ? err.message : String(err) };
   }
 
   /** `listener` hears of every commit that added entries (the signed checkpoints count them); returns its removal. */
@@ -268,18 +246,47 @@ export class AuditLog {
     return () => this.appendListeners.delete(listener);
   }
 
+  /** Once per transaction, naming its last entry: a batch of entries costs one slot write. */
   private committed(head: Checkpoint, count: number): void {
     this.writeCheckpoint(head);
     for (const listener of this.appendListeners) listener(head, count);
+  }
+
+  /**
+   * Appended inside another store's transaction, which may still roll back: neither the anchor nor
+   * a signed checkpoint may name these entries before it commits (seq would be reused with another
+   * hash). Settled once that transaction ended, which is synchronous: a microtask runs after it.
+   */
+  private deferNested(head: Checkpoint, count: number): void {
+    const first = !this.nested;
+    this.nested = { head, base: this.nested?.base ?? head.seq - count };
+    if (first) queueMicrotask(() => this.settleNested());
+  }
+
+  /** The outer transaction ended: tells the anchor and the listeners of what it committed, if anything. */
+  private settleNested(): void {
+    const pending = this.nested;
+    if (!pending || !this.db.open) return;
+    if (this.db.inTransaction) {
+      // A transaction held across an await: look again later.
+      setTimeout(() => this.settleNested(), 10).unref();
+      return;
+    }
+    this.nested = undefined;
+    if (this.hashAt.get(pending.head.seq) !== pending.head.hash) return;
+    try {
+      this.committed(pending.head, pending.head.seq - pending.base);
+    } catch (err) {
+      this.noteFailure(err);
+    }
   }
 
   private writeCheckpoint(cp: Checkpoint): void {
     if (!this.checkpointPath) return;
     // 0600 from its first write: the anchor says how far the audit goes, for no one else to read.
     this.checkpointFd ??= openSync(this.checkpointPath, existsSync(this.checkpointPath) ? 'r+' : 'w+', 0o600);
-    // Two fixed slots, written in place by seq parity: a torn write spoils one slot, never both,
-    // and no create-and-rename per entry (that cost more than the two SQLite commits of a call).
-    writeSync(this.checkpointFd, encodeSlot(cp), (cp.seq % 2) * SLOT_BYTES, 'utf8');
+    // Written in place, no create-and-rename per commit (that cost more than the SQLite commit).
+    writeSync(this.checkpointFd, encodeSlot(cp), slotOffset(cp), 'utf8');
   }
 
   readCheckpoint(): Checkpoint | null {
@@ -287,9 +294,38 @@ export class AuditLog {
     return decodeCheckpoint(readFileSync(this.checkpointPath, 'utf8'));
   }
 
+  /**
+   * Writes what appendBatched holds now, synchronously, waiting up to CLOSE_BUSY_TIMEOUT_MS for
+   * another process's lock (a shutdown: the last signed checkpoint must cover these entries).
+   * Entries still refused by the lock stay queued.
+   */
+  flush(): void {
+    this.patiently(() => this.queue.flush());
+  }
+
+  /**
+   * Writes what appendBatched still holds (what cannot be written is rejected), then lets the anchor
+   * file go. The last entries wait up to CLOSE_BUSY_TIMEOUT_MS for another process's lock: no timer
+   * retries them after this.
+   */
   close(): void {
+    this.patiently(() => this.queue.close());
     if (this.checkpointFd !== undefined) closeSync(this.checkpointFd);
     this.checkpointFd = undefined;
+  }
+
+  /** `write` with SQLite waiting out another process's lock for longer than a serving connection would. */
+  private patiently(write: () => void): void {
+    if (!this.db.open) return write();
+    this.settleNested();
+    const was = this.db.pragma('busy_timeout', { simple: true }) as number;
+    const raise = this.queue.size > 0 && was < CLOSE_BUSY_TIMEOUT_MS;
+    if (raise) this.db.pragma(`busy_timeout = ${CLOSE_BUSY_TIMEOUT_MS}`);
+    try {
+      write();
+    } finally {
+      if (raise && this.db.open) this.db.pragma(`busy_timeout = ${was}`);
+    }
   }
 
   list(opts: { limit?: number; afterSeq?: number; callId?: string } = {}): AuditEntry[] {
@@ -341,119 +377,9 @@ export class AuditLog {
    * `archive`: walks the archived entries (audit-archive.ts) before the live table. Without it the
    * live table is taken to continue from the newest segment row unchecked, and a warning says so.
    */
-  verify(opts: { requireAnchor?: boolean; checkpoint?: Checkpoint | null; kept?: Checkpoint[]; archive?: ArchiveCheck } = {}): VerifyResult {
-    const warnings: string[] = [];
-    const triggers = this.db
-      .prepare(`SELECT name FROM sqlite_master WHERE type = 'trigger' AND name IN (${APPEND_ONLY_TRIGGERS.map((t) => `'${t}'`).join(', ')})`)
-      .all() as Array<{ name: string }>;
-    if (triggers.length !== APPEND_ONLY_TRIGGERS.length) warnings.push('the append-only triggers on the audit table are missing');
-
+  verify(opts: VerifyOptions = {}): VerifyResult {
     // Given when the caller read the anchor before taking its copy of a live database.
     const checkpoint = opts.checkpoint !== undefined ? opts.checkpoint : this.readCheckpoint();
-    const walk = new ChainWalk(checkpoint, opts.kept ?? []);
-    const archived = { entries: 0, segments: 0 };
-    const broken = (b: ChainBreak): VerifyResult => ({ ok: false, entries: walk.entries, archived, ...b, warnings });
-    if (opts.archive) {
-      const r = opts.archive(walk);
-      warnings.push(...r.warnings);
-      Object.assign(archived, { entries: r.entries, segments: r.segments });
-      if (r.broken) return broken(r.broken);
-    } else {
-      const newest = this.db.prepare('SELECT count(*) AS segments, sum(entries) AS entries, max(last_seq) AS seq FROM audit_archives').get() as
-        { segments: number; entries: number | null; seq: number | null };
-      if (newest.seq !== null) {
-        const row = this.db.prepare('SELECT last_hash AS hash FROM audit_archives WHERE last_seq = ?').get(newest.seq) as { hash: string };
-        walk.skipTo({ seq: newest.seq, hash: row.hash });
-        Object.assign(archived, { entries: newest.entries ?? 0, segments: newest.segments });
-        warnings.push(`${newest.entries ?? 0} archived entries in ${newest.segments} segments were not checked (warden audit verify checks them)`);
-      }
-    }
-    for (const row of this.db.prepare(`SELECT ${COLUMNS} FROM audit ORDER BY seq`).iterate() as Iterable<Row>) {
-      const b = walk.step(fromRow(row));
-      if (b) return broken(b);
-    }
-    const end = walk.end();
-    if (end) return broken(end);
-    if (!checkpoint && walk.entries > 0 && this.checkpointPath) {
-      const why = `no anchor file (${this.checkpointPath}): a cut-off tail cannot be detected`;
-      if (opts.requireAnchor) return broken({ brokenAt: walk.entries + 1, reason: `${why}; pass --no-anchor if you know why it is missing` });
-      warnings.push(why);
-    }
-    return { ok: true, entries: walk.entries, archived, warnings };
-  }
-}
-
-/** The triggers that keep the audit append-only, and its archive rows with it. */
-const APPEND_ONLY_TRIGGERS = ['audit_no_update', 'audit_no_delete', 'audit_archives_no_update', 'audit_archives_no_delete'];
-
-export interface ChainBreak {
-  brokenAt: number;
-  reason: string;
-}
-
-/** What walking the archive segments found: `broken` stops the verification there. */
-export interface ArchiveCheckResult {
-  broken: ChainBreak | null;
-  entries: number;
-  segments: number;
-  warnings: string[];
-}
-
-/** Walks every archived entry through `walk`, oldest first, leaving it at the newest archived entry. */
-export type ArchiveCheck = (walk: ChainWalk) => ArchiveCheckResult;
-
-/**
- * The chain as it is walked, entry by entry and from the first, across archive segments and
- * then the live table: each entry must follow the one before, hash to its hash, and agree with the
- * anchor and with every kept checkpoint that names it.
- */
-export class ChainWalk {
-  prevHash = GENESIS_HASH;
-  nextSeq = 1;
-  private readonly kept = new Map<number, string>();
-
-  constructor(private readonly checkpoint: Checkpoint | null, kept: readonly Checkpoint[]) {
-    for (const cp of kept) this.kept.set(cp.seq, cp.hash);
-  }
-
-  /** How many entries were walked (seq runs from 1 without gaps). */
-  get entries(): number {
-    return this.nextSeq - 1;
-  }
-
-  /** Null when `entry` continues the chain; else where and why it breaks. */
-  step(entry: AuditEntry): ChainBreak | null {
-    const at = (reason: string): ChainBreak => ({ brokenAt: entry.seq, reason });
-    if (entry.seq !== this.nextSeq) return { brokenAt: this.nextSeq, reason: `entry ${this.nextSeq} is missing (next is ${entry.seq})` };
-    if (entry.prevHash !== this.prevHash) return at(`entry ${entry.seq} does not follow entry ${entry.seq - 1} (prev_hash mismatch)`);
-    const { hash, ...body } = entry;
-    if (entryHash(body) !== hash) return at(`entry ${entry.seq} was altered (hash mismatch)`);
-    if (this.checkpoint && entry.seq === this.checkpoint.seq && hash !== this.checkpoint.hash) return at(`entry ${entry.seq} differs from the checkpoint`);
-    const keptHash = this.kept.get(entry.seq);
-    if (keptHash !== undefined && hash !== keptHash) {
-      return at(`entry ${entry.seq} differs from the signed checkpoint (hash ${hash.slice(0, 12)}..., the checkpoint says ${keptHash.slice(0, 12)}...): rewritten after the checkpoint was sent`);
-    }
-    this.prevHash = hash;
-    this.nextSeq += 1;
-    return null;
-  }
-
-  /** Takes `head` as walked, unchecked: entries archived that this verification does not read. */
-  skipTo(head: Checkpoint): void {
-    this.prevHash = head.hash;
-    this.nextSeq = head.seq + 1;
-  }
-
-  /** After the newest entry: what the anchor or a kept checkpoint names beyond it is missing. */
-  end(): ChainBreak | null {
-    const last = this.entries;
-    if (this.checkpoint && this.checkpoint.seq > last) {
-      return { brokenAt: last + 1, reason: `entries ${last + 1}..${this.checkpoint.seq} are missing: the checkpoint names entry ${this.checkpoint.seq}` };
-    }
-    const newestKept = Math.max(0, ...this.kept.keys());
-    if (newestKept > last) {
-      return { brokenAt: last + 1, reason: `entries ${last + 1}..${newestKept} are missing: the signed checkpoint names entry ${newestKept}` };
-    }
-    return null;
+    return verifyChain(this.db, this.checkpointPath, checkpoint, opts);
   }
 }

@@ -5,6 +5,7 @@ import type { HostSpec } from '../adapters/hosts.js';
 import type { TargetInfo } from '../shared/targets.js';
 import type Database from 'better-sqlite3';
 import { posix } from 'node:path';
+import type { AuditLog } from './audit.js';
 import { statementCache, type Db } from './db.js';
 import { changeBetween, inventoryHash, snapshotOf, type InventoryChange, type InventorySnapshot } from './inventory-change.js';
 import { toHostSpec, type Inventory } from './inventory-file.js';
@@ -88,8 +89,9 @@ export class InventoryStore implements InventoryReader {
   /**
    * `nginxDirs`: config nginx.allowedDirs, beside what the inventory's services declare. `fork`:
    * how query_inventory's process is started (adapters/isolated-child.ts); without it `query` fails.
+   * `audit`: the log a load's `record` appends to (see load).
    */
-  constructor(private readonly db: Db, private readonly nginxDirs: readonly string[] = [], fork?: ForkIsolated) {
+  constructor(private readonly db: Db, private readonly nginxDirs: readonly string[] = [], fork?: ForkIsolated, private readonly audit?: Pick<AuditLog, 'atomically'>) {
     this.stmt = statementCache(db);
     this.reader = new ReadOnlyQuery(db.name);
     this.bounded = new BoundedQuery(db.name, fork);
@@ -98,7 +100,8 @@ export class InventoryStore implements InventoryReader {
   /** Replaces hosts, services and runbooks in one transaction: all of the new inventory or none of it. */
   /**
    * Replaces the inventory; `record` is called inside the same transaction with what changed, so
-   * the audit entry of a load commits with the load or not at all.
+   * the audit entry of a load commits with the load or not at all. With `audit` (the log `record`
+   * appends to) it is the audit's own transaction: the anchor names the entry once the load committed.
    */
   load(inv: Inventory, record?: (change: InventoryChange) => void): LoadCounts & { change: InventoryChange } {
     const { db } = this;
@@ -108,7 +111,7 @@ export class InventoryStore implements InventoryReader {
     const service = db.prepare(`INSERT INTO services (name, host, container, owner, tier, labels, depends_on, health_check, runbooks, notes, nginx, resources, monitor, source)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
     const runbook = db.prepare('INSERT INTO runbooks (name, description, hosts, argv, params, risk, timeout_seconds, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
-    db.transaction(() => {
+    const write = (): void => {
       const before = this.snapshot();
       db.exec('DELETE FROM hosts; DELETE FROM services; DELETE FROM runbooks;');
       for (const h of inv.hosts) {
@@ -126,7 +129,9 @@ export class InventoryStore implements InventoryReader {
       db.exec('DELETE FROM discovered_containers WHERE EXISTS (SELECT 1 FROM services s WHERE s.host = discovered_containers.host AND s.container = discovered_containers.name)');
       change = changeBetween(before, this.snapshot(), inventoryHash(inv));
       record?.(change);
-    }).immediate();
+    };
+    if (this.audit) this.audit.atomically(write);
+    else db.transaction(write).immediate();
     return { hosts: inv.hosts.length, services: inv.services.length, runbooks: inv.runbooks.length, change: change! };
   }
 

@@ -1,5 +1,6 @@
 // The kill switch as every process sees it: one row in the database, read at each call, so
 // `warden killswitch on` stops writes in a running stdio server, the daemon and the loop alike.
+import type { AuditLog } from './audit.js';
 import type { Db } from './db.js';
 
 export interface KillSwitchState {
@@ -12,7 +13,8 @@ export interface KillSwitchState {
 export class KillSwitchStore {
   private readonly read;
 
-  constructor(private readonly db: Db) {
+  /** `audit`: the log `record` appends to, whose transaction the switch then runs in (see set). */
+  constructor(private readonly db: Db, private readonly audit?: Pick<AuditLog, 'atomically'>) {
     this.read = db.prepare(`SELECT on_ AS "on", reason, by_ AS "by", at FROM kill_switch WHERE id = 1`);
   }
 
@@ -25,14 +27,19 @@ export class KillSwitchStore {
     return this.state().on;
   }
 
-  /** Sets the switch; `record` runs in the same transaction (its audit entry). */
+  /**
+   * Sets the switch; `record` runs in the same transaction (its audit entry). Run as the audit's own
+   * transaction, so the anchor names the entry only once the switch committed with it.
+   */
   set(on: boolean, by: string, reason: string | null, record: () => void, now = new Date()): KillSwitchState {
-    this.db.transaction(() => {
+    const write = (): void => {
       this.db.prepare(`INSERT INTO kill_switch (id, on_, reason, by_, at) VALUES (1, ?, ?, ?, ?)
         ON CONFLICT (id) DO UPDATE SET on_ = excluded.on_, reason = excluded.reason, by_ = excluded.by_, at = excluded.at`)
         .run(on ? 1 : 0, reason, by, now.toISOString());
       record();
-    }).immediate();
+    };
+    if (this.audit) this.audit.atomically(write);
+    else this.db.transaction(write).immediate();
     return this.state();
   }
 }

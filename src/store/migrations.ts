@@ -415,4 +415,12 @@ export const MIGRATIONS: readonly string[] = [
         AND s.tool IN ('start_container', 'restart_container', 'recreate_container'))
     ORDER BY c.seq;
   `,
+  // 19: a plain read has no 'requested' entry, only one after it ran: limits count that one (audit.ts
+  // countExecuted) through these partial indexes, as it counts the 'requested' entries through 11's.
+  `
+  CREATE INDEX audit_read_once_target ON audit (tool, target, time)
+    WHERE risk = 'read' AND phase IN ('completed', 'failed') AND decision IN ('allow', 'notify') AND dry_run = 0;
+  CREATE INDEX audit_read_once_principal ON audit (tool, principal, time)
+    WHERE risk = 'read' AND phase IN ('completed', 'failed') AND decision IN ('allow', 'notify') AND dry_run = 0;
+  `,
 ];

@@ -1,6 +1,7 @@
 // Safe mode as every process sees it (one row, like the kill switch), and the outcome of each of
 // the loop's writes, which the loop reads to decide whether to switch itself to dry run. Switching
 // either way is recorded with its audit entry in one transaction.
+import type { AuditLog } from './audit.js';
 import { statementCache, type Db } from './db.js';
 
 export interface LoopOutcome {
@@ -28,7 +29,8 @@ const OFF: SafeModeState = { on: false, reason: null, evidence: null, by: null, 
 export class SafeModeStore {
   private readonly stmt: ReturnType<typeof statementCache>;
 
-  constructor(private readonly db: Db) {
+  /** `audit`: the log `record` appends to, whose transaction a switch then runs in (see switchIf). */
+  constructor(private readonly db: Db, private readonly audit?: Pick<AuditLog, 'atomically'>) {
     this.stmt = statementCache(db);
   }
 
@@ -51,17 +53,19 @@ export class SafeModeStore {
   /**
    * Switches it only when `still(current)` holds inside the switch's own transaction: a trip judged on
    * outcomes a person just re-armed past, or a re-arm of a loop another person re-armed already, does
-   * nothing. Returns whether it switched.
+   * nothing. Returns whether it switched. Run as the audit's own transaction, so the anchor names
+   * the entry only once the switch committed with it.
    */
   switchIf(still: (current: SafeModeState) => boolean, on: boolean, by: string, reason: string, evidence: unknown, record: () => void, now = new Date()): boolean {
-    return this.db.transaction((): boolean => {
+    const write = (): boolean => {
       if (!still(this.state())) return false;
       this.stmt(`INSERT INTO loop_safe_mode (id, on_, reason, evidence, by_, at) VALUES (1, ?, ?, ?, ?, ?)
         ON CONFLICT (id) DO UPDATE SET on_ = excluded.on_, reason = excluded.reason, evidence = excluded.evidence, by_ = excluded.by_, at = excluded.at`)
         .run(on ? 1 : 0, reason, evidence === null || evidence === undefined ? null : JSON.stringify(evidence), by, now.toISOString());
       record();
       return true;
-    }).immediate();
+    };
+    return this.audit ? this.audit.atomically(write) : this.db.transaction(write).immediate();
   }
 
   recordOutcome(o: LoopOutcome): void {

@@ -22,13 +22,13 @@ const failure = (r: unknown) => ((r as CallToolResult)._meta?.['warden/failure']
 const phases = (rt: Runtime) => rt.audit.list().map((e) => `${e.tool}:${e.phase}`);
 
 describe('the guard behind the MCP server', () => {
-  it('runs a read tool and audits requested then completed', async () => {
+  it('runs a read tool and audits it once, after it ran, with its request', async () => {
     const { rt, client } = await setup();
     const r = await client.callTool({ name: 'list_containers', arguments: {} });
     expect(r.isError).toBeFalsy();
     expect(r.structuredContent).toMatchObject({ host: 'local', containers: [{ name: 'db' }, { name: 'web-1' }] });
-    expect(text(r)).toContain('db exited (exit 1, restarts 2) postgres');
-    expect(phases(rt)).toEqual(['list_containers:requested', 'list_containers:completed']);
+    expect(text(r)).toBe('local: 2 containers: 1 exited, 1 running; 1 restarted before');
+    expect(rt.audit.list()).toMatchObject([{ tool: 'list_containers', phase: 'completed', target: 'local/*', risk: 'read', decision: 'allow' }]);
     expect(rt.audit.verify().ok).toBe(true);
   });
 

@@ -22,10 +22,18 @@ const entry = (i: number): AuditInput => ({
   args: { container: `web-${i}` }, argsHash: 'h', risk: 'low', decision: 'notify', rule: 'default:low', phase: 'requested',
 });
 
-/** What an attacker with write access to the file does: the triggers are in the way, so drop them. */
-function tamper(db: Db, sql: string): void {
-  db.exec('DROP TRIGGER audit_no_update; DROP TRIGGER audit_no_delete;');
-  db.exec(sql);
+/**
+ * What an attacker with write access to the file does, from a process of their own: the triggers
+ * are in the way, so drop them.
+ */
+function tamper(dir: string, sql: string): void {
+  const other = openDb(dir);
+  try {
+    other.exec('DROP TRIGGER audit_no_update; DROP TRIGGER audit_no_delete;');
+    other.exec(sql);
+  } finally {
+    other.close();
+  }
 }
 
 describe('audit chain', () => {
@@ -41,32 +49,32 @@ describe('audit chain', () => {
   });
 
   it('detects a modified entry', () => {
-    const { db, audit } = fresh();
-    tamper(db, `UPDATE audit SET target = 'local/other' WHERE seq = 3`);
+    const { dir, audit } = fresh();
+    tamper(dir, `UPDATE audit SET target = 'local/other' WHERE seq = 3`);
     expect(audit.verify()).toMatchObject({ ok: false, brokenAt: 3, reason: expect.stringMatching(/altered/) });
   });
 
   it('detects a deleted entry in the middle', () => {
-    const { db, audit } = fresh();
-    tamper(db, 'DELETE FROM audit WHERE seq = 2');
+    const { dir, audit } = fresh();
+    tamper(dir, 'DELETE FROM audit WHERE seq = 2');
     expect(audit.verify()).toMatchObject({ ok: false, brokenAt: 2, reason: expect.stringMatching(/missing/) });
   });
 
   it('detects reordered entries', () => {
-    const { db, audit } = fresh();
-    tamper(db, `UPDATE audit SET seq = 100 WHERE seq = 2; UPDATE audit SET seq = 2 WHERE seq = 3; UPDATE audit SET seq = 3 WHERE seq = 100;`);
+    const { dir, audit } = fresh();
+    tamper(dir, `UPDATE audit SET seq = 100 WHERE seq = 2; UPDATE audit SET seq = 2 WHERE seq = 3; UPDATE audit SET seq = 3 WHERE seq = 100;`);
     expect(audit.verify()).toMatchObject({ ok: false, brokenAt: 2 });
   });
 
   it('detects a re-hashed forgery that does not match the chain', () => {
-    const { db, audit } = fresh();
-    tamper(db, `UPDATE audit SET hash = '${'a'.repeat(64)}' WHERE seq = 4`);
+    const { dir, audit } = fresh();
+    tamper(dir, `UPDATE audit SET hash = '${'a'.repeat(64)}' WHERE seq = 4`);
     expect(audit.verify()).toMatchObject({ ok: false, brokenAt: 4 });
   });
 
   it('detects the newest entries cut off, through the checkpoint', () => {
-    const { db, audit } = fresh();
-    tamper(db, 'DELETE FROM audit WHERE seq >= 4');
+    const { dir, audit } = fresh();
+    tamper(dir, 'DELETE FROM audit WHERE seq >= 4');
     expect(audit.verify()).toMatchObject({ ok: false, brokenAt: 4, reason: expect.stringMatching(/4\.\.5 are missing/) });
   });
 
@@ -81,9 +89,9 @@ describe('audit chain', () => {
   });
 
   it('detects a cut-off tail replaced by new entries', () => {
-    const { db, audit, dir } = fresh();
+    const { audit, dir } = fresh();
     const checkpoint = readFileSync(join(dir, 'warden.db.head'), 'utf8');
-    tamper(db, 'DELETE FROM audit WHERE seq >= 4');
+    tamper(dir, 'DELETE FROM audit WHERE seq >= 4');
     audit.append(entry(9));
     audit.append(entry(10));
     writeFileSync(join(dir, 'warden.db.head'), checkpoint);
