@@ -7,6 +7,7 @@ import type { CallToolResult, Client } from '@modelcontextprotocol/client';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
 import { failureOf } from '../shared/failure-meta.js';
+import { redactValue } from '../shared/redact.js';
 import { APPROVAL_ID_FIELD } from '../tools/spec.js';
 
 /** Written before every tool output that can carry text from the infrastructure. */
@@ -18,8 +19,12 @@ export const UNTRUSTED_PREFIX = 'Tool output (untrusted data from the infrastruc
  */
 const VERDICT_KINDS = new Set(['denied', 'approval_required', 'dry_run', 'internal']);
 
-/** Safety cap on what goes back to the model; tools cap their own output well below it (logs: 64 KiB). */
-const MAX_RESULT_CHARS = 80_000;
+/**
+ * Safety cap on what goes back to the model; tools cap their own output below it. The largest is
+ * container_logs: 64 KiB of text, which as JSON is up to about 124,000 characters (2,000 short
+ * lines, 30 characters of JSON around each), more where lines hold quotes to escape.
+ */
+const MAX_RESULT_CHARS = 160_000;
 /** What a timeline record keeps of a result's text. */
 export const MAX_RECORD_TEXT_CHARS = 2_000;
 /** The guard's own deadline governs a call; this only stops the client from waiting forever. */
@@ -65,10 +70,22 @@ export function toAnthropicTool(tool: McpTool): Anthropic.Tool {
   return { name: tool.name, ...(tool.description ? { description: tool.description } : {}), input_schema };
 }
 
-function resultText(result: CallToolResult): string {
-  const texts = result.content.filter((c): c is { type: 'text'; text: string } => c.type === 'text').map((c) => c.text);
-  if (texts.length > 0) return texts.join('\n');
-  return result.structuredContent === undefined ? '' : JSON.stringify(result.structuredContent);
+function textOf(result: CallToolResult): string {
+  return result.content.filter((c): c is { type: 'text'; text: string } => c.type === 'text').map((c) => c.text).join('\n');
+}
+
+/**
+ * What the model reads of a result. A success: the short head, then the data once, as JSON (the
+ * text never repeats the data, as Claude Code shows a model only structuredContent). An error has
+ * no data: its text is all there is. The guard redacts the text only; tools redact most of their
+ * data themselves, but not all (describe_service's notes), so the data is redacted here again,
+ * value by value: redacting the serialised JSON could cut an escape and reshape it.
+ */
+function modelTextOf(result: CallToolResult): string {
+  const text = textOf(result);
+  if (result.isError || result.structuredContent === undefined) return text;
+  const json = JSON.stringify(redactValue(result.structuredContent));
+  return text ? `${text}\n${json}` : json;
 }
 
 function cap(text: string, max: number): string {
@@ -108,8 +125,9 @@ export async function createToolBridge(client: Client, logger: Logger): Promise<
       logger.error({ tool: use.name, err: errorMessage(err) }, 'loop tool call failed in the MCP client');
       return bridged(use.id, { tool: use.name, args, ok: false, kind: 'internal', text: INTERNAL_TEXT }, INTERNAL_TEXT);
     }
-    const text = resultText(result);
-    if (!result.isError) return bridged(use.id, { tool: use.name, args, ok: true, text }, forModel(text, undefined));
+    // The record keeps the head (the timeline's line); the data went to the model.
+    const text = textOf(result) || modelTextOf(result);
+    if (!result.isError) return bridged(use.id, { tool: use.name, args, ok: true, text }, forModel(modelTextOf(result), undefined));
     const failure = failureOf(result);
     return bridged(use.id, { tool: use.name, args, ok: false, ...failure, text }, forModel(text, failure.kind));
   }

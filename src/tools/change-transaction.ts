@@ -15,7 +15,7 @@ export const CHANGE_OVERHEAD_MS = 90_000;
 
 export const VerifySeconds = z
   .number().int().min(1).max(MAX_VERIFY_S).default(DEFAULT_VERIFY_S)
-  .describe(`How long the check must keep passing after the change before it counts as working (default ${DEFAULT_VERIFY_S}, at most ${MAX_VERIFY_S}); a failure within it rolls the change back.`);
+  .describe('Seconds the check must keep passing; a failure rolls the change back.');
 
 export interface Verification {
   ok: boolean;
@@ -38,11 +38,11 @@ export interface ChangeKind {
 
 export const ChangeFields = {
   changeId: z.string(),
-  status: z.enum(['verified', 'rolled_back', 'rollback_failed']).describe('verified: the change is in effect and the check held; rolled_back: it failed its check and the before state is back'),
+  status: z.enum(['verified', 'rolled_back', 'rollback_failed']),
   summary: z.string(),
-  validation: z.string().describe("the target's own validation of the change (nginx -t, Docker), redacted"),
-  verification: z.string().describe('what the check saw'),
-  rollback: z.string().nullable().describe('what the rollback did and saw, when there was one'),
+  validation: z.string(),
+  verification: z.string(),
+  rollback: z.string().nullable(),
 };
 export const ChangeOutput = z.object(ChangeFields);
 export type ChangeOutcome = z.infer<typeof ChangeOutput>;

@@ -15,9 +15,9 @@ const Input = z.strictObject({
   host: HostName,
   container: ContainerRef,
   image: z.string().min(1).max(255).regex(/^[A-Za-z0-9][A-Za-z0-9._/:@-]*$/, 'an image reference').optional()
-    .describe('Another tag of the image it runs, e.g. "shop/web:1.5"; must already be on the host (warden never pulls).'),
-  env: EnvChange.optional().describe('Environment variables to set or unset.'),
-  timeoutSeconds: z.number().int().min(0).max(300).default(10).describe('Grace period when stopping the old container (default 10).'),
+    .describe('Another tag of its image, already on the host, e.g. "shop/web:1.5".'),
+  env: EnvChange.optional().describe('Env variables to set or unset.'),
+  timeoutSeconds: z.number().int().min(0).max(300).default(10).describe('Grace period before SIGKILL.'),
   waitSeconds: WaitSeconds,
   verifySeconds: VerifySeconds,
 });
@@ -26,10 +26,8 @@ export const updateContainerConfig = defineTool({
   name: 'update_container_config',
   title: 'Change a container\'s image tag or environment',
   description:
-    'Recreates a container with another tag of the image it runs (already on the host: warden never pulls) and/or environment variables set or unset; everything else is carried over as recreate_container does. ' +
-    'It is a change: the old container is kept aside, stopped, until the new one ran (and answered the service\'s health check) for verifySeconds; if the new one fails, the old one is put back under its name, running. ' +
-    'Use it to roll a service to a known tag or fix a wrong setting; not to restart (restart_container) or rebuild as is (recreate_container). ' +
-    'Variable values never appear in output or the audit. Returns the change id (warden changes show, rollback_change until the old container is removed).',
+    'Recreates a container with another local tag of its image (never pulled) and/or env set or unset, keeping the rest. ' +
+    'The old one is put back unless the new one passes its check for verifySeconds. Env values never shown.',
   family: 'docker',
   risk: 'medium',
   effect: 'config',
@@ -55,5 +53,5 @@ export const updateContainerConfig = defineTool({
     const { newId, ...change } = done;
     return { ...change, previousId: bp.id, newId, image: input.image ?? bp.imageName };
   },
-  summarize: (o) => `${o.changeId} ${o.status}: ${o.summary}\nnew container ${o.newId} (was ${o.previousId}); check: ${o.verification}`,
+  summarize: (o) => `${o.changeId} ${o.status}: ${o.summary}\nnew container ${o.newId} (was ${o.previousId}); check: ${o.verification.split('\n')[0]!.slice(0, 300)}`,
 });

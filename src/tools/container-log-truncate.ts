@@ -84,10 +84,10 @@ const TruncateInput = z.strictObject({ host: HostName, container: ContainerRef }
 
 const TruncateOutput = z.object({
   host: z.string(),
-  container: z.string().describe('the container name'),
-  logPath: z.string().describe("the container's json-file log on the host, now empty"),
-  bytesFreed: z.number().int().describe('its size just before it was emptied'),
-  note: z.string().describe('what is lost: the docker logs history before this call'),
+  container: z.string(),
+  logPath: z.string(),
+  bytesFreed: z.number().int(),
+  note: z.string(),
 });
 type TruncateOutput = z.infer<typeof TruncateOutput>;
 
@@ -109,12 +109,8 @@ export const truncateContainerLog = defineTool({
   name: 'truncate_container_log',
   title: "Empty a container's Docker log file",
   description:
-    "Empties one container's Docker log file (json-file driver) in place on its host: the space is freed at once, and the container keeps running and logging into the same file. " +
-    "Use it when a disk is full because one container's log grew huge (host_metrics shows the disk filling). " +
-    'Prefer clean_disk for files in the places the inventory allow-lists; if the log may be evidence of what went wrong, read it with container_logs first. ' +
-    'Side effect: its `docker logs` history before now is gone for good; rotated files (-json.log.1, ...) are not touched. ' +
-    "Refused, with nothing run, for any other log driver and for a LogPath that is not exactly that container's own containers/<id>/<id>-json.log. " +
-    'Returns the log path and bytesFreed, its size just before it was emptied.',
+    'Empties one container\'s json-file Docker log in place when it filled a disk; the container keeps running. Cleanup places: prefer clean_disk. ' +
+    'Its docker logs history is lost for good: read it first if it is evidence. Other log drivers refused.',
   family: 'docker',
   risk: 'medium',
   effect: 'remove',
@@ -147,5 +143,5 @@ export const truncateContainerLog = defineTool({
 const mib = (b: number): string => `${Math.round((b / 2 ** 20) * 10) / 10} MiB`;
 
 export function summarizeTruncate(o: TruncateOutput): string {
-  return `${o.host}/${o.container}: emptied its Docker log ${o.logPath}, ${mib(o.bytesFreed)} (${o.bytesFreed} bytes) freed\n${o.note}`;
+  return `${o.host}/${o.container}: emptied its Docker log, ${mib(o.bytesFreed)} freed; its earlier history is gone (see note)`;
 }

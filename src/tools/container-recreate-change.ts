@@ -20,7 +20,7 @@ export const MAX_ENV_CHANGES = 64;
 export const EnvChange = z.strictObject({
   set: z.record(EnvName, z.string().max(4096).refine((v) => !v.includes('\0'), 'no NUL')).default({})
     .refine((m) => Object.keys(m).length <= MAX_ENV_CHANGES, `at most ${MAX_ENV_CHANGES} variables`)
-    .describe('Variables to set (added, or replacing the value); tool output and the audit name them, never their values.'),
+    .describe('Variables to set; values are never shown.'),
   unset: z.array(EnvName).max(MAX_ENV_CHANGES).default([]).describe('Variables to remove.'),
 });
 export type EnvChange = z.infer<typeof EnvChange>;

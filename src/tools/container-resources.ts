@@ -30,11 +30,11 @@ const Size = z.string().max(20).refine((s) => parseSize(s) !== undefined, 'a siz
 const Input = z.strictObject({
   host: HostName,
   container: ContainerRef,
-  memory: Size.optional().describe('New memory limit, e.g. "512m", "2g" (docker update --memory).'),
-  memorySwap: Size.optional().describe('New memory+swap limit, at least memory (--memory-swap). Default: kept as far above memory as it was.'),
-  cpus: z.number().positive().max(1024).optional().describe('New CPU limit in CPUs, e.g. 1.5 (--cpus).'),
-  pidsLimit: z.number().int().positive().max(4_194_304).optional().describe('New limit on processes (--pids-limit).'),
-  start: z.boolean().default(false).describe('Also start the container when it is not running (after an OOM kill); the check then needs it running.'),
+  memory: Size.optional().describe('Memory limit, e.g. "512m", "2g".'),
+  memorySwap: Size.optional().describe('Memory+swap limit, at least memory.'),
+  cpus: z.number().positive().max(1024).optional().describe('CPU limit in CPUs, e.g. 1.5.'),
+  pidsLimit: z.number().int().positive().max(4_194_304).optional().describe('Process limit.'),
+  start: z.boolean().default(false).describe('Also start it if it is not running.'),
   verifySeconds: VerifySeconds,
 });
 type Input = z.infer<typeof Input>;
@@ -135,10 +135,8 @@ export const updateContainerResources = defineTool({
   name: 'update_container_resources',
   title: 'Change a container\'s resource limits',
   description:
-    'Changes a container\'s memory, memory+swap, CPU or process limits in place (docker update), as a transaction: the old limits are saved, Docker validates and applies the new ones, and the container must keep running (and answer its inventory health check) for verifySeconds, or the old limits are put back automatically. ' +
-    'Use it after an OOM kill (OOMKilled true) to raise the memory limit, with start=true to bring the container back up; not as a first reflex for a crash with another cause. ' +
-    'Bounded: at most the service\'s resources maxima in the inventory, else at most 4 times the current limit; never removes a limit. ' +
-    'Returns the change id (warden changes show, rollback_change) and what the check saw; a rolled-back change returns an error saying so.',
+    'Changes a container\'s memory, swap, CPU or pids limits (docker update); rolled back unless it keeps running and healthy for verifySeconds. ' +
+    'After an OOM kill: raise memory, with start=true. At most the inventory maxima, else 4x the current limit; never removes a limit.',
   family: 'docker',
   risk: 'medium',
   effect: 'config',
@@ -182,5 +180,5 @@ export const updateContainerResources = defineTool({
     });
     return { ...done, before: describeResources(cur), after: describeResources(next) };
   },
-  summarize: (o) => `${o.changeId} ${o.status}: ${o.summary}\ncheck: ${o.verification}`,
+  summarize: (o) => `${o.changeId} ${o.status}: ${o.summary}\ncheck: ${o.verification.split('\n')[0]!.slice(0, 300)}`,
 });

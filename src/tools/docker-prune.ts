@@ -13,23 +13,23 @@ const LABEL = /^[A-Za-z0-9][A-Za-z0-9._/-]{0,127}(=[^\s,]{0,256})?$/;
 const PruneInput = z
   .strictObject({
     host: HostName,
-    containers: z.boolean().default(true).describe('Remove stopped containers: created, exited or dead (default true).'),
-    danglingImages: z.boolean().default(false).describe('Remove dangling images: untagged and used by no container (default false).'),
+    containers: z.boolean().default(true).describe('Remove stopped containers.'),
+    danglingImages: z.boolean().default(false).describe('Remove untagged images no container uses.'),
     labels: z.array(z.string().regex(LABEL, 'a label filter "key" or "key=value"')).max(10).default([])
-      .describe('Only items with every one of these labels: "key" or "key=value" (default: no label filter).'),
+      .describe('Only items with all these labels: "key" or "key=value".'),
     until: z.string().max(40)
       .refine((v) => sinceToUnixSeconds(v, Date.now()) !== undefined, 'expected an age such as 24h or 7d, or an RFC 3339 time')
       .optional()
-      .describe('Only items created before this: an age such as "24h" or "7d", or an RFC 3339 time (default: any age).'),
+      .describe('Only items created before this age ("24h") or RFC 3339 time.'),
   })
   .refine((i) => i.containers || i.danglingImages, { message: 'nothing to prune: set containers or danglingImages', path: ['containers'] });
 
 const Removed = z.object({
   id: z.string(),
-  name: z.string().describe('container name; "" for an image'),
-  image: z.string().describe('the image of a container; "" for an image'),
+  name: z.string(),
+  image: z.string(),
   createdAt: z.string(),
-  sizeBytes: z.number().describe('a container: its writable layer; an image: its size, layers shared with other images included'),
+  sizeBytes: z.number(),
 });
 
 const PruneOutput = z.object({
@@ -37,10 +37,9 @@ const PruneOutput = z.object({
   filters: z.object({ labels: z.array(z.string()), createdBefore: z.string().nullable() }),
   removedContainers: z.array(Removed),
   removedImages: z.array(Removed),
-  skipped: z.array(z.object({ kind: z.enum(['container', 'image']), id: z.string(), name: z.string(), reason: z.string() }))
-    .describe('candidates Docker refused to remove (started meanwhile, image in use); they are still there'),
-  spaceReclaimedBytes: z.number().describe('sum of sizeBytes removed: exact for containers, an upper bound for images'),
-  more: z.boolean().describe(`true when more than ${MAX_REMOVALS} of a kind matched: call again for the rest`),
+  skipped: z.array(z.object({ kind: z.enum(['container', 'image']), id: z.string(), name: z.string(), reason: z.string() })),
+  spaceReclaimedBytes: z.number().describe('an upper bound for images'),
+  more: z.boolean(),
 });
 type PruneOut = z.infer<typeof PruneOutput>;
 type Candidate = z.infer<typeof Removed> & { created: number };
@@ -88,12 +87,8 @@ export const dockerPrune = defineTool({
   name: 'docker_prune',
   title: 'Prune stopped containers and dangling images',
   description:
-    'Removes stopped containers (created, exited or dead) and, with danglingImages=true, untagged images no container uses, on one host; ' +
-    'narrow it with labels ("key" or "key=value", all must match) and until (created before, e.g. "24h"). ' +
-    'Returns exactly what it removed, oldest first, with the space reclaimed, and what Docker refused (skipped). ' +
-    'Use it when a disk is filling with dead containers or old image layers. Never touches running containers, volumes or images in use; ' +
-    'a removed container cannot be started or inspected again, so read its logs first if they matter. ' +
-    `Removes at most ${MAX_REMOVALS} containers and ${MAX_REMOVALS} images per call (more=true: call again).`,
+    'Removes stopped containers and, with danglingImages, unused untagged images on one host (filter: labels, until): when they fill a disk. ' +
+    `Never running containers, volumes or images in use; a removed container\'s logs are gone. At most ${MAX_REMOVALS} of each (more=true: call again).`,
   family: 'docker',
   risk: 'medium',
   effect: 'remove',
@@ -121,9 +116,7 @@ export const dockerPrune = defineTool({
 
 function summarizePrune(o: PruneOut): string {
   const MiB = 1024 * 1024;
-  const lines = [`${o.host}: removed ${o.removedContainers.length} containers and ${o.removedImages.length} images, ${Math.round((o.spaceReclaimedBytes / MiB) * 10) / 10} MiB reclaimed${o.more ? ' (more remain: call again)' : ''}`];
-  for (const c of o.removedContainers) lines.push(`container ${c.name} ${c.id} (${c.image}, created ${c.createdAt})`);
-  for (const i of o.removedImages) lines.push(`image ${i.id} (created ${i.createdAt})`);
-  for (const s of o.skipped) lines.push(`skipped ${s.kind} ${s.name || s.id}: ${s.reason}`);
-  return lines.join('\n');
+  const skipped = o.skipped.length ? `; ${o.skipped.length} skipped (still there)` : '';
+  return `${o.host}: removed ${o.removedContainers.length} containers and ${o.removedImages.length} images, ` +
+    `${Math.round((o.spaceReclaimedBytes / MiB) * 10) / 10} MiB reclaimed${skipped}${o.more ? ' (more remain: call again)' : ''}`;
 }

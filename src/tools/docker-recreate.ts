@@ -7,7 +7,7 @@ import { z } from 'zod';
 import type { Amendment } from '../adapters/docker-blueprint.js';
 import type { ContainerBlueprint, DockerAdapter } from '../adapters/docker.js';
 import { ToolFailure } from '../errors.js';
-import { MAX_WAIT_S, SettledFields, WaitSeconds, summarizeSettled, waitSettled } from './docker-settle.js';
+import { SettledFields, WaitSeconds, summarizeSettled, waitSettled } from './docker-settle.js';
 import { ContainerRef, HostName, defineTool } from './spec.js';
 import { bareName } from '../shared/containers.js';
 
@@ -81,31 +81,26 @@ export async function recreatable(docker: DockerAdapter, host: string, ref: stri
 
 const RecreateOutput = z.object({
   ...SettledFields,
-  previousId: z.string().describe('the id of the container that was replaced'),
-  image: z.string().describe('the image the new container was created from: its name, or its id when that name now points at another image'),
+  previousId: z.string(),
+  image: z.string(),
   imageId: z.string(),
-  carried: z.array(z.string()).describe(`the settings carried over that were set, by Docker's names; values are never shown; at most ${MAX_CARRIED}`),
-  previousKept: z.string().nullable().describe('the name the old, stopped container was kept under when the new one did not settle; null when it was removed'),
+  carried: z.array(z.string()),
+  previousKept: z.string().nullable(),
 });
 
 export const recreateContainer = defineTool({
   name: 'recreate_container',
   title: 'Recreate a container',
   description:
-    'Replaces one container with a new one from the same image (the same image id, never a newer one) and the same configuration: ' +
-    'command, environment, labels, health check, limits, restart policy, mounts, networks and the rest of what inspect shows; the new one is started. ' +
-    'Use it when a restart is not enough because the container\'s own filesystem or state is bad (stale pid or lock files, a corrupted writable layer), ' +
-    'or after the host changed underneath it. Not for changing its image tag or environment (update_container_config does that), and not for a container Docker removes on stop (AutoRemove). ' +
-    'Side effects: downtime, a new container id, and the old writable layer is discarded (volumes, anonymous ones included, and bind mounts are kept); ' +
-    `if a step fails the old container is restored and the call fails. Waits up to waitSeconds (at most ${MAX_WAIT_S}) for it to be running and healthy; ` +
-    'if it does not settle, the old container is kept, stopped, under previousKept.',
+    'Replaces one container with a new, started one from the same image id and configuration: for bad state a restart does not clear. ' +
+    'New tag or env: update_container_config. Downtime; new id; writable layer discarded, volumes kept. Unsettled: the old one is kept stopped (previousKept).',
   family: 'docker',
   risk: 'medium',
   effect: 'restart',
   input: z.strictObject({
     host: HostName,
     container: ContainerRef,
-    timeoutSeconds: z.number().int().min(0).max(300).default(10).describe('Grace period when stopping the old container (default 10).'),
+    timeoutSeconds: z.number().int().min(0).max(300).default(10).describe('Grace period before SIGKILL.'),
     waitSeconds: WaitSeconds,
   }),
   output: RecreateOutput,
@@ -129,7 +124,7 @@ export const recreateContainer = defineTool({
   },
   summarize: (o) => {
     const head = summarizeSettled(`recreated (new id ${o.id}, was ${o.previousId})`, o);
-    const kept = o.previousKept ? `\nthe old container is kept, stopped, as ${o.previousKept}` : '';
-    return `${head}\nimage ${o.image}; carried: ${o.carried.join(', ')}${kept}`;
+    const kept = o.previousKept ? `; the old container is kept, stopped, as ${o.previousKept}` : '';
+    return `${head}\nimage ${o.image}; ${o.carried.length} settings carried over${kept}`;
   },
 });

@@ -14,20 +14,20 @@ export const CRASH_LOOP_RESTARTS = 2;
 
 export const WaitSeconds = z
   .number().int().min(0).max(MAX_WAIT_S).default(DEFAULT_WAIT_S)
-  .describe(`How long to wait for the container to be running, and healthy if it has a health check (default ${DEFAULT_WAIT_S}, at most ${MAX_WAIT_S}).`);
+  .describe('Seconds to wait for it to run (and be healthy).');
 
 export const SettledFields = {
   host: z.string(),
   name: z.string(),
   id: z.string(),
-  state: z.string().describe('created, running, paused, restarting, exited, dead'),
+  state: z.string(),
   running: z.boolean(),
   startedAt: z.string(),
-  health: z.string().nullable().describe('starting, healthy or unhealthy; null when the container has no health check'),
+  health: z.string().nullable(),
   restartCount: z.number().int(),
   exitCode: z.number().int(),
-  settled: z.boolean().describe('true when it was running (and healthy, if it has a health check) within waitSeconds; never while Docker is restarting it'),
-  reason: z.string().nullable().describe("why settled is false (with Docker's restart count and last exit code when its restart policy is restarting it); null when settled"),
+  settled: z.boolean().describe('running (and healthy) within waitSeconds'),
+  reason: z.string().nullable().describe('why it did not settle'),
   waitedMs: z.number().int(),
 };
 export const SettledOutput = z.object(SettledFields);

@@ -48,9 +48,9 @@ const GpuResetOutput = z.object({
   host: z.string(),
   gpu: z.number().int(),
   reset: z.literal(true),
-  message: z.string().describe(`nvidia-smi's own words, redacted, at most ${MAX_MESSAGE_CHARS} characters`),
-  state: GpuState.nullable().describe('the GPU as nvidia-smi reports it after the reset; null when that query failed'),
-  note: z.string().nullable().describe('why state is null'),
+  message: z.string(),
+  state: GpuState.nullable(),
+  note: z.string().nullable(),
 });
 type GpuResetOutput = z.infer<typeof GpuResetOutput>;
 
@@ -58,17 +58,14 @@ export const gpuReset = defineTool({
   name: 'gpu_reset',
   title: 'Reset a GPU',
   description:
-    'Resets one NVIDIA GPU with `nvidia-smi --gpu-reset -i N` on one host, to recover a GPU that is hung, reports Xid errors or holds memory no process owns. ' +
-    'It first lists the compute processes on that GPU and refuses (target_failed, naming each pid, name and memory) while any run: it never stops a process itself. ' +
-    'Call gpu_status first to find the index and see what runs there; do not reset a GPU whose processes belong to someone else\'s work. ' +
-    'Everything on the GPU is lost. High risk: the default policy holds the call for a human\'s approval; re-call with the approvalId once approved. ' +
-    'Returns nvidia-smi\'s message and the GPU\'s state after the reset. It fails (target_failed, with nvidia-smi\'s last lines) where the board or driver cannot reset, or another client such as a persistence daemon holds the GPU.',
+    'Resets one hung NVIDIA GPU (nvidia-smi --gpu-reset). Refused while any process runs on it (it never kills one): check gpu_status. ' +
+    'Everything on the GPU is lost. High risk.',
   family: 'gpu',
   risk: 'high',
   effect: 'reset',
   input: z.strictObject({
     host: HostName,
-    gpu: z.number().int().min(0).max(MAX_GPU_INDEX).describe('GPU index as gpu_status shows it (nvidia-smi -i).'),
+    gpu: z.number().int().min(0).max(MAX_GPU_INDEX).describe('GPU index from gpu_status.'),
   }),
   output: GpuResetOutput,
   target: (i) => `${i.host}/gpu${i.gpu}`,
@@ -97,7 +94,7 @@ export const gpuReset = defineTool({
     const now = s
       ? `now ${s.utilizationPercent ?? 'n/a'}% util, ${s.memoryUsedMiB ?? 'n/a'}/${s.memoryTotalMiB ?? 'n/a'} MiB, ${s.temperatureC ?? 'n/a'}C`
       : (o.note ?? 'state unknown');
-    return `${o.host}: GPU ${o.gpu}${s ? ` (${s.name})` : ''} was reset; ${now}\n${o.message}`;
+    return `${o.host}: GPU ${o.gpu}${s ? ` (${s.name})` : ''} was reset; ${now.slice(0, 300)}`;
   },
   plan: (i) => `reset GPU ${i.gpu} on host ${i.host} (nvidia-smi --gpu-reset -i ${i.gpu}), unless compute processes run on it`,
 });

@@ -85,7 +85,7 @@ export function smiFailure(host: string, what: string, res: CommandResult): Tool
   return new ToolFailure('target_failed', `nvidia-smi ${what} on host ${host} exited ${res.exitCode}: ${lastLine(tail)}`, { exitCode: res.exitCode, tail });
 }
 
-const ProcessRow = z.object({ pid: z.number().int().nullable().describe('null when nvidia-smi cannot tell (inside a container)'), name: z.string(), usedMemoryMiB: z.number().nullable() });
+const ProcessRow = z.object({ pid: z.number().int().nullable(), name: z.string(), usedMemoryMiB: z.number().nullable() });
 /** One GPU as nvidia-smi's query reports it; gpu_reset reports the same after a reset. */
 export const GpuState = z.object({
   index: z.number().int(),
@@ -95,30 +95,27 @@ export const GpuState = z.object({
   memoryUsedMiB: z.number().nullable(),
   memoryTotalMiB: z.number().nullable(),
   temperatureC: z.number().nullable(),
-  powerDrawW: z.number().nullable().describe('null where the board does not report it'),
+  powerDrawW: z.number().nullable(),
 });
 
 const GpuOut = GpuState.extend({
-  processes: z.array(ProcessRow).describe(`compute processes on this GPU, largest memory first, at most ${MAX_PROCESSES_PER_GPU}`),
+  processes: z.array(ProcessRow),
   processesTruncated: z.boolean(),
 });
 
 const GpuStatusOutput = z.object({
   host: z.string(),
   gpus: z.array(GpuOut),
-  truncated: z.boolean().describe(`true when the host has more than ${MAX_GPUS} GPUs`),
-  note: z.string().optional().describe('why the list is empty or incomplete, in plain words'),
+  truncated: z.boolean(),
+  note: z.string().optional(),
 });
 
 export const gpuStatus = defineTool({
   name: 'gpu_status',
   title: 'GPU status',
   description:
-    'Queries nvidia-smi on one host: per GPU its index, name, UUID, utilisation %, memory used/total (MiB), temperature (C), power draw (W), ' +
-    'and the compute processes (pid, name, memory) running on it. ' +
-    'Use it to find a stuck or saturated GPU, or to see which processes hold GPU memory before considering a reset. ' +
-    'A host without an NVIDIA GPU or driver returns an empty list with a note, not an error; values a board does not report are null. ' +
-    `Read-only. At most ${MAX_GPUS} GPUs and ${MAX_PROCESSES_PER_GPU} processes per GPU (flags say when more exist).`,
+    'nvidia-smi on one host: per GPU its use, memory, temperature, power and processes. Use it for a stuck or saturated GPU, before any gpu_reset. ' +
+    `No NVIDIA GPU: empty, with a note. Read-only; at most ${MAX_GPUS} GPUs, ${MAX_PROCESSES_PER_GPU} processes each.`,
   family: 'gpu',
   risk: 'read',
   input: z.strictObject({ host: HostName }),
@@ -136,13 +133,10 @@ export const gpuStatus = defineTool({
   },
   summarize(out) {
     if (out.gpus.length === 0) return out.note ?? `${out.host}: no GPUs`;
-    const fmt = (v: number | null, unit: string): string => (v === null ? 'n/a' : `${v}${unit}`);
-    const lines = out.gpus.map((g) => {
-      const procs = g.processes.map((p) => `${p.pid ?? 'pid n/a'} ${p.name} ${fmt(p.usedMemoryMiB, ' MiB')}`).join('; ');
-      return `GPU${g.index} ${g.name}: ${fmt(g.utilizationPercent, '%')} util, ${fmt(g.memoryUsedMiB, '')}/${fmt(g.memoryTotalMiB, ' MiB')}, ` +
-        `${fmt(g.temperatureC, 'C')}, ${fmt(g.powerDrawW, ' W')}; ${g.processes.length ? `processes: ${procs}` : 'no compute processes'}`;
-    });
-    return `${out.host}: ${out.gpus.length} GPU(s)${out.truncated ? ' (truncated)' : ''}\n${lines.join('\n')}`;
+    const procs = out.gpus.reduce((n, g) => n + g.processes.length, 0);
+    const busy = out.gpus.filter((g) => g.processes.length > 0).length;
+    return `${out.host}: ${out.gpus.length} GPU${out.gpus.length === 1 ? '' : 's'}${out.truncated ? ` (truncated at ${MAX_GPUS})` : ''}, ` +
+      `${procs}${out.gpus.some((g) => g.processesTruncated) ? '+' : ''} compute process${procs === 1 ? '' : 'es'} on ${busy} of them`;
   },
 });
 

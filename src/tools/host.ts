@@ -30,31 +30,27 @@ const HostMetricsOutput = z.object({
   host: z.string(),
   cpu: z.object({
     cores: z.number().int(),
-    loadAverage: z.array(z.number()).length(3).describe('1, 5 and 15 minute load averages'),
-    usagePercent: z.number().nullable().describe('busy share of all cores over a short sampling window'),
+    loadAverage: z.array(z.number()).length(3),
+    usagePercent: z.number().nullable(),
   }),
   memory: z.object({
     totalBytes: z.number(),
-    usedBytes: z.number().describe('total minus available'),
-    availableBytes: z.number().describe('what new work can use without swapping'),
+    usedBytes: z.number(),
+    availableBytes: z.number(),
   }),
-  disks: z.array(Disk).describe(`real filesystems (no tmpfs/overlay), fullest first, at most ${MAX_DISKS}`),
+  disks: z.array(Disk),
   temperatures: z.array(z.object({ label: z.string(), celsius: z.number() })),
   gpus: z.array(Gpu),
-  truncated: z.boolean().describe('true when a list was cut at its cap'),
-  notes: z.array(z.string()).describe('sections that could not be read, in plain words'),
+  truncated: z.boolean(),
+  notes: z.array(z.string()),
 });
 
 export const hostMetrics = defineTool({
   name: 'host_metrics',
   title: 'Host metrics',
   description:
-    'Reads one host\'s current CPU (cores, load averages, usage % over a short window), memory (total/used/available bytes), ' +
-    'disk usage per mounted filesystem, temperatures and GPUs. ' +
-    'Use it when a service is slow or dying for no visible reason: a full disk, memory pressure or a hot, saturated machine. ' +
-    'Sections that cannot be read (no sensors, a hung mount) come back empty with a note instead of failing the call. ' +
-    'For per-GPU processes and power use gpu_status. ' +
-    `Read-only; at most ${MAX_DISKS} disks (fullest first), ${MAX_TEMPERATURES} temperatures and ${MAX_GPUS} GPUs.`,
+    'One host\'s CPU, memory, disk use per filesystem, temperatures and GPUs: for a service slow or dying for no visible reason (full disk, memory pressure). ' +
+    `Unreadable parts: empty, with a note. Read-only; at most ${MAX_DISKS} disks, fullest first.`,
   family: 'host',
   risk: 'read',
   input: z.strictObject({ host: HostName }),
@@ -76,14 +72,15 @@ export const hostMetrics = defineTool({
   },
   summarize(o) {
     const gib = (b: number): string => `${(b / 2 ** 30).toFixed(1)} GiB`;
-    const lines = [
-      `${o.host}: ${o.cpu.cores} cores, load ${o.cpu.loadAverage.join(' ')}, CPU ${o.cpu.usagePercent ?? 'n/a'}%`,
-      `memory ${gib(o.memory.usedBytes)} used of ${gib(o.memory.totalBytes)} (${gib(o.memory.availableBytes)} available)`,
-      ...o.disks.map((d) => `disk ${d.mount} ${d.usePercent}% of ${gib(d.sizeBytes)} (${d.fs})`),
-    ];
-    if (o.temperatures.length) lines.push(`temperatures: ${o.temperatures.map((t) => `${t.label} ${t.celsius}C`).join(', ')}`);
-    lines.push(o.gpus.length ? `GPUs: ${o.gpus.map((g) => g.model).join(', ')}` : 'GPUs: none found');
-    for (const n of o.notes) lines.push(`note: ${n}`);
-    return lines.join('\n');
+    // Disks come fullest first: the head names only that one; the rest stay in structuredContent.
+    const fullest = o.disks[0];
+    const hottest = o.temperatures.length ? Math.max(...o.temperatures.map((t) => t.celsius)) : null;
+    return [
+      `${o.host}: ${o.cpu.cores} cores, load ${o.cpu.loadAverage.join(' ')}, CPU ${o.cpu.usagePercent ?? 'n/a'}%; ` +
+        `memory ${gib(o.memory.usedBytes)} used of ${gib(o.memory.totalBytes)} (${gib(o.memory.availableBytes)} available)`,
+      `${o.disks.length} disk${o.disks.length === 1 ? '' : 's'}${fullest ? ` (fullest ${JSON.stringify(fullest.mount.slice(0, 60))} ${fullest.usePercent}% used)` : ''}; ` +
+        `${hottest === null ? 'no temperatures' : `hottest ${hottest}C`}; ${o.gpus.length} GPU${o.gpus.length === 1 ? '' : 's'}` +
+        `${o.truncated ? '; lists truncated' : ''}${o.notes.length ? `; ${o.notes.length} section${o.notes.length === 1 ? '' : 's'} unread (see notes)` : ''}`,
+    ].join('\n');
   },
 });

@@ -8,16 +8,13 @@ export const searchIncidents = defineTool({
   name: 'search_incidents',
   title: 'Search past incidents',
   description:
-    'Full-text search over past incidents: what failed, on which target, and how it was resolved. ' +
-    'Use it early when diagnosing, with the service or container name and the symptom (e.g. "db oom"), ' +
-    'to see whether the same failure happened before and which fix worked. ' +
-    'An empty query returns the most recent incidents. Words are matched as plain words (any of them). ' +
-    `Read-only; returns at most ${MAX_RESULTS} incidents, newest and best matches first; empty until incidents have been recorded.`,
+    'Full-text search of past incidents: what failed, where, how it was fixed. Use it early with service and symptom (e.g. "db oom"); empty query: the latest. ' +
+    `Read-only; at most ${MAX_RESULTS}.`,
   family: 'incidents',
   risk: 'read',
   input: z.strictObject({
-    query: z.string().max(500).default('').describe('Words to look for, e.g. "web-1 exit 137".'),
-    limit: z.number().int().min(1).max(MAX_RESULTS).default(10).describe(`How many (1-${MAX_RESULTS}, default 10).`),
+    query: z.string().max(500).default('').describe('Words, e.g. "web-1 exit 137".'),
+    limit: z.number().int().min(1).max(MAX_RESULTS).default(10).describe('How many.'),
   }),
   output: z.object({
     incidents: z.array(
@@ -38,8 +35,8 @@ export const searchIncidents = defineTool({
   },
   summarize(out) {
     if (out.incidents.length === 0) return 'no matching incidents';
-    return out.incidents
-      .map((i) => `${i.id} ${i.status} ${i.openedAt.slice(0, 16)} ${i.target ?? '-'}: ${i.title}${i.resolution ? ` -> ${i.resolution}` : ''}`)
-      .join('\n');
+    const n = out.incidents.length;
+    const resolved = out.incidents.filter((i) => i.resolution).length;
+    return `${n} incident${n === 1 ? '' : 's'}, ${resolved} with a resolution; newest opened ${out.incidents.map((i) => i.openedAt).sort().at(-1)!.slice(0, 16)}`;
   },
 });

@@ -10,7 +10,6 @@ import { redactText } from '../shared/redact.js';
 const DEFAULT_ROWS = 100;
 const MAX_ROWS = 1_000;
 const QUERY_TIMEOUT_MS = 2_000;
-const SUMMARY_ROWS = 20;
 const LIVE_TIMEOUT_MS = 10_000;
 
 const Cell = z.union([z.string(), z.number(), z.null()]);
@@ -19,26 +18,24 @@ export const queryInventory = defineTool({
   name: 'query_inventory',
   title: 'Query the inventory (SQL)',
   description:
-    'Runs one read-only SQLite SELECT (or WITH ... SELECT) over the inventory and past incidents, for questions such as "which critical services run on gpu-worker". ' +
-    'Tables: hosts(name, address, docker, docker_tls, ssh, labels, notes, source); services(name, host, container, owner, tier, labels, depends_on, health_check, runbooks, notes, nginx, source); ' +
-    'runbooks(name, description, hosts, argv, params, risk, timeout_seconds, source); discovered_containers(host, name, image, state, first_seen, last_seen: containers found on hosts that the inventory does not know); ' +
-    'incidents(id, fingerprint, opened_at, updated_at, closed_at, status, source, target, severity, title, summary, resolution). ' +
-    'labels, depends_on, runbooks, hosts, argv, params, ssh, health_check and nginx are JSON text: use json_extract() or json_each(); pass values as ? parameters in params, never spliced into the SQL. ' +
-    'Writes, PRAGMA, ATTACH, other tables and several statements are refused; use describe_service for one service with its live container state. ' +
-    `Returns at most maxRows rows (default ${DEFAULT_ROWS}, max ${MAX_ROWS}) within ${QUERY_TIMEOUT_MS / 1000} s; truncated=true says rows were left out; text values are cut at 2000 characters.`,
+    'One read-only SQLite SELECT. Tables (main columns): hosts(name, address, labels, notes, cleanup, reboot), ' +
+    'services(name, host, container, owner, tier, labels, depends_on, health_check, runbooks, notes, nginx, resources), ' +
+    'runbooks(name, description, hosts, params, risk), discovered_containers(host, name, image, state), ' +
+    'incidents(id, opened_at, closed_at, status, target, title, summary, resolution). ' +
+    `Lists and objects are JSON text (json_each). Values as ? params. Caps: maxRows, ${QUERY_TIMEOUT_MS / 1000} s.`,
   family: 'inventory',
   risk: 'read',
   openWorld: false,
   input: z.strictObject({
-    sql: z.string().min(1).max(10_000).describe('One SELECT or WITH ... SELECT statement; use ? for values.'),
-    params: z.array(Cell).max(100).default([]).describe('Values for the ? placeholders, in order.'),
-    maxRows: z.number().int().min(1).max(MAX_ROWS).default(DEFAULT_ROWS).describe(`Row cap (default ${DEFAULT_ROWS}, max ${MAX_ROWS}).`),
+    sql: z.string().min(1).max(10_000).describe('One SELECT; ? for values.'),
+    params: z.array(Cell).max(100).default([]).describe('Values for the ?s, in order.'),
+    maxRows: z.number().int().min(1).max(MAX_ROWS).default(DEFAULT_ROWS).describe('Row cap.'),
   }),
   output: z.object({
     columns: z.array(z.string()),
     rows: z.array(z.array(Cell)),
     rowCount: z.number().int(),
-    truncated: z.boolean().describe('true when the row or time cap left rows out'),
+    truncated: z.boolean(),
     truncatedBy: z.enum(['rows', 'time']).nullable(),
   }),
   target: () => 'inventory',
@@ -49,14 +46,9 @@ export const queryInventory = defineTool({
     return { columns: r.columns, rows, rowCount: rows.length, truncated: r.truncated, truncatedBy: r.truncatedBy ?? null };
   },
   summarize(out) {
-    const clip = (v: unknown): string => {
-      const s = v === null ? 'NULL' : String(v).replace(/\s+/g, ' ');
-      return s.length > 40 ? `${s.slice(0, 39)}…` : s;
-    };
-    const head = `${out.rowCount} row${out.rowCount === 1 ? '' : 's'}${out.truncated ? ` (truncated by the ${out.truncatedBy} cap)` : ''}`;
-    const lines = [out.columns.join(' | '), ...out.rows.slice(0, SUMMARY_ROWS).map((r) => r.map(clip).join(' | '))];
-    if (out.rows.length > SUMMARY_ROWS) lines.push(`… ${out.rows.length - SUMMARY_ROWS} more rows in structuredContent`);
-    return [head, ...lines.map((l) => l.slice(0, 240))].join('\n');
+    const columns = out.columns.join(', ');
+    return `${out.rowCount} row${out.rowCount === 1 ? '' : 's'}${out.truncated ? ` (truncated by the ${out.truncatedBy} cap)` : ''}; ` +
+      `columns: ${columns.length > 200 ? `${columns.slice(0, 199)}…` : columns}`;
   },
 });
 
@@ -78,14 +70,14 @@ const DescribeServiceOutput = z.object({
   owner: z.string().nullable(),
   tier: z.string().nullable(),
   labels: z.record(z.string(), z.string()),
-  dependsOn: z.array(z.string()).describe('services this one needs'),
-  dependents: z.array(z.string()).describe('services that need this one'),
+  dependsOn: z.array(z.string()),
+  dependents: z.array(z.string()),
   healthCheck: z.object({ http: z.string().optional(), tcp: z.string().optional(), container: z.boolean().optional() }).nullable(),
   runbooks: z.array(z.string()),
   notes: z.string().nullable(),
   nginx: z.object({ confPath: z.string(), prefix: z.string().optional(), container: z.string().optional() }).nullable(),
-  live: LiveState.nullable().describe('the container as Docker sees it now; null when it could not be read'),
-  note: z.string().nullable().describe('why live is null'),
+  live: LiveState.nullable(),
+  note: z.string().nullable(),
 });
 type LiveState = z.infer<typeof LiveState>;
 
@@ -93,15 +85,12 @@ export const describeService = defineTool({
   name: 'describe_service',
   title: 'Describe a service',
   description:
-    'Returns one service from the inventory (host, container, owner, tier, labels, dependencies and dependents, health check, runbooks, notes) together with its live container state from Docker (state, health, exit code, OOMKilled, restart count). ' +
-    'Use it first when an alert or a person names a service: it says who owns it, how critical it is, what it needs and what breaks with it. ' +
-    'When Docker on its host cannot be reached, the inventory part still comes back with live=null and a note saying why. ' +
-    'For logs or full container details use container_logs and inspect_container with the host and container it returns; to list or search services use query_inventory. ' +
-    'Read-only; notes are cut at 2000 characters.',
+    'One inventory service (host, container, owner, tier, dependencies, dependents, health check, runbooks, notes) with its live Docker state. ' +
+    'Use it first when a service is named. Read-only.',
   family: 'inventory',
   risk: 'read',
   input: z.strictObject({
-    name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'a service name').describe('Service name from the inventory, e.g. "db".'),
+    name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'a service name').describe('Service name, e.g. "db".'),
   }),
   output: DescribeServiceOutput,
   target: (i) => `service:${i.name}`,
@@ -121,18 +110,13 @@ export const describeService = defineTool({
     };
   },
   summarize(o) {
-    const who = [o.tier, o.owner && `owner ${o.owner}`].filter(Boolean).join(', ');
+    const who = [o.tier, o.owner && `owner ${o.owner}`].filter(Boolean).join(', ').slice(0, 100);
     const where = `${o.host}/${o.container ?? '(no container)'}`;
     const now = o.live
       ? `${o.live.state}${o.live.health ? ` (${o.live.health})` : ''}${o.live.running ? ` since ${o.live.startedAt}` : `, exit ${o.live.exitCode}${o.live.oomKilled ? ', OOMKilled' : ''}`}${o.live.restartCount ? `, restarts ${o.live.restartCount}` : ''}`
-      : `live state unknown: ${o.note ?? '-'}`;
-    const check = o.healthCheck ? (o.healthCheck.http ?? o.healthCheck.tcp ?? 'docker health') : '-';
-    return [
-      `${o.name} (${who || 'no tier'}) on ${where}: ${now}`,
-      `depends on: ${o.dependsOn.join(', ') || '-'}; needed by: ${o.dependents.join(', ') || '-'}`,
-      `health check: ${check}; runbooks: ${o.runbooks.join(', ') || '-'}`,
-      ...(o.notes ? [`notes: ${o.notes.replace(/\s+/g, ' ').slice(0, 300)}`] : []),
-    ].join('\n');
+      : `live state unknown: ${(o.note ?? '-').slice(0, 200)}`;
+    const counts = `depends on ${o.dependsOn.length}, needed by ${o.dependents.length}, ${o.runbooks.length} runbook${o.runbooks.length === 1 ? '' : 's'}`;
+    return `${o.name} (${who || 'no tier'}) on ${where}: ${now}\n${counts}`;
   },
 });
 

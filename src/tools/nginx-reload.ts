@@ -6,7 +6,7 @@ import type { CommandResult, CommandRunner, RunOptions } from '../adapters/comma
 import { ToolFailure } from '../errors.js';
 import type { InventoryReader } from '../store/readers.js';
 import {
-  AbsolutePath, MAX_OUTPUT_CHARS, confineNginxPaths, catArgv, childrenArgv, nginxBuild, nginxBuildArgv, nginxDumpArgv, nginxOutput, nginxReloadArgv,
+  AbsolutePath, confineNginxPaths, catArgv, childrenArgv, nginxBuild, nginxBuildArgv, nginxDumpArgv, nginxOutput, nginxReloadArgv,
   parseChildren, parsePid, pidDirective, pidFileNeedsBuild, processDirArgv, resolvePidPath, workersReplaced, type NginxTarget,
 } from './nginx.js';
 import { ContainerRef, type ToolContext } from './spec.js';
@@ -30,11 +30,11 @@ export interface NginxPlace {
 
 /** Where nginx runs, as the nginx tools take it: a service, or host (container, confPath, prefix). */
 export const NginxPlaceInput = z.strictObject({
-  service: Name.optional().describe('Inventory service whose `nginx` entry says where nginx runs (host, container, confPath, prefix, error log); give nothing else with it.'),
-  host: Name.optional().describe('Inventory host nginx runs on (or whose Docker runs its container); default "local". Not with service.'),
-  container: ContainerRef.optional().describe('The container nginx runs in, on host; every step then runs inside it (docker exec). Not with service.'),
-  confPath: AbsolutePath.optional().describe('Absolute path of the main config file (nginx -c); default: the one nginx was built with. Not with service.'),
-  prefix: AbsolutePath.optional().describe('Absolute prefix directory (nginx -p); default: the one nginx was built with. Not with service.'),
+  service: Name.optional().describe('Inventory service with an nginx entry; give it alone.'),
+  host: Name.optional().describe('Inventory host; default "local".'),
+  container: ContainerRef.optional().describe('Container nginx runs in, on host.'),
+  confPath: AbsolutePath.optional().describe('Main config file (nginx -c).'),
+  prefix: AbsolutePath.optional().describe('Prefix directory (nginx -p).'),
 });
 export type NginxPlaceInput = z.infer<typeof NginxPlaceInput>;
 
@@ -161,16 +161,16 @@ async function awaitNewWorkers(r: CommandRunner, p: NginxPlace, pid: number, bef
 
 export const ReloadNginxOutput = z.object({
   host: z.string(),
-  container: z.string().nullable().describe('the container nginx runs in, when it does'),
+  container: z.string().nullable(),
   service: z.string().nullable(),
-  pidFile: z.string().describe('where the master pid was read'),
-  masterPid: z.number().int().describe('the master process; a reload keeps it, so open connections are not dropped'),
+  pidFile: z.string(),
+  masterPid: z.number().int(),
   workersBefore: z.array(z.number().int()),
   workersAfter: z.array(z.number().int()),
-  workersReplaced: z.boolean().describe('true when new workers started and every old worker exited: only the new configuration answers'),
-  testOutput: z.string().describe(`nginx -t's own message, redacted, at most ${MAX_OUTPUT_CHARS} characters`),
+  workersReplaced: z.boolean(),
+  testOutput: z.string(),
   testTruncated: z.boolean(),
-  note: z.string().nullable().describe('why workersReplaced is false, when it is'),
+  note: z.string().nullable(),
 });
 export type ReloadNginxOutput = z.infer<typeof ReloadNginxOutput>;
 

@@ -14,9 +14,9 @@ import { defineTool } from './spec.js';
 
 
 const Input = z.strictObject({
-  service: Name.describe('Inventory service whose nginx proxy to change; its nginx entry says where nginx runs and which files may change.'),
-  server: HostPort.describe('The new backend as host:port, e.g. "127.0.0.1:8081": one of the service\'s nginx.backends in the inventory, exactly as written there.'),
-  upstream: Name.optional().describe('The upstream block to change when the service\'s files hold several and the inventory does not name one.'),
+  service: Name.describe('Inventory service whose proxy to change.'),
+  server: HostPort.describe('New backend host:port, exactly as in its nginx.backends.'),
+  upstream: Name.optional().describe('Upstream block, when its files hold several.'),
   verifySeconds: VerifySeconds,
 });
 type Input = z.infer<typeof Input>;
@@ -68,10 +68,8 @@ export const nginxSetUpstream = defineTool({
   name: 'nginx_set_upstream',
   title: 'Point a service\'s nginx proxy at another backend',
   description:
-    'Changes which backend (host:port) nginx proxies a service to: the one `server` of its upstream block, or its literal `proxy_pass` address, in a config file the inventory declares for that service. ' +
-    'It is a transaction: the files are saved, changed, tested with `nginx -t` (a failing test puts them back and reloads nothing), nginx is reloaded, and the service\'s health check from the inventory must keep passing for verifySeconds; otherwise the change is rolled back automatically and the rollback checked. ' +
-    'Use it when nginx_error_log shows the site proxying to a wrong or dead backend (a 502) and you know the right one; not to edit anything else in a config. ' +
-    'Returns the change id (warden changes show, rollback_change) and what the test and the check saw. A rolled-back change returns an error saying so.',
+    'Points a service\'s nginx proxy at another of its inventory nginx.backends, as a change: edit, nginx -t, reload; rolled back unless the health check passes for verifySeconds. ' +
+    'Use it when nginx_error_log shows a dead or wrong backend.',
   family: 'nginx',
   risk: 'medium',
   effect: 'config',
@@ -123,5 +121,5 @@ export const nginxSetUpstream = defineTool({
     });
     return { ...done, file: chosen.path, from, to: input.server };
   },
-  summarize: (o) => `${o.changeId} ${o.status}: ${o.summary}\ncheck: ${o.verification}`,
+  summarize: (o) => `${o.changeId} ${o.status}: ${o.summary}\ncheck: ${o.verification.split('\n')[0]!.slice(0, 300)}`,
 });

@@ -122,9 +122,9 @@ export function nginxOutput(stdout: string, stderr: string): { output: string; t
 
 const NginxTestOutput = z.object({
   host: z.string(),
-  ok: z.boolean().describe('true when nginx reports the configuration valid'),
+  ok: z.boolean(),
   exitCode: z.number().int(),
-  output: z.string().describe(`nginx's own message, redacted, at most ${MAX_OUTPUT_CHARS} characters`),
+  output: z.string(),
   truncated: z.boolean(),
 });
 
@@ -132,18 +132,14 @@ export const nginxTestConfig = defineTool({
   name: 'nginx_test_config',
   title: 'Test an nginx configuration',
   description:
-    'Runs `nginx -t` on one host to check whether its configuration is valid, and returns ok, the exit code and nginx\'s own message ' +
-    '(the failing directive, file and line when it is not). ' +
-    'Use it after a config change, before any reload, and when nginx will not start. ' +
-    'Give confPath (and prefix) for an instance that does not use the default configuration; they must be ones the inventory declares for a service on that host, or lie under config nginx.allowedDirs. ' +
-    'A broken config returns ok=false, not an error. Read-only, though nginx opens the log files the config names. ' +
-    `Output capped at ${MAX_OUTPUT_CHARS} characters.`,
+    'Runs nginx -t on one host: ok, and nginx\'s message naming the failing directive, file and line; ok=false is not an error. Use it before a reload. ' +
+    `confPath/prefix: declared in the inventory or under nginx.allowedDirs. Read-only; output cut at ${MAX_OUTPUT_CHARS} characters.`,
   family: 'nginx',
   risk: 'read',
   input: z.strictObject({
     host: HostName,
-    confPath: AbsolutePath.optional().describe('Absolute path of the main config file (nginx -c); default: the one nginx was built with.'),
-    prefix: AbsolutePath.optional().describe('Absolute prefix directory (nginx -p); default: the one nginx was built with.'),
+    confPath: AbsolutePath.optional().describe('Main config file (nginx -c).'),
+    prefix: AbsolutePath.optional().describe('Prefix directory (nginx -p).'),
   }),
   output: NginxTestOutput,
   target: (i) => `${i.host}/nginx`,
@@ -162,5 +158,5 @@ export const nginxTestConfig = defineTool({
     }
     return { host: input.host, ok: res.exitCode === 0, exitCode: res.exitCode, ...nginxOutput(res.stdout, res.stderr) };
   },
-  summarize: (o) => `${o.host}: nginx configuration ${o.ok ? 'ok' : `FAILED (exit ${o.exitCode})`}\n${o.output}`,
+  summarize: (o) => `${o.host}: nginx configuration ${o.ok ? 'ok' : `FAILED (exit ${o.exitCode}): nginx's message is in output`}`,
 });

@@ -23,12 +23,12 @@ const MAX_LISTED = 100;
 const NO_DOCKER = 'the host has no Docker endpoint';
 
 const Input = z.strictObject({
-  host: HostName.unwrap().describe('Inventory host name to reboot; required (there is no default). It must declare `reboot` in the inventory.'),
-  reason: z.string().min(1).max(500).describe('Why the host must be rebooted, for the approval request, the change record and the audit.'),
+  host: HostName.unwrap().describe('Inventory host to reboot (no default).'),
+  reason: z.string().min(1).max(500).describe('Why, for the approval and the audit.'),
   waitSeconds: z.number().int().min(MIN_WAIT_S).max(MAX_WAIT_S).default(DEFAULT_WAIT_S)
-    .describe(`How long the host may take to answer again with its containers running (default ${DEFAULT_WAIT_S}, ${MIN_WAIT_S} to ${MAX_WAIT_S}).`),
+    .describe('Seconds it may take to come back with its containers.'),
   verifySeconds: z.number().int().min(1).max(MAX_VERIFY_S).default(15)
-    .describe(`How long the host and its containers must then keep running (default 15, at most ${MAX_VERIFY_S}).`),
+    .describe('Seconds they must then keep running.'),
 });
 
 /** The host's reboot settings; invalid_input, saying how to declare them, when it has none. */
@@ -87,12 +87,8 @@ export const rebootHost = defineTool({
   name: 'reboot_host',
   title: 'Reboot a host',
   description:
-    'Reboots one whole host with the command its inventory entry declares (only hosts that declare `reboot` may be rebooted), as a change: its boot id, uptime and containers are saved first, then the host must answer again with a new boot id and every container that ran before running, for verifySeconds. ' +
-    'A last resort for a host that is wedged (a hung kernel driver, a Docker daemon that no restart fixes); never for one container or service, which restart_container fixes. ' +
-    'Everything on the host goes down for minutes, warden itself too when it runs there: it then finishes the check when it starts again. ' +
-    'High risk: the default policy holds the call for a human\'s approval; re-call with the approvalId once approved. ' +
-    'When a container does not come back it is started; when the boot id did not change the reboot did not happen: both return an error saying so. ' +
-    `Returns the change id (warden changes show) and what the check saw, with at most ${MAX_LISTED} container names.`,
+    'Reboots one host that declares reboot in the inventory; it must come back with a new boot id and its containers running for verifySeconds. ' +
+    'Last resort for a wedged host, never for one service: all on it is down for minutes. High risk.',
   family: 'host',
   risk: 'high',
   effect: 'reboot',
@@ -101,7 +97,7 @@ export const rebootHost = defineTool({
   output: z.object({
     ...ChangeFields,
     host: z.string(),
-    containersRunningBefore: z.array(z.string()).nullable().describe(`the containers that ran before the reboot (at most ${MAX_LISTED}); null when Docker was not asked or did not answer`),
+    containersRunningBefore: z.array(z.string()).nullable(),
   }),
   target: (i) => `${i.host}/*`,
   resolve: (i, inventory) => {
@@ -124,5 +120,5 @@ export const rebootHost = defineTool({
     });
     return { ...done, host: input.host, containersRunningBefore: running?.slice(0, MAX_LISTED) ?? null };
   },
-  summarize: (o) => `${o.changeId} ${o.status}: ${o.summary}\ncheck: ${o.verification}`,
+  summarize: (o) => `${o.changeId} ${o.status}: ${o.summary}\ncheck: ${o.verification.split('\n')[0]!.slice(0, 300)}`,
 });

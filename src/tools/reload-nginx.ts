@@ -16,12 +16,12 @@ const DEFAULT_RELOAD_VERIFY_S = 5;
 
 const Input = NginxPlaceInput.extend({
   verifySeconds: z.number().int().min(1).max(MAX_VERIFY_S).optional()
-    .describe(`With a service that has an HTTP health check: how long it must keep passing after the reload (default ${DEFAULT_RELOAD_VERIFY_S}).`),
+    .describe(`Seconds a service's HTTP check must pass after the reload (default ${DEFAULT_RELOAD_VERIFY_S}).`),
 });
 
 const Output = ReloadNginxOutput.extend({
-  changeId: z.string().nullable().describe('the change record of a checked reload (a service with an HTTP health check); null otherwise'),
-  check: z.string().nullable().describe('what the health check saw after the reload, when there was one'),
+  changeId: z.string().nullable(),
+  check: z.string().nullable(),
 });
 type Output = z.infer<typeof Output>;
 
@@ -76,11 +76,8 @@ export const reloadNginx = defineTool({
   name: 'reload_nginx',
   title: 'Test and reload nginx',
   description:
-    'Reloads nginx gracefully after testing its configuration: it runs `nginx -t` first and refuses to reload when the test fails, returning nginx\'s own error (directive, file, line) while the running nginx keeps serving its old configuration. ' +
-    'After `nginx -s reload` it waits until new workers run and every old worker has exited: workersReplaced=true means only the new configuration answers. ' +
-    'When the service (named, or the one service whose nginx entry names the place given) has an HTTP health check, the check must keep passing for verifySeconds; if it fails, the last config that served well is restored and reloaded automatically and the call fails saying so. ' +
-    'Otherwise say where nginx is with host (plus confPath/prefix), or host and container for nginx inside a container (steps run via docker exec). It does not start a stopped nginx. ' +
-    `nginx's message is capped at ${MAX_OUTPUT_CHARS} characters.`,
+    'Runs nginx -t, then a graceful reload (none if the test fails); waits until only new workers serve. A service with an HTTP check must pass it for verifySeconds, ' +
+    `else the last good config is restored. Name a service, or host (with confPath/prefix or container). Output cut at ${MAX_OUTPUT_CHARS} characters.`,
   family: 'nginx',
   risk: 'low',
   effect: 'reload',
@@ -108,7 +105,6 @@ export const reloadNginx = defineTool({
   },
   summarize: (o) =>
     `${o.service ? `${o.service}: ` : ''}nginx reloaded in ${o.container ? `container ${o.container} on host ${o.host}` : `host ${o.host}`}; master ${o.masterPid} alive; ` +
-    (o.workersReplaced ? `workers replaced (${o.workersBefore.join(' ') || '-'} -> ${o.workersAfter.join(' ')}): only the new configuration answers` : `workers NOT replaced: ${o.note ?? ''}`) +
-    (o.check ? `\nchecked (${o.changeId}): ${o.check}` : '') +
-    `\n${o.testOutput}`,
+    (o.workersReplaced ? `${o.workersAfter.length} new workers replaced ${o.workersBefore.length}: only the new configuration answers` : `workers NOT replaced: ${(o.note ?? '').slice(0, 300)}`) +
+    (o.check ? `\nchecked (${o.changeId}): ${o.check.split('\n')[0]!.slice(0, 300)}` : ''),
 });

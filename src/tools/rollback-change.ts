@@ -14,12 +14,12 @@ import { defineTool, type CallRecords } from './spec.js';
 
 const KINDS: Record<string, ChangeKind> = Object.fromEntries([nginxFilesKind, containerResourcesKind, containerRecreateKind, hostRebootKind].map((k) => [k.kind, k]));
 
-export const ChangeId = z.string().regex(/^chg_[0-9a-f]{16}$/, 'a change id such as chg_0123456789abcdef').describe('The change id, as its tool or `warden changes list` gave it.');
+export const ChangeId = z.string().regex(/^chg_[0-9a-f]{16}$/, 'a change id such as chg_0123456789abcdef').describe('The change id its tool returned.');
 
 const Input = z.strictObject({
   changeId: ChangeId,
-  reason: z.string().min(1).max(500).optional().describe('Why, for the change record and the audit.'),
-  onlyIfBroken: z.boolean().default(false).describe('For a change a crash left unfinished: check it first and keep it when its check passes. Ignored for a finished change.'),
+  reason: z.string().min(1).max(500).optional().describe('Why, for the record and the audit.'),
+  onlyIfBroken: z.boolean().default(false).describe('For a change a crash left unfinished: keep it if its check passes.'),
 });
 
 function changeOf(id: string, records: CallRecords): ChangeRecord {
@@ -55,10 +55,8 @@ export const rollbackChange = defineTool({
   name: 'rollback_change',
   title: 'Roll back a configuration change',
   description:
-    'Restores the state a recorded configuration change (nginx_set_upstream, update_container_resources, a checked reload_nginx) replaced, and checks that the target serves as it did before the change. ' +
-    'Use it when a change that passed its check turns out wrong later; a change that fails its own check is rolled back automatically, without this tool. ' +
-    'Refused for a change that was never applied or is already rolled back, and while a later change on the same target is still in effect (roll that back first). ' +
-    'Returns the change with its rollback result; a failed rollback returns an error and alerts a human.',
+    'Restores what a recorded change replaced and checks the target serves as before: for a change that passed its check but proves wrong later. ' +
+    'Refused while a later change on the same target is in effect.',
   family: 'changes',
   risk: 'low',
   effect: 'rollback',
@@ -98,5 +96,5 @@ export const rollbackChange = defineTool({
     if (done.status === 'rollback_failed') throw new ToolFailure('target_failed', `the rollback of change ${c.id} on ${c.target} FAILED: ${done.rollback ?? ''}. A human has been alerted; make no further change to it.`);
     return outcome(done);
   },
-  summarize: (o) => `${o.changeId} ${o.status}: ${o.summary}\n${o.rollback ?? o.verification}`,
+  summarize: (o) => `${o.changeId} ${o.status}: ${o.summary}\n${(o.rollback ?? o.verification).split('\n')[0]!.slice(0, 300)}`,
 });

@@ -41,7 +41,7 @@ const ApprovalId = z
   .string()
   .regex(/^apr_[A-Za-z0-9_-]{6,40}$/)
   .optional()
-  .describe('Only when re-calling a call that was held for approval: the approval id it returned, with the same arguments.');
+  .describe('Only to re-call a held call once approved.');
 
 export interface CallFacts {
   /** This call's tier (run_runbook: the runbook's own). */
@@ -80,7 +80,12 @@ export interface ToolSpec<I extends z.ZodObject = z.ZodObject, O extends z.ZodTy
    */
   target: (input: z.infer<I>, inventory: InventoryReader, records: CallRecords) => string;
   run: (input: z.infer<I>, ctx: ToolContext) => Promise<z.infer<O>>;
-  /** The short text a model reads beside structuredContent: a line per item, never a JSON dump. */
+  /**
+   * The text block beside structuredContent: a head of one to three short lines (counts, state,
+   * truncation, "untrusted data" notes), never the items nor copied log or command output.
+   * structuredContent is what a model reads (Claude Code drops the text when it is there), so a
+   * duplicate here only doubles the cost; anything a model needs goes in the output schema.
+   */
   summarize: (output: z.infer<O>) => string;
   /** What a dry run reports it would do; the inventory is there for tools whose command lives in it (run_runbook). */
   plan?: (input: z.infer<I>, inventory: InventoryReader) => string;
@@ -110,9 +115,9 @@ export const HostName = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'a host name from the inventory, e.g. "local"')
   .default('local')
-  .describe('Inventory host name; "local" (the default) is the machine warden runs on.');
+  .describe('Inventory host name.');
 
 export const ContainerRef = z
   .string()
   .regex(/^\/?[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/, 'a container name or id')
-  .describe('Container name or id, as list_containers shows it.');
+  .describe('Container name or id.');

@@ -94,7 +94,7 @@ describe('truncate_container_log', () => {
       expect(statSync(info.LogPath).size).toBe(0);
       expect(out).toEqual({ host: 'local', container: 'tl-chatty', logPath: info.LogPath, bytesFreed: expect.any(Number), note: expect.stringMatching(/^`docker logs` .* no longer show anything/) });
       expect(out.bytesFreed).toBeGreaterThan(1_000_000);
-      expect(text).toMatch(new RegExp(`^local/tl-chatty: emptied its Docker log ${info.LogPath}, [\\d.]+ MiB \\(${out.bytesFreed} bytes\\) freed\\n`));
+      expect(text).toMatch(/^local\/tl-chatty: emptied its Docker log, [\d.]+ MiB freed; its earlier history is gone \(see note\)$/);
       expect(s.commands).toEqual([['stat', '-c', '%F %s', '--', info.LogPath], ['truncate', '-s', '0', '--', info.LogPath]]);
     } finally {
       await s.close();

@@ -55,7 +55,7 @@ describe('docker_prune', () => {
     expect(names.filter((n) => n.startsWith('pc-'))).toEqual(['pc-running', 'pc-unlabelled']);
     expect(out.removedContainers.find((c) => c.name === 'pc-exited')!.sizeBytes).toBeGreaterThanOrEqual(100_000);
     expect(out.spaceReclaimedBytes).toBe(out.removedContainers.reduce((n, c) => n + c.sizeBytes, 0));
-    expect(call.text).toMatch(/^local: removed 2 containers and 0 images, [\d.]+ MiB reclaimed\ncontainer pc-(exited|created) /);
+    expect(call.text).toMatch(/^local: removed 2 containers and 0 images, [\d.]+ MiB reclaimed$/);
   });
 
   it('removes a dangling image with the label, skips one a container still uses, and keeps tagged images', async () => {
@@ -78,7 +78,7 @@ describe('docker_prune', () => {
     expect(out.spaceReclaimedBytes).toBeGreaterThan(200_000);
     expect(await imageIds()).toEqual(before.filter((id) => id !== dangling));
     expect((await containerNames(dockerd)).filter((n) => n.startsWith('pi-'))).toEqual(['pi-src-1', 'pi-src-2', 'pi-src-3', 'pi-src-4', 'pi-user']);
-    expect(call.text).toMatch(new RegExp(`\\nimage ${dangling} \\(created .*\\)\\nskipped image ${inUse}: `));
+    expect(call.text).toMatch(/^local: removed 0 containers and 1 images, [\d.]+ MiB reclaimed; 1 skipped \(still there\)$/);
   });
 
   it('refuses a call that would prune nothing, naming the field', async () => {

@@ -25,7 +25,8 @@ describe('the MCP Inspector CLI', () => {
     for (const t of tools) {
       expect(t.inputSchema.type, t.name).toBe('object');
       expect(t.outputSchema, t.name).toBeDefined();
-      expect(Object.keys(t.annotations).sort(), t.name).toEqual(['destructiveHint', 'idempotentHint', 'openWorldHint', 'readOnlyHint', 'title']);
+      // The title is the tool's own (clients show it before annotations.title), so annotations hold only the four hints.
+      expect(Object.keys(t.annotations).sort(), t.name).toEqual(['destructiveHint', 'idempotentHint', 'openWorldHint', 'readOnlyHint']);
     }
   });
 

@@ -59,7 +59,7 @@ describe('describe_service on a real dockerd', () => {
       live: { state: 'running', running: true, health: 'healthy', exitCode: 0, oomKilled: false, restartCount: 0 }, note: null,
     });
     expect(text(r)).toMatch(/^db \(critical, owner data-team\) on local\/db: running \(healthy\) since \d{4}-/);
-    expect(text(r)).toMatch(/^depends on: -; needed by: web-1, web-2$/m);
+    expect(text(r)).toMatch(/^depends on 0, needed by 2, 1 runbook$/m);
   });
 
   it('a stopped service: its exit code, and what it needs', async () => {

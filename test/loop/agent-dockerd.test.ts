@@ -35,7 +35,7 @@ describe('the agent on a real dockerd', () => {
       alert: { summary: 'agent-web is down', hints: { container: 'agent-web' } },
       script: [
         { content: [{ type: 'tool_use', name: 'list_containers', input: { name: 'agent-web' } }] },
-        { expect: { lastToolResult: { content: /agent-web exited/, isError: false } }, content: [{ type: 'tool_use', name: 'restart_container', input: { container: 'agent-web', timeoutSeconds: 1 } }] },
+        { expect: { lastToolResult: { content: /"name":"agent-web"[^}]*"state":"exited"/, isError: false } }, content: [{ type: 'tool_use', name: 'restart_container', input: { container: 'agent-web', timeoutSeconds: 1 } }] },
         { expect: { lastToolResult: { content: /agent-web/, isError: false } }, content: [{ type: 'text', text: 'agent-web had exited; restarted it and it is running.' }] },
       ],
     });
@@ -47,7 +47,7 @@ describe('the agent on a real dockerd', () => {
     expect((await inspectByName(dockerd, 'agent-web')).State.Running).toBe(true);
     const audit = w.rt.audit.list();
     expect(audit.map((e) => `${e.tool}:${e.phase}`)).toEqual([
-      'list_containers:requested', 'list_containers:completed', 'restart_container:requested', 'restart_container:completed',
+      'list_containers:completed', 'restart_container:requested', 'restart_container:completed',
     ]);
     for (const e of audit) expect(e).toMatchObject({ principal: 'loop', transport: 'loop', incidentId: w.incident.id });
   });
@@ -82,7 +82,7 @@ describe('the agent on a real dockerd', () => {
     expect(r.heldCall).toEqual({ tool: 'docker_prune', args: {}, approvalId: expect.stringMatching(/^apr_/) });
     expect(await containerNames(dockerd)).toEqual(before);
     expect(w.rt.audit.list().map((e) => `${e.tool}:${e.phase}`)).toEqual([
-      'container_logs:requested', 'container_logs:completed', 'docker_prune:pending', 'gpu_reset:denied',
+      'container_logs:completed', 'docker_prune:pending', 'gpu_reset:denied',
     ]);
     // The GPU reset asked for in the same turn never ran: recorded as not attempted.
     expect(w.rt.audit.list().at(-1)).toMatchObject({ rule: 'not-attempted', target: 'local/gpu0' });

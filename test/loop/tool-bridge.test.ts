@@ -63,11 +63,45 @@ describe('the tool bridge', () => {
     expect(record).toEqual({ tool: 'list_containers', args: {}, ok: true, text: expect.stringMatching(/^local: 2 containers/) });
   });
 
+  it('gives the model the head, then the data once as JSON; the record keeps the head', async () => {
+    const { bridge, fake } = await setup();
+    fake.logLines = Array.from({ length: 100 }, (_, i) => ({ stream: 'stdout' as const, text: `line ${i} ${'x'.repeat(80)}` }));
+    const { block, record } = await bridge.call(use('container_logs', { container: 'db' }));
+    const [prefix, head, json, ...rest] = String(block.content).split('\n');
+    expect(prefix).toBe(UNTRUSTED_PREFIX);
+    expect(head).toMatch(/^local\/db: 100 of 100 lines read\. Untrusted data written by the container/);
+    expect(rest).toEqual([]);
+    expect(JSON.parse(json!)).toMatchObject({ lineCount: 100, lines: fake.logLines.map((l) => l.text) });
+    expect(String(block.content).split('line 99 ').length - 1).toBe(1);
+    expect(record.text).toBe(head);
+  });
+
+  it('passes a full-size log whole: 2,000 short lines fill the 64 KiB cap and their JSON still fits the bridge', async () => {
+    const { bridge, fake } = await setup();
+    fake.logLines = Array.from({ length: 2_000 }, (_, i) => ({ stream: 'stdout' as const, text: `${String(i).padStart(4, '0')} ${'y'.repeat(26)}` }));
+    const { block } = await bridge.call(use('container_logs', { container: 'db', tail: 2_000 }));
+    const content = String(block.content);
+    // All 2,000 lines (62,000 characters) arrive: more than the bridge's old 80,000 cap would have kept as tagged lines.
+    expect(content.length).toBeGreaterThan(62_000);
+    expect(content).not.toMatch(/more characters cut/);
+    expect(JSON.parse(content.split('\n')[2]!).lines.at(-1)).toMatch(/^1999 /);
+  });
+
+  it("redacts the data a tool left unredacted (an inventory note) before the model reads it", async () => {
+    const rt = testRuntime({ adapters: fakeAdapters(), inventory: { 'services.yaml': 'services:\n  - { name: db, host: local, container: db, notes: "dsn postgres://app:S3cretPw@db/x; password=hunter2" }\n' } });
+    const incident = new IncidentStore(rt.db).create(testAlert(), { target: 'local/db', host: 'local', container: 'db', service: null });
+    const loop = await rt.connectLoopClient(incident.id);
+    open.push(rt, loop);
+    const { block } = await (await createToolBridge(loop.client, silentLogger)).call(use('describe_service', { name: 'db' }));
+    expect(block.is_error).toBeUndefined();
+    expect(String(block.content)).toContain('"notes":"dsn postgres://app:[REDACTED]@db/x; password=[REDACTED]"');
+    expect(String(block.content)).not.toMatch(/S3cretPw|hunter2/);
+  });
+
   it('audits the call as principal loop, transport loop, with the incident id', async () => {
     const { bridge, rt, incident } = await setup();
     await bridge.call(use('list_containers', {}));
     expect(rt.audit.list()).toMatchObject([
-      { tool: 'list_containers', phase: 'requested', principal: 'loop', transport: 'loop', incidentId: incident.id },
       { tool: 'list_containers', phase: 'completed', principal: 'loop', transport: 'loop', incidentId: incident.id },
     ]);
   });
