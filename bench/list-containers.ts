@@ -1,9 +1,9 @@
 // list_containers as Claude Desktop gets it, against dockerode's listContainers called directly,
 // in one run on a real dockerd with 20 containers:
 //   stdio    `warden stdio` as a child process, the real SDK client over stdin/stdout, gate and
-//            audit on (each call: 2 SQLite commits and one Docker list request; restart counts and
-//            policies come from the adapter's list cache, kept by Docker's events: the warm-up
-//            calls inspect each container once);
+//            audit on (each call: one audit entry, group-committed, and one Docker list request;
+//            restart counts and policies come from the adapter's list cache, kept by Docker's
+//            events: the warm-up calls inspect each container once);
 //   direct   dockerode.listContainers({ all: true }) on the same socket.
 // Latency per call at 1 and at 16 concurrent calls (median, p90), throughput, and the size in
 // characters of what the model receives (the text part, and structuredContent) against the raw
