@@ -7,7 +7,7 @@ import type { CallToolResult, Client } from '@modelcontextprotocol/client';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
 import { failureOf } from '../shared/failure-meta.js';
-import { redactValue } from '../shared/redact.js';
+import { redactOutput } from '../shared/redact.js';
 import { APPROVAL_ID_FIELD } from '../tools/spec.js';
 
 /** Written before every tool output that can carry text from the infrastructure. */
@@ -77,14 +77,14 @@ function textOf(result: CallToolResult): string {
 /**
  * What the model reads of a result. A success: the short head, then the data once, as JSON (the
  * text never repeats the data, as Claude Code shows a model only structuredContent). An error has
- * no data: its text is all there is. The guard redacts the text only; tools redact most of their
- * data themselves, but not all (describe_service's notes), so the data is redacted here again,
- * value by value: redacting the serialised JSON could cut an escape and reshape it.
+ * no data: its text is all there is. The guard redacts the data already (redactOutput); it is
+ * redacted here again the same way, value by value (redacting the serialised JSON could cut an
+ * escape and reshape it), because what reaches a model API is the one place a leak cannot be undone.
  */
 function modelTextOf(result: CallToolResult): string {
   const text = textOf(result);
   if (result.isError || result.structuredContent === undefined) return text;
-  const json = JSON.stringify(redactValue(result.structuredContent));
+  const json = JSON.stringify(redactOutput(result.structuredContent));
   return text ? `${text}\n${json}` : json;
 }
 

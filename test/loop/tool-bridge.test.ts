@@ -98,6 +98,13 @@ describe('the tool bridge', () => {
     expect(String(block.content)).not.toMatch(/S3cretPw|hunter2/);
   });
 
+  it('gives the model the names things have, even one that reads like a key', async () => {
+    const { bridge, fake } = await setup();
+    fake.containers = [{ ...fake.containers[0]!, id: 'id-sk', name: 'sk-payments-worker-blue-01' }];
+    const { block } = await bridge.call(use('list_containers', {}));
+    expect(String(block.content)).toContain('"name":"sk-payments-worker-blue-01"');
+  });
+
   it('audits the call as principal loop, transport loop, with the incident id', async () => {
     const { bridge, rt, incident } = await setup();
     await bridge.call(use('list_containers', {}));
