@@ -3,7 +3,7 @@
 import { posix } from 'node:path';
 import type { Readable } from 'node:stream';
 import type Docker from 'dockerode';
-import { createRequire } from 'node:module';
+import { loadOnUse } from '../shared/load-on-use.js';
 import type tar from 'tar-stream';
 import { ToolFailure, errorMessage } from '../errors.js';
 import { checkedMode, checkedPath, notRegular, tooLarge, type HostFiles } from './host-files.js';
@@ -25,7 +25,7 @@ interface Entry {
 const KIND: Record<string, string> = { directory: 'a directory', fifo: 'a named pipe', link: 'a hard link', 'character-device': 'a device', 'block-device': 'a device' };
 
 /** tar-stream (and its streams) is loaded with the first container file read or written, not with the Docker adapter. */
-const loadTar = (): typeof tar => createRequire(import.meta.url)('tar-stream') as typeof tar;
+const loadTar = (): typeof tar => loadOnUse<typeof tar>('tar-stream');
 
 /**
  * Files in one container. A write is Docker's extraction of a one-entry tar into the parent

@@ -5,8 +5,8 @@ import { REDACTED, isSecretKey, redactText, redactValue } from '../shared/redact
 import { bareName } from '../shared/containers.js';
 
 /** Last health probes kept; Docker itself keeps five. */
-export const HEALTH_PROBES = 5;
-export const PROBE_OUTPUT_CHARS = 300;
+const HEALTH_PROBES = 5;
+const PROBE_OUTPUT_CHARS = 300;
 /** Env names, labels, mounts and argv entries each stop at this many. */
 export const MAX_ITEMS = 100;
 export const MAX_VALUE_CHARS = 300;

@@ -1,6 +1,6 @@
 // The Docker boundary: dockerode behind a small interface, and the one place Docker's errors
 // become ToolFailure kinds. Nothing outside src/adapters imports dockerode.
-import { createRequire } from 'node:module';
+import { loadOnUse } from '../shared/load-on-use.js';
 import type Docker from 'dockerode';
 import { ToolFailure, errorMessage } from '../errors.js';
 import { redactText } from '../shared/redact.js';
@@ -31,7 +31,7 @@ export type {
  * dockerode, loaded with the first adapter rather than with this module: it pulls in some 300 files
  * (docker-modem, ssh2, gRPC), which `warden stdio` would otherwise load before its first tools/list.
  */
-const loadDockerode = (): typeof Docker => createRequire(import.meta.url)('dockerode') as typeof Docker;
+const loadDockerode = (): typeof Docker => loadOnUse<typeof Docker>('dockerode');
 
 /** unix:///path, tcp://host:port (https when a TLS cert dir is given) */
 export function dockerOptions(endpoint: string): Docker.DockerOptions {

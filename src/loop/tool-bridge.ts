@@ -126,8 +126,9 @@ export async function createToolBridge(client: Client, logger: Logger): Promise<
       return bridged(use.id, { tool: use.name, args, ok: false, kind: 'internal', text: INTERNAL_TEXT }, INTERNAL_TEXT);
     }
     // The record keeps the head (the timeline's line); the data went to the model.
-    const text = textOf(result) || modelTextOf(result);
-    if (!result.isError) return bridged(use.id, { tool: use.name, args, ok: true, text }, forModel(modelTextOf(result), undefined));
+    const modelText = modelTextOf(result);
+    const text = textOf(result) || modelText;
+    if (!result.isError) return bridged(use.id, { tool: use.name, args, ok: true, text }, forModel(modelText, undefined));
     const failure = failureOf(result);
     return bridged(use.id, { tool: use.name, args, ok: false, ...failure, text }, forModel(text, failure.kind));
   }

@@ -1,7 +1,7 @@
 // Prometheus metrics of the daemon, in a registry of its own (never prom-client's global one, so
 // two daemons in one process do not share counters). Tool calls are counted from the guard's
 // last audit entry of each call; nothing here changes what a call does.
-import { createRequire } from 'node:module';
+import { loadOnUse } from '../shared/load-on-use.js';
 import type { Registry } from 'prom-client';
 import type { BreakerView } from '../adapters/breakers.js';
 import type { AuditInput } from '../store/audit.js';
@@ -9,7 +9,7 @@ import type { ApprovalStore } from '../store/approvals.js';
 import type { MonitorStateRow } from '../store/monitor-states.js';
 
 /** prom-client (and the OpenTelemetry API it pulls in) is loaded only by a process that keeps metrics. */
-const promClient = (): typeof import('prom-client') => createRequire(import.meta.url)('prom-client') as typeof import('prom-client');
+const promClient = (): typeof import('prom-client') => loadOnUse<typeof import('prom-client')>('prom-client');
 
 export interface Metrics {
   /** The guard's observer: one count per call, and how long its handler ran when it ran. */

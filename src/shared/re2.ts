@@ -3,14 +3,14 @@
 // process. RE2 has no backreferences or lookaround; such a pattern is refused with RE2's words.
 // The module has one fixed 16 MiB heap and a compiled pattern lives there until deleted: every
 // compile is freed before returning, or a few calls would leave regexes broken for everyone.
-import { createRequire } from 'node:module';
+import { loadOnUse } from './load-on-use.js';
 import type { RE2 } from 're2-wasm';
 
 export type Re2 = RE2;
 
 /** Loaded at the first pattern: compiling the WebAssembly costs about 12 MiB and a fifth of a second under load, which a process that never matches one should not pay. */
 let re2Class: typeof RE2 | undefined;
-const loadRe2 = (): typeof RE2 => (re2Class ??= (createRequire(import.meta.url)('re2-wasm') as { RE2: typeof RE2 }).RE2);
+const loadRe2 = (): typeof RE2 => (re2Class ??= loadOnUse<{ RE2: typeof RE2 }>('re2-wasm').RE2);
 
 /** Compiling these costs hundreds of milliseconds on the event loop (a unicode class, a big count). */
 const COSTLY = /\\[pP]|\{\s*\d{3,}|,\s*\d{3,}\s*\}/;

@@ -5,7 +5,6 @@ import type { Adapters } from '../adapters/index.js';
 import { ToolFailure } from '../errors.js';
 import type { ServiceRecord } from '../store/readers.js';
 import { defineTool } from './spec.js';
-import { redactText } from '../shared/redact.js';
 
 const DEFAULT_ROWS = 100;
 const MAX_ROWS = 1_000;
@@ -41,8 +40,9 @@ export const queryInventory = defineTool({
   target: () => 'inventory',
   async run(input, ctx) {
     const r = await ctx.inventory.query(input.sql, input.params, { maxRows: input.maxRows, timeoutMs: QUERY_TIMEOUT_MS });
-    // Inventory notes and health checks are free text an operator may have put a secret in.
-    const rows = (r.rows as z.infer<typeof Cell>[][]).map((row) => row.map((c) => (typeof c === 'string' ? redactText(c) : c)));
+    // Notes and health checks are free text an operator may have put a secret in: the guard redacts
+    // every cell with the rest of the output (rows are arrays, so no cell passes as an identifier).
+    const rows = r.rows as z.infer<typeof Cell>[][];
     return { columns: r.columns, rows, rowCount: rows.length, truncated: r.truncated, truncatedBy: r.truncatedBy ?? null };
   },
   summarize(out) {
