@@ -1,4 +1,5 @@
-// The daemon's HTTP routes on Hono: /mcp, /approvals, /alerts, /metrics, /healthz. Every request passes
+// The daemon's HTTP routes on Hono: /mcp, /approvals, /alerts, /metrics, /healthz (and with server.oauth,
+// /.well-known/oauth-protected-resource; /mcp then takes OAuth JWTs too, see oauth-http.ts). Every request passes
 // the Host/Origin allow-list first (DNS-rebinding protection); every route but /healthz (and
 // /metrics when configured public) needs a bearer token whose role may use it, within its rate.
 // A 401, 403 or 429 on any authenticated route is audited (refusal-audit.ts groups the floods).
@@ -8,12 +9,15 @@ import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import { IDLE_QUEUE, Intake } from '../loop/intake.js';
 import { IncidentStore } from '../store/incidents.js';
 import { SilenceStore } from '../store/silences.js';
-import { TokenStore } from '../store/tokens.js';
+import { TokenStore, expiryWarning } from '../store/tokens.js';
 import { alertRouteOf, mountAlertRoutes } from './alerts-http.js';
 import { listApprovals, decide } from './approvals-http.js';
 import { authenticate, ROUTE_ROLES, type Principal, type Route } from './auth.js';
 import { createHealthCheck } from './health.js';
 import { createMcpHttp, type McpHttp } from './mcp-http.js';
+import type { OAuthCheck } from './oauth.js';
+import { PRM_PATH } from './oauth-config.js';
+import { createOAuthGate, type OAuthGate } from './oauth-http.js';
 import type { Metrics } from './metrics.js';
 import { RateLimiter, type RateLimit } from './rate-limit.js';
 import { ANONYMOUS, RefusalAudit } from './refusal-audit.js';
@@ -53,20 +57,22 @@ export interface Gateway {
 /** The metric label for a path: the route pattern, never the raw path (ids would grow the label set). */
 function routeOf(path: string): string {
   if (['/mcp', '/healthz', '/metrics', '/approvals'].includes(path)) return path;
+  if (path === PRM_PATH || path.startsWith(`${PRM_PATH}/`)) return PRM_PATH;
   const decision = /^\/approvals\/[^/]+\/(approve|deny)$/.exec(path);
   return decision ? `/approvals/:id/${decision[1]}` : (alertRouteOf(path) ?? 'other');
 }
 
 
 export function createGateway(rt: Runtime, opts: GatewayOptions): Gateway {
-  const tokens = new TokenStore(rt.db);
+  // Never breaks the request: a warning in the log, once per token a day, while there is time to rotate.
+  const tokens = new TokenStore(rt.db, { onExpiringSoon: (t) => rt.log.warn({ tokenId: t.id, principal: t.name, expiresAt: t.expiresAt }, expiryWarning(t)) });
   const { metrics } = rt;
   const limiter = new RateLimiter(opts.rateLimit);
   const pruner = setInterval(() => limiter.prune(), 60_000);
   pruner.unref();
   const mcp = createMcpHttp(rt.guard, rt.log, {
     maxBodyBytes: opts.maxBodyBytes, sessionIdleMs: opts.sessionIdleMs, maxSessions: opts.maxSessions, maxSessionsPerToken: opts.maxSessionsPerToken,
-    sessionReplayBytes: opts.sessionReplayBytes,
+    sessionReplayBytes: opts.sessionReplayBytes, policyChanges: rt.policy,
   });
   const health = createHealthCheck(rt);
   const refusals = new RefusalAudit(rt.audit, rt.log);
@@ -81,18 +87,40 @@ export function createGateway(rt: Runtime, opts: GatewayOptions): Gateway {
     const error = status === 401 ? 'unauthorized' : status === 403 ? 'forbidden' : 'rate_limited';
     return jsonError(status, error, reason, headers);
   };
+  const oauth = rt.config.server.oauth ? createOAuthGate(rt.config.server.oauth, rt.log) : undefined;
+  void oauth?.warm();
+  /** A refused OAuth token on /mcp: 401 or 403 with the challenge of the MCP spec; 503 while the issuer's keys are out of reach. */
+  const refuseOAuth = (c: Context<Env>, gate: OAuthGate, checked: Exclude<OAuthCheck, { ok: true }>): Response => {
+    if (checked.status === 503) return jsonError(503, 'unavailable', checked.reason, { 'retry-after': '5' });
+    if (checked.status === 403) {
+      return refuse(c, 403, checked.reason, checked.principal, { 'www-authenticate': gate.challenge({ kind: 'insufficient_scope', description: checked.reason }) });
+    }
+    return refuse(c, 401, checked.reason, ANONYMOUS, { 'www-authenticate': gate.challenge({ kind: 'invalid_token', description: checked.reason }) });
+  };
   let draining = false;
   let inflight = 0;
 
   const requireRole = (route: Route): MiddlewareHandler<Env> => async (c, next) => {
-    const auth = authenticate(tokens, c.req.header('authorization'));
-    if (!auth.ok) {
-      const presented = c.req.header('authorization') !== undefined;
-      return refuse(c, 401, auth.reason, auth.principal ?? ANONYMOUS, {
-        'www-authenticate': `Bearer realm="warden"${presented ? ', error="invalid_token"' : ''}`,
-      });
+    const authorization = c.req.header('authorization');
+    // OAuth reaches /mcp only; a wdn_ token, or no bearer at all, takes the warden-token path.
+    const gate = route === 'mcp' ? oauth : undefined;
+    let who: Principal;
+    if (gate?.handles(authorization)) {
+      const checked = await gate.check(authorization);
+      if (!checked.ok) return refuseOAuth(c, gate, checked);
+      who = checked.who;
+    } else {
+      const auth = authenticate(tokens, authorization);
+      if (!auth.ok) {
+        const presented = authorization !== undefined;
+        return refuse(c, 401, auth.reason, auth.principal ?? ANONYMOUS, {
+          'www-authenticate': gate
+            ? gate.challenge(presented ? { kind: 'invalid_token', description: auth.reason } : { kind: 'missing' })
+            : `Bearer realm="warden"${presented ? ', error="invalid_token"' : ''}`,
+        });
+      }
+      who = auth.who;
     }
-    const { who } = auth;
     if (!ROUTE_ROLES[route].includes(who.role)) return refuse(c, 403, `role ${who.role} may not use /${route}`, who.principal);
     const taken = limiter.take(who.principal);
     if (!taken.ok) {
@@ -124,6 +152,7 @@ export function createGateway(rt: Runtime, opts: GatewayOptions): Gateway {
     return c.json(h, h.status === 'failing' ? 503 : 200);
   });
   const metricsGate: MiddlewareHandler<Env> = opts.metricsPublic ? async (_c, next) => next() : requireRole('metrics');
+  if (oauth) for (const path of oauth.metadataPaths) app.get(path, () => oauth.metadata());
   app.get('/metrics', metricsGate, async (c) => c.body(await metrics.render(), 200, { 'content-type': metrics.contentType }));
 
   app.all('/mcp', requireRole('mcp'), async (c) => {

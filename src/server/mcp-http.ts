@@ -1,7 +1,7 @@
 // /mcp over Streamable HTTP, for both protocol eras. 2026-07-28 requests carry their own envelope
 // and are served per request by the SDK's createMcpHandler; 2025-11-25 clients (the v1 SDK and v2
-// by default) get sessions bound to the token that opened them. Either way each request's
-// principal comes from its token, and HTTP callers are never asked to approve in the client.
+// by default) get sessions bound to the caller that opened them (Principal.bindKey). Either way each
+// request's principal comes from its token (a warden token or an OAuth JWT), and HTTP callers are never asked to approve in the client.
 import {
   createMcpHandler,
   isInitializeRequest,
@@ -15,7 +15,7 @@ import type { Logger } from '../log.js';
 import type { Caller } from '../policy/call.js';
 import type { Guard } from '../policy/guard.js';
 import type { Principal } from './auth.js';
-import { createMcpServer } from './mcp-server.js';
+import { createMcpServer, type McpServerOptions } from './mcp-server.js';
 import { jsonError } from './responses.js';
 import { SessionRegistry } from './sessions.js';
 
@@ -25,6 +25,8 @@ export interface McpHttpOptions {
   maxSessions: number;
   maxSessionsPerToken: number;
   sessionReplayBytes: number;
+  /** Sessions are told of a reloaded policy (tools/list_changed); per-request servers list afresh anyway. */
+  policyChanges?: McpServerOptions['policyChanges'];
 }
 
 export interface McpHttp {
@@ -36,7 +38,7 @@ export interface McpHttp {
 
 /** The token's identity as the SDK carries it to handlers; the secret itself is not passed on. */
 function authInfoOf(who: Principal): AuthInfo {
-  return { token: `token:${who.tokenId}`, clientId: who.principal, scopes: [who.role], extra: { principal: who.principal, role: who.role } };
+  return { token: who.bindKey, clientId: who.principal, scopes: [who.role], extra: { principal: who.principal, role: who.role } };
 }
 
 /** The body, up to `maxBytes`; reading stops as soon as it is over, and the connection is then closed. */
@@ -80,8 +82,8 @@ export function createMcpHttp(guard: Guard, log: Logger, opts: McpHttpOptions): 
   async function legacy(request: Request, body: unknown, who: Principal, authInfo: AuthInfo): Promise<Response> {
     const sessionId = request.headers.get('mcp-session-id');
     if (sessionId) {
-      // Another token's session is answered exactly like a session that does not exist.
-      const session = sessions.find(sessionId, who.tokenId);
+      // Another caller's session (another token, another OAuth user or role) is answered like one that does not exist.
+      const session = sessions.find(sessionId, who.bindKey);
       if (!session) return jsonError(404, 'not_found', 'no such session for this token; initialize a new one');
       return session.transport.handleRequest(request, { parsedBody: body, authInfo });
     }
@@ -90,8 +92,8 @@ export function createMcpHttp(guard: Guard, log: Logger, opts: McpHttpOptions): 
     }
     if (sessions.full) return jsonError(503, 'unavailable', 'too many open MCP sessions; retry later', { 'retry-after': '30' });
     const caller: Caller = { principal: who.principal, role: who.role, transport: 'http' };
-    const server = createMcpServer(guard, () => ({ ...caller }), { elicitApprovals: false });
-    const transport = await sessions.open(who.tokenId, server);
+    const server = createMcpServer(guard, () => ({ ...caller }), { elicitApprovals: false, ...(opts.policyChanges ? { policyChanges: opts.policyChanges } : {}) });
+    const transport = await sessions.open(who.bindKey, server);
     return transport.handleRequest(request, { parsedBody: body, authInfo });
   }
 

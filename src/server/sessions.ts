@@ -1,5 +1,5 @@
 // MCP sessions of 2025-11-25 clients over HTTP: one transport and one server per session, bound
-// to the token that opened it. Idle sessions are closed; each keeps a replay buffer, within a byte
+// to the caller that opened it (a warden token, or an OAuth user with one role). Idle sessions are closed; each keeps a replay buffer, within a byte
 // budget all sessions share, so a client whose SSE stream broke can resume with Last-Event-ID.
 import { randomUUID } from 'node:crypto';
 import {
@@ -127,8 +127,8 @@ const MAX_EVENTS_PER_SESSION = 500;
 
 export interface Session {
   id: string;
-  /** The token that opened it; a request on this session with another token is refused. */
-  tokenId: number;
+  /** Principal.bindKey of the caller that opened it; a request on this session from another is refused. */
+  bindKey: string;
   transport: WebStandardStreamableHTTPServerTransport;
   server: Server;
   events: BoundedEventStore;
@@ -172,9 +172,9 @@ export class SessionRegistry {
   }
 
   /** The session `id` if it exists and was opened by this token; undefined otherwise. */
-  find(id: string, tokenId: number): Session | undefined {
+  find(id: string, bindKey: string): Session | undefined {
     const s = this.sessions.get(id);
-    if (!s || s.tokenId !== tokenId) return undefined;
+    if (!s || s.bindKey !== bindKey) return undefined;
     s.lastSeenMs = Date.now();
     this.budget.touch(s.events);
     return s;
@@ -184,8 +184,8 @@ export class SessionRegistry {
    * A transport for a new session; it joins the registry once the SDK has initialised it (the
    * initialize request succeeded) and leaves it when the client deletes it or it is closed.
    */
-  async open(tokenId: number, server: Server): Promise<WebStandardStreamableHTTPServerTransport> {
-    const own = [...this.sessions.values()].filter((s) => s.tokenId === tokenId);
+  async open(bindKey: string, server: Server): Promise<WebStandardStreamableHTTPServerTransport> {
+    const own = [...this.sessions.values()].filter((s) => s.bindKey === bindKey);
     if (own.length >= this.opts.maxPerToken) {
       await this.close(own.reduce((a, b) => (a.lastSeenMs <= b.lastSeenMs ? a : b)));
     }
@@ -194,7 +194,7 @@ export class SessionRegistry {
       sessionIdGenerator: () => randomUUID(),
       eventStore: events,
       onsessioninitialized: (id) => {
-        this.sessions.set(id, { id, tokenId, transport, server, events, lastSeenMs: Date.now() });
+        this.sessions.set(id, { id, bindKey, transport, server, events, lastSeenMs: Date.now() });
       },
       onsessionclosed: (id) => this.forget(id),
     });
