@@ -9,6 +9,7 @@ import { dockerChecks, modelCheck, sshChecks, webhookChecks, type PendingCheck }
 import { fail, finishReport, type HealthCheck } from './health-report.js';
 import { gateChecks, readRecordedHealth } from './recorded-health.js';
 import { withLocalHost } from '../store/inventory-file.js';
+import { tokenExpiryCheck } from './token-expiry.js';
 
 export interface DoctorOptions {
   json?: boolean;
@@ -47,7 +48,7 @@ export async function doctor(loadConfig: ConfigLoader, loadWithoutFile: ConfigLo
     // A check cut off at its deadline may leave an SSH handshake open: closing waits at most that long again.
     await atMost(docker.close(), timeoutMs);
     const now = new Date();
-    const gate = existing ? gateChecks(readRecordedHealth(existing.db, now), now) : [];
+    const gate = existing ? [...gateChecks(readRecordedHealth(existing.db, now), now), tokenExpiryCheck(existing.db, now)] : [];
     const checks = [...local, inventoryResult, ...remote, ...gate];
     finishReport('doctor', `warden doctor of ${config.dataDir} at ${now.toISOString()}`, checks, { json: opts.json, extra: { dataDir: config.dataDir, timeoutSeconds: opts.timeout } });
   } finally {

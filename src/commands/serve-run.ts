@@ -4,8 +4,10 @@ import type { Config } from '../config.js';
 import { startLoop, type LoopService } from '../loop/loop-service.js';
 import { defaultAllowedHosts, startDaemon } from '../server/daemon.js';
 import { createRuntime } from '../compose.js';
+import { createLogger, routeLibraryOutput } from '../log.js';
 import { startRecovery } from '../server/change-recovery.js';
 import { auditArchiver, startRetention } from '../server/retention.js';
+import { EXPIRY_WARNING_MS, TokenStore, expiryWarning } from '../store/tokens.js';
 
 export interface ServeOptions {
   host?: string;
@@ -22,7 +24,10 @@ function nextSignal(): Promise<NodeJS.Signals> {
 
 export async function serve(config: Config, opts: ServeOptions): Promise<void> {
   const server = { ...config.server, ...(opts.host !== undefined && { host: opts.host }), ...(opts.port !== undefined && { port: opts.port }) };
-  const rt = createRuntime(config, undefined, {}, { serving: true });
+  const log = createLogger(config.logLevel);
+  // Before anything loads: a library's console output or a Node warning arrives as JSON on stderr.
+  routeLibraryOutput(log);
+  const rt = createRuntime(config, log, {}, { serving: true });
   const loopOn = opts.loop && config.loop.enabled;
   let daemon;
   let loop: LoopService | undefined;
@@ -47,6 +52,7 @@ export async function serve(config: Config, opts: ServeOptions): Promise<void> {
     url: daemon.url, pid: process.pid, dataDir: config.dataDir, policy: rt.policy.current().source, tls: Boolean(server.tls),
     allowedHosts: server.allowedHosts ?? defaultAllowedHosts(server.host),
   }, 'warden serve ready');
+  for (const t of new TokenStore(rt.db).expiringWithin(EXPIRY_WARNING_MS)) rt.log.warn({ tokenId: t.id, principal: t.name, expiresAt: t.expiresAt }, expiryWarning(t));
   const got = await signal;
   // A second signal while draining means "now": the requested entries are already committed.
   const force = (): never => process.exit(1);

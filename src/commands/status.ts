@@ -11,11 +11,11 @@ export function registerStatusCommand(program: Command, loadConfig: ConfigLoader
     .option('--json', 'machine-readable output')
     .action(async (opts: { json?: boolean }) => {
       const config = loadConfig();
-      const [{ dbPath }, { openExistingDb }, { finishReport }, { readRecordedHealth, recordedChecks }] = await Promise.all([
-        import('../store/db.js'), import('../store/existing-db.js'), import('./health-report.js'), import('./recorded-health.js'),
+      const [{ openExistingDb }, { finishReport }, { readRecordedHealth, recordedChecks }, { tokenExpiryCheck }] = await Promise.all([
+        import('../store/existing-db.js'), import('./health-report.js'), import('./recorded-health.js'), import('./token-expiry.js'),
       ]);
       const existing = openExistingDb(config.dataDir);
-      if (!existing) throw new CommandError(`no database at ${dbPath(config.dataDir)} yet: warden has not run with this data dir (see \`warden doctor\`)`);
+      if (!existing) throw new CommandError(`${(await import('./data-dir.js')).missingDatabase(config)} (see \`warden doctor\`)`);
       const { db, version, expected } = existing;
       try {
         if (version !== expected) {
@@ -25,7 +25,7 @@ export function registerStatusCommand(program: Command, loadConfig: ConfigLoader
         }
         const now = new Date();
         const health = readRecordedHealth(db, now);
-        const checks = recordedChecks(health, config.loop.heartbeat?.intervalSeconds, now);
+        const checks = [...recordedChecks(health, config.loop.heartbeat?.intervalSeconds, now), tokenExpiryCheck(db, now)];
         finishReport('status', `warden status of ${config.dataDir} at ${now.toISOString()}`, checks, { json: opts.json, extra: { dataDir: config.dataDir, at: now.toISOString(), ...health } });
       } finally {
         db.close();

@@ -21,6 +21,7 @@ import { LOOP_PRINCIPAL } from '../shared/roles.js';
 import type { CompiledLimit, Policy } from './policy-file.js';
 import { redactOutput, redactText } from '../shared/redact.js';
 import { ApprovalFlow } from './approval-flow.js';
+import { EffectWatch } from './effect-watch.js';
 import { CallPreparer, auditableArgs } from './call-preparer.js';
 import { TargetCanonicalizer } from './canonical-target.js';
 import { didYouMean } from '../shared/did-you-mean.js';
@@ -46,6 +47,8 @@ export interface GuardDeps {
   resolveTarget?: (target: string) => TargetInfo;
   callTimeoutMs: number;
   approvalTtlMs: number;
+  /** The data dir, named in a held call's approve command. */
+  dataDir?: string;
   /** Told of each call's last audit entry (any phase but requested and approved), e.g. for metrics; must not throw. */
   observe?: (entry: AuditInput) => void;
   /** Checked before every write of a caller working on an incident (the loop); see Precondition. */
@@ -75,11 +78,13 @@ export class Guard {
   private readonly approvalFlow: ApprovalFlow;
   private readonly preparer: CallPreparer;
   private readonly audit: CallAudit;
+  /** The caller's approval each admitted call claimed, until the call ends: given back if it fails before acting. */
+  private readonly claims = new WeakMap<PreparedCall, string>();
 
   constructor(private readonly deps: Readonly<GuardDeps>) {
     this.audit = new CallAudit({ audit: deps.audit, log: deps.log, ...(deps.observe ? { observe: deps.observe } : {}) });
     this.byName = new Map(deps.catalog.map((t) => [t.name, t]));
-    this.approvalFlow = new ApprovalFlow({ approvals: deps.approvals, notifier: deps.notifier, ttlMs: deps.approvalTtlMs });
+    this.approvalFlow = new ApprovalFlow({ approvals: deps.approvals, notifier: deps.notifier, ttlMs: deps.approvalTtlMs, dataDir: deps.dataDir });
     this.preparer = new CallPreparer(new TargetCanonicalizer(deps.adapters, deps.inventory), deps.inventory, deps.callTimeoutMs, { change: (id) => deps.changes.get(id) });
   }
 
@@ -208,7 +213,7 @@ export class Guard {
     const { spec, ready } = prepared;
     await this.audit.record({
       callId, principal: caller.principal, transport: caller.transport, tool: spec.name, target: ready.target, targetId: ready.targetId ?? null,
-      args: ready.redactedArgs, argsHash: ready.argsHash, risk: ready.risk, incidentId: caller.incidentId ?? null,
+      args: ready.redactedArgs, argsHash: ready.argsHash, risk: ready.risk, incidentId: caller.incidentId ?? null, traceparent: caller.traceparent ?? null,
       phase: 'denied', errorKind: 'denied', rule: 'not-attempted', result: `not attempted: ${reason}`,
     });
   }
@@ -233,9 +238,11 @@ export class Guard {
       if (step.kind === 'ask_human') return done({ ok: false, callId, kind: 'ask_human', prompt: step.prompt });
       if (step.kind === 'refuse') return done(this.refuse(call, step.failure, step.message, step.details, step.phase));
       if (step.approvedInClient) this.auditCall(call, { phase: 'approved', result: 'accepted by the human in the client' });
+      if (step.claimed) this.claims.set(call, step.claimed);
     }
     // Committed before anything runs: a call whose 'requested' entry cannot be written never runs.
-    this.auditCall(call, { phase: 'requested' });
+    // With the claim in the same transaction: the entry is the claim's audit.
+    this.auditCall(call, { phase: 'requested', ...(this.claims.has(call) ? { result: `claimed approval ${call.approvalId}` } : {}) });
     return { kind: 'run', call };
   }
 
@@ -243,13 +250,13 @@ export class Guard {
   private busy(callId: string, caller: Caller, spec: AnyToolSpec, ready: ReadyCall, err: DatabaseBusy): CallOutcome {
     const message = `${spec.name} on ${ready.target} was not run: ${err.message}, so its audit entry could not be written. Nothing ran; retry shortly.`;
     this.deps.log.warn({ callId, tool: spec.name }, message);
-    void this.audit.record({ callId, principal: caller.principal, transport: caller.transport, tool: spec.name, target: ready.target, targetId: ready.targetId ?? null, args: ready.redactedArgs, argsHash: ready.argsHash, risk: ready.risk, incidentId: caller.incidentId ?? null, phase: 'failed', errorKind: 'unavailable', result: message });
+    void this.audit.record({ callId, principal: caller.principal, transport: caller.transport, tool: spec.name, target: ready.target, targetId: ready.targetId ?? null, args: ready.redactedArgs, argsHash: ready.argsHash, risk: ready.risk, incidentId: caller.incidentId ?? null, traceparent: caller.traceparent ?? null, phase: 'failed', errorKind: 'unavailable', result: message });
     return { ok: false, callId, kind: 'unavailable', message, details: { notRun: true } };
   }
 
   private async prepare(callId: string, caller: Caller, tool: string, rawArgs: unknown): Promise<{ ok: true; spec: AnyToolSpec; ready: ReadyCall } | { ok: false; outcome: CallOutcome }> {
     const spec = this.byName.get(tool);
-    const base = { callId, principal: caller.principal, transport: caller.transport, tool, incidentId: caller.incidentId };
+    const base = { callId, principal: caller.principal, transport: caller.transport, tool, incidentId: caller.incidentId, traceparent: caller.traceparent ?? null };
     if (!spec) {
       const d = decide(this.deps.policy(), { principal: caller.principal, role: caller.role, tool, risk: undefined, target: '', info: {} });
       await this.audit.refusal({ ...base, args: auditableArgs(rawArgs), argsHash: sha256(canonicalJson(rawArgs ?? {})), decision: d.decision, rule: d.rule, phase: 'denied', errorKind: 'denied', result: d.reason });
@@ -309,10 +316,12 @@ export class Guard {
       return { ok: true, callId: call.callId, output: { dryRun: true, plan, decision: call.decision.decision }, text, dryRun: true };
     }
     const started = performance.now();
+    const claimed = this.claims.get(call);
+    const watch = claimed ? new EffectWatch() : undefined;
     try {
       // structuredContent is what most clients give the model (Claude Code reads nothing else), so it
       // is redacted here for every tool, whatever the handler already did: one place, no tool forgotten.
-      const output = redactOutput(await this.runHandler(call, signal));
+      const output = redactOutput(await this.runHandler(call, signal, watch));
       const text = redactText(call.spec.summarize(output));
       const entry = this.audit.entry(call, { phase: 'completed', result: text.slice(0, 500), durationMs: Math.round(performance.now() - started) });
       return await this.recorded(call, entry, once, { ok: true, callId: call.callId, output, text, dryRun: false });
@@ -321,8 +330,38 @@ export class Guard {
       // A failure can quote what the target said (an SQL error naming a value): redacted like output.
       const message = redactText(failure.message);
       const entry = this.audit.entry(call, { phase: 'failed', errorKind: failure.kind, result: `${message}${err === failure ? '' : ` [cause: ${redactText(errorMessage((failure.cause as unknown) ?? err)).slice(0, 300)}]`}`, durationMs: Math.round(performance.now() - started) });
-      return this.recorded(call, entry, once, { ok: false, callId: call.callId, kind: failure.kind, message, details: failure.details });
+      const outcome: CallOutcome = { ok: false, callId: call.callId, kind: failure.kind, message, details: failure.details };
+      if (claimed && watch) return (await this.giveBack(call, claimed, watch, entry, outcome)) ?? this.recorded(call, entry, once, outcome);
+      return this.recorded(call, entry, once, outcome);
     }
+  }
+
+  /**
+   * A call that ran on a claimed approval and failed before acting (its watch saw no write that may
+   * have reached anything) gives the approval back for a retry with the same arguments: released
+   * and audited in the call's failed entry, in one transaction. Undefined when it may have acted, or
+   * the release could not be made or written: the approval then stays used, as the entry says.
+   */
+  private async giveBack(call: PreparedCall, approvalId: string, watch: EffectWatch, entry: AuditInput, outcome: Extract<CallOutcome, { message: string }>): Promise<CallOutcome | undefined> {
+    this.claims.delete(call);
+    if (!watch.sealIfUntouched()) return undefined;
+    const note = `approval ${approvalId} released: the call failed before acting, so it may be used again with the same arguments`;
+    try {
+      const released = await whenFree(() => this.deps.audit.atomically(() => {
+        if (!this.approvalFlow.release(approvalId)) return false;
+        this.audit.now({ ...entry, result: `${entry.result ?? ''} [${note}]` });
+        return true;
+      }), { waitMs: ADMIT_WAIT_MS });
+      if (!released) return undefined;
+    } catch (err) {
+      this.deps.log.warn({ callId: call.callId, approvalId, err: errorMessage(err) }, 'a claimed approval could not be given back; it stays used');
+      return undefined;
+    }
+    return {
+      ...outcome,
+      message: `${outcome.message} Nothing was changed: approval ${approvalId} is still valid; call ${call.spec.name} again with the same arguments and approvalId "${approvalId}".`,
+      details: { ...outcome.details, approvalId },
+    };
   }
 
   /**
@@ -340,7 +379,8 @@ export class Guard {
     return { ok: false, callId: call.callId, kind: 'unavailable', message, details: {} };
   }
 
-  private async runHandler(call: PreparedCall, clientSignal?: AbortSignal): Promise<unknown> {
+  /** `watch`: what the handler reaches goes through it (a call on a claimed approval). */
+  private async runHandler(call: PreparedCall, clientSignal?: AbortSignal, watch?: EffectWatch): Promise<unknown> {
     // One timer per call, cleared when the call ends: AbortSignal.timeout would keep every call's
     // signal alive for the whole timeout.
     const deadline = new AbortController();
@@ -358,7 +398,8 @@ export class Guard {
     });
     const log = this.deps.log.child({ callId: call.callId, tool: call.spec.name });
     const ctx = {
-      adapters: this.deps.adapters, inventory: this.deps.inventory, incidents: this.deps.incidents, changes: this.deps.changes, signal, log,
+      adapters: watch ? watch.adapters(this.deps.adapters) : this.deps.adapters, inventory: this.deps.inventory, incidents: this.deps.incidents,
+      changes: watch ? watch.changes(this.deps.changes) : this.deps.changes, signal, log,
       call: { id: call.callId, principal: call.caller.principal, incidentId: call.caller.incidentId ?? null },
     };
     try {

@@ -1,5 +1,6 @@
 // Approval requests: a held call's exact arguments hash, principal and expiry. An approved
-// request is consumed at most once, atomically, and only by the same principal, tool and arguments.
+// request is claimed by at most one call at a time, atomically, and only by the same principal,
+// tool and arguments; the claim is final unless that call failed before acting (release).
 import { randomBytes } from 'node:crypto';
 import type { Db } from './db.js';
 
@@ -106,8 +107,12 @@ export class ApprovalStore {
     }).immediate();
   }
 
-  /** Consumes an approved request for exactly this call, once; the UPDATE is the atomic check. */
-  use(id: string, call: { principal: string; tool: string; argsHash: string }, now = new Date()): { ok: true } | { ok: false; why: UseRefusal } {
+  /**
+   * Claims an approved request for exactly this call; the UPDATE is the atomic check, so of calls
+   * racing with one approval exactly one gets it. A claimed request reads as `used`: it stays so
+   * unless release() gives it back.
+   */
+  claim(id: string, call: { principal: string; tool: string; argsHash: string }, now = new Date()): { ok: true } | { ok: false; why: UseRefusal } {
     const changed = this.db
       .prepare(`UPDATE approvals SET status = 'used', used_at = ?
         WHERE id = ? AND status = 'approved' AND expires_at > ? AND principal = ? AND tool = ? AND args_hash = ?`)
@@ -117,5 +122,18 @@ export class ApprovalStore {
     if (!a) return { ok: false, why: 'unknown' };
     if (a.principal !== call.principal || a.tool !== call.tool || a.argsHash !== call.argsHash) return { ok: false, why: 'other-call' };
     return { ok: false, why: a.status as UseRefusal };
+  }
+
+  /**
+   * Gives a claimed request back, approved as before, for the call that claimed it and failed
+   * before acting; only that call may, once. False when it cannot be used again anyway: it has
+   * expired, or its incident has closed since (cancelForIncident passed over it while it was claimed).
+   */
+  release(id: string, now = new Date()): boolean {
+    return this.db
+      .prepare(`UPDATE approvals SET status = 'approved', used_at = NULL
+        WHERE id = ? AND status = 'used' AND expires_at > ?
+          AND NOT EXISTS (SELECT 1 FROM incidents i WHERE i.id = approvals.incident_id AND i.closed_at IS NOT NULL)`)
+      .run(id, now.toISOString()).changes === 1;
   }
 }

@@ -423,4 +423,29 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX audit_read_once_principal ON audit (tool, principal, time)
     WHERE risk = 'read' AND phase IN ('completed', 'failed') AND decision IN ('allow', 'notify') AND dry_run = 0;
   `,
+  // 20: several tokens per principal (rotation overlaps the old and the new), so tokens.name is no
+  // longer UNIQUE: the table is rebuilt with every row, id and hash kept. AUTOINCREMENT: a token id
+  // (sessions are bound to it, token audit entries name it) is never given to another token.
+  `
+  CREATE TABLE tokens_v20 (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    name         TEXT NOT NULL,
+    role         TEXT NOT NULL CHECK (role IN ('readonly', 'operator', 'admin', 'alerts')),
+    hash         TEXT NOT NULL UNIQUE,
+    created_at   TEXT NOT NULL,
+    expires_at   TEXT,
+    revoked_at   TEXT,
+    last_used_at TEXT
+  );
+  INSERT INTO tokens_v20 (id, name, role, hash, created_at, expires_at, revoked_at, last_used_at)
+    SELECT id, name, role, hash, created_at, expires_at, revoked_at, last_used_at FROM tokens;
+  DROP TABLE tokens;
+  ALTER TABLE tokens_v20 RENAME TO tokens;
+  CREATE INDEX tokens_name ON tokens (name);
+  `,
+  // 21: the W3C traceparent a client sent with a call (validated, 55 characters), on each of its
+  // entries: NULL for calls without one and for every entry before it.
+  `
+  ALTER TABLE audit ADD COLUMN traceparent TEXT;
+  `,
 ];

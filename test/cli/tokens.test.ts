@@ -2,8 +2,14 @@
 import { describe, expect, it } from 'vitest';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { dataDirEnv, warden } from '../support/cli.js';
-import { tempDir } from '../support/processes.js';
+import { CLI, dataDirEnv, readyUrl, warden } from '../support/cli.js';
+import { INITIALIZE, request } from '../support/http-gateway.js';
+import { startProcess, tempDir, waitFor } from '../support/processes.js';
+
+const DAY = 86_400_000;
+const json = <T = Record<string, unknown>>(r: { stdout: string }): T => JSON.parse(r.stdout) as T;
+/** The fields every --json output of a token has, whatever the command. */
+const TOKEN_FIELDS = ['createdAt', 'expiresAt', 'id', 'lastUsedAt', 'principal', 'revokedAt', 'role'];
 
 describe('warden tokens', () => {
   it('prints a new token once on stdout, stores only its hash, and audits who made it', () => {
@@ -11,7 +17,7 @@ describe('warden tokens', () => {
     const r = warden(['tokens', 'create', '--principal', 'alice', '--role', 'operator', '--expires', '30d', '--by', 'bob'], env);
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/^wdn_[A-Za-z0-9_-]{43}\n$/);
-    expect(r.stderr).toMatch(/token for alice \(operator\), expires 20\d\d-.*shown only this once/);
+    expect(r.stderr).toMatch(/token 1 for alice \(operator\), expires 20\d\d-.*shown only this once/);
     const token = r.stdout.trim();
     expect(readFileSync(join(env.WARDEN_DATA_DIR!, 'warden.db')).includes(token.slice(4))).toBe(false);
     const audit = JSON.parse(warden(['audit', 'list', '--json'], env).stdout) as Array<Record<string, unknown>>;
@@ -22,36 +28,114 @@ describe('warden tokens', () => {
   it('lists tokens with their status and never a token or a hash; revoke is audited', () => {
     const env = dataDirEnv(tempDir('cli'));
     const token = warden(['tokens', 'create', '--principal', 'ci', '--role', 'readonly'], env).stdout.trim();
-    expect(warden(['tokens', 'revoke', 'ci', '--by', 'bob'], env)).toMatchObject({ status: 0, stdout: 'token for ci revoked\n' });
+    expect(warden(['tokens', 'revoke', 'ci', '--by', 'bob'], env)).toMatchObject({ status: 0, stdout: 'revoked token of ci: 1\n' });
     const list = warden(['tokens', 'list', '--json'], env);
     expect(JSON.parse(list.stdout)).toEqual([
-      { name: 'ci', role: 'readonly', status: 'revoked', createdAt: expect.any(String), expiresAt: null, revokedAt: expect.any(String), lastUsedAt: null },
+      { id: 1, principal: 'ci', role: 'readonly', status: 'revoked', expiresSoon: false, createdAt: expect.any(String), expiresAt: expect.any(String), revokedAt: expect.any(String), lastUsedAt: null },
     ]);
     expect(list.stdout).not.toMatch(/hash|wdn_/);
-    expect(warden(['tokens', 'list'], env).stdout).toMatch(/^ci\s+readonly\s+revoked\s+created /);
+    expect(warden(['tokens', 'list'], env).stdout).toMatch(/^ID\s+PRINCIPAL\s+ROLE\s+STATUS\s+CREATED\s+EXPIRES\s+LAST USED\n1\s+ci\s+readonly\s+revoked\s+20/);
     expect(token).toMatch(/^wdn_/);
     const audit = JSON.parse(warden(['audit', 'list', '--json'], env).stdout) as Array<Record<string, unknown>>;
     expect(audit.at(-1)).toMatchObject({ tool: 'tokens.revoke', principal: 'bob', target: 'ci' });
     expect(warden(['audit', 'verify'], env).status).toBe(0);
   });
 
-  it('refuses a second active token for one principal (exit 1) and revoking a token that is not there', () => {
+  it('says so when a list is empty, and when there is no token to revoke (exit 1)', () => {
     const env = dataDirEnv(tempDir('cli'));
-    expect(warden(['tokens', 'create', '--principal', 'alice', '--role', 'admin'], env).status).toBe(0);
-    expect(warden(['tokens', 'create', '--principal', 'alice', '--role', 'admin'], env)).toMatchObject({ status: 1, stderr: expect.stringMatching(/alice already has an active token/) });
+    expect(warden(['tokens', 'revoke', 'nobody'], env), 'no database yet: the wrong directory, said so').toMatchObject({ status: 1, stderr: expect.stringMatching(/no database at .*warden\.db/) });
+    expect(warden(['killswitch', 'off'], env).status).toBe(0);
+    expect(warden(['tokens', 'list'], env).stdout).toBe('no tokens; make one with warden tokens create --principal NAME --role ROLE\n');
     expect(warden(['tokens', 'revoke', 'nobody'], env)).toMatchObject({ status: 1, stderr: expect.stringMatching(/nobody has no token/) });
+    expect(warden(['tokens', 'revoke', '--id', '42'], env)).toMatchObject({ status: 1, stderr: expect.stringMatching(/no token 42 to revoke/) });
+  });
+
+  it('gives a principal a second token, with the same --json fields from create, list and rotate', () => {
+    const env = dataDirEnv(tempDir('cli'));
+    const first = json(warden(['tokens', 'create', '--principal', 'alice', '--role', 'admin', '--json'], env));
+    const second = json(warden(['tokens', 'create', '--principal', 'alice', '--role', 'admin', '--expires', 'never', '--json'], env));
+    expect(Object.keys(first).sort()).toEqual([...TOKEN_FIELDS, 'token'].sort());
+    expect(Date.parse(first.expiresAt as string) - Date.parse(first.createdAt as string)).toBe(90 * DAY);
+    expect(second).toMatchObject({ id: 2, principal: 'alice', expiresAt: null });
+    const listed = json<Array<Record<string, unknown>>>(warden(['tokens', 'list', '--json'], env));
+    expect(listed.map((t) => [t.id, t.status])).toEqual([[1, 'active'], [2, 'active']]);
+    expect(Object.keys(listed[0]!).sort()).toEqual([...TOKEN_FIELDS, 'expiresSoon', 'status'].sort());
+    const rotated = warden(['tokens', 'rotate', 'alice', '--overlap', '0', '--json', '--by', 'bob'], env);
+    expect(rotated.status).toBe(0);
+    const r = json<Record<string, unknown> & { replaced: Array<Record<string, unknown>> }>(rotated);
+    expect(Object.keys(r).sort()).toEqual([...TOKEN_FIELDS, 'replaced', 'token'].sort());
+    expect(r).toMatchObject({ id: 3, principal: 'alice', role: 'admin', expiresAt: null, token: expect.stringMatching(/^wdn_/) });
+    expect(r.replaced.map((t) => t.id)).toEqual([2, 1]);
+    expect(json<Array<Record<string, unknown>>>(warden(['tokens', 'list', '--json'], env)).map((t) => [t.id, t.status])).toEqual([[1, 'expired'], [2, 'expired'], [3, 'active']]);
+    const audit = json<Array<Record<string, unknown>>>(warden(['audit', 'list', '--json'], env));
+    expect(audit.map((e) => [e.tool, e.principal])).toEqual([['tokens.create', 'cli'], ['tokens.create', 'cli'], ['tokens.rotate', 'bob']].map(([t, p]) => [t, p === 'cli' ? expect.any(String) : p]));
+    expect(JSON.stringify(audit)).not.toContain((r.token as string).slice(4));
+  });
+
+  it('revokes one token by --id, leaving the principal\'s other token working', () => {
+    const env = dataDirEnv(tempDir('cli'));
+    for (let i = 0; i < 2; i += 1) warden(['tokens', 'create', '--principal', 'ci', '--role', 'readonly'], env);
+    expect(warden(['tokens', 'revoke', '--id', '1'], env)).toMatchObject({ status: 0, stdout: 'revoked token of ci: 1\n' });
+    expect(json<Array<Record<string, unknown>>>(warden(['tokens', 'list', '--json'], env)).map((t) => t.status)).toEqual(['revoked', 'active']);
+    expect(warden(['tokens', 'revoke', 'ci', '--id', '2'], env)).toMatchObject({ status: 2, stderr: expect.stringMatching(/not both/) });
+    expect(warden(['tokens', 'revoke', '--id', 'x1'], env)).toMatchObject({ status: 2, stderr: expect.stringMatching(/expected a token id/) });
+  });
+
+  it('marks a token expiring within 14 days in the list and in warden status', () => {
+    const env = dataDirEnv(tempDir('cli'));
+    warden(['tokens', 'create', '--principal', 'ci', '--role', 'readonly', '--expires', '3d'], env);
+    warden(['tokens', 'create', '--principal', 'ops', '--role', 'operator', '--expires', '30d'], env);
+    expect(warden(['tokens', 'list'], env).stdout).toMatch(/\n1\s+ci\s+readonly\s+active, expires soon\s+.*\n2\s+ops\s+operator\s+active\s+20/);
+    const status = json<{ warnings: string[] }>(warden(['status', '--json'], env));
+    expect(status.warnings).toContainEqual(expect.stringMatching(/^tokens: token 1 of ci \(readonly\) expires in 2 days, at 20.*: warden tokens rotate ci$/));
   });
 
   it.each([
     [['--principal', 'alice', '--role', 'root'], /--role.*Allowed choices are readonly, operator, admin, alerts/],
     [['--principal', 'alice', '--role', 'admin', '--expires', 'soon'], /--expires "soon"/],
     [['--principal', 'loop', '--role', 'admin'], /reserved/],
+    [['--principal', 'alice', '--role', 'admin', '--expires', '0d'], /--expires "0d"/],
   ])('bad input exits 2 naming what was wrong, and writes nothing: %j', (args, message) => {
     const dir = tempDir('cli');
     const r = warden(['tokens', 'create', ...args], dataDirEnv(dir));
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(message);
     expect(existsSync(join(dir, 'data'))).toBe(false);
+  });
+});
+
+describe('warden tokens rotate', () => {
+  it.each([
+    [['alice', '--overlap', 'soon'], /--overlap "soon"/],
+    [['loop'], /reserved/],
+  ])('bad input exits 2 naming what was wrong: %j', (args, message) => {
+    const r = warden(['tokens', 'rotate', ...args], dataDirEnv(tempDir('cli')));
+    expect(r).toMatchObject({ status: 2, stderr: expect.stringMatching(message) });
+  });
+
+  it('refuses a principal without an active token (exit 1), naming how to make one', () => {
+    const env = dataDirEnv(tempDir('cli'));
+    expect(warden(['killswitch', 'off'], env).status).toBe(0);
+    expect(warden(['tokens', 'rotate', 'alice'], env)).toMatchObject({ status: 1, stderr: expect.stringMatching(/alice has no active token to rotate/) });
+  });
+});
+
+describe('warden serve and tokens near their end', () => {
+  it('warns at start, and once when such a token is used, without refusing the request', async () => {
+    const dir = tempDir('cli');
+    const env = { WARDEN_DATA_DIR: join(dir, 'data'), DOCKER_HOST: `unix://${join(dir, 'no-docker.sock')}` };
+    const { token } = json<{ token: string }>(warden(['tokens', 'create', '--principal', 'ci', '--role', 'readonly', '--expires', '3d', '--json'], env));
+    const serve = startProcess(process.execPath, [CLI, 'serve', '--port', '0', '--no-loop'], { env: { PATH: process.env.PATH, HOME: process.env.HOME, WARDEN_LOG_LEVEL: 'info', ...env } });
+    try {
+      const url = await readyUrl(serve);
+      const warning = /"tokenId":1,"principal":"ci"[^\n]*token 1 of ci \(readonly\) expires in 2 days/g;
+      await waitFor('the start warning', async () => (serve.output().match(warning) ?? []).length === 1, serve);
+      for (let i = 0; i < 2; i += 1) expect((await request(url, '/mcp', { body: INITIALIZE, token })).status).toBe(200);
+      await waitFor('the request warning', async () => (serve.output().match(warning) ?? []).length === 2, serve);
+      expect(serve.output()).not.toContain(token.slice(4));
+    } finally {
+      await serve.stop();
+    }
   });
 });
 

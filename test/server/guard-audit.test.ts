@@ -23,7 +23,7 @@ const CALLER: Caller = { principal: 'alice', role: 'operator', transport: 'memor
 
 function runtime(policy?: string, docker = new FakeDocker()) {
   const adapters = fakeAdapters(docker);
-  const rt = testRuntime({ policy, adapters });
+  const rt = compact(testRuntime({ policy, adapters }));
   open.push(rt);
   const commits: Array<[number, number]> = [];
   rt.audit.onAppend((head, count) => commits.push([head.seq, count]));
@@ -35,7 +35,16 @@ const text = (r: unknown): string => ((r as CallToolResult).content[0] as { text
 /** A read with large (legal) arguments: query_inventory takes 10,000 characters of SQL. */
 const BIG_READ = { sql: `SELECT '${'x'.repeat(9_500)}' AS a` };
 
-/** The database has room for a small entry, not for an 8 kB one: as on a nearly full disk. */
+/**
+ * The database has room for a small entry, not for an 8 kB one: as on a nearly full disk. It needs
+ * compact(rt) first (before any other connection holds the lock): free pages are room too.
+ */
+/** A migration that rebuilds a table (20: tokens) leaves free pages behind; VACUUM gives them back. */
+function compact(rt: Runtime): Runtime {
+  rt.db.exec('VACUUM');
+  return rt;
+}
+
 function nearlyFull(rt: Runtime): void {
   const pages = rt.db.pragma('page_count', { simple: true }) as number;
   rt.db.pragma(`max_page_count = ${pages + 1}`);
@@ -169,7 +178,7 @@ describe('an entry that cannot be written', () => {
       }
     }
     const docker = new GatedStop();
-    const rt = testRuntime({ adapters: fakeAdapters(docker), serving: true, policy: 'rules: [{ name: stops-ok, tool: stop_container, decision: allow }]' });
+    const rt = compact(testRuntime({ adapters: fakeAdapters(docker), serving: true, policy: 'rules: [{ name: stops-ok, tool: stop_container, decision: allow }]' }));
     open.push(rt);
     const stop = rt.guard.call(CALLER, 'stop_container', { container: 'web-1' });
     await eventually(() => docker.calls.includes('stop web-1'));
@@ -191,7 +200,7 @@ describe('an entry that cannot be written', () => {
   }, 30_000);
 
   it('does not fail a synchronous append (a policy reload, an approval) that drained it into its transaction', async () => {
-    const rt = testRuntime({ adapters: fakeAdapters(), serving: true });
+    const rt = compact(testRuntime({ adapters: fakeAdapters(), serving: true }));
     open.push(rt);
     const lock = otherProcessLock(rt);
     const big = rt.guard.call(CALLER, 'query_inventory', BIG_READ);

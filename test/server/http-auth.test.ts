@@ -38,7 +38,7 @@ describe('bearer tokens on /mcp', () => {
     expect((await request(g.url, '/mcp', { body: INITIALIZE, token: expired })).json()).toMatchObject({ error: 'unauthorized', reason: 'token expired' });
     const revoked = g.token('gone', 'operator');
     expect((await request(g.url, '/mcp', { body: INITIALIZE, token: revoked })).status).toBe(200);
-    new TokenStore(g.rt.db).revoke('gone');
+    new TokenStore(g.rt.db).revokePrincipal('gone');
     expect((await request(g.url, '/mcp', { body: INITIALIZE, token: revoked })).json()).toMatchObject({ error: 'unauthorized', reason: 'token revoked' });
   });
 

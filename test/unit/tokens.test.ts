@@ -4,7 +4,7 @@ import { parseDuration, checkPrincipalName } from '../../src/server/auth.js';
 import { RateLimiter } from '../../src/server/rate-limit.js';
 import { defaultAllowedHosts } from '../../src/server/daemon.js';
 import { openDb } from '../../src/store/db.js';
-import { TokenNameTaken, TokenStore } from '../../src/store/tokens.js';
+import { TokenStore } from '../../src/store/tokens.js';
 import { tempDir } from '../support/processes.js';
 
 const store = () => new TokenStore(openDb(join(tempDir('tokens'), 'data')));
@@ -18,28 +18,28 @@ describe('TokenStore', () => {
     expect(s.check('Bearer nope')).toEqual({ ok: false, why: 'malformed' });
   });
 
-  it('refuses an expired token and a revoked one, and lets the name be reused after', () => {
+  it('refuses an expired token and a revoked one, and keeps them listed beside a new token of the same principal', () => {
     const s = store();
     const now = new Date('2026-01-01T00:00:00Z');
     const { token } = s.create('ci', 'readonly', new Date('2026-01-02T00:00:00Z'), now);
     expect(s.check(token, new Date('2026-01-01T12:00:00Z')).ok).toBe(true);
     expect(s.check(token, new Date('2026-01-02T00:00:00Z'))).toEqual({ ok: false, why: 'expired', name: 'ci' });
-    const bob = s.create('bob', 'admin', null).token;
-    expect(() => s.create('bob', 'admin', null)).toThrow(TokenNameTaken);
-    expect(s.revoke('bob')).toBe(true);
-    expect(s.revoke('bob')).toBe(false);
-    expect(s.check(bob)).toEqual({ ok: false, why: 'revoked', name: 'bob' });
+    const bob = s.create('bob', 'admin', null);
+    expect(s.revokePrincipal('bob').map((t) => t.id)).toEqual([bob.record.id]);
+    expect(s.revokePrincipal('bob')).toEqual([]);
+    expect(s.check(bob.token)).toEqual({ ok: false, why: 'revoked', name: 'bob' });
     const again = s.create('bob', 'readonly', null).token;
     expect(s.check(again)).toMatchObject({ ok: true, token: { role: 'readonly' } });
-    expect(s.check(bob)).toEqual({ ok: false, why: 'unknown' });
+    expect(s.check(bob.token)).toEqual({ ok: false, why: 'revoked', name: 'bob' });
+    expect(s.ofPrincipal('bob')).toHaveLength(2);
   });
 
   it('records when a token was last used', () => {
     const s = store();
-    const { token } = s.create('alice', 'operator', null);
-    expect(s.get('alice')?.lastUsedAt).toBeNull();
+    const { token, record } = s.create('alice', 'operator', null);
+    expect(s.byId(record.id)?.lastUsedAt).toBeNull();
     s.check(token, new Date('2026-03-01T00:00:00Z'));
-    expect(s.get('alice')?.lastUsedAt).toBe('2026-03-01T00:00:00.000Z');
+    expect(s.byId(record.id)?.lastUsedAt).toBe('2026-03-01T00:00:00.000Z');
   });
 });
 
