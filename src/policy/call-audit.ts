@@ -50,6 +50,7 @@ export class CallAudit {
       rule: call.decision.rule,
       approvalId: call.approvalId ?? null,
       incidentId: call.caller.incidentId ?? null,
+      traceparent: call.caller.traceparent ?? null,
       dryRun: call.decision.dryRun,
       ...extra,
     };

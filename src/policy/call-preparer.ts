@@ -61,7 +61,7 @@ export class CallPreparer {
       return {
         ok: true,
         call: {
-          input, target, risk: facts.risk ?? spec.risk,
+          input, target, risk: spec.resolvesRisk ? (facts.risk ?? spec.risk) : spec.risk,
           ...(canonical.targetId ? { targetId: canonical.targetId } : {}),
           ...(canonical.unresolved ? { unresolved: canonical.unresolved } : {}),
           ...(facts.service ? { infoKey: `service:${facts.service}` } : {}),

@@ -23,6 +23,8 @@ export interface Caller {
   role: Role;
   transport: Transport;
   incidentId?: string;
+  /** A valid W3C traceparent the client sent with the request: each of the call's audit entries carries it. */
+  traceparent?: string;
   /**
    * Present only where a human can answer in the client (a local stdio client that declared
    * elicitation). `answer` is undefined until the client has asked; then accept, decline or cancel.

@@ -32,6 +32,7 @@ export class PolicyHolder {
   private policy: Policy;
   private failure: string | undefined;
   private watching = false;
+  private readonly changeListeners = new Set<(policy: Policy) => void>();
 
   constructor(private readonly opts: PolicyHolderOptions) {
     try {
@@ -46,6 +47,12 @@ export class PolicyHolder {
 
   current(): Policy {
     return this.policy;
+  }
+
+  /** `listener` hears of each reload that changed the policy in force (MCP sessions re-list their tools); returns its removal. */
+  onChange(listener: (policy: Policy) => void): () => void {
+    this.changeListeners.add(listener);
+    return () => this.changeListeners.delete(listener);
   }
 
   /** Why the file on disk is not the policy in force, when it is not. */
@@ -70,6 +77,15 @@ export class PolicyHolder {
       this.opts.log.error({ policy: this.opts.path, error: this.failure }, 'new policy file is invalid: the last good policy stays in force');
     }
     if (changed || !result.ok) this.opts.onReload?.(result);
+    if (changed) {
+      for (const listener of [...this.changeListeners]) {
+        try {
+          listener(this.policy);
+        } catch (err) {
+          this.opts.log.warn({ error: errorMessage(err) }, 'a policy change listener failed');
+        }
+      }
+    }
     return result;
   }
 

@@ -7,15 +7,16 @@ import {
   inputResponse,
   type ClientCapabilities,
   type ServerContext,
-  type Tool,
 } from '@modelcontextprotocol/server';
 import type { Caller } from '../policy/call.js';
 import type { Guard } from '../policy/guard.js';
 import type { ApprovalPrompt } from '../policy/call.js';
+import type { PolicyHolder } from '../policy/policy-holder.js';
+import { listingFor } from './caller-listing.js';
 import { registerPrompts } from './prompts.js';
 import { registerResources } from './resources.js';
 import { toCallToolResult } from './results.js';
-import { toolListing } from './tool-list.js';
+import { traceOf } from './trace-context.js';
 
 export const SERVER_INFO = { name: 'warden', version: '0.1.0' };
 
@@ -28,23 +29,18 @@ const INSTRUCTIONS =
 
 const APPROVAL_KEY = 'approval';
 
-/**
- * tools/list per catalog, converted from zod once: HTTP builds a server for every 2026-07-28
- * request, and converting the schemas each time costs more than the call itself.
- */
-const listings = new WeakMap<Guard, Tool[]>();
-function listingOf(guard: Guard): Tool[] {
-  let listing = listings.get(guard);
-  if (!listing) listings.set(guard, (listing = guard.tools().map(toolListing)));
-  return listing;
-}
-
 /** Who is calling, decided by the transport (stdio config, HTTP token, the loop). */
 export type CallerFor = (ctx: ServerContext) => Omit<Caller, 'human'>;
 
 export interface McpServerOptions {
   /** Ask a human present in the client before storing an approval request (stdio only). */
   elicitApprovals: boolean;
+  /**
+   * Where a reloaded policy is heard of, for a server that outlives a request (stdio, a 2025-11-25
+   * HTTP session): its client is sent notifications/tools/list_changed, since what it may call
+   * can have changed. Per-request servers are not told: their next tools/list is picked afresh.
+   */
+  policyChanges?: Pick<PolicyHolder, 'onChange'>;
 }
 
 function clientCapabilities(server: Server, ctx: ServerContext): ClientCapabilities | undefined {
@@ -73,15 +69,30 @@ function humanAnswer(ctx: ServerContext): 'accept' | 'decline' | 'cancel' | unde
   return (r.content as { approve?: unknown } | undefined)?.approve === true ? 'accept' : 'decline';
 }
 
+/** Sends tools/list_changed on each policy change until the server closes. */
+function announceChanges(server: Server, changes: Pick<PolicyHolder, 'onChange'>): void {
+  const stop = changes.onChange(() => {
+    // Not connected yet, or gone: nothing to tell, and a failed send must not reach the reload.
+    server.sendToolListChanged().catch(() => undefined);
+  });
+  const previous = server.onclose;
+  server.onclose = () => {
+    stop();
+    previous?.();
+  };
+}
+
 export function createMcpServer(guard: Guard, callerFor: CallerFor, opts: McpServerOptions): Server {
-  const server = new Server(SERVER_INFO, { capabilities: { tools: {}, prompts: {}, resources: {} }, instructions: INSTRUCTIONS });
+  const tools = opts.policyChanges ? { listChanged: true } : {};
+  const server = new Server(SERVER_INFO, { capabilities: { tools, prompts: {}, resources: {} }, instructions: INSTRUCTIONS });
   registerPrompts(server);
   registerResources(server, guard.inventory, guard.policy());
-  const listing = listingOf(guard);
+  if (opts.policyChanges) announceChanges(server, opts.policyChanges);
 
-  server.setRequestHandler('tools/list', async () => ({ tools: listing }));
+  // Only what this caller may ever call; the guard still decides (and audits) a call of any other.
+  server.setRequestHandler('tools/list', async (_req, ctx) => ({ tools: listingFor(guard, callerFor(ctx)) }));
   server.setRequestHandler('tools/call', async (req, ctx) => {
-    const caller: Caller = callerFor(ctx);
+    const caller: Caller = { ...callerFor(ctx), ...traceOf(req.params._meta) };
     if (opts.elicitApprovals && clientCapabilities(server, ctx)?.elicitation) caller.human = { answer: humanAnswer(ctx) };
     const outcome = await guard.call(caller, req.params.name, req.params.arguments ?? {}, ctx.mcpReq.signal);
     if (!outcome.ok && outcome.kind === 'ask_human') {

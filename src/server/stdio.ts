@@ -8,7 +8,7 @@ import { startRecovery } from './change-recovery.js';
 export async function runStdio(rt: Runtime): Promise<void> {
   const { principal, role, elicitApprovals } = rt.config.stdio;
   const caller = { principal, role, transport: 'stdio' as const };
-  const handle = serveStdio(() => createMcpServer(rt.guard, () => ({ ...caller }), { elicitApprovals }), {
+  const handle = serveStdio(() => createMcpServer(rt.guard, () => ({ ...caller }), { elicitApprovals, policyChanges: rt.policy }), {
     onerror: (err) => rt.log.error({ err: String(err) }, 'stdio transport error'),
   });
   rt.log.info({ principal, role, dataDir: rt.config.dataDir, policy: rt.policy.current().source }, 'warden stdio ready');

@@ -1,5 +1,6 @@
 // What clients see in tools/list, derived from the catalog once: JSON Schemas from the zod specs,
-// the four annotations from the risk tier, and the tier itself in _meta.
+// the four annotations from the risk tier, and the tier itself in _meta (caller-listing.ts picks
+// each caller's tools from these).
 // The listing is part of every session's context, so it carries no byte the model does not need:
 // input schemas keep every field, type, bound, enum and default but not the regex patterns (the zod
 // schema still enforces them, and a miss is an error naming the field); output schemas name each
@@ -59,6 +60,18 @@ function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): JsonSchema {
   const override = io === 'input' ? dropNoise : loosenOutput;
   const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, { io, override: ({ jsonSchema: node }) => override(node as JsonSchema) });
   return io === 'output' ? shallow(rest, 0) : rest;
+}
+
+/**
+ * What Claude Code reads on a listed tool to ask the user before every call, in any permission mode
+ * (bypassPermissions too) and with no "don't ask again": set on the tools warden holds for approval
+ * anyway, so the human sees the call before it is even sent.
+ */
+export const REQUIRES_USER_INTERACTION = 'anthropic/requiresUserInteraction';
+
+/** `tool` marked as one that always waits for a human. */
+export function withUserInteraction(tool: Tool): Tool {
+  return { ...tool, _meta: { ...tool._meta, [REQUIRES_USER_INTERACTION]: true } };
 }
 
 export function toolListing(spec: AnyToolSpec): Tool {

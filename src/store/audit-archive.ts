@@ -381,8 +381,8 @@ function gunzipLenient(bytes: Buffer): { text: string; error: string | null } {
   }
 }
 
-/** A line as the archive wrote it: exactly the table's columns, each of its type; else null. */
-function storedRow(line: string): StoredAuditRow | null {
+/** A line as the archive wrote it: exactly the table's columns (less those added after it was written), each of its type; else null. */
+export function storedRow(line: string): StoredAuditRow | null {
   let value: unknown;
   try {
     value = JSON.parse(line);
@@ -392,8 +392,10 @@ function storedRow(line: string): StoredAuditRow | null {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return null;
   const record = value as Record<string, unknown>;
   const columns = Object.entries(STORED_COLUMNS);
-  if (Object.keys(record).length !== columns.length) return null;
+  const older = columns.filter(([column, kind]) => kind.addedLater && !(column in record)).length;
+  if (Object.keys(record).length + older !== columns.length) return null;
   for (const [column, kind] of columns) {
+    if (kind.addedLater && !(column in record)) continue;
     const v = record[column];
     if (v === null ? !kind.nullable : kind.integer ? !Number.isSafeInteger(v) : typeof v !== 'string') return null;
   }

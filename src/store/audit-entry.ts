@@ -29,6 +29,8 @@ export interface AuditInput {
   errorKind?: string | null;
   durationMs?: number | null;
   incidentId?: string | null;
+  /** The W3C traceparent of the request, already validated (trace-context.ts). */
+  traceparent?: string | null;
 }
 
 export interface AuditEntry {
@@ -53,6 +55,8 @@ export interface AuditEntry {
   errorKind: string | null;
   durationMs: number | null;
   incidentId: string | null;
+  /** Present only when the request carried one, so entries without it hash as they did before the column. */
+  traceparent?: string;
   prevHash: string;
   hash: string;
 }
@@ -64,13 +68,13 @@ export interface Checkpoint {
 
 export const COLUMNS = `seq, time, call_id AS callId, principal, transport, tool, target, args, args_hash AS argsHash,
   risk, decision, rule, approval_id AS approvalId, phase, dry_run AS dryRun, result, error_kind AS errorKind,
-  duration_ms AS durationMs, incident_id AS incidentId, prev_hash AS prevHash, hash, target_id AS targetId`;
+  duration_ms AS durationMs, incident_id AS incidentId, prev_hash AS prevHash, hash, target_id AS targetId, traceparent`;
 
-export type Row = Omit<AuditEntry, 'dryRun' | 'targetId'> & { dryRun: number; targetId: string | null };
+export type Row = Omit<AuditEntry, 'dryRun' | 'targetId' | 'traceparent'> & { dryRun: number; targetId: string | null; traceparent: string | null };
 
 export function fromRow(row: Row): AuditEntry {
-  const { targetId, ...rest } = row;
-  return { ...rest, dryRun: row.dryRun === 1, ...(targetId !== null ? { targetId } : {}) };
+  const { targetId, traceparent, ...rest } = row;
+  return { ...rest, dryRun: row.dryRun === 1, ...(targetId !== null ? { targetId } : {}), ...(traceparent !== null ? { traceparent } : {}) };
 }
 
 /** An entry as the table stores it: its own column names and values (archive segments hold these). */
@@ -79,6 +83,8 @@ export interface StoredAuditRow {
   args: string; args_hash: string; risk: string | null; decision: string | null; rule: string | null; approval_id: string | null;
   phase: AuditPhase; dry_run: number; result: string | null; error_kind: string | null; duration_ms: number | null;
   incident_id: string | null; prev_hash: string; hash: string; target_id: string | null;
+  /** Absent from segments archived before migration 21 added the column. */
+  traceparent?: string | null;
 }
 
 /**
@@ -86,11 +92,13 @@ export interface StoredAuditRow {
  * files hold rows as `SELECT *` returns them and verify accepts exactly these keys: a column added to
  * the audit table must be added here, or its archives read as damaged.
  */
-export const STORED_COLUMNS: Readonly<Record<keyof StoredAuditRow, { integer?: true; nullable?: true }>> = {
+export const STORED_COLUMNS: Readonly<Record<keyof StoredAuditRow, { integer?: true; nullable?: true; addedLater?: true }>> = {
   seq: { integer: true }, time: {}, call_id: {}, principal: {}, transport: {}, tool: {}, target: { nullable: true },
   args: {}, args_hash: {}, risk: { nullable: true }, decision: { nullable: true }, rule: { nullable: true },
   approval_id: { nullable: true }, phase: {}, dry_run: { integer: true }, result: { nullable: true }, error_kind: { nullable: true },
   duration_ms: { integer: true, nullable: true }, incident_id: { nullable: true }, prev_hash: {}, hash: {}, target_id: { nullable: true },
+  // addedLater: a column segments archived before it existed lack: such a row reads it as null.
+  traceparent: { nullable: true, addedLater: true },
 };
 
 export function entryFromStored(s: StoredAuditRow): AuditEntry {
@@ -98,7 +106,7 @@ export function entryFromStored(s: StoredAuditRow): AuditEntry {
     seq: s.seq, time: s.time, callId: s.call_id, principal: s.principal, transport: s.transport, tool: s.tool, target: s.target,
     args: s.args, argsHash: s.args_hash, risk: s.risk, decision: s.decision, rule: s.rule, approvalId: s.approval_id, phase: s.phase,
     dryRun: s.dry_run, result: s.result, errorKind: s.error_kind, durationMs: s.duration_ms, incidentId: s.incident_id,
-    prevHash: s.prev_hash, hash: s.hash, targetId: s.target_id,
+    prevHash: s.prev_hash, hash: s.hash, targetId: s.target_id, traceparent: s.traceparent ?? null,
   });
 }
 
@@ -131,6 +139,7 @@ export function chainedEntry(input: AuditInput, prev: Checkpoint | null, time: s
     errorKind: input.errorKind ?? null,
     durationMs: input.durationMs ?? null,
     incidentId: input.incidentId ?? null,
+    ...(input.traceparent ? { traceparent: input.traceparent } : {}),
     prevHash: prev?.hash ?? GENESIS_HASH,
   };
   return { ...body, hash: entryHash(body) };

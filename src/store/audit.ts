@@ -75,9 +75,9 @@ export class AuditLog {
 
   constructor(private readonly db: Db, private readonly checkpointPath: string | null) {
     this.insert = db.prepare(`INSERT INTO audit (seq, time, call_id, principal, transport, tool, target, target_id, args, args_hash,
-      risk, decision, rule, approval_id, phase, dry_run, result, error_kind, duration_ms, incident_id, prev_hash, hash)
+      risk, decision, rule, approval_id, phase, dry_run, result, error_kind, duration_ms, incident_id, traceparent, prev_hash, hash)
       VALUES (@seq, @time, @callId, @principal, @transport, @tool, @target, @targetId, @args, @argsHash, @risk, @decision, @rule,
-      @approvalId, @phase, @dryRun, @result, @errorKind, @durationMs, @incidentId, @prevHash, @hash)`);
+      @approvalId, @phase, @dryRun, @result, @errorKind, @durationMs, @incidentId, @traceparent, @prevHash, @hash)`);
     this.head = db.prepare('SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1');
     this.dataVersion = db.prepare('PRAGMA data_version').pluck();
     this.hashAt = db.prepare('SELECT hash FROM audit WHERE seq = ?').pluck();
@@ -193,7 +193,7 @@ export class AuditLog {
     if (!tx) throw new Error('appendInTx outside atomically');
     if (tx.head === undefined) tx.head = this.headNow(tx);
     const entry = chainedEntry(input, tx.head, new Date().toISOString());
-    this.insert.run({ ...entry, targetId: entry.targetId ?? null, dryRun: entry.dryRun ? 1 : 0 });
+    this.insert.run({ ...entry, targetId: entry.targetId ?? null, traceparent: entry.traceparent ?? null, dryRun: entry.dryRun ? 1 : 0 });
     tx.head = { seq: entry.seq, hash: entry.hash };
     tx.count += 1;
     return entry;

@@ -86,6 +86,7 @@ export const runRunbook = defineTool({
   family: 'runbooks',
   risk: 'high',
   effect: 'exec',
+  resolvesRisk: true,
   resolve(input, inventory) {
     const { runbook } = prepareRunbook(input, inventory);
     return { risk: runbook.risk, bindsTo: runbook, deadlineMs: runbook.timeoutSeconds * 1000 + 2 * REMOTE_GRACE_MS };

@@ -70,6 +70,12 @@ export interface ToolSpec<I extends z.ZodObject = z.ZodObject, O extends z.ZodTy
    * names nothing, so such a call is refused before anyone is asked to approve it.
    */
   resolve?: (input: z.infer<I>, inventory: InventoryReader, records: CallRecords) => CallFacts;
+  /**
+   * resolve() gives each call its own tier (run_runbook: the runbook's). Without it a
+   * call's tier is `risk` whatever resolve() says: tools/list shows each caller what it may call
+   * from the tiers a tool can have, so they must be declared, never found out per call.
+   */
+  resolvesRisk?: true;
   /** Strict; for non-read tools it also carries the optional approvalId. */
   input: I;
   output: O;

@@ -113,9 +113,10 @@ describe('the tool bridge', () => {
     ]);
   });
 
-  it('a read-only loop client still lists every tool but is denied writes by its role', async () => {
+  it('a read-only loop client lists no write, and a write it names anyway is denied by its role', async () => {
     const { bridge, fake } = await setup(undefined, true);
-    expect(bridge.tools.map((t) => t.name)).toContain('restart_container');
+    expect(bridge.tools.map((t) => t.name)).toContain('list_containers');
+    expect(bridge.tools.map((t) => t.name)).not.toContain('restart_container');
     const { record } = await bridge.call(use('restart_container', { container: 'db' }));
     expect(record).toMatchObject({ ok: false, kind: 'denied', text: expect.stringMatching(/role:readonly/) });
     expect((await bridge.call(use('list_containers', {}))).record.ok).toBe(true);
