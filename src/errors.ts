@@ -38,7 +38,8 @@ export class ToolFailure extends Error {
 
 /** Bad input to the program itself (config, policy, command-line arguments): exit status 2. */
 export class InputError extends Error {
-  constructor(message: string) {
+  /** `issues`: each problem on its own, for a command that prints them one per line (`warden config check`). */
+  constructor(message: string, readonly issues: readonly string[] = []) {
     super(message);
     this.name = 'InputError';
   }

@@ -7,7 +7,7 @@ import type { Duplex } from 'node:stream';
 import type Docker from 'dockerode';
 import { ToolFailure } from '../errors.js';
 import { dockerOptions } from './docker.js';
-import type { DockerEndpoint, SshSpec } from './hosts.js';
+import { hostFileError, type DockerEndpoint, type SshSpec } from './hosts.js';
 import { asSocket, type SshPool } from './ssh.js';
 
 /** An http.Agent whose every connection is a fresh channel to `socketPath` on the far side of SSH. */
@@ -30,11 +30,11 @@ export class SshSocketAgent extends Agent {
   }
 }
 
-function readTlsFile(host: string, path: string): Buffer {
+function readTlsFile(host: string, field: 'ca' | 'cert' | 'key', path: string): Buffer {
   try {
     return readFileSync(path);
   } catch (err) {
-    throw new ToolFailure('unavailable', `Docker on host ${host}: cannot read its TLS client files; check the inventory entry`, {}, err);
+    throw new ToolFailure('unavailable', `Docker on host ${host}: cannot read a TLS client file ${hostFileError(host, `dockerTls.${field}`, path, err)}; check the inventory entry`, {}, err);
   }
 }
 
@@ -56,8 +56,8 @@ export function dockerEndpointOptions(host: string, endpoint: DockerEndpoint, po
     ...base,
     protocol: 'https',
     port: Number(url.port || 2376),
-    ca: readTlsFile(host, endpoint.tls.caPath),
-    cert: readTlsFile(host, endpoint.tls.certPath),
-    key: readTlsFile(host, endpoint.tls.keyPath),
+    ca: readTlsFile(host, 'ca', endpoint.tls.caPath),
+    cert: readTlsFile(host, 'cert', endpoint.tls.certPath),
+    key: readTlsFile(host, 'key', endpoint.tls.keyPath),
   };
 }

@@ -32,3 +32,21 @@ export interface HostSpec {
 export function localHost(dockerHost: string): HostSpec {
   return { name: 'local', docker: { kind: 'url', url: dockerHost } };
 }
+
+/** Why a file named in the inventory cannot be read, in a few words, from the error's code. */
+export function fileProblem(err: unknown): string {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (code === 'ENOENT') return 'no such file';
+  if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
+  if (code === 'EISDIR') return 'a directory, not a file';
+  if (code === 'ENOTDIR') return 'a part of the path is not a directory';
+  return typeof code === 'string' ? `cannot read (${code})` : 'cannot read';
+}
+
+/**
+ * `hosts.web-1.ssh.keyPath: /root/.ssh/id_x: no such file`: the inventory field and the path, so
+ * whoever reads it knows which entry to fix (a path names no secret; the file's content never appears).
+ */
+export function hostFileError(host: string, field: string, path: string, err: unknown): string {
+  return `hosts.${host}.${field}: ${path}: ${fileProblem(err)}`;
+}

@@ -12,7 +12,7 @@ import type { Logger } from '../log.js';
 import { redactText } from '../shared/redact.js';
 import { CappedOutput, boundRun } from './capped-output.js';
 import type { CommandResult, CommandRunner, RunOptions } from './commands.js';
-import type { SshSpec } from './hosts.js';
+import { hostFileError, type SshSpec } from './hosts.js';
 import { isPinned, pinnedKeys, type PinnedKeys } from './known-hosts.js';
 
 const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
@@ -155,7 +155,7 @@ export class SshPool {
 
   private async connect(host: string, spec: SshSpec): Promise<NodeSSH> {
     const privateKey = await readFile(spec.keyPath, 'utf8').catch((err: unknown) => {
-      throw new ToolFailure('unavailable', `SSH to host ${host} during connect: cannot read its key file; check the inventory entry`, {}, err);
+      throw new ToolFailure('unavailable', `SSH to host ${host} during connect: cannot read its key file ${hostFileError(host, 'ssh.keyPath', spec.keyPath, err)}; check the inventory entry`, {}, err);
     });
     const pinned = await this.pinned(host, spec);
     // Loaded with the first connection: a warden without SSH hosts never loads node-ssh and ssh2.
@@ -186,7 +186,7 @@ export class SshPool {
       return undefined;
     }
     const text = await readFile(spec.knownHostsPath, 'utf8').catch((err: unknown) => {
-      throw new ToolFailure('unavailable', `SSH to host ${host} during connect: cannot read its known_hosts file; check the inventory entry`, {}, err);
+      throw new ToolFailure('unavailable', `SSH to host ${host} during connect: cannot read its known_hosts file ${hostFileError(host, 'ssh.knownHostsPath', spec.knownHostsPath!, err)}; check the inventory entry`, {}, err);
     });
     const keys = pinnedKeys(text, spec.address, spec.port);
     if (keys.accepted.length === 0) {

@@ -1,5 +1,5 @@
 // `warden policy check | lint | validate`: what the gate would decide for a call, which rules can
-// never match, and whether a file would load. Runs nothing; check and lint write nothing.
+// never match, and whether a file would load. Runs nothing and writes nothing.
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import type { ConfigLoader } from '../config.js';
@@ -61,10 +61,7 @@ export function registerPolicyCommands(program: Command, loadConfig: ConfigLoade
     });
   policy
     .command('validate <file>')
-    .description('load a policy file as warden would (unknown keys, unknown tools, bad values exit 2); writes nothing')
-    .action(async (file: string) => {
-      const { loadPolicy } = await import('../compose.js');
-      const p = loadPolicy({ ...loadConfig(), policyPath: file });
-      printLines([`${file}: valid (${p.file.rules.length} rules, ${p.file.limits.length} limits, hash ${p.hash.slice(0, 12)})`]);
-    });
+    .description('check a policy file on its own, as warden would load it: each problem with its field (exit 2), then rules an earlier one shadows (warnings); reads no config, database or inventory')
+    .option('--json', 'machine-readable output')
+    .action(async (file: string, opts: { json?: boolean }) => (await import('./policy-validate.js')).validatePolicy(file, opts));
 }

@@ -201,9 +201,12 @@ export function parsePolicy(text: string, source: string, defaults: Record<Risk,
     throw new InputError(`policy ${source}: not valid YAML: ${errorMessage(err)}`);
   }
   const parsed = PolicyFile.safeParse(raw);
-  if (!parsed.success) throw new InputError(`policy ${source}: ${describeIssues(parsed.error).join('; ')}`);
+  if (!parsed.success) {
+    const issues = describeIssues(parsed.error, '', PolicyFile);
+    throw new InputError(`policy ${source}: ${issues.join('; ')}`, issues);
+  }
   const unknown = opts.knownTools ? unknownTools(parsed.data, opts.knownTools) : [];
-  if (unknown.length) throw new InputError(`policy ${source}: ${unknown.join('; ')}`);
+  if (unknown.length) throw new InputError(`policy ${source}: ${unknown.join('; ')}`, unknown);
   return compilePolicy(parsed.data, source, defaults);
 }
 

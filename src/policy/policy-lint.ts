@@ -43,12 +43,13 @@ function unknownInventory(r: RuleEntry, services: readonly ServiceRecord[]): str
   return problems;
 }
 
-export function lintPolicy(file: PolicyFile, services: readonly ServiceRecord[]): LintFinding[] {
+/** Without `services` (a policy file checked on its own) rules are not compared with an inventory. */
+export function lintPolicy(file: PolicyFile, services?: readonly ServiceRecord[]): LintFinding[] {
   const findings: LintFinding[] = [];
   file.rules.forEach((rule, i) => {
     const earlier = file.rules.slice(0, i).findIndex((e) => covers(e, rule));
     if (earlier >= 0) findings.push({ rule: nameOf(rule, i), problem: `never matches: ${nameOf(file.rules[earlier]!, earlier)} (earlier) matches every call it does` });
-    for (const p of unknownInventory(rule, services)) findings.push({ rule: nameOf(rule, i), problem: `never matches: ${p}` });
+    for (const p of services ? unknownInventory(rule, services) : []) findings.push({ rule: nameOf(rule, i), problem: `never matches: ${p}` });
   });
   return findings;
 }

@@ -1,11 +1,11 @@
 // Reads the inventory directory: every *.yaml / *.yml file, validated whole and cross-checked
 // before anything is written. Never partially accepts an inventory: one problem refuses all of it.
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { accessSync, constants, readFileSync, readdirSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, isAbsolute, join, resolve } from 'node:path';
 import picomatch from 'picomatch';
 import { parse as parseYaml } from 'yaml';
-import type { HostSpec } from '../adapters/hosts.js';
+import { hostFileError, type HostSpec } from '../adapters/hosts.js';
 import { InputError, errorMessage } from '../errors.js';
 import { describeIssues } from '../validation.js';
 import { InventoryFile, type HostEntry, type RunbookEntry, type ServiceEntry } from './inventory-schema.js';
@@ -47,7 +47,7 @@ export function readInventoryDir(dir: string, home = homedir()): Inventory {
   }
   if (problems.length === 0) problems.push(...crossCheck(inv));
   if (problems.length > 0) {
-    throw new InputError(`inventory ${root}: ${problems.length} problem${problems.length > 1 ? 's' : ''}, nothing loaded:\n  ${problems.join('\n  ')}`);
+    throw new InputError(`inventory ${root}: ${problems.length} problem${problems.length > 1 ? 's' : ''}, nothing loaded:\n  ${problems.join('\n  ')}`, problems);
   }
   return inv;
 }
@@ -63,7 +63,7 @@ function parseFile(path: string, problems: string[]): InventoryFile | undefined 
   }
   const parsed = InventoryFile.safeParse(raw);
   if (!parsed.success) {
-    problems.push(...describeIssues(parsed.error).map((line) => `${file}: ${line}`));
+    problems.push(...describeIssues(parsed.error, '', InventoryFile).map((line) => `${file}: ${line}`));
     return undefined;
   }
   return parsed.data;
@@ -82,6 +82,31 @@ function resolvePaths(h: HostEntry, dir: string, home: string): HostEntry {
     dockerTls: h.dockerTls && { ca: at(h.dockerTls.ca), cert: at(h.dockerTls.cert), key: at(h.dockerTls.key) },
     ssh: h.ssh && { ...h.ssh, keyPath: at(h.ssh.keyPath), knownHostsPath: h.ssh.knownHostsPath && at(h.ssh.knownHostsPath) },
   };
+}
+
+/**
+ * The local files hosts name (SSH keys, known_hosts, Docker TLS files) that are missing or not
+ * readable now, one line each naming the file, the field and the path. Only a warning: the file
+ * may be put in place before warden first connects, and a load must not depend on it.
+ */
+export function unreadableHostFiles(inv: Pick<Inventory, 'hosts'>): string[] {
+  const out: string[] = [];
+  for (const h of inv.hosts) {
+    const files: Array<[string, string | undefined]> = [
+      ['ssh.keyPath', h.ssh?.keyPath], ['ssh.knownHostsPath', h.ssh?.knownHostsPath],
+      ['dockerTls.ca', h.dockerTls?.ca], ['dockerTls.cert', h.dockerTls?.cert], ['dockerTls.key', h.dockerTls?.key],
+    ];
+    for (const [field, path] of files) {
+      if (path === undefined) continue;
+      try {
+        accessSync(path, constants.R_OK);
+        if (statSync(path).isDirectory()) throw Object.assign(new Error('a directory'), { code: 'EISDIR' });
+      } catch (err) {
+        out.push(`${h.source}: ${hostFileError(h.name, field, path, err)}`);
+      }
+    }
+  }
+  return out;
 }
 
 type Named = { name: string; source: string };

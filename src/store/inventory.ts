@@ -8,7 +8,7 @@ import { posix } from 'node:path';
 import type { AuditLog } from './audit.js';
 import { statementCache, type Db } from './db.js';
 import { changeBetween, inventoryHash, snapshotOf, type InventoryChange, type InventorySnapshot } from './inventory-change.js';
-import { toHostSpec, type Inventory } from './inventory-file.js';
+import { toHostSpec, type Inventory, type InventoryHost, type InventoryRunbook, type InventoryService } from './inventory-file.js';
 import { BoundedQuery } from './bounded-query.js';
 import type { ForkIsolated } from '../adapters/isolated-child.js';
 import { ReadOnlyQuery, type QueryCaps } from './inventory-query.js';
@@ -79,6 +79,34 @@ function toRunbook(r: RunbookRow): RunbookRecord {
   };
 }
 
+// The row each entry is stored as: load writes exactly these, and preview reads them back without
+// writing, so a dry run reports the change a load would make.
+const hostRow = (h: InventoryHost): HostRow & { source: string } => ({
+  name: h.name, address: h.address ?? null, docker: h.docker ?? null, docker_tls: text(h.dockerTls), ssh: text(h.ssh),
+  nvidia_smi_path: h.nvidiaSmiPath ?? null, nginx_path: h.nginxPath ?? null, labels: JSON.stringify(h.labels), notes: h.notes ?? null,
+  monitor: text(h.monitor), cleanup: JSON.stringify(h.cleanup), reboot: text(h.reboot), source: h.source,
+});
+const serviceRow = (s: InventoryService): ServiceRow & { source: string } => ({
+  name: s.name, host: s.host, container: s.container ?? null, owner: s.owner ?? null, tier: s.tier, labels: JSON.stringify(s.labels),
+  depends_on: JSON.stringify(s.dependsOn), health_check: text(s.healthCheck), runbooks: JSON.stringify(s.runbooks), notes: s.notes ?? null,
+  nginx: text(s.nginx), resources: text(s.resources), monitor: text(s.monitor), source: s.source,
+});
+const runbookRow = (r: InventoryRunbook): RunbookRow & { source: string } => ({
+  name: r.name, description: r.description, hosts: JSON.stringify(r.hosts), argv: JSON.stringify(r.argv), params: JSON.stringify(r.params),
+  risk: r.risk, timeout_seconds: r.timeoutSeconds, source: r.source,
+});
+
+/** The snapshot a load of `inv` would leave: the rows it would write, read back as records. */
+export function inventorySnapshot(inv: Inventory): InventorySnapshot {
+  // In the tables' ORDER BY name (byte order), so a preview lists names as the load's change will.
+  const byName = <T extends { name: string }>(list: T[]): T[] => [...list].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return snapshotOf({
+    hosts: byName(inv.hosts.map((h) => toHost(hostRow(h)))),
+    services: byName(inv.services.map((s) => toService(serviceRow(s)))),
+    runbooks: byName(inv.runbooks.map((r) => toRunbook(runbookRow(r)))),
+  });
+}
+
 export class InventoryStore implements InventoryReader {
   private readonly reader: ReadOnlyQuery;
   private readonly bounded: BoundedQuery;
@@ -107,24 +135,17 @@ export class InventoryStore implements InventoryReader {
     const { db } = this;
     let change: InventoryChange | undefined;
     const host = db.prepare(`INSERT INTO hosts (name, address, docker, docker_tls, ssh, nvidia_smi_path, nginx_path, labels, notes, monitor, cleanup, reboot, source)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+      VALUES (@name, @address, @docker, @docker_tls, @ssh, @nvidia_smi_path, @nginx_path, @labels, @notes, @monitor, @cleanup, @reboot, @source)`);
     const service = db.prepare(`INSERT INTO services (name, host, container, owner, tier, labels, depends_on, health_check, runbooks, notes, nginx, resources, monitor, source)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
-    const runbook = db.prepare('INSERT INTO runbooks (name, description, hosts, argv, params, risk, timeout_seconds, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+      VALUES (@name, @host, @container, @owner, @tier, @labels, @depends_on, @health_check, @runbooks, @notes, @nginx, @resources, @monitor, @source)`);
+    const runbook = db.prepare(`INSERT INTO runbooks (name, description, hosts, argv, params, risk, timeout_seconds, source)
+      VALUES (@name, @description, @hosts, @argv, @params, @risk, @timeout_seconds, @source)`);
     const write = (): void => {
       const before = this.snapshot();
       db.exec('DELETE FROM hosts; DELETE FROM services; DELETE FROM runbooks;');
-      for (const h of inv.hosts) {
-        host.run(h.name, h.address ?? null, h.docker ?? null, text(h.dockerTls), text(h.ssh), h.nvidiaSmiPath ?? null, h.nginxPath ?? null,
-          JSON.stringify(h.labels), h.notes ?? null, text(h.monitor), JSON.stringify(h.cleanup), text(h.reboot), h.source);
-      }
-      for (const s of inv.services) {
-        service.run(s.name, s.host, s.container ?? null, s.owner ?? null, s.tier, JSON.stringify(s.labels), JSON.stringify(s.dependsOn),
-          text(s.healthCheck), JSON.stringify(s.runbooks), s.notes ?? null, text(s.nginx), text(s.resources), text(s.monitor), s.source);
-      }
-      for (const r of inv.runbooks) {
-        runbook.run(r.name, r.description, JSON.stringify(r.hosts), JSON.stringify(r.argv), JSON.stringify(r.params), r.risk, r.timeoutSeconds, r.source);
-      }
+      for (const h of inv.hosts) host.run(hostRow(h));
+      for (const s of inv.services) service.run(serviceRow(s));
+      for (const r of inv.runbooks) runbook.run(runbookRow(r));
       // What discover found earlier and the inventory now names is no longer unknown.
       db.exec('DELETE FROM discovered_containers WHERE EXISTS (SELECT 1 FROM services s WHERE s.host = discovered_containers.host AND s.container = discovered_containers.name)');
       change = changeBetween(before, this.snapshot(), inventoryHash(inv));
@@ -133,6 +154,11 @@ export class InventoryStore implements InventoryReader {
     if (this.audit) this.audit.atomically(write);
     else db.transaction(write).immediate();
     return { hosts: inv.hosts.length, services: inv.services.length, runbooks: inv.runbooks.length, change: change! };
+  }
+
+  /** What load(inv) would change: writes nothing. */
+  preview(inv: Inventory): InventoryChange {
+    return changeBetween(this.snapshot(), inventorySnapshot(inv), inventoryHash(inv));
   }
 
   private snapshot(): InventorySnapshot {

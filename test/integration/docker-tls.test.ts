@@ -72,8 +72,8 @@ describe('Docker over tcp:// with TLS client files', () => {
     await expect(adapters.docker('tlsbox').listContainers({ all: true })).rejects.toMatchObject({ kind: 'unavailable' });
   });
 
-  it('names the host when the TLS files cannot be read', () => {
+  it('names the host, the inventory field and the path when a TLS file cannot be read', () => {
     const adapters = createAdapters([host({ caPath: '/nonexistent/ca.pem', certPath: '/x', keyPath: '/y' })], silentLogger);
-    expect(() => adapters.docker('tlsbox')).toThrow(/Docker on host tlsbox: cannot read its TLS client files/);
+    expect(() => adapters.docker('tlsbox')).toThrow(/Docker on host tlsbox: cannot read a TLS client file hosts\.tlsbox\.dockerTls\.ca: \/nonexistent\/ca\.pem: no such file/);
   });
 });

@@ -99,7 +99,11 @@ describe('warden inventory discover on a real dockerd', () => {
     expect(r.stdout).toMatch(/^local: 6 containers, 2 not in the inventory$/m);
     expect(r.stdout).toMatch(/^ {2}old-job +exited +warden-busybox:test.* first seen /m);
     expect(r.stdout).toMatch(/^ {2}stray +running /m);
-    expect(r.stdout).toMatch(/^gpu-worker: unreachable: /m);
+    // A partial failure exits 0 and names the endpoint tried; --strict makes it exit 1.
+    expect(r.stdout).toMatch(/^gpu-worker: unreachable at ssh root@127\.0\.0\.1:\d+, socket \/var\/run\/docker\.sock: /m);
+    const strict = warden(['inventory', 'discover', '--strict', '--timeout', '5'], env);
+    expect(strict.status).toBe(1);
+    expect(strict.stderr).toMatch(/discover: 1 of 2 hosts failed \(--strict\): gpu-worker at ssh root@127\.0\.0\.1:\d+/);
 
     const first = JSON.parse(warden(['inventory', 'list', '--json'], env).stdout).discovered as Array<{ host: string; name: string; firstSeen: string; lastSeen: string }>;
     expect(first.map((d) => `${d.host}/${d.name}`)).toEqual(['local/old-job', 'local/stray']);
