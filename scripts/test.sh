@@ -31,29 +31,17 @@ if [ "${#missing[@]}" -gt 0 ]; then
     echo "the tests need these Debian packages, and there is no apt-get here: ${missing[*]}" >&2
     exit 1
   fi
-  # Installing docker.io, nginx or openssh-server must not start the system's own daemons:
-  # a policy-rc.d that answers 101 ("action forbidden") stops invoke-rc.d from starting them.
-  policy=/usr/sbin/policy-rc.d
-  backup=""
-  if [ -e "$policy" ]; then
-    backup="$(mktemp /usr/sbin/policy-rc.d.warden.XXXXXX)"
-    cp -p "$policy" "$backup"
-  fi
-  restore_policy() {
-    if [ -n "$backup" ]; then mv -f "$backup" "$policy"; else rm -f "$policy"; fi
-  }
-  trap restore_policy EXIT
-  printf '#!/bin/sh\nexit 101\n' >"$policy"
-  chmod 0755 "$policy"
+  # Installing docker.io, nginx or openssh-server must neither start the system's own daemons nor
+  # enable them at boot: see quiet-install.sh.
+  # shellcheck source=scripts/quiet-install.sh
+  source scripts/quiet-install.sh
   export DEBIAN_FRONTEND=noninteractive
   apt_install() { apt-get install -y -q --no-install-recommends -o Dpkg::Options::=--force-confold "${missing[@]}"; }
   # Update the package lists only when the install cannot find what it needs.
-  if ! apt_install; then
+  if ! install_quietly apt_install; then
     apt-get update -q
-    apt_install
+    install_quietly apt_install
   fi
-  restore_policy
-  trap - EXIT
 fi
 
 [ -d node_modules ] || npm ci

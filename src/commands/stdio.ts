@@ -10,6 +10,9 @@ export function registerStdioCommand(program: Command, loadConfig: ConfigLoader)
     .action(async () => {
       const config = loadConfig();
       const { runStdio } = await import('../server/stdio.js');
-      await runStdio(await loadRuntime(config, { serving: true }));
+      const rt = await loadRuntime(config, { serving: true });
+      // stdout is the MCP stream: a library's console.log must not land in it.
+      (await import('../log.js')).routeLibraryOutput(rt.log);
+      await runStdio(rt);
     });
 }

@@ -1,13 +1,14 @@
 // The loop's section of the config file. Secrets (the API key, Grafana's HMAC secret) are named
 // by environment variable, never written in the file.
 import { z } from 'zod';
+import { DEFAULT_MODEL } from './models.js';
 
 const Seconds = z.number().positive();
 
 export const LoopConfig = z.strictObject({
   enabled: z.boolean().default(true),
   /** Model and endpoint; the key comes from the variable named here (default ANTHROPIC_API_KEY). */
-  model: z.string().min(1).default('claude-sonnet-4-5'),
+  model: z.string().min(1).default(DEFAULT_MODEL),
   apiKeyEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/).default('ANTHROPIC_API_KEY'),
   baseURL: z.url().optional().describe('default: ANTHROPIC_BASE_URL, else the SDK default'),
   maxRetries: z.number().int().min(0).max(10).default(3),

@@ -33,6 +33,7 @@ import { pingHeartbeat } from '../adapters/heartbeat-ping.js';
 import { HealthStateStore, probeWrite } from '../store/health-states.js';
 import { Heartbeat, type LoopHealth } from './heartbeat.js';
 import { duration } from './watchdog.js';
+import { warnIfDeprecatedModel } from './models.js';
 import type { MonitorScheduler } from './monitors/scheduler.js';
 
 export interface LoopService {
@@ -61,7 +62,7 @@ const INGEST_STUCK_MS = 60_000;
 
 /** What the loop is built from: the parts of the runtime it uses, handed in by the composition root. */
 export interface LoopRuntime {
-  config: Pick<Config, 'loop' | 'secrets'>;
+  config: Pick<Config, 'loop' | 'secrets' | 'dataDir'>;
   log: Logger;
   db: Db;
   guard: Guard;
@@ -110,7 +111,7 @@ export function runnerDeps(rt: LoopRuntime, incidents: IncidentStore, agent: Flo
   return {
     ...(monitors ? { monitors } : {}),
     selfCheck, breakers: rt.breakers,
-    incidents, guard: rt.guard, approvals: rt.approvals, audit: rt.audit, inventory: rt.inventory, notifier: rt.notifier, log, cfg: rt.config.loop,
+    incidents, guard: rt.guard, approvals: rt.approvals, audit: rt.audit, inventory: rt.inventory, notifier: rt.notifier, log, cfg: rt.config.loop, dataDir: rt.config.dataDir,
     connect: rt.connectLoopClient, watches: new HealthStateStore(rt.db),
     cancelApprovals: (incidentId, reason) => { rt.decider.cancelForIncident(incidentId, reason); },
     agent,
@@ -123,6 +124,7 @@ export async function startLoop(rt: LoopRuntime, opts: LoopServiceOptions = {}):
   const incidents = new IncidentStore(rt.db);
   const anthropic = opts.anthropic ?? anthropicFor(cfg, rt.config.secrets, log);
   if (!anthropic) log.warn('no Anthropic API key: Claude is unreachable, the deterministic runbooks act alone');
+  warnIfDeprecatedModel(cfg.model, log);
   const breaker = modelBreaker(rt.breakers, cfg.requestTimeoutSeconds * 1_000);
   const agent = (req: AgentRequest): Promise<AgentResult> =>
     runAgent({ incident: req.incident, facts: factsFor(rt, incidents, req), mode: req.mode, client: req.client, anthropic, cfg, log: incidents, signal: req.signal, logger: log, breaker, requestTimeoutMs: cfg.requestTimeoutSeconds * 1_000,

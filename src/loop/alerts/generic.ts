@@ -19,6 +19,12 @@ export const GenericAlert = z.strictObject({
 
 export const GenericPayload = z.union([GenericAlert, z.strictObject({ alerts: z.array(GenericAlert).min(1).max(1000) })]);
 
+/** GenericPayload's branches in words, in order: what a 400 says is accepted. */
+export const GENERIC_SHAPES = [
+  { name: 'one alert', form: '{"summary": "...", "severity"?, "host"?, ...}' },
+  { name: 'a batch', form: '{"alerts": [alert, ...]}' },
+] as const;
+
 export function fromGeneric(payload: z.infer<typeof GenericPayload>): NormalizedAlert[] {
   const alerts = 'alerts' in payload ? payload.alerts : [payload];
   return alerts.map((a) => {
