@@ -3,13 +3,14 @@
 // with a message naming what was wrong; other failures exit 1; nothing prints a stack trace.
 // Registering the commands loads commander and their definitions only: each action loads what it
 // uses when it runs (the config too), so `warden --help` or `warden stdio` never pays for the rest.
-import { Command, CommanderError, Option } from 'commander';
-import type { ConfigLoader } from './config.js';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import type { Config, ConfigLoader } from './config.js';
 import { CommandError, InputError, errorMessage } from './errors.js';
 import { LOG_LEVELS } from './log-levels.js';
 import { registerApprovalCommands } from './commands/approvals.js';
 import { registerAuditCommands } from './commands/audit.js';
 import { registerChangeCommands } from './commands/changes.js';
+import { registerConfigCommands } from './commands/config.js';
 import { registerDoctorCommand } from './commands/doctor.js';
 import { registerIncidentCommands } from './commands/incidents.js';
 import { registerPolicyCommands } from './commands/policy.js';
@@ -22,6 +23,7 @@ import { registerServeCommand } from './commands/serve.js';
 import { registerSilenceCommands } from './commands/silence.js';
 import { registerStatusCommand } from './commands/status.js';
 import { registerTokenCommands } from './commands/tokens.js';
+import { NEEDS_DATABASE } from './commands/needs-database.js';
 
 export interface GlobalOptions {
   config?: string;
@@ -29,24 +31,75 @@ export interface GlobalOptions {
   logLevel?: string;
 }
 
+const EXAMPLES = `
+Examples:
+  warden stdio                                  MCP over stdio, as Claude Desktop and Claude Code start it
+  warden approvals list                         calls held for a human decision
+  warden approvals approve apr_XXXX             let one held call run once
+  warden audit verify --data-dir /srv/warden    global options go before or after the command
+  warden policy check --principal local --tool restart_container --args '{"container":"web-1"}'
+  warden doctor                                 check the config, data dir, Docker, SSH and webhooks
+
+The data dir (warden.db): --data-dir, else WARDEN_DATA_DIR, else dataDir in the config file, else
+$XDG_DATA_HOME/warden (~/.local/share/warden). The CLI must use the one the server Claude talks to uses.
+`;
+
+/**
+ * A global option is parsed wherever it stands, before or after the command. Given twice, the two
+ * values must agree: which one the user meant would be a guess, and a guessed data dir is the
+ * wrong database.
+ */
+function once(flag: string, choices?: readonly string[]): (value: string, previous: string | undefined) => string {
+  return (value, previous) => {
+    if (choices && !choices.includes(value)) throw new InvalidArgumentError(`Allowed choices are ${choices.join(', ')}.`);
+    if (previous !== undefined && previous !== value) throw new InvalidArgumentError(`${flag} was also given as "${previous}": give it once`);
+    return value;
+  };
+}
+
+/** `approvals approve`: the names from below the root, as NEEDS_DATABASE lists them. */
+function commandPath(cmd: Command): string {
+  const names: string[] = [];
+  for (let c: Command | null = cmd; c?.parent; c = c.parent) names.unshift(c.name());
+  return names.join(' ');
+}
+
 export function buildProgram(): Command {
+  // No enablePositionalOptions: the root parses its options anywhere on the line (no subcommand
+  // passes options through to another program), so `warden audit verify --data-dir X` works.
   const program = new Command('warden')
     .description('MCP server with typed, policy-gated, audited infrastructure tools for Claude.')
     .version('0.1.0')
-    .option('--config <file>', 'config file (env WARDEN_CONFIG; default ./warden.yaml when present)')
-    .option('--data-dir <dir>', 'directory holding warden.db (env WARDEN_DATA_DIR; default ./data)')
-    .addOption(new Option('--log-level <level>', 'log level, logs go to stderr (env WARDEN_LOG_LEVEL)').choices(LOG_LEVELS))
+    .addOption(new Option('--config <file>', 'config file (env WARDEN_CONFIG; default ./warden.yaml when present)').argParser(once('--config')))
+    .addOption(new Option('--data-dir <dir>', 'directory holding warden.db (env WARDEN_DATA_DIR; default $XDG_DATA_HOME/warden, else ~/.local/share/warden)').argParser(once('--data-dir')))
+    .addOption(new Option('--log-level <level>', 'log level, logs go to stderr (env WARDEN_LOG_LEVEL)').choices(LOG_LEVELS).argParser(once('--log-level', LOG_LEVELS)))
     .showHelpAfterError('(run with --help for usage)')
-    .enablePositionalOptions();
+    .addHelpText('after', EXAMPLES);
   let config: typeof import('./config.js') | undefined;
-  program.hook('preAction', async () => {
-    config ??= await import('./config.js');
-  });
+  let dataDir: typeof import('./commands/data-dir.js') | undefined;
+  let loaded: Config | undefined;
+  let needsDatabase = false;
   const configModule = (): typeof import('./config.js') => {
     if (!config) throw new Error('the config was read before a command ran');
     return config;
   };
-  const loadFromFlags: ConfigLoader = () => configModule().loadConfig(program.opts<GlobalOptions>());
+  // Read once per run, so a warning shows once. The database check comes with the config rather
+  // than before the action: an action checks its own flags before it reads the config, so bad input
+  // still exits 2 wherever it is run.
+  const loadFromFlags: ConfigLoader = () => {
+    if (loaded) return loaded;
+    const read = configModule().loadConfig(program.opts<GlobalOptions>());
+    const warning = dataDir?.oldDefaultWarning(read, process.cwd());
+    if (warning) process.stderr.write(warning);
+    if (needsDatabase) dataDir?.requireDatabase(read);
+    loaded = read;
+    return loaded;
+  };
+  program.hook('preAction', async (_root, action) => {
+    config ??= await import('./config.js');
+    dataDir ??= await import('./commands/data-dir.js');
+    needsDatabase = NEEDS_DATABASE.has(commandPath(action));
+  });
 
   registerStdioCommand(program, loadFromFlags);
   registerServeCommand(program, loadFromFlags);
@@ -62,6 +115,7 @@ export function buildProgram(): Command {
   registerMonitorCommands(program, loadFromFlags);
   registerLoopCommands(program, loadFromFlags);
   registerStatusCommand(program, loadFromFlags);
+  registerConfigCommands(program);
   registerDoctorCommand(program, loadFromFlags, () => configModule().loadConfigIgnoringFile(program.opts<GlobalOptions>()));
   return program;
 }

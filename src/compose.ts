@@ -185,6 +185,7 @@ export function createRuntime(config: Config, log: Logger = createLogger(config.
     precondition: loopPrecondition({ adapters, incidents, inventory, audit, silences: new SilenceStore(db, audit) }),
     callTimeoutMs: config.tools.callTimeoutMs,
     approvalTtlMs: config.approvals.ttlMinutes * 60_000,
+    dataDir: config.dataDir,
     observe: metrics.observeCall,
   });
   return {

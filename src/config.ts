@@ -1,7 +1,8 @@
 // The one zod schema for the config file and the environment; the only reader of process.env.
 // Defaults < file < environment < command-line flags. A bad config is refused whole: exit 2.
 import { existsSync, readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { homedir } from 'node:os';
+import { isAbsolute, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { InputError, errorMessage } from './errors.js';
@@ -9,12 +10,26 @@ import { LOG_LEVELS, type LogLevel } from './log.js';
 import { describeIssues } from './validation.js';
 import { LOOP_DEFAULTS, LoopConfig } from './loop/config.js';
 import { LOOP_PRINCIPAL, SYSTEM_PRINCIPAL } from './shared/roles.js';
+import { OAuthConfig } from './server/oauth-config.js';
+import { didYouMean } from './shared/did-you-mean.js';
+import type { NotifyEvent } from './shared/notifier.js';
+
+/** Every event a webhook can name (README, Notifications); `satisfies` and the line below keep it equal to NotifyEvent. */
+export const NOTIFY_EVENTS = ['notify', 'approval.requested', 'approval.decided', 'escalation', 'audit.checkpoint'] as const satisfies readonly NotifyEvent[];
+const everyEventNamed: Exclude<NotifyEvent, (typeof NOTIFY_EVENTS)[number]> extends never ? true : never = true;
+void everyEventNamed;
+
+const NotifyEventName = z.enum(NOTIFY_EVENTS, {
+  error: (issue) => `unknown event ${JSON.stringify(issue.input)}: the events are ${NOTIFY_EVENTS.join(', ')}${typeof issue.input === 'string' ? didYouMean(issue.input, NOTIFY_EVENTS) : ''}`,
+});
 
 const Webhook = z.strictObject({
   url: z.url().describe('where to POST'),
   format: z.enum(['generic', 'slack', 'discord']).default('generic'),
   events: z
-    .array(z.enum(['notify', 'approval.requested', 'approval.decided', 'escalation', 'audit.checkpoint']))
+    .array(NotifyEventName)
+    // An empty list would take nothing at all, silently: most likely a hook half written.
+    .min(1, 'names no event: list at least one, or leave `events` out for all but audit.checkpoint')
     .optional()
     .describe('only these events; when absent, all but audit.checkpoint (which a hook must name)'),
 });
@@ -37,6 +52,7 @@ const Server = z.strictObject({
   sessionIdleMinutes: z.number().positive().default(30).describe('2025-11-25 MCP sessions idle this long are closed'),
   sessionReplayMiB: z.number().positive().max(4096).default(32)
     .describe('what the replay buffers of all 2025-11-25 sessions hold together (as JSON); over it, the oldest events of the least recently used sessions go first'),
+  oauth: OAuthConfig.optional().describe('/mcp also accepts JWT access tokens from this issuer (docs/oauth.md)'),
 });
 const SERVER_DEFAULTS = {
   host: '127.0.0.1', port: 8420, rateLimit: { perMinute: 600, burst: 60 }, maxBodyBytes: 1024 * 1024, metricsPublic: false, sessionIdleMinutes: 30, sessionReplayMiB: 32,
@@ -71,7 +87,7 @@ const Retention = z.strictObject({
 const RETENTION_DEFAULTS = { alertsDays: 30, incidentsDays: 90, outboxDays: 7 };
 
 export const ConfigFile = z.strictObject({
-  dataDir: z.string().optional(),
+  dataDir: z.string().min(1, 'empty: expected a directory').optional().describe('where warden.db lives; default $XDG_DATA_HOME/warden, else ~/.local/share/warden'),
   logLevel: z.enum(LOG_LEVELS).optional(),
   policy: z.string().optional().describe('path of the policy YAML file'),
   inventory: z.string().optional().describe('directory of the inventory YAML files'),
@@ -121,7 +137,11 @@ export interface Config extends Omit<ConfigFile, 'dataDir' | 'logLevel'> {
   dockerHost: string;
   /** Resolved from the variables the loop config names; never logged. */
   secrets: { anthropicApiKey?: string; anthropicBaseURL?: string; grafanaSecret?: string };
+  /** Where each path-like setting came from, for `warden config check`. */
+  origins?: Record<'config' | 'dataDir' | 'logLevel' | 'policy' | 'inventory' | 'dockerHost', SettingOrigin>;
 }
+
+export type SettingOrigin = 'flag' | 'env' | 'file' | 'default';
 
 export interface ConfigFlags {
   config?: string;
@@ -143,6 +163,33 @@ function readConfigFile(path: string): unknown {
   }
 }
 
+/**
+ * The data dir when nothing names one: the user's XDG data home, so the approver's `warden approvals
+ * approve` finds the database the Claude client's `warden stdio` writes wherever either is started
+ * (the old default, ./data, was a different directory for each working directory).
+ */
+export function defaultDataDir(env: NodeJS.ProcessEnv): string {
+  // The XDG spec: an empty or relative XDG_DATA_HOME is invalid and ignored.
+  const xdg = env.XDG_DATA_HOME;
+  if (xdg && isAbsolute(xdg)) return join(xdg, 'warden');
+  let home = env.HOME;
+  if (!home) {
+    try {
+      home = homedir();
+    } catch {
+      // No HOME and no passwd entry (a bare container): guessing a directory would scatter databases.
+    }
+  }
+  if (!home) throw new InputError('no data dir: HOME is not set; pass --data-dir or set WARDEN_DATA_DIR or XDG_DATA_HOME');
+  return join(home, '.local', 'share', 'warden');
+}
+
+/** An empty value would resolve to the working directory: refused rather than read as "unset". */
+function nonEmpty(name: string, value: string | undefined): string | undefined {
+  if (value !== undefined && value.trim() === '') throw new InputError(`${name} is empty: expected a directory`);
+  return value;
+}
+
 /** `ignoreFile`: flags and environment alone, as if there were no file (see loadConfigIgnoringFile). */
 export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd(), opts: { ignoreFile?: boolean } = {}): Config {
   const explicit = opts.ignoreFile ? undefined : flags.config ?? env.WARDEN_CONFIG;
@@ -152,7 +199,8 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
 
   const parsed = ConfigFile.safeParse(source ? readConfigFile(source) : {});
   if (!parsed.success) {
-    throw new InputError(`config ${source}: ${describeIssues(parsed.error).join('; ')}`);
+    const issues = describeIssues(parsed.error, '', ConfigFile);
+    throw new InputError(`config ${source}: ${issues.join('; ')}`, issues);
   }
   const file = parsed.data;
   const logLevel = flags.logLevel ?? env.WARDEN_LOG_LEVEL ?? file.logLevel ?? 'info';
@@ -161,11 +209,15 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
   }
   // Paths in the file are relative to the file, not to wherever warden was started from.
   const base = source ? resolve(source, '..') : cwd;
-  const policy = env.WARDEN_POLICY ?? (file.policy ? resolve(base, file.policy) : undefined);
+  // An empty WARDEN_POLICY is unset: a Claude Desktop bundle passes "" for a policy setting left
+  // blank, and that must not silently drop the policy the config file names.
+  const policy = env.WARDEN_POLICY || (file.policy ? resolve(base, file.policy) : undefined);
+  const origin = (flag: unknown, envValue: unknown, fileValue: unknown): SettingOrigin =>
+    flag !== undefined ? 'flag' : envValue !== undefined ? 'env' : fileValue !== undefined ? 'file' : 'default';
   return {
     ...file,
     source,
-    dataDir: resolve(cwd, flags.dataDir ?? env.WARDEN_DATA_DIR ?? (file.dataDir ? resolve(base, file.dataDir) : 'data')),
+    dataDir: resolve(cwd, nonEmpty('--data-dir', flags.dataDir) ?? nonEmpty('WARDEN_DATA_DIR', env.WARDEN_DATA_DIR) ?? (file.dataDir ? resolve(base, file.dataDir) : defaultDataDir(env))),
     logLevel: logLevel as LogLevel,
     policyPath: policy ? resolve(cwd, policy) : undefined,
     inventoryDir: resolve(base, file.inventory ?? 'inventory'),
@@ -177,6 +229,14 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
       anthropicApiKey: env[file.loop.apiKeyEnv],
       anthropicBaseURL: file.loop.baseURL ?? env.ANTHROPIC_BASE_URL,
       grafanaSecret: file.loop.grafanaSecretEnv ? env[file.loop.grafanaSecretEnv] : undefined,
+    },
+    origins: {
+      config: opts.ignoreFile ? 'default' : origin(flags.config, env.WARDEN_CONFIG, undefined),
+      dataDir: origin(flags.dataDir, env.WARDEN_DATA_DIR, file.dataDir),
+      logLevel: origin(flags.logLevel, env.WARDEN_LOG_LEVEL, file.logLevel),
+      policy: origin(undefined, env.WARDEN_POLICY || undefined, file.policy),
+      inventory: origin(undefined, undefined, file.inventory),
+      dockerHost: origin(undefined, env.DOCKER_HOST, undefined),
     },
   };
 }

@@ -13,7 +13,8 @@ import {
 import { AUDIT_KEY_FILE, dbPath, openDbReadOnly } from '../store/db.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { checkPrincipalName } from '../server/auth.js';
-import { printJson, printLines, table } from './output.js';
+import { missingDatabase } from './data-dir.js';
+import { printJson, printLines, printTable } from './output.js';
 
 export interface VerifyOptions {
   anchor: boolean;
@@ -88,7 +89,8 @@ function parseBefore(text: string): Date {
 }
 
 export function verifyAudit(loadConfig: ConfigLoader, opts: VerifyOptions): void {
-  const { dataDir } = loadConfig();
+  const config = loadConfig();
+  const { dataDir } = config;
   const kept = opts.checkpoint !== undefined ? readKeptCheckpoint(opts.checkpoint) : undefined;
   const keyWarnings: string[] = [];
   const segmentsKey = segmentKey(dataDir, opts.pubkey, keyWarnings);
@@ -111,8 +113,8 @@ export function verifyAudit(loadConfig: ConfigLoader, opts: VerifyOptions): void
   if (!existsSync(dbPath(dataDir))) {
     if (anchor) throw new CommandError(`broken: the anchor names entry ${anchor.seq}, and there is no database in ${dataDir}`);
     if (kept) throw new CommandError(`broken: the signed checkpoint names entry ${kept.seq}, and there is no database in ${dataDir}`);
-    printLines([`ok: 0 entries (no database in ${dataDir} yet)`]);
-    return;
+    // Not "ok: 0 entries": most likely the wrong directory, and an empty answer would hide it.
+    throw new CommandError(missingDatabase(config));
   }
   const copy = openDbReadOnly(dataDir);
   let result: VerifyResult;
@@ -163,7 +165,7 @@ export function printAuditKey(loadConfig: ConfigLoader, opts: { json?: boolean }
   const { dataDir } = loadConfig();
   // Read only, like verify: a data dir without a key is reported, not given one.
   const key = readAuditKey(dataDir);
-  if (!key) throw new CommandError(`no audit key in ${dataDir} yet: warden creates ${AUDIT_KEY_FILE} when it first opens the data dir (any command but audit verify and audit pubkey)`);
+  if (!key) throw new CommandError(`no audit key in ${dataDir} yet: warden creates ${AUDIT_KEY_FILE} when it first opens the data dir (warden stdio or serve, or a command that writes)`);
   if (opts.json) printJson({ keyId: keyIdOf(key), publicKey: publicKeyPem(key) });
   else process.stdout.write(publicKeyPem(key));
 }
@@ -173,8 +175,8 @@ export async function listAudit(loadConfig: ConfigLoader, opts: { limit: number;
   const entries = rt.audit.list({ limit: opts.limit });
   await rt.close();
   if (opts.json) return printJson(entries);
-  printLines(table(entries.map((e) => [
+  printTable(['SEQ', 'TIME', 'PRINCIPAL', 'TOOL', 'TARGET', 'PHASE', 'DECISION', 'RESULT'], entries.map((e) => [
     String(e.seq), e.time, e.principal, e.tool, e.target ?? '-', e.phase + (e.dryRun ? ' (dry run)' : ''),
     e.decision ?? '-', e.result ?? '',
-  ])));
+  ]), 'no audit entries');
 }

@@ -4,10 +4,18 @@
 import type { Command } from 'commander';
 import type { ConfigLoader } from '../config.js';
 import type { VerifyOptions } from './audit-run.js';
-import { parseLimit, whoami } from './output.js';
+import { byOption, parseLimit } from './output.js';
+
+const EXAMPLES = `
+Examples:
+  warden audit list --limit 20                          the newest entries
+  warden audit verify                                   check the chain; exit 1 naming the first broken entry
+  warden audit verify --checkpoint kept.json --pubkey warden.pub   against a checkpoint and key kept elsewhere
+  warden audit pubkey > warden.pub                      keep this apart from the data dir
+`;
 
 export function registerAuditCommands(program: Command, loadConfig: ConfigLoader): void {
-  const audit = program.command('audit').description('the tamper-evident audit log');
+  const audit = program.command('audit').description('the tamper-evident audit log').addHelpText('after', EXAMPLES);
   audit
     .command('verify')
     .description('check the archive segments, the hash chain, its anchor and any signed checkpoint given (read-only: works on a forensic copy); exit 1 naming the first broken entry')
@@ -22,7 +30,7 @@ export function registerAuditCommands(program: Command, loadConfig: ConfigLoader
     // the help loads no store (test/cli/cli-lazy.test.ts holds the two together).
     .description('move the oldest entries written before DATE out of the live table into a signed, compressed segment file under <data-dir>/audit-archive/ (nothing is deleted: audit verify checks the segments); never the newest entry nor those of an active incident')
     .requiredOption('--before <date>', 'ISO date or date-time; at least 24 h ago, or the longest policy limit window when that is longer')
-    .option('--by <name>', 'who archives, for the audit (default: your user name)', whoami())
+    .addOption(byOption('who archives, for the audit'))
     .option('--json', 'machine-readable output: {segments, entries, stoppedAt}')
     .action(async (opts: { before: string; by: string; json?: boolean }) => (await import('./audit-run.js')).archiveOldAudit(loadConfig, opts));
   audit

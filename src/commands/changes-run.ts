@@ -8,7 +8,7 @@ import { openDb } from '../store/db.js';
 import { checkPrincipalName } from '../server/auth.js';
 import { ChangeId } from '../tools/rollback-change.js';
 import { loadRuntime } from './load-runtime.js';
-import { printJson, printLines, table } from './output.js';
+import { printJson, printLines, printTable, table } from './output.js';
 
 export interface ListOptions {
   status?: ChangeStatus;
@@ -47,8 +47,7 @@ function describe(c: ChangeRecord): string[] {
 export function listChanges(loadConfig: ConfigLoader, opts: ListOptions): void {
   const list = withStore(loadConfig, (s) => s.list({ limit: opts.limit, ...(opts.status ? { status: opts.status } : {}), ...(opts.target ? { target: opts.target } : {}) }));
   if (opts.json) return printJson(list);
-  if (list.length === 0) return printLines(['no changes']);
-  printLines(table(list.map((c) => [c.id, c.status, shortTime(c.createdAt), c.principal, c.summary])));
+  printTable(['ID', 'STATUS', 'MADE', 'PRINCIPAL', 'SUMMARY'], list.map((c) => [c.id, c.status, shortTime(c.createdAt), c.principal, c.summary]), 'no changes');
 }
 
 export function showChange(loadConfig: ConfigLoader, id: string, opts: { json?: boolean }): void {
@@ -59,10 +58,10 @@ export function showChange(loadConfig: ConfigLoader, id: string, opts: { json?: 
   if (!found) throw new CommandError(`no change ${id}; \`warden changes list\` shows the ids`);
   if (opts.json) return printJson(found);
   const entries = found.audit.map((e) => [`  #${e.seq}`, shortTime(e.time), e.principal, e.tool, e.phase, (e.result ?? '').split('\n')[0] ?? '']);
-  printLines([...describe(found.change), '', 'audit:', ...table(entries)]);
+  printLines([...describe(found.change), '', ...(entries.length ? ['audit:', ...table(entries, ['  SEQ', 'TIME', 'PRINCIPAL', 'TOOL', 'PHASE', 'RESULT'])] : ['audit: no entries'])]);
 }
 
-export async function rollbackChange(loadConfig: ConfigLoader, id: string, opts: { reason?: string; by: string }): Promise<void> {
+export async function rollbackChange(loadConfig: ConfigLoader, id: string, opts: { reason?: string; by: string; json?: boolean }): Promise<void> {
   if (!ChangeId.safeParse(id).success) throw new InputError(`<id>: "${id}" is not a change id such as chg_0123456789abcdef`);
   // The reserved names are warden's own (recovery) and the loop's: a person never acts as them.
   checkPrincipalName(opts.by, '--by');
@@ -70,7 +69,8 @@ export async function rollbackChange(loadConfig: ConfigLoader, id: string, opts:
   try {
     const out = await rt.guard.call({ principal: opts.by, role: 'admin', transport: 'cli' }, 'rollback_change', { changeId: id, ...(opts.reason ? { reason: opts.reason } : {}) });
     if (!out.ok) throw new CommandError(out.kind === 'ask_human' ? 'held for approval' : `${out.kind}: ${out.message}`);
-    printLines([out.text]);
+    if (opts.json) printJson(out.output);
+    else printLines([out.text]);
   } finally {
     await rt.notifier.flush();
     await rt.close();

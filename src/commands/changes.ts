@@ -3,12 +3,19 @@
 // rollback is a tool call (rollback_change) through the gate and the audit like any other.
 import { Option, type Command } from 'commander';
 import type { ConfigLoader } from '../config.js';
-import { CHANGE_STATUSES } from '../store/changes.js';
+import { CHANGE_STATUSES } from '../shared/change-statuses.js';
 import type { ListOptions } from './changes-run.js';
-import { parseLimit, whoami } from './output.js';
+import { byOption, parseLimit } from './output.js';
+
+const EXAMPLES = `
+Examples:
+  warden changes list --status applied                  what warden changed and has not rolled back
+  warden changes show chg_0123456789abcdef              its states, checks and audit entries
+  warden changes rollback chg_0123456789abcdef --reason "502s after the change"
+`;
 
 export function registerChangeCommands(program: Command, loadConfig: ConfigLoader): void {
-  const changes = program.command('changes').description('configuration changes warden made (nginx_set_upstream, update_container_resources, checked reloads), and their rollback');
+  const changes = program.command('changes').description('configuration changes warden made (nginx_set_upstream, update_container_resources, checked reloads), and their rollback').addHelpText('after', EXAMPLES);
   changes
     .command('list')
     .description('changes, newest first')
@@ -26,6 +33,7 @@ export function registerChangeCommands(program: Command, loadConfig: ConfigLoade
     .command('rollback <id>')
     .description('restore what a change replaced and check it (the rollback_change tool, through the policy gate and the audit)')
     .option('--reason <text>', 'why, for the change record and the audit')
-    .option('--by <name>', 'who asks, for the policy and the audit (default: your user name)', whoami())
-    .action(async (id: string, opts: { reason?: string; by: string }) => (await import('./changes-run.js')).rollbackChange(loadConfig, id, opts));
+    .addOption(byOption('who asks, for the policy and the audit'))
+    .option('--json', 'machine-readable output: the rollback_change result')
+    .action(async (id: string, opts: { reason?: string; by: string; json?: boolean }) => (await import('./changes-run.js')).rollbackChange(loadConfig, id, opts));
 }

@@ -20,7 +20,7 @@ export const fail = (name: string, detail: string): HealthCheck => ({ name, leve
 const LABELS: Record<Level, string> = { ok: 'ok', warn: 'warn', fail: 'FAIL' };
 
 export function renderChecks(checks: readonly HealthCheck[]): string[] {
-  return table(checks.map((c) => [LABELS[c.level], c.name, c.detail]));
+  return table(checks.map((c) => [LABELS[c.level], c.name, c.detail]), ['RESULT', 'CHECK', 'DETAIL']);
 }
 
 /** `name: detail` of each check at `level`, in order. */

@@ -4,7 +4,7 @@ import { CommandError } from '../errors.js';
 import type { Incident, IncidentStatus, TimelineEvent } from '../shared/incidents.js';
 import { openDb } from '../store/db.js';
 import { IncidentStore } from '../store/incidents.js';
-import { printJson, printLines, table } from './output.js';
+import { cell, printJson, printLines, printTable, table } from './output.js';
 
 function withStore<T>(loadConfig: ConfigLoader, fn: (store: IncidentStore) => T): T {
   const db = openDb(loadConfig().dataDir);
@@ -22,7 +22,7 @@ function describe(i: Incident): string[] {
   const where = i.target ?? ([i.host, i.service].filter(Boolean).join(' ') || 'unknown target');
   const lines = [
     `${i.id}  ${i.status}  ${i.severity}  ${where}`,
-    `title:       ${i.title}`,
+    `title:       ${cell(i.title)}`,
     `source:      ${i.source} (${i.fingerprint})`,
     `opened:      ${shortTime(i.openedAt)}   updated: ${shortTime(i.updatedAt)}   closed: ${shortTime(i.closedAt)}`,
     `alerts:      ${i.alertCount}   attempts: ${i.attempts}   flaps: ${i.flaps}`,
@@ -30,23 +30,23 @@ function describe(i: Incident): string[] {
   if (i.service) lines.push(`service:     ${i.service}`);
   if (i.parentId) lines.push(`waits on:    ${i.parentId}`);
   if (i.waitingOn) lines.push(`approval:    ${i.waitingOn}`);
-  if (i.resolution) lines.push(`resolution:  ${i.resolution}`);
-  if (i.summary && i.summary !== i.title) lines.push(`summary:     ${i.summary}`);
+  // One line each, like a table's cells: a multi-line summary would read as the next field.
+  if (i.resolution) lines.push(`resolution:  ${cell(i.resolution)}`);
+  if (i.summary && i.summary !== i.title) lines.push(`summary:     ${cell(i.summary)}`);
   return lines;
 }
 
 function timelineLines(events: TimelineEvent[]): string[] {
-  if (events.length === 0) return ['timeline: (empty)'];
-  return ['timeline:', ...table(events.map((e) => [`  ${shortTime(e.time)}`, e.kind, e.summary]))];
+  if (events.length === 0) return ['timeline: no events'];
+  return ['timeline:', ...table(events.map((e) => [`  ${shortTime(e.time)}`, e.kind, e.summary]), ['  TIME', 'KIND', 'SUMMARY'])];
 }
 
 export function listIncidents(loadConfig: ConfigLoader, opts: { status?: IncidentStatus | 'active'; limit: number; json?: boolean }): void {
   const list = withStore(loadConfig, (s) => s.list({ ...(opts.status ? { status: opts.status } : {}), limit: opts.limit }));
   if (opts.json) return printJson(list);
-  if (list.length === 0) return printLines([opts.status ? `no ${opts.status} incidents` : 'no incidents']);
-  printLines(table(list.map((i) => [
-    i.id, i.status, i.severity, shortTime(i.openedAt), i.target ?? i.service ?? i.host ?? '-', `${i.alertCount}x`, i.title,
-  ])));
+  printTable(['ID', 'STATUS', 'SEVERITY', 'OPENED', 'TARGET', 'ALERTS', 'TITLE'], list.map((i) => [
+    i.id, i.status, i.severity, shortTime(i.openedAt), i.target ?? i.service ?? i.host ?? '-', String(i.alertCount), i.title,
+  ]), opts.status ? `no ${opts.status} incidents` : 'no incidents');
 }
 
 export function showIncident(loadConfig: ConfigLoader, id: string, opts: { json?: boolean }): void {

@@ -5,8 +5,15 @@ import type { ConfigLoader } from '../config.js';
 import { INCIDENT_STATUSES, type IncidentStatus } from '../shared/incidents.js';
 import { parseLimit } from './output.js';
 
+const EXAMPLES = `
+Examples:
+  warden incidents list --status active                 every unfinished incident
+  warden incidents show inc_0123456789                  one incident and its timeline
+  warden incidents list --json --limit 200             for scripts
+`;
+
 export function registerIncidentCommands(program: Command, loadConfig: ConfigLoader): void {
-  const incidents = program.command('incidents').description('incidents the loop opened from alerts, and their timelines');
+  const incidents = program.command('incidents').description('incidents the loop opened from alerts, and their timelines').addHelpText('after', EXAMPLES);
   incidents
     .command('list')
     .description('incidents, newest first')

@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import type { ConfigLoader } from '../config.js';
 import type { Runtime } from '../server/runtime.js';
 import { loadRecordsRuntime } from './load-runtime.js';
-import { printJson, printLines, whoami } from './output.js';
+import { byOption, printJson, printLines } from './output.js';
 
 function flip(rt: Runtime, on: boolean, by: string, reason: string | null): void {
   rt.killSwitch.set(on, by, reason, () => rt.audit.append({
@@ -19,18 +19,29 @@ function flip(rt: Runtime, on: boolean, by: string, reason: string | null): void
   });
 }
 
+/** The switch in the database and in the policy file, and whether writes are stopped. */
+function switchState(rt: Runtime): object {
+  const s = rt.killSwitch.state();
+  const file = rt.policy.current().killSwitch;
+  return { ...s, policyFile: file, effective: s.on || file };
+}
+
 export function registerKillSwitchCommands(program: Command, loadConfig: ConfigLoader): void {
-  const ks = program.command('killswitch').description('stop every write in every running warden process at its next call (reads still run)');
+  const ks = program.command('killswitch').description('stop every write in every running warden process at its next call (reads still run)')
+    .addHelpText('after', '\nExamples:\n  warden killswitch on --reason "bad deploy, hands off"\n  warden killswitch status\n  warden killswitch off --reason "fixed"\n');
   for (const state of ['on', 'off'] as const) {
     ks.command(state)
       .description(state === 'on' ? 'deny every non-read call from now on' : 'let the policy decide writes again (a killSwitch in the policy file still holds)')
       .option('--reason <text>', 'why, for the audit and the notification')
-      .option('--by <name>', 'who switches, for the audit (default: your user name)', whoami())
-      .action(async (opts: { reason?: string; by: string }) => {
+      .addOption(byOption('who switches, for the audit'))
+      .option('--json', 'machine-readable output: the switch as killswitch status --json shows it')
+      .action(async (opts: { reason?: string; by: string; json?: boolean }) => {
         const rt = await loadRecordsRuntime(loadConfig());
         try {
           flip(rt, state === 'on', opts.by, opts.reason ?? null);
-          printLines([`kill switch ${state}`]);
+          if (opts.json) return printJson(switchState(rt));
+          // The data dir is named: a switch flipped in another directory's database holds nothing that runs.
+          printLines([`kill switch ${state} (data dir ${rt.config.dataDir})`]);
         } finally {
           await rt.close();
         }
@@ -44,7 +55,7 @@ export function registerKillSwitchCommands(program: Command, loadConfig: ConfigL
       try {
         const s = rt.killSwitch.state();
         const file = rt.policy.current().killSwitch;
-        if (opts.json) return printJson({ ...s, policyFile: file, effective: s.on || file });
+        if (opts.json) return printJson(switchState(rt));
         printLines([
           `kill switch ${s.on || file ? 'ON' : 'off'}`,
           `  database: ${s.on ? 'on' : 'off'}${s.by ? ` (set by ${s.by} at ${s.at}${s.reason ? `: ${s.reason}` : ''})` : ''}`,

@@ -4,15 +4,16 @@ import type { Command } from 'commander';
 import type { ConfigLoader } from '../config.js';
 import { InputError } from '../errors.js';
 import { loadRecordsRuntime } from './load-runtime.js';
-import { printJson, printLines, whoami } from './output.js';
+import { byOption, printJson, printLines } from './output.js';
 
 export function registerLoopCommands(program: Command, loadConfig: ConfigLoader): void {
   const loop = program.command('loop').description("the autonomous loop's safe mode: its writes become dry runs when they keep failing, until a human re-arms it");
   loop.command('arm')
     .description('lift safe mode: the loop acts again as the policy decides (audited as loop.arm, notified)')
     .requiredOption('--reason <text>', 'why it is safe to act again, for the audit and the notification')
-    .option('--by <name>', 'who re-arms, for the audit (default: your user name)', whoami())
-    .action(async (opts: { reason: string; by: string }) => {
+    .addOption(byOption('who re-arms, for the audit'))
+    .option('--json', 'machine-readable output: {armed, safeMode}')
+    .action(async (opts: { reason: string; by: string; json?: boolean }) => {
       if (!opts.reason.trim()) throw new InputError('--reason: say why it is safe to act again');
       // A person re-arms the loop: never the loop, nor warden itself, in the audit.
       const { checkPrincipalName } = await import('../server/auth.js');
@@ -21,6 +22,7 @@ export function registerLoopCommands(program: Command, loadConfig: ConfigLoader)
       try {
         const { armLoop } = await import('../loop/safe-mode.js');
         const armed = armLoop({ store: rt.safeMode, audit: rt.audit, notifier: rt.notifier }, opts.by, opts.reason.trim(), 'cli');
+        if (opts.json) return printJson({ armed, safeMode: rt.safeMode.state() });
         printLines([armed ? 'the loop is armed: its writes run again as the policy decides' : 'the loop was not in safe mode: nothing to re-arm']);
       } finally {
         await rt.close();

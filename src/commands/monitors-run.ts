@@ -7,7 +7,7 @@ import { InventoryStore } from '../store/inventory.js';
 import { MonitorStateStore, type MonitorStateRow } from '../store/monitor-states.js';
 import { describeCheck, planMonitors, type MonitorDef } from '../loop/monitors/monitor-plan.js';
 import { rulesOf } from '../loop/monitors/readings.js';
-import { printJson, printLines, table } from './output.js';
+import { printJson, printLines, printTable, table } from './output.js';
 
 function withDb<T>(loadConfig: ConfigLoader, fn: (inventory: InventoryStore, states: MonitorStateStore) => T): T {
   const config = loadConfig();
@@ -37,14 +37,14 @@ const shortTime = (iso: string | null): string => (iso ?? '-').replace('T', ' ')
 
 function statusLine(r: MonitorStateRow): string[] {
   const value = r.value === null ? '-' : r.kind === 'probe' ? `${r.value} ms` : r.kind === 'tls' ? `${r.value} d` : String(r.value);
-  return [r.id, r.state, `since ${shortTime(r.since)}`, value, r.detail];
+  return [r.id, r.state, shortTime(r.since), value, r.detail];
 }
 
 export function listMonitors(loadConfig: ConfigLoader, opts: { json?: boolean }): void {
   const plan = withDb(loadConfig, (inventory) => planMonitors(inventory));
   if (opts.json) return printJson(plan);
-  if (plan.length === 0) return printLines(["no monitors: give a service `monitor: true` (it probes its healthCheck) or a host `monitor: true` (thresholds) in the inventory, then `warden inventory load`"]);
-  printLines(table(plan.map(describeMonitor)));
+  printTable(['ID', 'EVERY', 'CHECKS'], plan.map(describeMonitor),
+    "no monitors: give a service `monitor: true` (it probes its healthCheck) or a host `monitor: true` (thresholds) in the inventory, then `warden inventory load`");
 }
 
 export function monitorStatus(loadConfig: ConfigLoader, opts: { json?: boolean }): void {
@@ -58,7 +58,7 @@ export function monitorStatus(loadConfig: ConfigLoader, opts: { json?: boolean }
   const stale = rows.filter((r) => r.checkedAt && Date.now() - Date.parse(r.checkedAt) > 5 * 60_000).length;
   const unknown = rows.filter((r) => r.state === 'unknown').map((r) => r.id);
   printLines([
-    ...table(rows.map(statusLine)),
+    ...table(rows.map(statusLine), ['ID', 'STATE', 'SINCE', 'VALUE', 'DETAIL']),
     ...(stale ? [`note: ${stale} not checked for over 5 minutes: the daemon that runs them (${rows[0]!.updatedBy}) may have stopped`] : []),
     ...(unknown.length ? [`note: ${unknown.join(', ')} cannot be read (a watched path that does not exist, no sensor): they can neither fire nor clear`] : []),
   ]);

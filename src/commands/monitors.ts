@@ -4,7 +4,8 @@ import type { Command } from 'commander';
 import type { ConfigLoader } from '../config.js';
 
 export function registerMonitorCommands(program: Command, loadConfig: ConfigLoader): void {
-  const monitors = program.command('monitors').description("warden's own probes and host thresholds, declared in the inventory (services' and hosts' `monitor`)");
+  const monitors = program.command('monitors').description("warden's own probes and host thresholds, declared in the inventory (services' and hosts' `monitor`)")
+    .addHelpText('after', '\nExamples:\n  warden monitors list                                  what the inventory declares\n  warden monitors status                                the last state the daemon saved for each\n');
   monitors
     .command('list')
     .description('the monitors the loaded inventory declares, with their schedule and levels')

@@ -1,7 +1,7 @@
 // Printing for commands: JSON for machines (--json), short aligned lines for people. stdout only
 // carries command output; logs go to stderr.
 import { userInfo } from 'node:os';
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError, Option } from 'commander';
 
 /** Who runs the command, for the audit: the user name, or `cli` where there is none. */
 export function whoami(): string {
@@ -10,6 +10,14 @@ export function whoami(): string {
   } catch {
     return 'cli';
   }
+}
+
+/**
+ * `--by NAME`, defaulting to the user running the command. The help says "(default: your user
+ * name)" once: commander would otherwise print the description's words and the value both.
+ */
+export function byOption(description: string): Option {
+  return new Option('--by <name>', description).default(whoami(), 'your user name');
 }
 
 export function printJson(value: unknown): void {

@@ -6,7 +6,7 @@ import { parseDurationMs } from '../shared/durations.js';
 import { matcherProblem, matchesEmpty, parseMatcher, renderMatchers, targetGlobRegex, type LabelMatcher } from '../shared/label-matchers.js';
 import { MAX_SILENCE_MS, SilenceStore, silenceProblem, silenceStatus, type NewSilence, type SilenceProblem } from '../store/silences.js';
 import { loadRecordsRuntime } from './load-runtime.js';
-import { printJson, printLines, table } from './output.js';
+import { printJson, printLines, printTable } from './output.js';
 
 export interface AddOptions {
   target?: string;
@@ -99,16 +99,17 @@ export async function listSilences(loadConfig: ConfigLoader, opts: { all?: boole
   const list = new SilenceStore(rt.db, rt.audit).list({ all: opts.all }, now).map((s) => ({ ...s, status: silenceStatus(s, now) }));
   await rt.close();
   if (opts.json) return printJson(list);
-  if (list.length === 0) return printLines([opts.all ? 'no silences' : 'no active silences']);
-  printLines(table(list.map((s) => [s.id, s.status, `until ${s.endsAt}`, `by ${s.createdBy}`, renderMatchers(s.matchers), s.reason])));
+  printTable(['ID', 'STATUS', 'UNTIL', 'BY', 'MATCHERS', 'REASON'],
+    list.map((s) => [s.id, s.status, s.endsAt, s.createdBy, renderMatchers(s.matchers), s.reason]), opts.all ? 'no silences' : 'no active silences');
 }
 
-export async function removeSilence(loadConfig: ConfigLoader, id: string, opts: { by: string }): Promise<void> {
+export async function removeSilence(loadConfig: ConfigLoader, id: string, opts: { by: string; json?: boolean }): Promise<void> {
   const rt = await loadRecordsRuntime(loadConfig());
   try {
     if (!new SilenceStore(rt.db, rt.audit).remove(id, opts.by)) {
       throw new CommandError(`no active silence ${id} (unknown, expired or already removed); warden silence list shows them`);
     }
+    if (opts.json) return printJson({ id, status: 'removed', removedBy: opts.by });
     printLines([`silence ${id} removed`]);
   } finally {
     await rt.close();

@@ -3,14 +3,22 @@
 import { Option, type Command } from 'commander';
 import type { ConfigLoader } from '../config.js';
 import type { AddOptions } from './silence-run.js';
-import { whoami } from './output.js';
+import { byOption } from './output.js';
+
+const EXAMPLES = `
+Examples:
+  warden silence add --target 'web-*' --for 2h --reason "deploy"        web-* containers on any host
+  warden silence add --service db --match severity=~warning --until 2026-05-01T18:00:00Z --reason "migration"
+  warden silence list --all
+  warden silence remove sil_XXXX
+`;
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
 export function registerSilenceCommands(program: Command, loadConfig: ConfigLoader): void {
-  const silence = program.command('silence').description('alerts matching an active silence are recorded on their incident, not acted on');
+  const silence = program.command('silence').description('alerts matching an active silence are recorded on their incident, not acted on').addHelpText('after', EXAMPLES);
   silence
     .command('add')
     .description('silence alerts matching every given matcher, until a time at most 30 days away')
@@ -20,7 +28,7 @@ export function registerSilenceCommands(program: Command, loadConfig: ConfigLoad
     .addOption(new Option('--for <duration>', 'how long, e.g. 90m, 2h, 1h30m, 3d').conflicts('until'))
     .addOption(new Option('--until <time>', 'when it ends, an ISO 8601 time with a zone (2026-05-01T18:00:00Z)'))
     .requiredOption('--reason <text>', 'why, for the audit and the incident timeline')
-    .option('--by <name>', 'who silences, for the audit (default: your user name)', whoami())
+    .addOption(byOption('who silences, for the audit'))
     .option('--json', 'machine-readable output')
     .action(async (opts: AddOptions) => (await import('./silence-run.js')).addSilence(loadConfig, opts));
   silence
@@ -32,6 +40,7 @@ export function registerSilenceCommands(program: Command, loadConfig: ConfigLoad
   silence
     .command('remove <id>')
     .description('end an active silence now; matching alerts are acted on again')
-    .option('--by <name>', 'who removes it, for the audit (default: your user name)', whoami())
-    .action(async (id: string, opts: { by: string }) => (await import('./silence-run.js')).removeSilence(loadConfig, id, opts));
+    .addOption(byOption('who removes it, for the audit'))
+    .option('--json', 'machine-readable output: {id, status, removedBy}')
+    .action(async (id: string, opts: { by: string; json?: boolean }) => (await import('./silence-run.js')).removeSilence(loadConfig, id, opts));
 }

@@ -1,6 +1,7 @@
 // How an incident leaves the runner's hands: resolved (with what was done and how it was verified),
 // escalated to a human (a notification with the compact timeline), or parked on an approval. Closing
 // an incident wakes the incidents that waited on it.
+import { approveCommand } from '../policy/approval-flow.js';
 import { redactValue } from '../shared/redact.js';
 import type { Logger } from '../log.js';
 import type { HeldCall } from './agent.js';
@@ -13,6 +14,8 @@ export interface CloseDeps {
   notifier: Notifier;
   log: Logger;
   wake(incidentId: string): void;
+  /** Named in the approve and deny commands an escalation gives (see approveCommand). */
+  dataDir?: string;
 }
 
 /** What a notification carries of the timeline: the newest events, one short line each. */
@@ -66,7 +69,7 @@ export function parkOnApproval(d: CloseDeps, id: string, held: HeldCall, summary
     title: `warden: incident ${id} on ${inc.target ?? 'an unknown target'} needs approval ${held.approvalId} for ${held.tool}`,
     fields: {
       incident: id, target: inc.target, approvalId: held.approvalId, tool: held.tool, args: JSON.stringify(redactValue(held.args)),
-      summary: summary.slice(0, 1_000), approve: `warden approvals approve ${held.approvalId}`, deny: `warden approvals deny ${held.approvalId}`,
+      summary: summary.slice(0, 1_000), approve: approveCommand(held.approvalId, d.dataDir), deny: approveCommand(held.approvalId, d.dataDir, 'deny'),
     },
   });
   d.log.info({ incident: id, approvalId: held.approvalId, tool: held.tool }, 'incident waits for approval');

@@ -1,7 +1,9 @@
 // What happens to a call the gate holds for approval: it runs only with a valid approvalId for
 // these exact arguments, or after a human present in the client accepts. Anything else stores
 // a request and returns pending. Elicitation is never the only path and never a default-allow.
-// It decides and records approvals; the guard writes every audit entry of the call.
+// It decides and records approvals; the guard writes every audit entry of the call. A granted
+// approval is claimed when its call is admitted, and given back only when that call failed before
+// acting (the guard's EffectWatch says nothing could have changed), so a retry can use it.
 import type { FailureDetails, FailureKind } from '../errors.js';
 import type { Notifier } from '../shared/notifier.js';
 import type { ApprovalStore, UseRefusal } from '../store/approvals.js';
@@ -14,14 +16,17 @@ const REFUSALS: Record<UseRefusal, string> = {
   'other-call': 'it was granted for another tool, principal or other arguments',
   pending: 'it has not been approved yet',
   denied: 'it was denied',
-  used: 'it was already used',
+  used: 'it was already used (or a call with it is under way)',
   expired: 'it has expired',
 };
 
 /** What the guard does next with a held call. */
 export type ApprovalStep =
-  /** Run it; `approvedInClient` asks for an `approved` audit entry first. */
-  | { kind: 'run'; approvedInClient?: boolean }
+  /**
+   * Run it; `approvedInClient` asks for an `approved` audit entry first; `claimed` is the caller's
+   * approval it runs on, to give back (release) if it fails before acting.
+   */
+  | { kind: 'run'; approvedInClient?: boolean; claimed?: string }
   /** Refuse it: nothing runs; audited in `phase`. */
   | { kind: 'refuse'; failure: FailureKind; message: string; details: FailureDetails; phase: AuditPhase }
   /** The transport must ask the human and call again with the answer. */
@@ -31,6 +36,18 @@ export interface ApprovalFlowDeps {
   approvals: ApprovalStore;
   notifier: Notifier;
   ttlMs: number;
+  /** Named in the approve command the held result and the notification give (see approveCommand). */
+  dataDir?: string;
+}
+
+/**
+ * The command a human runs to approve, naming the data dir: an approver whose shell defaults to
+ * another directory would look at another database and find no such approval.
+ */
+export function approveCommand(id: string, dataDir: string | undefined, verb: 'approve' | 'deny' = 'approve'): string {
+  if (!dataDir) return `warden approvals ${verb} ${id}`;
+  const word = /^[A-Za-z0-9_./:@%+=,-]+$/.test(dataDir) ? dataDir : `'${dataDir.replace(/'/g, `'\\''`)}'`;
+  return `warden --data-dir ${word} approvals ${verb} ${id}`;
 }
 
 export class ApprovalFlow {
@@ -52,8 +69,8 @@ export class ApprovalFlow {
   }
 
   private useGranted(call: PreparedCall, approvalId: string): ApprovalStep {
-    const used = this.deps.approvals.use(approvalId, { principal: call.caller.principal, tool: call.spec.name, argsHash: call.argsHash });
-    if (used.ok) return { kind: 'run' };
+    const used = this.deps.approvals.claim(approvalId, { principal: call.caller.principal, tool: call.spec.name, argsHash: call.argsHash });
+    if (used.ok) return { kind: 'run', claimed: approvalId };
     const message = `approval ${approvalId} cannot be used: ${REFUSALS[used.why]}. Nothing ran.`;
     return { kind: 'refuse', failure: 'denied', message, details: { approvalId }, phase: 'denied' };
   }
@@ -68,8 +85,14 @@ export class ApprovalFlow {
       return { kind: 'refuse', failure: 'denied', message: `the human declined ${call.spec.name} on ${call.target}. Do not retry.`, details: {}, phase: 'rejected' };
     }
     approvals.decide(record.id, 'approved', by, null);
-    approvals.use(record.id, { principal: call.caller.principal, tool: call.spec.name, argsHash: call.argsHash });
+    // Not given back on failure: the human is still there to be asked again.
+    approvals.claim(record.id, { principal: call.caller.principal, tool: call.spec.name, argsHash: call.argsHash });
     return { kind: 'run', approvedInClient: true };
+  }
+
+  /** Gives a claimed approval back for a retry; false when it cannot be used again anyway (expired, its incident closed). */
+  release(approvalId: string): boolean {
+    return this.deps.approvals.release(approvalId);
   }
 
   private request(call: PreparedCall) {
@@ -89,12 +112,12 @@ export class ApprovalFlow {
       fields: {
         approvalId: request.id, tool: call.spec.name, target: call.target, principal: call.caller.principal,
         args: request.args, rule: call.decision.rule, reason: call.decision.reason, expiresAt: request.expiresAt,
-        approve: `warden approvals approve ${request.id}`,
+        approve: approveCommand(request.id, this.deps.dataDir),
       },
     });
     const message =
       `${call.spec.name} on ${call.target} is held for approval (${call.decision.rule}: ${call.decision.reason}). ` +
-      `Approval id ${request.id}, expires ${request.expiresAt}. A human decides with \`warden approvals approve ${request.id}\`; ` +
+      `Approval id ${request.id}, expires ${request.expiresAt}. A human decides with \`${approveCommand(request.id, this.deps.dataDir)}\`; ` +
       `then call ${call.spec.name} again with the same arguments plus approvalId "${request.id}".`;
     return { kind: 'refuse', failure: 'approval_required', message, details: { approvalId: request.id }, phase: 'pending' };
   }

@@ -10,9 +10,10 @@ import { join } from 'node:path';
 import { ToolFailure } from '../errors.js';
 import { whenFree } from './busy.js';
 import type { Db } from './db.js';
+import { CHANGE_STATUSES, type ChangeStatus } from '../shared/change-statuses.js';
 
-export const CHANGE_STATUSES = ['applying', 'verifying', 'verified', 'rejected', 'rolling_back', 'rolled_back', 'rollback_failed'] as const;
-export type ChangeStatus = (typeof CHANGE_STATUSES)[number];
+export { CHANGE_STATUSES, type ChangeStatus };
+
 /** A change in one of these is not finished: a process is working on it, or crashed while it did. */
 export const OPEN_STATUSES: readonly ChangeStatus[] = ['applying', 'verifying', 'rolling_back'];
 /** The same, as SQL: written out (not bound) so the partial index changes_open of migration 13 applies. */

@@ -28,7 +28,8 @@ describe('warden changes', () => {
     const r = warden(['changes', 'list'], env);
     expect(r.status, r.stderr).toBe(0);
     const lines = r.stdout.trimEnd().split('\n');
-    expect(lines).toHaveLength(2);
+    expect(lines).toHaveLength(3);
+    expect(lines.shift()).toMatch(/^ID\s+STATUS\s+MADE\s+PRINCIPAL\s+SUMMARY$/);
     expect(lines[0]).toMatch(new RegExp(`^${rolled}\\s+rolled_back\\s+\\S+ \\S+\\s+alice\\s+local/db: memory 64MiB -> 128MiB$`));
     expect(lines[1]).toMatch(new RegExp(`^${verified}\\s+verified\\s+`));
     expect(warden(['changes', 'list', '--status', 'verified'], env).stdout).not.toContain(rolled);

@@ -44,9 +44,9 @@ describe('warden command line', () => {
   it('finds ./warden.yaml by default and honours --data-dir over WARDEN_DATA_DIR', () => {
     const dir = tempDir('cli');
     writeFileSync(join(dir, 'warden.yaml'), 'dataDir: from-file\n');
-    expect(warden(['tokens', 'list'], {}, dir).status).toBe(0);
+    expect(warden(['killswitch', 'off'], {}, dir).status).toBe(0);
     expect(existsSync(join(dir, 'from-file', 'warden.db'))).toBe(true);
-    expect(warden(['--data-dir', join(dir, 'from-flag'), 'tokens', 'list'], { WARDEN_DATA_DIR: join(dir, 'from-env') }, dir).status).toBe(0);
+    expect(warden(['--data-dir', join(dir, 'from-flag'), 'killswitch', 'off'], { WARDEN_DATA_DIR: join(dir, 'from-env') }, dir).status).toBe(0);
     expect(existsSync(join(dir, 'from-flag', 'warden.db'))).toBe(true);
     expect(existsSync(join(dir, 'from-env'))).toBe(false);
   });
@@ -54,7 +54,7 @@ describe('warden command line', () => {
   it('an unwritable data dir is a clear error, not a stack trace', () => {
     const dir = tempDir('cli');
     writeFileSync(join(dir, 'file'), '');
-    const r = warden(['--data-dir', join(dir, 'file', 'sub'), 'audit', 'list']);
+    const r = warden(['--data-dir', join(dir, 'file', 'sub'), 'killswitch', 'off']);
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/data dir .* is not writable/);
     expect(r.stderr).not.toMatch(/at .*\.js:\d+/);
@@ -70,9 +70,9 @@ describe('warden command line', () => {
 
   it('migrations are safe to run twice', () => {
     const dir = tempDir('cli');
-    expect(warden(['tokens', 'list'], dataDirEnv(dir)).status).toBe(0);
-    expect(warden(['tokens', 'list'], dataDirEnv(dir)).status).toBe(0);
-    expect(warden(['audit', 'verify'], dataDirEnv(dir)).stdout).toBe('ok: 0 entries\n');
+    expect(warden(['killswitch', 'off'], dataDirEnv(dir)).status).toBe(0);
+    expect(warden(['killswitch', 'off'], dataDirEnv(dir)).status).toBe(0);
+    expect(warden(['audit', 'verify'], dataDirEnv(dir)).stdout).toBe('ok: 2 entries\n');
   });
 });
 
@@ -203,7 +203,7 @@ describe('warden approvals and audit from the command line', () => {
   it('audit list --limit shows the newest entries oldest first', async () => {
     const { env } = await heldCall();
     const r = warden(['audit', 'list', '--limit', '1'], env);
-    expect(r.stdout).toMatch(/^1 .* local .*restart_container .*local\/db .*pending .*approve/);
+    expect(r.stdout).toMatch(/^SEQ +TIME +PRINCIPAL +TOOL +TARGET +PHASE +DECISION +RESULT\n1 .* local .*restart_container .*local\/db .*pending .*approve/);
     expect(warden(['audit', 'list', '--limit', 'x'], env).status).toBe(2);
   });
 });

@@ -128,7 +128,7 @@ describe('neither command creates a database', () => {
     const env = { ...dataDirEnv(dir), DOCKER_HOST: `unix://${join(dir, 'no-docker.sock')}` };
     const status = warden(['status'], env, dir);
     expect(status.status).toBe(1);
-    expect(status.stderr).toMatch(/^warden: no database at .*\/data\/warden\.db yet: warden has not run with this data dir/m);
+    expect(status.stderr).toMatch(/^warden: no database at .*\/data\/warden\.db: warden has not run with the data dir .*\/data \(set by WARDEN_DATA_DIR\)/m);
     const doctor = warden(['doctor', '--timeout', '2'], env, dir);
     expect(doctor.stdout).toMatch(/^warn\s+database\s+no database at .*warden\.db yet: warden creates it at its first start$/m);
     expect(doctor.stdout).toMatch(/^ok\s+data dir\s+.* is a writable directory$/m);
@@ -228,7 +228,7 @@ describe('warden doctor on a broken setup', () => {
     writeFileSync(join(dir, 'warden.yaml'), 'loop:\n  enabeld: false\n');
     const r = warden(['doctor', '--timeout', '2'], { ...dataDirEnv(dir), DOCKER_HOST: `unix://${join(dir, 'no-docker.sock')}` }, dir);
     expect(r.status).toBe(1);
-    expect(r.stdout).toMatch(/^FAIL\s+config\s+config .*warden\.yaml: unknown key "loop\.enabeld" \(the checks below use the defaults and the environment\)$/m);
+    expect(r.stdout).toMatch(/^FAIL\s+config\s+config .*warden\.yaml: unknown key "loop\.enabeld"; did you mean "enabled"\? \(the checks below use the defaults and the environment\)$/m);
     expect(r.stdout).toMatch(/^ok\s+disk\s+/m);
     expect(r.stdout).toMatch(/^warn\s+data dir\s+.*\/data does not exist yet/m);
   });
@@ -266,6 +266,7 @@ describe('warden doctor with a real sshd and dockerd', () => {
     const r = warden(['doctor'], env, dir);
     expect(r.status, r.stdout + r.stderr).toBe(0);
     const lines = r.stdout.trim().split('\n').slice(1, -1);
+    expect(lines.shift()).toMatch(/^RESULT\s+CHECK\s+DETAIL$/);
     expect(lines.filter((l) => !/^(ok|warn) /.test(l))).toEqual([]);
     for (const name of ['config', 'data dir', 'data modes', 'database', 'policy', 'inventory', 'docker local', 'docker box', 'ssh box', 'model', 'webhook 0', 'safe mode', 'breakers']) {
       expect(r.stdout).toMatch(new RegExp(`^ok\\s+${name}\\s`, 'm'));

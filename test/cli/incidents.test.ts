@@ -34,9 +34,10 @@ describe('warden incidents', () => {
     const r = warden(['incidents', 'list'], env);
     expect(r.status).toBe(0);
     const lines = r.stdout.trimEnd().split('\n');
-    expect(lines).toHaveLength(2);
-    expect(lines[0]).toMatch(new RegExp(`^${db}\\s+open\\s+critical\\s+\\S+ \\S+\\s+local/db\\s+2x\\s+db exited with code 137$`));
-    expect(lines[1]).toMatch(new RegExp(`^${web}\\s+resolved\\s+warning\\s+.*local/web-1\\s+1x\\s+web-1 exited with code 1$`));
+    expect(lines).toHaveLength(3);
+    expect(lines.shift()).toMatch(/^ID\s+STATUS\s+SEVERITY\s+OPENED\s+TARGET\s+ALERTS\s+TITLE$/);
+    expect(lines[0]).toMatch(new RegExp(`^${db}\\s+open\\s+critical\\s+\\S+ \\S+\\s+local/db\\s+2\\s+db exited with code 137$`));
+    expect(lines[1]).toMatch(new RegExp(`^${web}\\s+resolved\\s+warning\\s+.*local/web-1\\s+1\\s+web-1 exited with code 1$`));
   });
 
   it('filters by status and limit, and prints JSON with --json', () => {
@@ -55,7 +56,7 @@ describe('warden incidents', () => {
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(new RegExp(`^${web}  resolved  warning  local/web-1\\n`));
     expect(r.stdout).toMatch(/resolution:\s+restarted web-1; healthy for 15 s/);
-    expect(r.stdout).toMatch(/timeline:\n\s+\S+ \S+\s+alert\s+generic firing: web-1 exited with code 1\n\s+\S+ \S+\s+model\s+Claude suggested a restart\n\s+\S+ \S+\s+status\s+open -> resolved/);
+    expect(r.stdout).toMatch(/timeline:\n\s+TIME\s+KIND\s+SUMMARY\n\s+\S+ \S+\s+alert\s+generic firing: web-1 exited with code 1\n\s+\S+ \S+\s+model\s+Claude suggested a restart\n\s+\S+ \S+\s+status\s+open -> resolved/);
     const json = JSON.parse(warden(['incidents', 'show', web, '--json'], env).stdout) as { incident: { id: string }; timeline: Array<{ kind: string }> };
     expect(json.incident.id).toBe(web);
     expect(json.timeline.map((e) => e.kind)).toEqual(['alert', 'model', 'status']);

@@ -58,7 +58,7 @@ describe('what a command loads', () => {
     const mods = loaded(log);
     expect(mods.has('commander')).toBe(true);
     expect(mods.has('dist/commands/audit.js')).toBe(true);
-    const below = ['zod', 'yaml', 'pino', 'better-sqlite3', '@modelcontextprotocol/server', 'dist/config.js', 'dist/compose.js', 'dist/tools/catalog.js', ...ON_USE];
+    const below = ['zod', 'yaml', 'pino', 'better-sqlite3', 'p-retry', '@modelcontextprotocol/server', 'dist/config.js', 'dist/compose.js', 'dist/tools/catalog.js', 'dist/store/changes.js', 'dist/commands/data-dir.js', ...ON_USE];
     expect(below.filter((m) => mods.has(m))).toEqual([]);
   });
 

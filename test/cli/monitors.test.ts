@@ -50,8 +50,9 @@ describe('warden monitors', () => {
     new MonitorStateStore(db).replace([row({}), row({ id: 'host:local:disk:/srv', kind: 'threshold', subject: 'local', state: 'firing', value: 83.5, detail: 'disk /srv: 83.5%' })]);
     db.close();
     const text = warden(['monitors', 'status'], w.env);
-    expect(text.stdout).toMatch(/^host:local:disk:\/srv\s+firing\s+since 2026-11-29 10:00:00\s+83\.5\s+disk \/srv: 83\.5%$/m);
-    expect(text.stdout).toMatch(/^service:web\s+down\s+since 2026-11-29 10:00:00\s+-\s+http:\/\/127\.0\.0\.1:8080\/health: connection refused/m);
+    expect(text.stdout).toMatch(/^ID\s+STATE\s+SINCE\s+VALUE\s+DETAIL$/m);
+    expect(text.stdout).toMatch(/^host:local:disk:\/srv\s+firing\s+2026-11-29 10:00:00\s+83\.5\s+disk \/srv: 83\.5%$/m);
+    expect(text.stdout).toMatch(/^service:web\s+down\s+2026-11-29 10:00:00\s+-\s+http:\/\/127\.0\.0\.1:8080\/health: connection refused/m);
     const json = JSON.parse(warden(['monitors', 'status', '--json'], w.env).stdout) as MonitorStateRow[];
     expect(json.map((r) => `${r.id}=${r.state}`)).toEqual(['host:local:disk:/srv=firing', 'service:web=down']);
   });

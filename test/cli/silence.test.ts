@@ -37,7 +37,7 @@ describe('warden silence', () => {
     expect(w.list()).toEqual([expect.objectContaining({ id: s.id, status: 'active', reason: 'deploy', createdBy: 'alice' })]);
 
     const text = warden(['silence', 'list'], w.env);
-    expect(text.stdout).toMatch(new RegExp(`^${s.id}  active  until ${s.endsAt}  by alice  \\{target=~"\\(\\?:\\.\\*/\\)\\?web-\\[\\^/\\]\\*", service="web"\\}  deploy$`, 'm'));
+    expect(text.stdout).toMatch(new RegExp(`^${s.id}  active  ${s.endsAt}  alice  \\{target=~"\\(\\?:\\.\\*/\\)\\?web-\\[\\^/\\]\\*", service="web"\\}  deploy$`, 'm'));
 
     const removed = warden(['silence', 'remove', s.id, '--by', 'bob'], w.env);
     expect(removed.status, removed.stderr).toBe(0);
@@ -62,6 +62,8 @@ describe('warden silence', () => {
 
   it('refuses to remove a silence that is not active, exit 1', () => {
     const w = world();
+    // Against a data dir without a database it fails naming the path (test/cli/first-day.test.ts).
+    expect(warden(['killswitch', 'off'], w.env).status).toBe(0);
     const r = warden(['silence', 'remove', 'sil_nope'], w.env);
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/no active silence sil_nope/);

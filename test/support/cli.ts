@@ -2,7 +2,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { waitFor, type Started } from './processes.js';
+import { tempDir, waitFor, type Started } from './processes.js';
 
 export const CLI = resolve(import.meta.dirname, '../../dist/cli.js');
 
@@ -12,12 +12,16 @@ export interface CliResult {
   stderr: string;
 }
 
+/** The default data dir is the XDG data home: a test that names none must not write into the user's. */
+let dataHome: string | undefined;
+
 export function warden(args: string[], env: NodeJS.ProcessEnv = {}, cwd?: string): CliResult {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build (npm test does)`);
+  dataHome ??= tempDir('xdg-data');
   const r = spawnSync(process.execPath, [CLI, ...args], {
     encoding: 'utf8',
     cwd,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, WARDEN_LOG_LEVEL: 'warn', ...env },
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, XDG_DATA_HOME: dataHome, WARDEN_LOG_LEVEL: 'warn', ...env },
     timeout: 30_000,
   });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
