@@ -191,7 +191,8 @@ export function createRuntime(config: Config, log: Logger = createLogger(config.
   return {
     config, log, db, audit, approvals, inventory, changes, safeMode, breakers, healthStates, outbox,
     decider: new ApprovalDecider(approvals, audit, notifier), policy, killSwitch, adapters, notifier, metrics, guard,
-    // readOnly: the role, not the tool list, refuses writes, so the model still sees every tool.
+    // readOnly: the readonly role refuses writes, and its tools/list offers none: the model sees
+    // the read tools (and run_runbook, whose read runbooks run); a write it names anyway is denied and audited.
     // The MCP client is loaded with the loop's first incident: stdio and the CLI commands never need it.
     connectLoopClient: async (incidentId, opts = {}) => (await import('./server/in-process-client.js'))
       .connectInProcess(guard, { principal: LOOP_PRINCIPAL, role: opts.readOnly ? 'readonly' : 'operator', transport: 'loop', incidentId }),

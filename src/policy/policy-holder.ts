@@ -1,7 +1,7 @@
 // The policy in force, kept live: the file is polled (a rename-and-replace by an editor is seen
 // too) and a changed file is compiled and swapped in within about a second. An invalid new file
 // keeps the last good policy and says so loudly: the log, /healthz and a metric.
-import { unwatchFile, watchFile, type Stats } from 'node:fs';
+import { statSync, unwatchFile, watchFile, type Stats } from 'node:fs';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Policy } from './policy-file.js';
@@ -28,13 +28,28 @@ export interface PolicyHolderOptions {
   onReload?: (r: PolicyReload) => void;
 }
 
+/** What watchFile compares, for a first look of our own. */
+function fileSignature(path: string | undefined): string {
+  try {
+    const st = path === undefined ? undefined : statSync(path, { throwIfNoEntry: false });
+    return st ? `${st.mtimeMs}:${st.size}:${st.ino}` : 'absent';
+  } catch (err) {
+    // From a timer: a throw would end the process. Unreadable now counts as changed; reload() says why.
+    return `unreadable: ${errorMessage(err)}`;
+  }
+}
+
 export class PolicyHolder {
   private policy: Policy;
   private failure: string | undefined;
   private watching = false;
+  private firstLook: NodeJS.Timeout | undefined;
+  /** The file as it was just before the first load: what the policy in force was read from at the latest. */
+  private readonly loadedSignature: string;
   private readonly changeListeners = new Set<(policy: Policy) => void>();
 
   constructor(private readonly opts: PolicyHolderOptions) {
+    this.loadedSignature = fileSignature(opts.path);
     try {
       this.policy = opts.load();
     } catch (err) {
@@ -53,6 +68,11 @@ export class PolicyHolder {
   onChange(listener: (policy: Policy) => void): () => void {
     this.changeListeners.add(listener);
     return () => this.changeListeners.delete(listener);
+  }
+
+  /** How many listeners onChange holds: one per live long-lived MCP server, so a leak shows here. */
+  get changeListenerCount(): number {
+    return this.changeListeners.size;
   }
 
   /** Why the file on disk is not the policy in force, when it is not. */
@@ -96,9 +116,17 @@ export class PolicyHolder {
       if (cur.mtimeMs !== prev.mtimeMs || cur.size !== prev.size || cur.ino !== prev.ino) this.reload();
     });
     w.unref?.();
+    // watchFile compares against its own first stat, taken a moment from now: a file replaced
+    // between the load and then would never be seen. A reload that finds the same policy is silent.
+    const path = this.opts.path;
+    this.firstLook = setTimeout(() => {
+      if (this.watching && fileSignature(path) !== this.loadedSignature) this.reload();
+    }, this.opts.pollMs ?? 500);
+    this.firstLook.unref();
   }
 
   close(): void {
+    clearTimeout(this.firstLook);
     if (this.opts.path && this.watching) unwatchFile(this.opts.path);
     this.watching = false;
   }

@@ -15,7 +15,7 @@ import type { Logger } from '../log.js';
 import type { Caller } from '../policy/call.js';
 import type { Guard } from '../policy/guard.js';
 import type { Principal } from './auth.js';
-import { createMcpServer, type McpServerOptions } from './mcp-server.js';
+import { announceChanges, createMcpServer, type McpServerOptions } from './mcp-server.js';
 import { jsonError } from './responses.js';
 import { SessionRegistry } from './sessions.js';
 
@@ -92,8 +92,11 @@ export function createMcpHttp(guard: Guard, log: Logger, opts: McpHttpOptions): 
     }
     if (sessions.full) return jsonError(503, 'unavailable', 'too many open MCP sessions; retry later', { 'retry-after': '30' });
     const caller: Caller = { principal: who.principal, role: who.role, transport: 'http' };
-    const server = createMcpServer(guard, () => ({ ...caller }), { elicitApprovals: false, ...(opts.policyChanges ? { policyChanges: opts.policyChanges } : {}) });
-    const transport = await sessions.open(who.bindKey, server);
+    const changes = opts.policyChanges;
+    const server = createMcpServer(guard, () => ({ ...caller }), { elicitApprovals: false, listChanged: changes !== undefined });
+    // Told of reloads only once it is a session: an initialize the transport refuses (406, 400)
+    // never becomes one, nothing closes its server, and a listener would keep it for good.
+    const transport = await sessions.open(who.bindKey, server, changes && (() => announceChanges(server, changes)));
     return transport.handleRequest(request, { parsedBody: body, authInfo });
   }
 

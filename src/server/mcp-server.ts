@@ -36,11 +36,19 @@ export interface McpServerOptions {
   /** Ask a human present in the client before storing an approval request (stdio only). */
   elicitApprovals: boolean;
   /**
-   * Where a reloaded policy is heard of, for a server that outlives a request (stdio, a 2025-11-25
-   * HTTP session): its client is sent notifications/tools/list_changed, since what it may call
-   * can have changed. Per-request servers are not told: their next tools/list is picked afresh.
+   * Where a reloaded policy is heard of, for a server that outlives a request: its client is sent
+   * notifications/tools/list_changed, since what it may call can have changed. The listener is
+   * added here, with the server, so only an owner that closes every server it builds may pass it
+   * (serveStdio does, a probe it discards too). Per-request servers are not told: their next
+   * tools/list is picked afresh.
    */
   policyChanges?: Pick<PolicyHolder, 'onChange'>;
+  /**
+   * Advertise tools.listChanged and leave the listener to the owner, which calls announceChanges()
+   * once it keeps the server: a 2025-11-25 HTTP session exists only after its initialize was
+   * accepted, and a server whose initialize was refused is never closed by anyone.
+   */
+  listChanged?: boolean;
 }
 
 function clientCapabilities(server: Server, ctx: ServerContext): ClientCapabilities | undefined {
@@ -69,8 +77,8 @@ function humanAnswer(ctx: ServerContext): 'accept' | 'decline' | 'cancel' | unde
   return (r.content as { approve?: unknown } | undefined)?.approve === true ? 'accept' : 'decline';
 }
 
-/** Sends tools/list_changed on each policy change until the server closes. */
-function announceChanges(server: Server, changes: Pick<PolicyHolder, 'onChange'>): void {
+/** Sends tools/list_changed on each policy change until the server closes; only for a server that will be closed. */
+export function announceChanges(server: Server, changes: Pick<PolicyHolder, 'onChange'>): void {
   const stop = changes.onChange(() => {
     // Not connected yet, or gone: nothing to tell, and a failed send must not reach the reload.
     server.sendToolListChanged().catch(() => undefined);
@@ -83,10 +91,10 @@ function announceChanges(server: Server, changes: Pick<PolicyHolder, 'onChange'>
 }
 
 export function createMcpServer(guard: Guard, callerFor: CallerFor, opts: McpServerOptions): Server {
-  const tools = opts.policyChanges ? { listChanged: true } : {};
+  const tools = opts.policyChanges || opts.listChanged ? { listChanged: true } : {};
   const server = new Server(SERVER_INFO, { capabilities: { tools, prompts: {}, resources: {} }, instructions: INSTRUCTIONS });
   registerPrompts(server);
-  registerResources(server, guard.inventory, guard.policy());
+  registerResources(server, guard.inventory, () => guard.policy());
   if (opts.policyChanges) announceChanges(server, opts.policyChanges);
 
   // Only what this caller may ever call; the guard still decides (and audits) a call of any other.

@@ -22,7 +22,8 @@ function policySummary(policy: Policy) {
   };
 }
 
-export function registerResources(server: Server, inventory: InventoryReader, policy: Policy): void {
+/** `policy` is asked on every read: a long-lived session must see a reloaded policy, as its tools/list does. */
+export function registerResources(server: Server, inventory: InventoryReader, policy: () => Policy): void {
   server.setRequestHandler('resources/list', async () => ({
     resources: [
       { uri: SERVICES, name: 'services', title: 'Inventory: services', description: 'Every service warden knows: host, container, owner, tier, dependencies.', mimeType: 'application/json' },
@@ -37,7 +38,7 @@ export function registerResources(server: Server, inventory: InventoryReader, po
   server.setRequestHandler('resources/read', async (req) => {
     const { uri } = req.params;
     if (uri === SERVICES) return json(uri, inventory.services());
-    if (uri === POLICY) return json(uri, policySummary(policy));
+    if (uri === POLICY) return json(uri, policySummary(policy()));
     if (uri.startsWith(`${SERVICES}/`)) {
       const service = inventory.service(decodeURIComponent(uri.slice(SERVICES.length + 1)));
       if (service) return json(uri, service);

@@ -182,19 +182,22 @@ export class SessionRegistry {
 
   /**
    * A transport for a new session; it joins the registry once the SDK has initialised it (the
-   * initialize request succeeded) and leaves it when the client deletes it or it is closed.
+   * initialize request succeeded) and leaves it when the client deletes it or it is closed;
+   * `onJoined` runs then, and only then: whatever it starts, the session's close must end.
    */
-  async open(bindKey: string, server: Server): Promise<WebStandardStreamableHTTPServerTransport> {
-    const own = [...this.sessions.values()].filter((s) => s.bindKey === bindKey);
-    if (own.length >= this.opts.maxPerToken) {
-      await this.close(own.reduce((a, b) => (a.lastSeenMs <= b.lastSeenMs ? a : b)));
-    }
+  async open(bindKey: string, server: Server, onJoined?: () => void): Promise<WebStandardStreamableHTTPServerTransport> {
     const events = new BoundedEventStore(MAX_EVENTS_PER_SESSION, this.budget);
     const transport: WebStandardStreamableHTTPServerTransport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
       eventStore: events,
-      onsessioninitialized: (id) => {
+      onsessioninitialized: async (id) => {
+        // Only a session that exists displaces one: a refused initialize must not close a live session of its token.
+        const own = [...this.sessions.values()].filter((s) => s.bindKey === bindKey);
+        const oldest = own.length >= this.opts.maxPerToken ? own.reduce((a, b) => (a.lastSeenMs <= b.lastSeenMs ? a : b)) : undefined;
         this.sessions.set(id, { id, bindKey, transport, server, events, lastSeenMs: Date.now() });
+        onJoined?.();
+        // A close that fails has still forgotten the session; it must not fail this initialize.
+        if (oldest) await this.close(oldest).catch(() => undefined);
       },
       onsessionclosed: (id) => this.forget(id),
     });

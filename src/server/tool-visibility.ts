@@ -4,7 +4,7 @@
 // still decides every call, listed or not, so a hidden tool called anyway is refused and audited.
 import type { Policy } from '../policy/policy-file.js';
 import type { Role } from '../shared/roles.js';
-import { RISKS, type Decision, type Risk } from '../shared/tiers.js';
+import { RISKS, stricter, type Decision, type Risk } from '../shared/tiers.js';
 import type { AnyToolSpec } from '../tools/spec.js';
 
 export interface ToolView {
@@ -28,28 +28,53 @@ function anyTarget(policy: Policy, index: number): boolean {
 }
 
 /**
- * Every decision the rules and defaults can give this caller's calls of `spec`, whatever the
- * target: first match wins, so a rule that matches every such call ends the walk, and one that
- * matches only some targets adds its decision and lets the walk go on. Limits are left out: they
- * only ever tighten a decision, after some number of calls. Mirrors decide()'s order.
+ * The limits that tighten every call of this caller's `spec`: `max: 0` is reached before the first
+ * call, whatever the target or window. A limit with a higher max lets its first calls through as
+ * decided, so it never settles what a caller may call at all.
  */
-export function reachableDecisions(policy: Policy, who: { principal: string; role: Role }, spec: AnyToolSpec): Set<Decision> {
+function everyCallLimits(policy: Policy, who: { principal: string }, spec: AnyToolSpec): Decision[] {
+  return policy.limits.filter((l) => l.max === 0 && l.selects(spec.name, spec.effect) && l.principal(who.principal)).map((l) => l.then);
+}
+
+/**
+ * Every decision the rules and defaults can give this caller's calls of `spec` at `risk`, whatever
+ * the target: first match wins, so a rule that matches every such call ends the walk, and one that
+ * matches only some targets adds its decision and lets the walk go on. Mirrors decide()'s order.
+ */
+function ruleDecisions(policy: Policy, who: { principal: string; role: Role }, spec: AnyToolSpec, risk: Risk): Set<Decision> {
   const out = new Set<Decision>();
+  for (const [i, rule] of policy.rules.entries()) {
+    if (!rule.principal(who.principal) || !rule.role(who.role) || !rule.tool(spec.name) || !rule.risk(risk)) continue;
+    out.add(rule.decision);
+    if (anyTarget(policy, i)) return out;
+  }
+  out.add(policy.defaults[risk]);
+  return out;
+}
+
+/** What a call can come to: refused, run (or dry-run) at once or after a notice, or held for a human. */
+export type Outcome = 'denied' | 'runs' | 'held';
+
+/**
+ * Every outcome this caller's calls of `spec` can have under `policy`, as decide() reaches them:
+ * the role first, then the rules and defaults, then the limits that apply to every call, and a
+ * dry-run policy runs nothing that acts (a tier above read, or a declared effect), so it holds none
+ * of those for approval; reads are not dry-run and are held as decided.
+ */
+export function reachableOutcomes(policy: Policy, who: { principal: string; role: Role }, spec: AnyToolSpec): Set<Outcome> {
+  const out = new Set<Outcome>();
+  const limits = everyCallLimits(policy, who, spec);
   for (const risk of possibleRisks(spec)) {
     if (who.role === 'alerts' || (who.role === 'readonly' && risk !== 'read')) {
-      out.add('deny');
+      out.add('denied');
       continue;
     }
-    let settled = false;
-    for (const [i, rule] of policy.rules.entries()) {
-      if (!rule.principal(who.principal) || !rule.role(who.role) || !rule.tool(spec.name) || !rule.risk(risk)) continue;
-      out.add(rule.decision);
-      if (anyTarget(policy, i)) {
-        settled = true;
-        break;
-      }
+    const acts = risk !== 'read' || spec.effect !== undefined;
+    for (const ruled of ruleDecisions(policy, who, spec, risk)) {
+      const decision = limits.reduce(stricter, ruled);
+      if (decision === 'deny') out.add('denied');
+      else out.add(decision === 'approve' && !(policy.dryRun && acts) ? 'held' : 'runs');
     }
-    if (!settled) out.add(policy.defaults[risk]);
   }
   return out;
 }
@@ -58,11 +83,9 @@ export function reachableDecisions(policy: Policy, who: { principal: string; rol
 export function visibleTools(policy: Policy, who: { principal: string; role: Role }, catalog: readonly AnyToolSpec[]): ToolView[] {
   const views: ToolView[] = [];
   for (const spec of catalog) {
-    const reachable = reachableDecisions(policy, who, spec);
-    const runs = [...reachable].filter((d) => d !== 'deny');
-    if (runs.length === 0) continue;
-    // A dry-run policy holds nothing: its calls are decided and audited, never run.
-    views.push({ name: spec.name, alwaysApproval: !policy.dryRun && runs.every((d) => d === 'approve') });
+    const outcomes = reachableOutcomes(policy, who, spec);
+    if (!outcomes.has('runs') && !outcomes.has('held')) continue;
+    views.push({ name: spec.name, alwaysApproval: !outcomes.has('runs') });
   }
   return views;
 }

@@ -68,6 +68,9 @@ describe('buildSystemPrompt', () => {
     const p = buildSystemPrompt(INCIDENT, {}, 'investigate');
     expect(p).toMatch(/already restored the service.*read tools only.*Change nothing/s);
     expect(p).not.toContain('Your job: restore the service');
+    // Its listing has no write tool: rules about writes would contradict "change nothing".
+    expect(p).not.toMatch(/smallest fix|approval_required|before any write/);
+    expect(p).toMatch(/Untrusted data/);
     expect(openingMessage(INCIDENT, 'investigate')).toMatch(/find the cause without changing anything/);
   });
 

@@ -69,6 +69,16 @@ describe('2025-11-25 sessions', () => {
     expect(full.headers.get('retry-after')).toBe('30');
   });
 
+  it('closes no session of a token for an initialize that was refused: only a session that exists displaces one', async () => {
+    const g = await gateway.custom({ daemon: { maxSessionsPerToken: 1 } });
+    const alice = g.token('alice', 'operator');
+    const id = (await request(g.url, '/mcp', { body: INITIALIZE, token: alice })).headers.get('mcp-session-id')!;
+    for (let i = 0; i < 3; i += 1) expect((await request(g.url, '/mcp', { body: INITIALIZE, token: alice, headers: { accept: 'application/json' } })).status).toBe(406);
+    const ping = await request(g.url, '/mcp', { body: { jsonrpc: '2.0', id: 9, method: 'ping' }, token: alice, headers: { 'mcp-session-id': id, 'mcp-protocol-version': '2025-11-25' } });
+    expect(ping.status).toBe(200);
+    expect(g.daemon.gateway.mcp.sessions.size).toBe(1);
+  });
+
   it('replays a tool result on a new stream from Last-Event-ID, as a client whose stream broke resumes', async () => {
     const g = await gateway();
     const token = g.token('alice', 'operator');

@@ -1,6 +1,8 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { writeFileSync } from 'node:fs';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Runtime } from '../../src/server/runtime.js';
 import { fakeAdapters } from '../support/fake-docker.js';
+import { loadInventoryInto, writeInventory } from '../support/inventory.js';
 import { linkClient, testRuntime, type Linked } from '../support/warden.js';
 
 const open: Array<Linked | Runtime> = [];
@@ -50,6 +52,27 @@ describe('resources', () => {
     const r = await client.readResource({ uri: 'warden://policy' });
     const policy = JSON.parse((r.contents[0] as { text: string }).text);
     expect(policy).toMatchObject({ killSwitch: true, rules: [{ name: 'no-db', decision: 'deny' }] });
+  });
+
+  it('serves the reloaded policy to a connection opened before the reload', async () => {
+    const rt = testRuntime({ adapters: fakeAdapters(), policy: '{}' });
+    const linked = await linkClient(rt);
+    open.push(rt, linked);
+    const before = rt.policy.current().hash;
+    writeFileSync(rt.config.policyPath!, 'rules: [{ name: no-stops, tool: stop_container, decision: deny }]\n');
+    await vi.waitFor(() => expect(rt.policy.current().hash).not.toBe(before), { timeout: 10_000, interval: 50 });
+    const r = await linked.client.readResource({ uri: 'warden://policy' });
+    expect(JSON.parse((r.contents[0] as { text: string }).text).rules).toEqual([expect.objectContaining({ name: 'no-stops' })]);
+  });
+
+  it('serves the inventory as it is now to a connection opened before a load', async () => {
+    const rt = testRuntime({ adapters: fakeAdapters() });
+    const linked = await linkClient(rt);
+    open.push(rt, linked);
+    const read = async () => JSON.parse(((await linked.client.readResource({ uri: 'warden://inventory/services' })).contents[0] as { text: string }).text) as Array<{ name: string }>;
+    expect(await read()).toEqual([]);
+    loadInventoryInto(rt.config.dataDir, writeInventory({ 'services.yaml': 'services:\n  - { name: db, host: local, container: db }\n' }));
+    expect((await read()).map((s) => s.name)).toEqual(['db']);
   });
 
   it('answers not found for an unknown service', async () => {

@@ -10,7 +10,8 @@ import type { Runtime } from '../../src/server/runtime.js';
 import { REQUIRES_USER_INTERACTION } from '../../src/server/tool-list.js';
 import { CATALOG } from '../../src/tools/catalog.js';
 import { fakeAdapters } from '../support/fake-docker.js';
-import { connectHttp, useGateways, type ClientMode } from '../support/http-gateway.js';
+import { listingFor } from '../../src/server/caller-listing.js';
+import { INITIALIZE, connectHttp, request, useGateways, type ClientMode } from '../support/http-gateway.js';
 import { testRuntime } from '../support/warden.js';
 
 const gateway = useGateways();
@@ -30,7 +31,8 @@ async function stdioClient(rt: Runtime, caller: Omit<Caller, 'human'>, mode: Cli
   const client = new Client({ name: 'warden-test', version: '1' }, { listChanged, ...(mode === '2026-07-28' ? { versionNegotiation: { mode: 'auto' as const } } : {}) });
   await client.connect(clientSide);
   open.push(async () => { await client.close(); await handle.close(); });
-  return { client, changes: () => changes, names: async () => (await client.listTools()).tools.map((t) => t.name) };
+  const close = async () => { await client.close(); await handle.close(); };
+  return { client, close, changes: () => changes, names: async () => (await client.listTools()).tools.map((t) => t.name) };
 }
 
 function runtime(policy?: string): Runtime {
@@ -125,5 +127,103 @@ describe('tools/list over stdio', () => {
     const rt = runtime();
     const local = await stdioClient(rt, { principal: 'local', role: 'operator', transport: 'stdio' });
     expect(local.client.getServerCapabilities()?.tools).toEqual({ listChanged: true });
+  });
+});
+
+describe('tools/list_changed listeners: one per live long-lived server, none for a server nobody keeps', () => {
+  it('keeps none for a 2025-11-25 initialize the transport refused', async () => {
+    const g = await gateway.custom({ adapters: fakeAdapters(), policy: '{}' });
+    const token = g.token('viewer', 'readonly');
+    const before = g.rt.policy.changeListenerCount;
+    for (let i = 0; i < 20; i += 1) {
+      // Accept without text/event-stream: 406. Two initializes in one batch: 400.
+      expect((await request(g.url, '/mcp', { token, body: INITIALIZE, headers: { accept: 'application/json' } })).status).toBe(406);
+      expect((await request(g.url, '/mcp', { token, body: [INITIALIZE, { ...INITIALIZE, id: 2 }] })).status).toBe(400);
+    }
+    expect(g.rt.policy.changeListenerCount).toBe(before);
+    expect(g.daemon.gateway.mcp.sessions.size).toBe(0);
+  });
+
+  it('keeps one per session, and drops it when the client deletes the session', async () => {
+    const g = await gateway.custom({ adapters: fakeAdapters(), policy: '{}' });
+    const before = g.rt.policy.changeListenerCount;
+    const c = await connectHttp(g.url, g.token('ops', 'operator'));
+    expect(g.rt.policy.changeListenerCount).toBe(before + 1);
+    await c.close();
+    await vi.waitFor(() => expect(g.rt.policy.changeListenerCount).toBe(before), { timeout: 5_000, interval: 20 });
+  });
+
+  it('drops the listener of a session closed to make room for its token, or for being idle', async () => {
+    const g = await gateway.custom({ adapters: fakeAdapters(), policy: '{}', daemon: { maxSessionsPerToken: 1 } });
+    const before = g.rt.policy.changeListenerCount;
+    const token = g.token('ops', 'operator');
+    for (let i = 0; i < 3; i += 1) expect((await request(g.url, '/mcp', { token, body: INITIALIZE })).status).toBe(200);
+    expect(g.rt.policy.changeListenerCount).toBe(before + 1);
+    expect(await g.daemon.gateway.mcp.sessions.closeIdle(Date.now() + 24 * 3_600_000)).toBe(1);
+    expect(g.rt.policy.changeListenerCount).toBe(before);
+  });
+
+  it('keeps none for 2026-07-28 requests, each served by a server of its own', async () => {
+    const g = await gateway.custom({ adapters: fakeAdapters(), policy: '{}' });
+    const before = g.rt.policy.changeListenerCount;
+    const c = await connectHttp(g.url, g.token('ops', 'operator'), '2026-07-28');
+    for (let i = 0; i < 5; i += 1) await c.client.listTools();
+    expect(g.rt.policy.changeListenerCount).toBe(before);
+    await c.close();
+  });
+
+  it('drops the listener of a closed stdio connection', async () => {
+    const rt = runtime('{}');
+    const c = await stdioClient(rt, { principal: 'local', role: 'operator', transport: 'stdio' });
+    expect(rt.policy.changeListenerCount).toBe(1);
+    await c.close();
+    expect(rt.policy.changeListenerCount).toBe(0);
+  });
+});
+
+describe('listing across reloads, callers and policies', () => {
+  const ALICE = { principal: 'alice', role: 'operator' as const, transport: 'stdio' as const };
+
+  it('keeps the listing, and says nothing, when the policy file is replaced by a broken one', async () => {
+    const rt = runtime('rules: [{ principal: alice, tool: stop_container, decision: deny }]\n');
+    const c = await stdioClient(rt, ALICE);
+    const before = await c.names();
+    expect(before).not.toContain('stop_container');
+    expect(before).toContain('start_container');
+    writeFileSync(rt.config.policyPath!, 'rules: [{ principal: alice, tool: no_such_tool_x, decision: allow }\n');
+    await vi.waitFor(() => expect(rt.policy.lastError()).toBeDefined(), { timeout: 10_000, interval: 50 });
+    expect(await c.names()).toEqual(before);
+    expect(c.changes()).toBe(0);
+  });
+
+  it('never serves one principal the listing of another, past the cache bound', () => {
+    const rt = runtime('rules: [{ principal: "p-1*", tool: stop_container, decision: deny }]\n');
+    const has = (principal: string) => listingFor(rt.guard, { principal, role: 'operator' }).some((t) => t.name === 'stop_container');
+    for (let i = 0; i < 600; i += 1) expect(has(`p-${i}`)).toBe(!`p-${i}`.startsWith('p-1'));
+    expect(has('p-1')).toBe(false);
+    expect(has('p-2')).toBe(true);
+  });
+
+  it('marks a read tool held for approval in a dry-run policy, as the gate holds it (reads are not dry-run)', async () => {
+    const rt = runtime('dryRun: true\nrules: [{ name: ask-list, tool: list_containers, decision: approve }]\n');
+    const c = await stdioClient(rt, ALICE);
+    const r = await c.client.callTool({ name: 'list_containers', arguments: {} });
+    expect(r._meta?.['warden/failure']).toMatchObject({ kind: 'approval_required', rule: 'ask-list' });
+    const listed = (await c.client.listTools()).tools;
+    expect(listed.find((t) => t.name === 'list_containers')?._meta?.[REQUIRES_USER_INTERACTION]).toBe(true);
+    // A write is dry-run instead: it runs as a plan at once, so nothing marks it.
+    expect(listed.find((t) => t.name === 'stop_container')?._meta?.[REQUIRES_USER_INTERACTION]).toBeUndefined();
+  });
+
+  it('marks a tool a max-0 approve limit holds, and hides one a max-0 deny limit refuses, as the gate decides them', async () => {
+    const rt = runtime('limits: [{ name: always-ask, tool: restart_container, max: 0, then: approve }, { name: never, tool: start_container, max: 0 }]\n');
+    const c = await stdioClient(rt, ALICE);
+    const held = await c.client.callTool({ name: 'restart_container', arguments: { container: 'web-1' } });
+    expect(held._meta?.['warden/failure']).toMatchObject({ kind: 'approval_required', rule: 'always-ask' });
+    const refused = await c.client.callTool({ name: 'start_container', arguments: { container: 'web-1' } });
+    expect(refused._meta?.['warden/failure']).toMatchObject({ kind: 'denied', rule: 'never' });
+    const listed = (await c.client.listTools()).tools;
+    expect(listed.find((t) => t.name === 'restart_container')?._meta?.[REQUIRES_USER_INTERACTION]).toBe(true);
+    expect(listed.map((t) => t.name)).not.toContain('start_container');
   });
 });
