@@ -6,6 +6,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { InputError, errorMessage } from '../errors.js';
 import { describeIssues } from '../validation.js';
+import { PrincipalPattern, principalGlobs } from './principal-glob.js';
 import { canonicalJson, sha256 } from '../store/canonical.js';
 import { didYouMean } from '../shared/did-you-mean.js';
 import { EFFECTS, type Effect } from '../shared/effects.js';
@@ -17,7 +18,7 @@ const oneOrMany = <T extends z.ZodType>(item: T) => z.union([item, z.array(item)
 
 const Rule = z.strictObject({
   name: z.string().min(1).optional(),
-  principal: oneOrMany(z.string().min(1)).optional().describe('glob(s) on the principal name'),
+  principal: oneOrMany(PrincipalPattern).optional().describe('pattern(s) on the principal name: * is any characters, / included'),
   role: oneOrMany(z.enum(ROLES)).optional(),
   tool: oneOrMany(z.string().min(1)).optional().describe('glob(s) on the tool name'),
   risk: oneOrMany(z.enum(RISKS)).optional(),
@@ -40,10 +41,11 @@ const Limit = z.strictObject({
   name: z.string().min(1).optional(),
   tool: oneOrMany(z.string().min(1)).optional().describe('glob(s) on the tool name'),
   effect: oneOrMany(z.enum(EFFECTS)).optional().describe('the kind of side effect: every tool that declares it'),
-  principal: oneOrMany(z.string().min(1)).optional(),
+  principal: oneOrMany(PrincipalPattern).optional(),
   per: z.enum(['target', 'principal', 'overall']).default('target'),
   max: z.number().int().nonnegative(),
-  windowMinutes: z.number().positive().default(10),
+  // At most a year: the window's start is an ISO time the audit is searched from.
+  windowMinutes: z.number().positive().max(366 * 24 * 60).default(10),
   then: z.enum(['notify', 'approve', 'deny']).default('deny'),
   reason: z.string().optional(),
 }).refine((l) => l.tool !== undefined || l.effect !== undefined, { message: 'a limit needs tool or effect (or both)', path: ['tool'] });
@@ -147,7 +149,7 @@ export function compilePolicy(file: PolicyFile, source: string, defaults: Record
       name: r.name ?? `rules[${i}]`,
       decision: r.decision,
       reason: r.reason,
-      principal: globs(r.principal),
+      principal: principalGlobs(r.principal),
       role: among(r.role),
       tool: globs(r.tool),
       risk: among(r.risk),
@@ -164,7 +166,7 @@ export function compilePolicy(file: PolicyFile, source: string, defaults: Record
       selects: selector(l.tool, l.effect),
       tools: l.tool === undefined ? [] : [l.tool].flat(),
       effects: l.effect === undefined ? [] : [l.effect].flat(),
-      principal: globs(l.principal),
+      principal: principalGlobs(l.principal),
       per: l.per,
       max: l.max,
       windowMs: l.windowMinutes * 60_000,

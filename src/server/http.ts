@@ -91,7 +91,11 @@ export function createGateway(rt: Runtime, opts: GatewayOptions): Gateway {
   void oauth?.warm();
   /** A refused OAuth token on /mcp: 401 or 403 with the challenge of the MCP spec; 503 while the issuer's keys are out of reach. */
   const refuseOAuth = (c: Context<Env>, gate: OAuthGate, checked: Exclude<OAuthCheck, { ok: true }>): Response => {
-    if (checked.status === 503) return jsonError(503, 'unavailable', checked.reason, { 'retry-after': '5' });
+    if (checked.status === 503) {
+      // Audited like a 401 (a flood groups into about one entry a minute): an outage, and who knocked during it, show in the audit.
+      refusals.record({ route: routeOf(c.req.path), method: c.req.method, status: 503, principal: ANONYMOUS, remote: c.env?.incoming?.socket.remoteAddress ?? 'unknown', reason: checked.reason });
+      return jsonError(503, 'unavailable', checked.reason, { 'retry-after': '5' });
+    }
     if (checked.status === 403) {
       return refuse(c, 403, checked.reason, checked.principal, { 'www-authenticate': gate.challenge({ kind: 'insufficient_scope', description: checked.reason }) });
     }

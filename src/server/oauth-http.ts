@@ -5,7 +5,7 @@ import { issuerKeys } from '../adapters/oauth-keys.js';
 import type { Logger } from '../log.js';
 import { bearerToken } from './auth.js';
 import { createOAuthVerifier, type OAuthCheck } from './oauth.js';
-import { PRM_PATH, resourceMetadataUrl, type OAuthConfig } from './oauth-config.js';
+import { PRM_PATH, resourceMetadataUrl, resourcePathSuffix, scopeMismatches, type OAuthConfig } from './oauth-config.js';
 import { json } from './responses.js';
 import { TOKEN_PREFIX } from '../store/tokens.js';
 
@@ -20,7 +20,7 @@ export interface OAuthGate {
   check(authorization: string | undefined): Promise<OAuthCheck>;
   /** The WWW-Authenticate value for a 401 or 403 on /mcp. */
   challenge(c: Challenge): string;
-  /** Paths the metadata document is served at: the root form and the path-suffixed forms. */
+  /** Paths the metadata document is served at: the resource's own (RFC 9728 3.1), and the root form MCP clients fall back to. */
   metadataPaths: string[];
   metadata(): Response;
   /** Looks the issuer's keys up now, so a misconfiguration shows in the log at start rather than at the first call. */
@@ -37,16 +37,19 @@ export function createOAuthGate(cfg: OAuthConfig, log: Logger): OAuthGate {
   const verifier = createOAuthVerifier(cfg, keys);
   const metadataUrl = resourceMetadataUrl(cfg.resource);
   const scope = cfg.scopesSupported?.length ? `, scope="${quotable(cfg.scopesSupported.join(' '), 2_000)}"` : '';
-  const suffix = new URL(cfg.resource).pathname.replace(/\/+$/, '');
-  const metadataPaths = [...new Set([PRM_PATH, `${PRM_PATH}/mcp`, ...(suffix ? [`${PRM_PATH}${suffix}`] : [])])];
+  // RFC 9728 3.3: a client drops a document whose resource is not the one it derived the URL from,
+  // so no path is served for any other resource path (not /mcp behind a proxy that renames it).
+  const metadataPaths = [...new Set([PRM_PATH, `${PRM_PATH}${resourcePathSuffix(cfg.resource)}`])];
+  // No resource_signing_alg_values_supported: it names the algs warden would sign its responses
+  // with (RFC 9728 section 2), and it signs none.
   const document = {
     resource: cfg.resource,
     authorization_servers: [cfg.issuer],
     ...(cfg.scopesSupported ? { scopes_supported: cfg.scopesSupported } : {}),
     bearer_methods_supported: ['header'],
-    resource_signing_alg_values_supported: cfg.algorithms,
     resource_name: 'warden',
   };
+  for (const mismatch of scopeMismatches(cfg)) log.warn({ issuer: cfg.issuer }, `oauth: ${mismatch}`);
   let lastKeysWarningMs = 0;
 
   return {

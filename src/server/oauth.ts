@@ -6,7 +6,7 @@ import { KeysUnavailable, type IssuerKeys } from '../adapters/oauth-keys.js';
 import type { Role } from '../shared/roles.js';
 import { sha256 } from '../store/canonical.js';
 import type { Principal } from './auth.js';
-import type { OAuthConfig, RoleRule } from './oauth-config.js';
+import type { ClaimPath, OAuthConfig, RoleRule } from './oauth-config.js';
 
 /** Prefix of every OAuth caller's principal: it cannot collide with a warden token's, nor with `loop` or `warden`. */
 export const OAUTH_PRINCIPAL_PREFIX = 'oauth:';
@@ -24,18 +24,28 @@ export type OAuthCheck =
 export const MAX_TOKEN_CHARS = 8_192;
 const JWS_COMPACT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 /** RFC 9068 names at+jwt; many issuers still write JWT. Media types compare without case. */
-const TYPS = new Set(['at+jwt', 'application/at+jwt', 'jwt']);
+const AT_TYPS = new Set(['at+jwt', 'application/at+jwt']);
+const TYPS = new Set([...AT_TYPS, 'jwt']);
+/**
+ * Claims only an OpenID ID token carries (OIDC Core 3.1.3.6, 3.3.2.11, FAPI s_hash): an ID token
+ * is for the client, never a bearer for an API. `nonce` is not among them: older Keycloak
+ * releases put it in access tokens too.
+ */
+const ID_TOKEN_CLAIMS = ['at_hash', 'c_hash', 's_hash'];
 /** A principal is written to the audit and shown in lists: printable ASCII (no bidi or zero-width tricks), no spaces, bounded. */
 const PRINCIPAL_VALUE = /^[\x21-\x7E]{1,128}$/;
 
 const refuse = (reason: string): OAuthCheck => ({ ok: false, status: 401, reason });
 
-/** A claim by exact name first (namespaced claims such as https://x/groups hold dots), else a dotted path. */
-function claimOf(payload: JWTPayload, name: string): unknown {
-  if (Object.hasOwn(payload, name)) return payload[name];
+/**
+ * A claim by its exact name (namespaced claims such as https://x.example/groups hold dots), or down
+ * an explicit path of names. Never both: a name read either way could be met by a nested value
+ * that someone else controls (a user-editable profile attribute) when the top-level claim is absent.
+ */
+function claimOf(payload: JWTPayload, claim: ClaimPath): unknown {
   let at: unknown = payload;
-  for (const part of name.split('.')) {
-    if (typeof at !== 'object' || at === null || !Object.hasOwn(at, part)) return undefined;
+  for (const part of [claim].flat()) {
+    if (typeof at !== 'object' || at === null || Array.isArray(at) || !Object.hasOwn(at, part)) return undefined;
     at = (at as Record<string, unknown>)[part];
   }
   return at;
@@ -98,7 +108,8 @@ export function createOAuthVerifier(cfg: OAuthConfig, keys: IssuerKeys): OAuthVe
       if (typeof header.alg !== 'string' || !(cfg.algorithms as readonly string[]).includes(header.alg)) {
         return refuse(`token alg not accepted (accepted: ${cfg.algorithms.join(', ')})`);
       }
-      if (typeof header.typ !== 'string' || !TYPS.has(header.typ.toLowerCase())) return refuse('token typ is not at+jwt or JWT');
+      const typs = cfg.requireAtJwt ? AT_TYPS : TYPS;
+      if (typeof header.typ !== 'string' || !typs.has(header.typ.toLowerCase())) return refuse(cfg.requireAtJwt ? 'token typ is not at+jwt' : 'token typ is not at+jwt or JWT');
       let payload: JWTPayload;
       try {
         ({ payload } = await jwtVerify(token, keys.getKey, {
@@ -108,6 +119,7 @@ export function createOAuthVerifier(cfg: OAuthConfig, keys: IssuerKeys): OAuthVe
         if (err instanceof KeysUnavailable) return { ok: false, status: 503, reason: 'the authorization server\'s signing keys cannot be fetched now; retry shortly' };
         return refuse(reasonOf(err, cfg));
       }
+      if (ID_TOKEN_CLAIMS.some((c) => Object.hasOwn(payload, c))) return refuse('an OpenID ID token, not an access token (at_hash, c_hash or s_hash)');
       const named = claimOf(payload, cfg.principalClaim);
       if (typeof named !== 'string' || !PRINCIPAL_VALUE.test(named)) return refuse(`token has no usable ${cfg.principalClaim} claim`);
       const principal = `${OAUTH_PRINCIPAL_PREFIX}${named}`;

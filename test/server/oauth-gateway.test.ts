@@ -25,9 +25,9 @@ interface World {
 }
 
 /** An authorization server, and a gateway whose server.oauth trusts it, at a port known before it starts. */
-async function world(opts: { extra?: string[]; server?: Partial<ServerConfig> } = {}): Promise<World> {
+async function world(opts: { extra?: string[]; server?: Partial<ServerConfig>; resourceOf?: (port: number) => string } = {}): Promise<World> {
   const port = await freePort();
-  const resource = `http://127.0.0.1:${port}/mcp`;
+  const resource = opts.resourceOf?.(port) ?? `http://127.0.0.1:${port}/mcp`;
   const as = await startAuthServer({ clients: CLIENTS, resources: { [resource]: {}, [OTHER_API]: {} } });
   started.push(as);
   const g = await gateway.custom({ config: oauthConfigYaml(as.issuer, resource, opts.extra), server: { port, ...opts.server } });
@@ -80,22 +80,33 @@ describe('OAuth on /mcp', () => {
     expect(decisions.some(([p]) => p === 'oauth:sre-bot')).toBe(true);
   });
 
-  it('serves the protected resource metadata (RFC 9728) at the root and the path-suffixed well-known URL', async () => {
+  it('serves the protected resource metadata (RFC 9728) at the root and the path-suffixed well-known URL, without resource_signing_alg_values_supported', async () => {
     const w = await world();
+    // No resource_signing_alg_values_supported: it names algs warden would sign its responses with, and it signs none.
     const expected = {
       resource: w.resource,
       authorization_servers: [w.as.issuer],
       scopes_supported: ['warden:read', 'warden:operator', 'warden:admin'],
       bearer_methods_supported: ['header'],
-      resource_signing_alg_values_supported: expect.arrayContaining(['ES256', 'RS256', 'EdDSA']),
       resource_name: 'warden',
     };
     for (const path of ['/.well-known/oauth-protected-resource', '/.well-known/oauth-protected-resource/mcp']) {
       const res = await request(w.g.url, path);
       expect([res.status, res.headers.get('content-type')]).toEqual([200, 'application/json']);
       expect(res.json()).toEqual(expected);
-      expect(JSON.stringify(res.json().resource_signing_alg_values_supported)).not.toMatch(/HS|none/);
     }
+  });
+
+  it('serves the path-suffixed metadata only at the resource\'s own path (RFC 9728 3.3: a client drops a document for another resource)', async () => {
+    const w = await world({ resourceOf: (port) => `http://127.0.0.1:${port}/ops/mcp` });
+    const status = async (path: string) => (await request(w.g.url, path)).status;
+    expect(await status('/.well-known/oauth-protected-resource/ops/mcp')).toBe(200);
+    expect((await request(w.g.url, '/.well-known/oauth-protected-resource/ops/mcp')).json().resource).toBe(w.resource);
+    for (const other of ['/mcp', '/ops/mcp/', '/OPS/mcp', '/ops', '/ops/mcp/x']) expect([other, await status(`/.well-known/oauth-protected-resource${other}`)]).toEqual([other, 404]);
+  });
+
+  it('refuses to start with a resource no client could send back (a trailing slash), naming server.oauth.resource', async () => {
+    await expect(world({ resourceOf: (port) => `http://127.0.0.1:${port}/mcp/` })).rejects.toThrow(/server\.oauth\.resource: no trailing slash/);
   });
 
   it('has no metadata document when server.oauth is not set (404), and /mcp challenges as before', async () => {
@@ -157,7 +168,8 @@ describe('an issuer whose JWKS endpoint hangs', () => {
     await new Promise<void>((r) => hung.listen(0, '127.0.0.1', () => r()));
     started.push({ close: () => new Promise<void>((r) => { hung.closeAllConnections(); hung.close(() => r()); }) });
     const jwksUri = `http://127.0.0.1:${(hung.address() as { port: number }).port}/jwks`;
-    const w = await world({ extra: [`jwksUri: ${jwksUri}`, 'fetchTimeoutMs: 1500'] });
+    // Long enough that the fetch warden starts at start-up is still in flight when the OAuth call joins it, even on a loaded machine.
+    const w = await world({ extra: [`jwksUri: ${jwksUri}`, 'fetchTimeoutMs: 3000'] });
     const token = await w.as.token('ops-bot', w.resource, 'warden:operator');
     const order: string[] = [];
     const oauthCall = request(w.g.url, '/mcp', { token, body: INITIALIZE }).then((r) => {
@@ -172,5 +184,9 @@ describe('an issuer whose JWKS endpoint hangs', () => {
     expect(order).toEqual(['warden token', 'oauth']);
     expect([res.status, res.headers.get('retry-after')]).toEqual([503, '5']);
     expect(res.json().reason).toMatch(/signing keys cannot be fetched/);
+    // Audited like a 401: an outage, and who knocked during it, show in the audit; the token does not.
+    const refused = w.g.rt.audit.list().filter((e) => e.tool === 'http.auth');
+    expect(refused.map((e) => [e.principal, JSON.parse(e.args).status, e.result])).toEqual([['anonymous', 503, res.json().reason]]);
+    expect(JSON.stringify(w.g.rt.audit.list())).not.toContain(token.split('.')[2]);
   });
 });

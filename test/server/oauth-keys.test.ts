@@ -1,25 +1,20 @@
-// The issuer's keys and the server.oauth config, against a key server of our own on loopback:
-// rotation (a new kid is fetched, a retired one refused), unknown kids cannot make warden hammer
-// the issuer, discovery follows RFC 8414 and refuses metadata naming another issuer, and a config
-// typo fails naming the field.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+// The issuer's keys, against a key server of our own on loopback: rotation (a new kid is fetched,
+// a retired one refused); neither unknown kids nor a failing or hanging key server can make warden
+// hammer the issuer; discovery follows RFC 8414 as the MCP SDK does, refuses metadata naming
+// another issuer or an http:// key set off loopback, and reads no answer past its cap.
 import { createServer, type Server } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
 import { issuerKeys, metadataUrls } from '../../src/adapters/oauth-keys.js';
-import { ConfigFile, loadConfig } from '../../src/config.js';
 import { createOAuthVerifier } from '../../src/server/oauth.js';
 import { OAuthConfig, resourceMetadataUrl } from '../../src/server/oauth-config.js';
-import { describeIssues } from '../../src/validation.js';
 
 const servers: Server[] = [];
 afterEach(async () => {
   for (const s of servers.splice(0)) await new Promise<void>((r) => { s.closeAllConnections(); s.close(() => r()); });
 });
 
-/** A tiny authorization server: whatever `routes` answers, counted per path. */
+/** A tiny authorization server: whatever `routes` answers (a number is a bare status; 'huge' streams 1 MiB), counted per path. */
 async function keyServer(routes: (path: string, base: string) => unknown): Promise<{ base: string; hits: Map<string, number> }> {
   const hits = new Map<string, number>();
   let base = '';
@@ -27,7 +22,15 @@ async function keyServer(routes: (path: string, base: string) => unknown): Promi
     hits.set(req.url!, (hits.get(req.url!) ?? 0) + 1);
     const body = routes(req.url!, base);
     if (body === 'hang') return;
+    if (body === 'huge') {
+      // Chunked, no content-length: the cap must hold while reading, not only on a declared length.
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('{"keys":[{"pad":"');
+      for (let i = 0; i < 64; i += 1) res.write('x'.repeat(16_384));
+      return void res.end('"}]}');
+    }
     if (body === undefined) res.writeHead(404).end();
+    else if (typeof body === 'number') res.writeHead(body).end();
     else res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
   });
   servers.push(server);
@@ -118,40 +121,88 @@ describe('signing keys', () => {
   });
 });
 
-describe('server.oauth config', () => {
-  const base = { issuer: 'https://as.example', resource: RESOURCE, roles: [{ scope: 'warden:operator', role: 'operator' }] };
-  const issues = (oauth: unknown): string[] => {
-    const parsed = ConfigFile.safeParse({ server: { oauth } });
-    return parsed.success ? [] : describeIssues(parsed.error, '', ConfigFile);
-  };
-
-  it('takes the minimal config and fills the defaults', () => {
-    expect(issues(base)).toEqual([]);
-    expect(OAuthConfig.parse(base)).toMatchObject({ principalClaim: 'sub', clockSkewSeconds: 60, fetchTimeoutMs: 5_000 });
+describe('discovery', () => {
+  it('refuses a discovered jwks_uri over plain http off loopback, as the config refuses the same URL as jwksUri', async () => {
+    const srv = await keyServer((path, base) => (path === '/.well-known/oauth-authorization-server' ? { issuer: base, jwks_uri: 'http://keys.example/jwks' } : undefined));
+    expect(await issuerKeys({ issuer: srv.base, timeoutMs: 1_000 }).warm()).toMatch(/jwks_uri http:\/\/keys.example\/jwks refused: expected an https:\/\/ URL/);
+    expect(() => config('https://as.example', { jwksUri: 'http://keys.example/jwks' })).toThrow(/https/);
   });
 
-  it('refuses a typo in the config file as warden starts, naming the field and the likely one', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'warden-oauth-config-'));
-    try {
-      writeFileSync(join(dir, 'warden.yaml'), 'server:\n  oauth:\n    issuer: https://as.example\n    resource: https://w.example/mcp\n    roles: [{ scope: a, role: operator }]\n    principalClaimm: email\n');
-      expect(() => loadConfig({}, { WARDEN_CONFIG: join(dir, 'warden.yaml') }, dir)).toThrow(/unknown key "server.oauth.principalClaimm"; did you mean "principalClaim"\?/);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+  it.each([400, 401, 403, 405, 410])('falls through to the OpenID configuration when the RFC 8414 URL answers %i, as the MCP SDK does', async (status) => {
+    const a = await signingKey('a');
+    const srv = await keyServer((path, base) => {
+      if (path === '/.well-known/oauth-authorization-server') return status;
+      if (path === '/.well-known/openid-configuration') return { issuer: base, jwks_uri: `${base}/keys` };
+      if (path === '/keys') return { keys: [a.jwk] };
+      return undefined;
+    });
+    const verifier = createOAuthVerifier(config(srv.base), issuerKeys({ issuer: srv.base, timeoutMs: 1_000 }));
+    expect(await verifier.check(await mint(srv.base, a))).toMatchObject({ ok: true });
   });
 
-  it.each([
-    [{ ...base, issuerr: 'x' }, /unknown key "server.oauth.issuerr"/],
-    [{ ...base, roles: [{ scope: 'warden:operator', role: 'operator', claim: 'groups', value: 'sre' }] }, /server.oauth.roles\[0\]: give either scope, or claim and value/],
-    [{ ...base, roles: [{ claim: 'groups', role: 'admin' }] }, /server.oauth.roles\[0\]: a claim rule needs both claim and value/],
-    [{ ...base, roles: [{ scope: 'x', role: 'root' }] }, /server.oauth.roles\[0\].role/],
-    [{ ...base, roles: [] }, /server.oauth.roles/],
-    [{ ...base, algorithms: ['HS256'] }, /server.oauth.algorithms\[0\]/],
-    [{ ...base, algorithms: ['none'] }, /server.oauth.algorithms\[0\]/],
-    [{ ...base, issuer: 'http://as.example' }, /server.oauth.issuer: expected an https:\/\/ URL/],
-    [{ ...base, resource: 'https://warden.example/mcp#x' }, /server.oauth.resource: no fragment/],
-    [{ ...base, clockSkewSeconds: 3_600 }, /server.oauth.clockSkewSeconds/],
-  ])('refuses %j, naming the field', (oauth, message) => {
-    expect(issues(oauth).join('\n')).toMatch(message);
+  it('stops at a 5xx from the RFC 8414 URL (the server is failing, not telling us to look elsewhere): 503', async () => {
+    const srv = await keyServer((path, base) => (path === '/.well-known/oauth-authorization-server' ? 502 : { issuer: base, jwks_uri: `${base}/keys` }));
+    const keys = issuerKeys({ issuer: srv.base, timeoutMs: 1_000 });
+    expect(await keys.warm()).toMatch(/oauth-authorization-server answered 502/);
+    expect(srv.hits.has('/.well-known/openid-configuration')).toBe(false);
+  });
+
+  it('reads no metadata past 256 KiB, even without a content-length', async () => {
+    const srv = await keyServer((path) => (path === '/.well-known/oauth-authorization-server' ? 'huge' : undefined));
+    expect(await issuerKeys({ issuer: srv.base, timeoutMs: 2_000 }).warm()).toMatch(/answer over 262144 bytes/);
+  });
+});
+
+describe('a key server that fails', () => {
+  it('does not fetch the key set once per request while it answers 500: one fetch, then 503 at once for 10 s', async () => {
+    const srv = await keyServer((path) => (path === '/jwks' ? 500 : undefined));
+    const cfg = config(srv.base, { jwksUri: `${srv.base}/jwks` });
+    const verifier = createOAuthVerifier(cfg, issuerKeys({ issuer: cfg.issuer, jwksUri: cfg.jwksUri, timeoutMs: 1_000 }));
+    const attacker = await signingKey('whatever');
+    for (let i = 0; i < 20; i += 1) expect(await verifier.check(await mint(srv.base, attacker))).toMatchObject({ ok: false, status: 503 });
+    expect(srv.hits.get('/jwks')).toBe(1);
+  });
+
+  it('shares one fetch of a hanging key set among the callers waiting on it', async () => {
+    const srv = await keyServer((path) => (path === '/jwks' ? 'hang' : undefined));
+    const cfg = config(srv.base, { jwksUri: `${srv.base}/jwks` });
+    const verifier = createOAuthVerifier(cfg, issuerKeys({ issuer: cfg.issuer, jwksUri: cfg.jwksUri, timeoutMs: 400 }));
+    const a = await signingKey('a');
+    const tokens = await Promise.all(Array.from({ length: 20 }, () => mint(srv.base, a)));
+    const results = await Promise.all(tokens.map((t) => verifier.check(t)));
+    expect(results.every((r) => !r.ok && r.status === 503)).toBe(true);
+    expect(srv.hits.get('/jwks')).toBe(1);
+  });
+
+  it('tries again once the back-off has passed, and recovers when the key server does', async () => {
+    const a = await signingKey('a');
+    let up = false;
+    const srv = await keyServer((path) => (path === '/jwks' ? (up ? { keys: [a.jwk] } : 500) : undefined));
+    const cfg = config(srv.base, { jwksUri: `${srv.base}/jwks` });
+    const verifier = createOAuthVerifier(cfg, issuerKeys({ issuer: cfg.issuer, jwksUri: cfg.jwksUri, timeoutMs: 1_000, retryAfterMs: 200 }));
+    expect(await verifier.check(await mint(srv.base, a))).toMatchObject({ status: 503 });
+    up = true;
+    expect(await verifier.check(await mint(srv.base, a))).toMatchObject({ status: 503 });
+    await new Promise((r) => setTimeout(r, 250));
+    expect(await verifier.check(await mint(srv.base, a))).toMatchObject({ ok: true });
+    expect(srv.hits.get('/jwks')).toBe(2);
+  });
+
+  it('keeps verifying known keys from the cached set while unknown kids meet a failing key server', async () => {
+    const a = await signingKey('a');
+    let up = true;
+    const srv = await keyServer((path) => (path === '/jwks' ? (up ? { keys: [a.jwk] } : 500) : undefined));
+    const cfg = config(srv.base, { jwksUri: `${srv.base}/jwks` });
+    const verifier = createOAuthVerifier(cfg, issuerKeys({ issuer: cfg.issuer, jwksUri: cfg.jwksUri, timeoutMs: 1_000, cooldownMs: 0 }));
+    expect(await verifier.check(await mint(srv.base, a))).toMatchObject({ ok: true });
+    up = false;
+    for (let i = 0; i < 5; i += 1) expect(await verifier.check(await mint(srv.base, await signingKey(`stranger-${i}`)))).toMatchObject({ ok: false, status: 503 });
+    expect(await verifier.check(await mint(srv.base, a))).toMatchObject({ ok: true });
+    expect(srv.hits.get('/jwks')).toBe(2);
+  });
+
+  it('reads no key set past 256 KiB', async () => {
+    const srv = await keyServer((path) => (path === '/jwks' ? 'huge' : undefined));
+    expect(await issuerKeys({ issuer: srv.base, jwksUri: `${srv.base}/jwks`, timeoutMs: 2_000 }).warm()).toMatch(/answer over 262144 bytes/);
   });
 });

@@ -2,15 +2,15 @@
 // MCP authorization spec, audited like a refused warden token and never written down itself.
 // Where the real authorization server would not issue the bad token, it is minted with its own key,
 // after a control token minted the same way is shown to pass: each refusal is for the one thing changed.
-import { request as httpRequest } from 'node:http';
-import { generateKeyPair, SignJWT, type CryptoKey, type JWTPayload } from 'jose';
+import { createServer, request as httpRequest, type Server } from 'node:http';
+import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWTPayload } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
 import { INITIALIZE, request, useGateways, type TestGateway } from '../support/http-gateway.js';
 import { CLIENTS, oauthConfigYaml, startAuthServer, type TestAuthServer } from '../support/oauth-provider.js';
 import { freePort } from '../support/ports.js';
 
 const gateway = useGateways();
-const started: TestAuthServer[] = [];
+const started: { close(): Promise<void> }[] = [];
 afterEach(async () => {
   for (const s of started.splice(0)) await s.close();
 });
@@ -25,12 +25,12 @@ interface World {
   mint(claims?: JWTPayload, header?: Record<string, unknown>, key?: CryptoKey): Promise<string>;
 }
 
-async function world(): Promise<World> {
+async function world(extra: string[] = []): Promise<World> {
   const port = await freePort();
   const resource = `http://127.0.0.1:${port}/mcp`;
   const as = await startAuthServer({ clients: CLIENTS, resources: { [resource]: {}, [OTHER_API]: {} } });
   started.push(as);
-  const g = await gateway.custom({ config: oauthConfigYaml(as.issuer, resource), server: { port } });
+  const g = await gateway.custom({ config: oauthConfigYaml(as.issuer, resource, extra), server: { port } });
   const now = Math.floor(Date.now() / 1000);
   // Claims given override the control token's (SignJWT's setters would override them instead).
   const mint: World['mint'] = (claims = {}, header = {}, key = as.signingKey.privateKey) =>
@@ -122,6 +122,69 @@ describe('refused OAuth tokens', () => {
     const noExp = await new SignJWT({ scope: 'warden:operator' }).setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', kid: as.signingKey.kid })
       .setIssuer(as.issuer).setAudience(resource).setSubject('ops-bot').sign(as.signingKey.privateKey);
     await expectRefused(w, noExp, 401, /claim exp/);
+  });
+
+  it('refuses an aud that differs from resource by a trailing slash, case or port, and takes resource among other auds', async () => {
+    const w = await world();
+    const u = new URL(w.resource);
+    for (const aud of [`${w.resource}/`, w.resource.replace('/mcp', '/MCP'), `http://127.0.0.1:${Number(u.port) + 1}/mcp`, [`${w.resource}/`, OTHER_API]]) {
+      await expectRefused(w, await w.mint({ aud }), 401, /\(aud\)/);
+    }
+    expect((await post(w.g, await w.mint({ aud: [OTHER_API, w.resource] }))).status).toBe(200);
+  });
+
+  it('refuses a crit header it does not understand, and a header alg other than the published key\'s', async () => {
+    const w = await world();
+    // jose will not sign an unknown crit, so these are signed by hand (ES256: raw r||s over header.payload).
+    const byHand = async (extraHeader: Record<string, unknown>): Promise<string> => {
+      const input = `${b64({ alg: 'ES256', typ: 'at+jwt', kid: w.as.signingKey.kid, ...extraHeader })}.${b64({ iss: w.as.issuer, aud: w.resource, sub: 'ops-bot', exp: Math.floor(Date.now() / 1000) + 300, scope: 'warden:operator' })}`;
+      const sig = await crypto.subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, w.as.signingKey.privateKey, new TextEncoder().encode(input));
+      return `${input}.${Buffer.from(sig).toString('base64url')}`;
+    };
+    expect((await post(w.g, await byHand({}))).status).toBe(200);
+    await expectRefused(w, await byHand({ crit: ['exp-policy'], 'exp-policy': 'ignore' }), 401, /^malformed token$/);
+    // An ES384 header against the issuer's ES256 key (published with alg ES256): no key matches.
+    const { privateKey } = await generateKeyPair('ES384');
+    await expectRefused(w, await w.mint({}, { alg: 'ES384' }, privateKey), 401, /kid unknown/);
+  });
+
+  it('fetches nothing for a token that names its own key (embedded jwk, jku, x5u): kid unknown, the named URL never asked', async () => {
+    const w = await world();
+    let asked = 0;
+    const evil: Server = createServer((_req, res) => { asked += 1; res.writeHead(404).end(); });
+    await new Promise<void>((r) => evil.listen(0, '127.0.0.1', () => r()));
+    started.push({ close: () => new Promise<void>((r) => { evil.closeAllConnections(); evil.close(() => r()); }) });
+    const base = `http://127.0.0.1:${(evil.address() as { port: number }).port}`;
+    const { privateKey, publicKey } = await generateKeyPair('ES256');
+    const jwk = { ...(await exportJWK(publicKey)), kid: 'attacker', alg: 'ES256' };
+    await expectRefused(w, await w.mint({}, { kid: 'attacker', jwk, jku: `${base}/jwks`, x5u: `${base}/cert` }, privateKey), 401, /kid unknown/);
+    expect(asked).toBe(0);
+  });
+
+  it('refuses an OpenID ID token (at_hash, c_hash or s_hash), and takes a nonce (older Keycloak writes it in access tokens)', async () => {
+    const w = await world();
+    for (const claim of ['at_hash', 'c_hash', 's_hash']) {
+      await expectRefused(w, await w.mint({ [claim]: 'x5GcNZdEmDLzc6bbCnY1Bw' }, { typ: 'JWT' }), 401, /an OpenID ID token, not an access token/);
+    }
+    expect((await post(w.g, await w.mint({ nonce: 'n-0S6_WzA2Mj' }, { typ: 'JWT' }))).status).toBe(200);
+  });
+
+  it('with requireAtJwt, refuses typ JWT (what ID tokens carry) and takes at+jwt', async () => {
+    const w = await world(['requireAtJwt: true']);
+    await expectRefused(w, await w.mint({}, { typ: 'JWT' }), 401, /^token typ is not at\+jwt$/);
+    for (const typ of ['at+jwt', 'application/at+JWT']) expect((await post(w.g, await w.mint({}, { typ }))).status).toBe(200);
+  });
+
+  it('refuses a good OAuth JWT on /approvals, /metrics and /alerts (warden tokens only there), auditing each refusal without the token', async () => {
+    const w = await world();
+    const token = await w.mint({ scope: 'warden:admin' });
+    for (const [path, method] of [['/approvals', 'GET'], ['/metrics', 'GET'], ['/alerts/generic', 'POST']] as const) {
+      const res = await request(w.g.url, path, { token, method, ...(method === 'POST' ? { body: {} } : {}) });
+      expect(res.status, path).toBe(401);
+    }
+    const refused = w.g.rt.audit.list().filter((e) => e.tool === 'http.auth');
+    expect(refused.map((e) => e.target).sort()).toEqual(['/alerts/generic', '/approvals', '/metrics']);
+    expect(JSON.stringify(w.g.rt.audit.list())).not.toContain(token.split('.')[2]);
   });
 
   it('audits refused tokens as anonymous 401s with the reason, and writes no token anywhere in the audit', async () => {
