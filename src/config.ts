@@ -49,7 +49,7 @@ const Server = z.strictObject({
     .describe('per principal, token bucket'),
   maxBodyBytes: z.number().int().positive().max(64 * 1024 * 1024).default(1024 * 1024),
   metricsPublic: z.boolean().default(false).describe('serve /metrics without a token'),
-  sessionIdleMinutes: z.number().positive().default(30).describe('2025-11-25 MCP sessions idle this long are closed'),
+  sessionIdleMinutes: z.number().positive().max(7 * 24 * 60).default(30).describe('2025-11-25 MCP sessions idle this long are closed'),
   sessionReplayMiB: z.number().positive().max(4096).default(32)
     .describe('what the replay buffers of all 2025-11-25 sessions hold together (as JSON); over it, the oldest events of the least recently used sessions go first'),
   oauth: OAuthConfig.optional().describe('/mcp also accepts JWT access tokens from this issuer (docs/oauth.md)'),
@@ -77,12 +77,14 @@ const Breakers = z.strictObject({
 });
 const BREAKER_DEFAULTS = { failures: 5, halfOpenSeconds: 60 };
 
+/** A century: every cutoff stays a four-digit-year ISO time, which the prune queries compare as text. */
+const RETENTION_MAX_DAYS = 36_500;
 /** How long records are kept. The audit is never deleted: its old entries move into signed archive segments. */
 const Retention = z.strictObject({
-  alertsDays: z.number().positive().default(30).describe('alert payloads received'),
-  incidentsDays: z.number().positive().default(90).describe('closed incidents, their timelines and model calls'),
-  outboxDays: z.number().positive().default(7).describe('notifications delivered or given up on'),
-  auditArchiveDays: z.number().min(1).optional().describe('archive audit entries older than this into segment files (off unless set)'),
+  alertsDays: z.number().positive().max(RETENTION_MAX_DAYS).default(30).describe('alert payloads received'),
+  incidentsDays: z.number().positive().max(RETENTION_MAX_DAYS).default(90).describe('closed incidents, their timelines and model calls'),
+  outboxDays: z.number().positive().max(RETENTION_MAX_DAYS).default(7).describe('notifications delivered or given up on'),
+  auditArchiveDays: z.number().min(1).max(RETENTION_MAX_DAYS).optional().describe('archive audit entries older than this into segment files (off unless set)'),
 });
 const RETENTION_DEFAULTS = { alertsDays: 30, incidentsDays: 90, outboxDays: 7 };
 
@@ -107,7 +109,7 @@ export const ConfigFile = z.strictObject({
       readOnly: z.boolean().default(false),
       disabled: z.array(z.string()).default([]),
       enabled: z.array(z.string()).default([]).describe('opt-in tools to list (reboot_host); they are off unless named here'),
-      callTimeoutMs: z.number().int().positive().default(60_000),
+      callTimeoutMs: z.number().int().positive().max(86_400_000).default(60_000).describe('how long one tool call may run, at most a day'),
     })
     .default({ readOnly: false, disabled: [], enabled: [], callTimeoutMs: 60_000 }),
   nginx: z

@@ -6,14 +6,15 @@ import type Docker from 'dockerode';
 import { loadOnUse } from '../shared/load-on-use.js';
 import type tar from 'tar-stream';
 import { ToolFailure, errorMessage } from '../errors.js';
+import type { DockerRequests } from './docker-failure.js';
 import { checkedMode, checkedPath, notRegular, tooLarge, type HostFiles } from './host-files.js';
 
 export interface ArchiveTarget {
   docker: Docker;
   host: string;
   ref: string;
-  /** Translates a dockerode error at `step` into a ToolFailure (the adapter's dockerFailure, knowing `ref`). */
-  fail: (err: unknown, step: string) => ToolFailure;
+  /** A fresh sequence for each read or write (the adapter's, knowing `ref`): only its first request's failure may say nothing reached Docker. */
+  requests: () => DockerRequests;
 }
 
 interface Entry {
@@ -38,8 +39,9 @@ export function containerFiles(t: ArchiveTarget): HostFiles {
     host: t.host,
     async read(path, opts) {
       const p = checkedPath(path, where);
-      const id = await containerId(t, opts.signal);
-      const entry = await archiveEntry(t, id, p, opts.signal, opts.maxBytes);
+      const requests = t.requests();
+      const id = await containerId(t, requests, opts.signal);
+      const entry = await archiveEntry(requests, t, id, p, opts.signal, opts.maxBytes);
       if (!entry) throw new ToolFailure('invalid_input', `no file ${p} ${where}`);
       refuseUnlessFile(entry.header, p, where);
       if (!entry.content) throw tooLarge(p, where, opts.maxBytes);
@@ -50,27 +52,25 @@ export function containerFiles(t: ArchiveTarget): HostFiles {
       const p = checkedPath(path, where);
       const mode = checkedMode(opts.mode, where);
       // The id, not the name: a rename between the two requests cannot switch containers.
-      const id = await containerId(t, opts.signal);
-      const old = await archiveEntry(t, id, p, opts.signal);
+      const requests = t.requests();
+      const id = await containerId(t, requests, opts.signal);
+      const old = await archiveEntry(requests, t, id, p, opts.signal);
       if (old) refuseUnlessFile(old.header, p, where);
       // Docker applies the entry's owner and mode; a new file belongs to root, as `docker cp` would leave it.
       const archive = await oneFileTar({ name: posix.basename(p), mode, uid: old?.header.uid ?? 0, gid: old?.header.gid ?? 0 }, content);
+      const fail = requests.begin(`write ${p}`);
       try {
         await t.docker.getContainer(id).putArchive(archive, { path: posix.dirname(p), noOverwriteDirNonDir: 'true', abortSignal: opts.signal });
       } catch (err) {
         if (missingPath(err)) throw new ToolFailure('invalid_input', `directory ${posix.dirname(p)} does not exist ${where}`, {}, err);
-        throw t.fail(err, `write ${p}`);
+        throw fail(err);
       }
     },
   };
 }
 
-async function containerId(t: ArchiveTarget, signal?: AbortSignal): Promise<string> {
-  try {
-    return (await t.docker.getContainer(t.ref).inspect({ abortSignal: signal })).Id;
-  } catch (err) {
-    throw t.fail(err, 'inspect');
-  }
+async function containerId(t: ArchiveTarget, requests: DockerRequests, signal?: AbortSignal): Promise<string> {
+  return (await requests.send('inspect', () => t.docker.getContainer(t.ref).inspect({ abortSignal: signal }))).Id;
 }
 
 /** Docker answers 404 both for an unknown container and for a missing path; only its words tell them apart. */
@@ -87,18 +87,19 @@ function refuseUnlessFile(h: tar.Headers, path: string, where: string): void {
  * or undefined when the path does not exist. With `maxBytes`, a regular file's bytes come too
  * unless it is larger; either way the rest of the stream is dropped.
  */
-async function archiveEntry(t: ArchiveTarget, id: string, path: string, signal?: AbortSignal, maxBytes?: number): Promise<Entry | undefined> {
+async function archiveEntry(requests: DockerRequests, t: ArchiveTarget, id: string, path: string, signal?: AbortSignal, maxBytes?: number): Promise<Entry | undefined> {
   let archive: Readable;
+  const fail = requests.begin(`read ${path}`);
   try {
     archive = (await t.docker.getContainer(id).getArchive({ path, abortSignal: signal })) as unknown as Readable;
   } catch (err) {
     if (missingPath(err)) return undefined;
-    throw t.fail(err, `read ${path}`);
+    throw fail(err);
   }
   try {
     return await firstEntry(archive, maxBytes);
   } catch (err) {
-    throw t.fail(err, `read ${path}`);
+    throw fail(err);
   }
 }
 

@@ -4,6 +4,7 @@ import type Docker from 'dockerode';
 import { ToolFailure } from '../errors.js';
 import { CappedOutput } from './capped-output.js';
 import type { CommandResult, RunOptions } from './commands.js';
+import type { DockerRequests } from './docker-failure.js';
 import { FrameDecoder } from './docker-logs.js';
 
 /** Exec inspect may still say Running for a moment after the output stream has ended. */
@@ -14,8 +15,11 @@ export interface ExecTarget {
   docker: Docker;
   host: string;
   ref: string;
-  /** Translates a dockerode error at `step` into a ToolFailure (the adapter's dockerFailure). */
-  fail: (err: unknown, step: string) => ToolFailure;
+  /**
+   * This exec's requests (create, start, inspect): only a failure of the create may say nothing
+   * reached Docker; once the create has, the start may have run the program.
+   */
+  requests: DockerRequests;
 }
 
 export async function runExec(t: ExecTarget, argv: readonly string[], opts: RunOptions): Promise<CommandResult> {
@@ -31,6 +35,7 @@ export async function runExec(t: ExecTarget, argv: readonly string[], opts: RunO
     : `${argv[0]} in container ${t.ref} on host ${t.host} was cancelled; it may still be running inside the container`);
   try {
     let exec: Docker.Exec;
+    const failCreate = t.requests.begin('exec create');
     try {
       exec = await t.docker.getContainer(t.ref).exec({
         Cmd: [...argv],
@@ -42,9 +47,10 @@ export async function runExec(t: ExecTarget, argv: readonly string[], opts: RunO
         abortSignal: signal,
       });
     } catch (err) {
-      throw signal.aborted ? stopped() : t.fail(err, 'exec create');
+      throw signal.aborted ? stopped() : failCreate(err);
     }
     const out = new CappedOutput(opts.maxOutputBytes);
+    const failStart = t.requests.begin('exec start');
     try {
       const stream = (await exec.start({ Detach: false, Tty: false, abortSignal: signal })) as AsyncIterable<Buffer>;
       const decoder = new FrameDecoder();
@@ -53,7 +59,7 @@ export async function runExec(t: ExecTarget, argv: readonly string[], opts: RunO
         for (const frame of decoder.push(chunk)) out.push(frame.stream, frame.data);
       }
     } catch (err) {
-      throw signal.aborted ? stopped() : t.fail(err, 'exec start');
+      throw signal.aborted ? stopped() : failStart(err);
     }
     if (signal.aborted) throw stopped();
     return { exitCode: await exitCodeOf(t, exec, signal), stdout: out.text('stdout'), stderr: out.text('stderr'), truncated: out.truncated };
@@ -64,12 +70,7 @@ export async function runExec(t: ExecTarget, argv: readonly string[], opts: RunO
 
 async function exitCodeOf(t: ExecTarget, exec: Docker.Exec, signal: AbortSignal): Promise<number> {
   for (let i = 0; i < EXIT_POLLS; i++) {
-    let info: Docker.ExecInspectInfo;
-    try {
-      info = await exec.inspect({ abortSignal: signal });
-    } catch (err) {
-      throw t.fail(err, 'exec inspect');
-    }
+    const info: Docker.ExecInspectInfo = await t.requests.send('exec inspect', () => exec.inspect({ abortSignal: signal }));
     if (!info.Running && info.ExitCode !== null) return info.ExitCode;
     await new Promise((r) => setTimeout(r, EXIT_POLL_MS));
   }

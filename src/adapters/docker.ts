@@ -1,9 +1,10 @@
-// The Docker boundary: dockerode behind a small interface, and the one place Docker's errors
-// become ToolFailure kinds. Nothing outside src/adapters imports dockerode.
+// The Docker boundary: dockerode behind a small interface; Docker's errors become ToolFailure kinds
+// in docker-failure.ts. Nothing outside src/adapters imports dockerode.
 import { loadOnUse } from '../shared/load-on-use.js';
 import type Docker from 'dockerode';
 import { ToolFailure, errorMessage } from '../errors.js';
 import { redactText } from '../shared/redact.js';
+import { DockerRequests, dockerFailure } from './docker-failure.js';
 import type { CommandResult, RunOptions } from './commands.js';
 import { ContainerListCache, type CacheTimings, type InspectExtras } from './container-list-cache.js';
 import { containerFiles } from './docker-archive.js';
@@ -20,6 +21,7 @@ import type {
 import type { HostFiles } from './host-files.js';
 import { bareName } from '../shared/containers.js';
 
+export { dockerFailure, dockerUnreachable } from './docker-failure.js';
 export type { ContainerDetails } from './docker-view.js';
 export type { ContainerLogs, LogLine, LogsOptions, LogStream, StreamChoice } from './docker-logs.js';
 export type { ImageRow, PruneFilter, StoppedContainer } from './docker-prune.js';
@@ -44,34 +46,6 @@ export function dockerOptions(endpoint: string): Docker.DockerOptions {
     return { ...unset, host: url.hostname, port: Number(url.port || 2375), protocol: url.protocol === 'https:' ? 'https' : 'http' } as Docker.DockerOptions;
   }
   throw new ToolFailure('invalid_input', `unsupported Docker endpoint scheme ${url.protocol}`);
-}
-
-const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOENT', 'EACCES', 'ETIMEDOUT', 'ECONNRESET', 'EHOSTUNREACH', 'EPIPE']);
-/** No connection was made at all, so the request never reached Docker; a reset or a timeout may have. */
-const NEVER_CONNECTED = new Set(['ECONNREFUSED', 'ENOENT', 'EACCES', 'EHOSTUNREACH']);
-
-/** Whether a failure says the endpoint cannot be reached at all (what its circuit breaker counts), not that Docker refused something. */
-export function dockerUnreachable(err: unknown): boolean {
-  if (!(err instanceof ToolFailure) || err.kind !== 'unavailable') return false;
-  const code = (err.cause as { code?: unknown } | undefined)?.code;
-  return typeof code === 'string' && UNREACHABLE.has(code);
-}
-
-/** Translates a dockerode error into a kind the model can act on; the raw error is kept as cause. */
-export function dockerFailure(err: unknown, host: string, step: string, ref?: string): ToolFailure {
-  if (err instanceof ToolFailure) return err;
-  const e = err as { statusCode?: number; code?: string; json?: { message?: string } };
-  const said = redactText(e.json?.message ?? errorMessage(err)).slice(0, 300);
-  if (e.statusCode === 404 && ref) {
-    return new ToolFailure('invalid_input', `no container "${ref}" on host ${host}; list_containers shows the valid names`, {}, err);
-  }
-  if (e.code && UNREACHABLE.has(e.code)) {
-    return new ToolFailure('unavailable', `Docker on host ${host} is unreachable (${e.code}) during ${step}; retry later`, NEVER_CONNECTED.has(e.code) ? { notRun: true } : {}, err);
-  }
-  if (e.statusCode !== undefined) {
-    return new ToolFailure('target_failed', `Docker on host ${host} refused ${step}: ${said}`, {}, err);
-  }
-  return new ToolFailure('unavailable', `Docker on host ${host} failed during ${step}: ${said}`, {}, err);
 }
 
 /** The inspect fields a list row shows. */
@@ -118,7 +92,7 @@ export class DockerodeAdapter implements DockerAdapter {
       if (/multiple/i.test((err as { json?: { message?: string } }).json?.message ?? errorMessage(err))) {
         throw new ToolFailure('invalid_input', `"${ref}" is a prefix of more than one container ID on host ${this.host}; give the name or a longer ID`, {}, err);
       }
-      throw dockerFailure(err, this.host, 'inspect', ref);
+      throw dockerFailure(err, this.host, 'inspect', ref, true);
     }
     return { id: d.Id, name: bareName(d.Name) };
   }
@@ -130,7 +104,7 @@ export class DockerodeAdapter implements DockerAdapter {
     try {
       list = await this.docker.listContainers({ all: opts.all });
     } catch (err) {
-      throw dockerFailure(err, this.host, 'list containers');
+      throw dockerFailure(err, this.host, 'list containers', undefined, true);
     }
     // The list endpoint lacks restart counts and policies, needed so nobody fights Docker's own
     // restarts: inspected once per container, then kept current by Docker's events.
@@ -176,9 +150,11 @@ export class DockerodeAdapter implements DockerAdapter {
   }
 
   async containerLogs(ref: string, opts: LogsOptions): Promise<ContainerLogs> {
+    const requests = new DockerRequests(this.host, ref);
+    // Inspect first: it turns an unknown name into invalid_input, and says whether the log is multiplexed.
+    const d = await requests.send('inspect', () => this.docker.getContainer(ref).inspect());
+    const fail = requests.begin('read logs');
     try {
-      // Inspect first: it turns an unknown name into invalid_input, and says whether the log is multiplexed.
-      const d = await this.docker.getContainer(ref).inspect();
       const stream = opts.stream ?? 'both';
       const response = await this.dialStream({
         // The id, not the name: a rename between the two requests cannot switch containers.
@@ -198,7 +174,7 @@ export class DockerodeAdapter implements DockerAdapter {
       const read = await readLogStream(response, d.Config.Tty, opts.maxReadBytes ?? DEFAULT_MAX_READ_BYTES);
       return { tty: d.Config.Tty, ...read };
     } catch (err) {
-      throw dockerFailure(err, this.host, 'read logs', ref);
+      throw fail(err);
     }
   }
 
@@ -214,7 +190,7 @@ export class DockerodeAdapter implements DockerAdapter {
   }
 
   exec(ref: string, argv: readonly string[], opts: RunOptions): Promise<CommandResult> {
-    return runExec({ docker: this.docker, host: this.host, ref, fail: (err, step) => dockerFailure(err, this.host, step, ref) }, argv, opts);
+    return runExec({ docker: this.docker, host: this.host, ref, requests: new DockerRequests(this.host, ref) }, argv, opts);
   }
 
   async startContainer(ref: string): Promise<void> {
@@ -237,23 +213,27 @@ export class DockerodeAdapter implements DockerAdapter {
       return (await this.docker.getImage(ref).inspect()).Id;
     } catch (err) {
       if ((err as { statusCode?: number }).statusCode === 404) return undefined;
-      throw dockerFailure(err, this.host, `inspect image ${ref}`);
+      throw dockerFailure(err, this.host, `inspect image ${ref}`, undefined, true);
     }
   }
 
   async createFromBlueprint(bp: ContainerBlueprint, name: string, amend?: Amendment): Promise<string> {
+    // Only a failure of the first request may say nothing happened: a create that reached Docker
+    // made a container even when the connect after it fails.
+    const requests = new DockerRequests(this.host);
     const oldImage = amend?.image
-      ? (await this.step('inspect image', undefined, () => this.docker.getImage(bp.imageId).inspect())).Config as unknown as Record<string, unknown>
+      ? (await requests.send('inspect image', () => this.docker.getImage(bp.imageId).inspect())).Config as unknown as Record<string, unknown>
       : undefined;
     const plan = amend ? amendPlan(bp.plan as CreatePlan, amend, oldImage) : (bp.plan as CreatePlan);
-    const created = await this.step('create', undefined, () => this.docker.createContainer({ ...plan.options, name }));
+    const created = await requests.send('create', () => this.docker.createContainer({ ...plan.options, name }));
     for (const n of plan.extraNetworks) {
+      const fail = requests.begin(`connect network ${n.name}`);
       try {
         await this.docker.getNetwork(n.name).connect({ Container: created.id, EndpointConfig: n.endpoint });
       } catch (err) {
         // Half-built: remove it so the caller's rollback finds the name free.
         await created.remove({ force: true }).catch(() => undefined);
-        throw dockerFailure(err, this.host, `connect network ${n.name}`);
+        throw fail(err);
       }
     }
     return created.id.slice(0, 12);
@@ -284,7 +264,7 @@ export class DockerodeAdapter implements DockerAdapter {
 
   /** Files inside the container `ref`, through Docker's archive API (not on the DockerAdapter interface: only the composition root asks). */
   containerFiles(ref: string): HostFiles {
-    return containerFiles({ docker: this.docker, host: this.host, ref, fail: (err, step) => dockerFailure(err, this.host, step, ref) });
+    return containerFiles({ docker: this.docker, host: this.host, ref, requests: () => new DockerRequests(this.host, ref) });
   }
 
   stoppedContainers(filter: PruneFilter): Promise<StoppedContainer[]> {
@@ -325,13 +305,12 @@ export class DockerodeAdapter implements DockerAdapter {
     return readEventStream(stream);
   }
 
-  /** One Docker request, its failure translated once; `ref` makes a 404 read as "no such container". */
-  private async step<T>(step: string, ref: string | undefined, fn: () => Promise<T>): Promise<T> {
-    try {
-      return await fn();
-    } catch (err) {
-      throw dockerFailure(err, this.host, step, ref);
-    }
+  /**
+   * A method's one Docker request, its failure translated once; `ref` makes a 404 read as "no such
+   * container". A method sending more than one request uses one DockerRequests for all of them instead.
+   */
+  private step<T>(step: string, ref: string | undefined, fn: () => Promise<T>): Promise<T> {
+    return new DockerRequests(this.host, ref).send(step, fn);
   }
 }
 

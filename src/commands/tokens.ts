@@ -6,7 +6,7 @@ import { InvalidArgumentError, Option } from 'commander';
 import type { ConfigLoader } from '../config.js';
 import { CommandError, InputError } from '../errors.js';
 import { ROLES, type Role } from '../shared/roles.js';
-import type { TokenRecord } from '../store/tokens.js';
+import type { TokenRecord, TokenStore } from '../store/tokens.js';
 import { loadRecordsRuntime } from './load-runtime.js';
 import { printJson, printLines, printTable, byOption } from './output.js';
 
@@ -20,6 +20,14 @@ function tokenId(value: string): number {
   const n = Number(value);
   if (!/^\d{1,15}$/.test(value) || !Number.isSafeInteger(n) || n <= 0) throw new InvalidArgumentError(`expected a token id (a positive integer, see warden tokens list), got "${value}"`);
   return n;
+}
+
+/** Why `revoke PRINCIPAL` revoked nothing; an id typed where the principal goes (`revoke 5`) is pointed at --id. */
+function noneOfPrincipal(store: Pick<TokenStore, 'ofPrincipal' | 'byId'>, principal: string): string {
+  if (store.ofPrincipal(principal).length > 0) return `every token of ${principal} is already revoked; warden tokens list shows them`;
+  const asId = /^\d{1,15}$/.test(principal) ? store.byId(Number(principal)) : undefined;
+  if (asId) return `${principal} has no token to revoke; did you mean --id ${asId.id}? (token ${asId.id} of ${asId.name}${asId.revokedAt ? ', already revoked' : ''})`;
+  return `${principal} has no token to revoke; warden tokens list shows them`;
 }
 
 const EXPIRES_HELP = 'lifetime, e.g. 90m, 12h, 30d, 2w, or never (default: 90d)';
@@ -104,11 +112,12 @@ export function registerTokenCommands(program: Command, loadConfig: ConfigLoader
       const rt = await loadRecordsRuntime(loadConfig());
       try {
         const which = opts.id !== undefined ? { id: opts.id } : { principal: principal! };
-        const revoked = revokeToken({ tokens: new TokenStore(rt.db), audit: rt.audit }, which, opts.by);
+        const store = new TokenStore(rt.db);
+        const revoked = revokeToken({ tokens: store, audit: rt.audit }, which, opts.by);
         if (revoked.length === 0) {
           throw new CommandError(opts.id !== undefined
             ? `no token ${opts.id} to revoke (unknown or already revoked); warden tokens list shows them`
-            : `${principal} has no token to revoke; warden tokens list shows them`);
+            : noneOfPrincipal(store, principal!));
         }
         if (opts.json) return printJson(revoked.map(shown));
         const ids = revoked.map((t) => t.id).join(', ');

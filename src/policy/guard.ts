@@ -317,7 +317,9 @@ export class Guard {
     }
     const started = performance.now();
     const claimed = this.claims.get(call);
-    const watch = claimed ? new EffectWatch() : undefined;
+    // A write's watch also keeps a failure's notRun true to the call: a handler that stopped a
+    // container and then found Docker gone must not report that nothing ran.
+    const watch = claimed || call.risk !== 'read' ? new EffectWatch() : undefined;
     try {
       // structuredContent is what most clients give the model (Claude Code reads nothing else), so it
       // is redacted here for every tool, whatever the handler already did: one place, no tool forgotten.
@@ -330,7 +332,7 @@ export class Guard {
       // A failure can quote what the target said (an SQL error naming a value): redacted like output.
       const message = redactText(failure.message);
       const entry = this.audit.entry(call, { phase: 'failed', errorKind: failure.kind, result: `${message}${err === failure ? '' : ` [cause: ${redactText(errorMessage((failure.cause as unknown) ?? err)).slice(0, 300)}]`}`, durationMs: Math.round(performance.now() - started) });
-      const outcome: CallOutcome = { ok: false, callId: call.callId, kind: failure.kind, message, details: failure.details };
+      const outcome: CallOutcome = { ok: false, callId: call.callId, kind: failure.kind, message, details: watch ? watch.honest(failure.details) : failure.details };
       if (claimed && watch) return (await this.giveBack(call, claimed, watch, entry, outcome)) ?? this.recorded(call, entry, once, outcome);
       return this.recorded(call, entry, once, outcome);
     }

@@ -1,6 +1,6 @@
 // Who is calling the HTTP gateway: a bearer token's principal and role, and what each role may
 // reach. Issuing and revoking tokens is audited here; the tokens themselves are never logged.
-import { parseDurationMs } from '../shared/durations.js';
+import { MAX_LIFETIME_MS, MAX_LIFETIME_TEXT, parseDurationMs } from '../shared/durations.js';
 import { randomUUID } from 'node:crypto';
 import { InputError } from '../errors.js';
 import { LOOP_PRINCIPAL, SYSTEM_PRINCIPAL, type Role } from '../shared/roles.js';
@@ -65,10 +65,11 @@ export function checkPrincipalName(name: string, flag = '--principal'): void {
   if (RESERVED_PRINCIPALS.includes(name)) throw new InputError(`${flag} "${name}" is reserved for warden itself`);
 }
 
-/** `30d`, `12h`, `90m`, `2w` (parts add up: `1h30m`) -> milliseconds; `flag` names the option in the error. */
+/** `30d`, `12h`, `90m`, `2w` (parts add up: `1h30m`) -> milliseconds, at most MAX_LIFETIME_MS; `flag` names the option in the error. */
 export function parseDuration(text: string, flag = '--expires'): number {
   const ms = parseDurationMs(text);
   if (!ms) throw new InputError(`${flag} "${text}": expected a positive duration such as 90m, 12h, 30d or 2w`);
+  if (ms > MAX_LIFETIME_MS) throw new InputError(`${flag} "${text.length > 40 ? `${text.slice(0, 40)}...` : text}": at most ${MAX_LIFETIME_TEXT}${flag === '--expires' ? ', or never' : ''}`);
   return ms;
 }
 
@@ -143,8 +144,9 @@ export function rotateToken(
     if (roles.length > 1) {
       throw new TokenRotationRefused(`${req.principal} has active tokens of different roles (${roles.join(', ')}); make the one you want with warden tokens create and revoke the others with warden tokens revoke --id ID`);
     }
+    // An inherited lifetime is held to what --expires accepts: a token made before that bound could carry more.
     const lifetime = req.expiresInMs !== undefined ? req.expiresInMs
-      : newest.expiresAt === null ? null : Math.max(1, Date.parse(newest.expiresAt) - Date.parse(newest.createdAt));
+      : newest.expiresAt === null ? null : Math.min(MAX_LIFETIME_MS, Math.max(1, Date.parse(newest.expiresAt) - Date.parse(newest.createdAt)));
     const oldEndAt = new Date(now.getTime() + req.overlapMs);
     const made = tokens.rotate(req.principal, newest.role, lifetime === null ? null : new Date(now.getTime() + lifetime), oldEndAt, now);
     const old = made.old.map((t) => ({ tokenId: t.id, expiresAt: t.expiresAt }));

@@ -2,6 +2,7 @@
 // stored, so neither the table nor a listing can ever give a token back. A principal may hold
 // several active tokens (rotation overlaps the old and the new); each has its own id.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { sortableIso } from '../shared/durations.js';
 import type { Role } from '../shared/roles.js';
 import type { Db } from './db.js';
 import { isBusy } from './busy.js';
@@ -83,9 +84,9 @@ export class TokenStore {
   rotate(principal: string, role: Role, expiresAt: Date | null, oldEndAt: Date, now = new Date()): { token: string; record: TokenRecord; old: TokenRecord[] } {
     return this.db
       .transaction(() => {
+        const end = sortableIso(oldEndAt);
         const old = this.active(principal, now);
         const made = this.insert(principal, role, expiresAt, now);
-        const end = oldEndAt.toISOString();
         const shorten = this.db.prepare('UPDATE tokens SET expires_at = ? WHERE id = ? AND (expires_at IS NULL OR expires_at > ?)');
         for (const t of old) shorten.run(end, t.id, end);
         return { ...made, old: old.map((t) => this.byId(t.id)!) };
@@ -94,10 +95,12 @@ export class TokenStore {
   }
 
   private insert(principal: string, role: Role, expiresAt: Date | null, now: Date): { token: string; record: TokenRecord } {
+    // Times are compared as text (statusOf, the queries here): sortableIso refuses any that would not sort.
+    const expires = expiresAt === null ? null : sortableIso(expiresAt);
     const token = `${TOKEN_PREFIX}${randomBytes(32).toString('base64url')}`;
     const { lastInsertRowid } = this.db
       .prepare('INSERT INTO tokens (name, role, hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?)')
-      .run(principal, role, hashOf(token).toString('hex'), now.toISOString(), expiresAt?.toISOString() ?? null);
+      .run(principal, role, hashOf(token).toString('hex'), sortableIso(now), expires);
     return { token, record: this.byId(Number(lastInsertRowid))! };
   }
 

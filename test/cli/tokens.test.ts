@@ -1,7 +1,12 @@
 // `warden tokens` and `warden serve` flags as a user runs them: the built command, real SQLite.
 import { describe, expect, it } from 'vitest';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import Database from 'better-sqlite3';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { openDb } from '../../src/store/db.js';
+import { MIGRATIONS } from '../../src/store/migrations.js';
+import { TokenStore } from '../../src/store/tokens.js';
 import { CLI, dataDirEnv, readyUrl, warden } from '../support/cli.js';
 import { INITIALIZE, request } from '../support/http-gateway.js';
 import { startProcess, tempDir, waitFor } from '../support/processes.js';
@@ -50,6 +55,18 @@ describe('warden tokens', () => {
     expect(warden(['tokens', 'revoke', '--id', '42'], env)).toMatchObject({ status: 1, stderr: expect.stringMatching(/no token 42 to revoke/) });
   });
 
+  it('asks whether an id typed as the principal (revoke 1) meant --id, and revokes nothing', () => {
+    const env = dataDirEnv(tempDir('cli'));
+    warden(['tokens', 'create', '--principal', 'alice', '--role', 'readonly'], env);
+    expect(warden(['tokens', 'revoke', '1'], env)).toMatchObject({ status: 1, stderr: 'warden: 1 has no token to revoke; did you mean --id 1? (token 1 of alice)\n' });
+    expect(warden(['tokens', 'revoke', '7'], env)).toMatchObject({ status: 1, stderr: expect.stringMatching(/^warden: 7 has no token to revoke; warden tokens list/) });
+    expect(json<Array<{ status: string }>>(warden(['tokens', 'list', '--json'], env)).map((t) => t.status)).toEqual(['active']);
+    // A principal that is all digits and has tokens is still revoked by name.
+    warden(['tokens', 'create', '--principal', '1', '--role', 'readonly'], env);
+    expect(warden(['tokens', 'revoke', '1'], env)).toMatchObject({ status: 0, stdout: 'revoked token of 1: 2\n' });
+    expect(warden(['tokens', 'revoke', '1'], env)).toMatchObject({ status: 1, stderr: expect.stringMatching(/every token of 1 is already revoked/) });
+  });
+
   it('gives a principal a second token, with the same --json fields from create, list and rotate', () => {
     const env = dataDirEnv(tempDir('cli'));
     const first = json(warden(['tokens', 'create', '--principal', 'alice', '--role', 'admin', '--json'], env));
@@ -95,6 +112,11 @@ describe('warden tokens', () => {
     [['--principal', 'alice', '--role', 'admin', '--expires', 'soon'], /--expires "soon"/],
     [['--principal', 'loop', '--role', 'admin'], /reserved/],
     [['--principal', 'alice', '--role', 'admin', '--expires', '0d'], /--expires "0d"/],
+    // 999999w passes the duration grammar; stored as "+021192-..." it would sort before "2026-" and read as expired at once.
+    [['--principal', 'alice', '--role', 'admin', '--expires', '999999w'], /--expires "999999w": at most 10 years/],
+    [['--principal', 'alice', '--role', 'admin', '--expires', '3654d'], /--expires "3654d": at most 10 years/],
+    // Past what a Date can hold: once "unexpected error: Invalid time value".
+    [['--principal', 'alice', '--role', 'admin', '--expires', '999999w'.repeat(15)], /^warden: --expires "[9w]+\.\.\.": at most 10 years/],
   ])('bad input exits 2 naming what was wrong, and writes nothing: %j', (args, message) => {
     const dir = tempDir('cli');
     const r = warden(['tokens', 'create', ...args], dataDirEnv(dir));
@@ -107,16 +129,63 @@ describe('warden tokens', () => {
 describe('warden tokens rotate', () => {
   it.each([
     [['alice', '--overlap', 'soon'], /--overlap "soon"/],
+    [['alice', '--overlap', '999999w'], /--overlap "999999w": at most 10 years/],
+    [['alice', '--expires', '999999w'], /--expires "999999w": at most 10 years/],
     [['loop'], /reserved/],
   ])('bad input exits 2 naming what was wrong: %j', (args, message) => {
     const r = warden(['tokens', 'rotate', ...args], dataDirEnv(tempDir('cli')));
     expect(r).toMatchObject({ status: 2, stderr: expect.stringMatching(message) });
   });
 
+  it('accepts the longest lifetime and overlap: the new token is active, the old one keeps its own earlier end', () => {
+    const env = dataDirEnv(tempDir('cli'));
+    const made = json<{ expiresAt: string }>(warden(['tokens', 'create', '--principal', 'ci', '--role', 'readonly', '--expires', '3653d', '--json'], env));
+    expect(made.expiresAt).toMatch(/^20\d\d-/);
+    expect(warden(['tokens', 'create', '--principal', 'ops', '--role', 'readonly', '--expires', '30d'], env).status).toBe(0);
+    expect(warden(['tokens', 'rotate', 'ops', '--overlap', '3653d', '--expires', '3653d'], env).status).toBe(0);
+    const listed = json<Array<{ id: number; status: string; expiresAt: string }>>(warden(['tokens', 'list', '--json'], env));
+    expect(listed.map((t) => [t.id, t.status])).toEqual([[1, 'active'], [2, 'active'], [3, 'active']]);
+    expect(Date.parse(listed[1]!.expiresAt) - Date.now()).toBeLessThanOrEqual(30 * DAY);
+  });
+
   it('refuses a principal without an active token (exit 1), naming how to make one', () => {
     const env = dataDirEnv(tempDir('cli'));
     expect(warden(['killswitch', 'off'], env).status).toBe(0);
     expect(warden(['tokens', 'rotate', 'alice'], env)).toMatchObject({ status: 1, stderr: expect.stringMatching(/alice has no active token to rotate/) });
+  });
+});
+
+describe('warden tokens on a database made before several tokens per principal (version 19)', () => {
+  it('lists every token as it was (active, revoked, expired), checks them as before, and never reuses an id', () => {
+    const env = dataDirEnv(tempDir('cli-v19'));
+    const dataDir = env.WARDEN_DATA_DIR!;
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    const raw = new Database(join(dataDir, 'warden.db'));
+    raw.pragma('journal_mode = WAL');
+    for (let v = 0; v < 19; v += 1) raw.exec(MIGRATIONS[v]!);
+    raw.pragma('user_version = 19');
+    const secret = (c: string): string => `wdn_${c.repeat(43)}`;
+    const hash = (t: string): string => createHash('sha256').update(t, 'utf8').digest('hex');
+    const ins = raw.prepare('INSERT INTO tokens (id, name, role, hash, created_at, expires_at, revoked_at, last_used_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+    ins.run(3, 'alice', 'operator', hash(secret('a')), '2026-01-01T00:00:00.000Z', null, null, '2026-02-01T00:00:00.000Z');
+    ins.run(5, 'bob', 'readonly', hash(secret('b')), '2026-01-01T00:00:00.000Z', null, '2026-01-02T00:00:00.000Z', null);
+    ins.run(7, 'carol', 'admin', hash(secret('c')), '2026-01-01T00:00:00.000Z', '2026-01-03T00:00:00.000Z', null, null);
+    raw.close();
+
+    const listed = json<Array<{ id: number; principal: string; status: string; lastUsedAt: string | null }>>(warden(['tokens', 'list', '--json'], env));
+    expect(listed.map((t) => [t.id, t.principal, t.status, t.lastUsedAt])).toEqual([
+      [3, 'alice', 'active', '2026-02-01T00:00:00.000Z'], [5, 'bob', 'revoked', null], [7, 'carol', 'expired', null],
+    ]);
+    expect(json<{ id: number }>(warden(['tokens', 'create', '--principal', 'alice', '--role', 'operator', '--json'], env)).id).toBeGreaterThan(7);
+    const db = openDb(dataDir);
+    try {
+      const tokens = new TokenStore(db);
+      expect(tokens.check(secret('a'))).toMatchObject({ ok: true, token: { id: 3, name: 'alice' } });
+      expect(tokens.check(secret('b'))).toEqual({ ok: false, why: 'revoked', name: 'bob' });
+      expect(tokens.check(secret('c'))).toEqual({ ok: false, why: 'expired', name: 'carol' });
+    } finally {
+      db.close();
+    }
   });
 });
 

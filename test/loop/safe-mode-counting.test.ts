@@ -50,8 +50,8 @@ describe('safe mode and writes that were never attempted', () => {
         return { outcome: 'done', summary: 'Docker on local is not answering' };
       },
     });
-    // What DockerodeAdapter throws when dockerd is gone: unavailable, notRun (never connected).
-    const down = () => dockerFailure(Object.assign(new Error('connect ECONNREFUSED /var/run/docker.sock'), { code: 'ECONNREFUSED' }), 'local', 'inspect', 'x');
+    // What DockerodeAdapter throws when dockerd is gone at a method's first request: unavailable, notRun (never connected).
+    const down = () => dockerFailure(Object.assign(new Error('connect ECONNREFUSED /var/run/docker.sock'), { code: 'ECONNREFUSED' }), 'local', 'inspect', 'x', true);
     expect(down().details.notRun).toBe(true);
     w.docker.resolveContainer = async () => { throw down(); };
     w.docker.restartContainer = async () => { throw down(); };

@@ -6,6 +6,7 @@ import { ToolFailure } from '../../src/errors.js';
 import type { CallOutcome, Caller } from '../../src/policy/call.js';
 import { EffectWatch } from '../../src/policy/effect-watch.js';
 import type { Runtime } from '../../src/server/runtime.js';
+import type { ChangeJournal } from '../../src/store/changes.js';
 import { FakeDocker, fakeAdapters } from '../support/fake-docker.js';
 import { testRuntime } from '../support/warden.js';
 
@@ -17,7 +18,8 @@ const unreachable = (): ToolFailure => new ToolFailure('unavailable', 'Docker on
 /** A FakeDocker whose next restarts fail as scripted, or wait for a gate. */
 class ScriptedDocker extends FakeDocker {
   restartFailures: ToolFailure[] = [];
-  stateFailures: ToolFailure[] = [];
+  /** undefined: that inspect answers. */
+  stateFailures: Array<ToolFailure | undefined> = [];
   restartGate: Promise<void> | undefined;
 
   override async containerState(ref: string) {
@@ -157,6 +159,17 @@ describe('EffectWatch', () => {
     expect(w.sealIfUntouched()).toBe(false);
   });
 
+  it('keeps a failure\'s notRun after only a change-journal write (no target touched), though the approval stays used', async () => {
+    const w = new EffectWatch();
+    const d = docker();
+    d.restartFailures.push(unreachable());
+    const journal = w.changes({ begin: () => 1 } as unknown as ChangeJournal);
+    (journal as unknown as { begin: () => number }).begin();
+    const err = await w.adapters(fakeAdapters(d)).docker('local').restartContainer('web-1', 1).catch((e: unknown) => e);
+    expect(w.honest((err as ToolFailure).details)).toEqual({ notRun: true });
+    expect(w.sealIfUntouched()).toBe(false);
+  });
+
   it('refuses every write after it is sealed (a handler still running past its deadline), without calling through', async () => {
     const w = new EffectWatch();
     const d = docker();
@@ -165,5 +178,27 @@ describe('EffectWatch', () => {
     expect(() => watched.docker('local').restartContainer('web-1', 1)).toThrow(ToolFailure);
     expect(() => watched.commands('local').run(['true'], { timeoutMs: 1_000 })).toThrow(/not run/);
     expect(d.calls).toEqual([]);
+  });
+});
+
+describe('notRun in the result of a write that made several adapter calls', () => {
+  const STOP = 'rules:\n  - { name: stops-allowed, tool: stop_container, decision: allow }\n';
+  const stop = async (failures: Array<ToolFailure | undefined>): Promise<CallOutcome> => {
+    const docker = new ScriptedDocker();
+    docker.stateFailures.push(...failures);
+    const rt = testRuntime({ adapters: fakeAdapters(docker), policy: STOP });
+    open.push(rt);
+    return rt.guard.call(ALICE, 'stop_container', { container: 'web-1', timeoutSeconds: 1 });
+  };
+
+  // The loop reads notRun as "nothing ran" and does not count the failure against its writes.
+  it('is dropped when a later step never reached Docker but the stop before it did', async () => {
+    const after = await stop([undefined, unreachable()]);
+    expect(after).toMatchObject({ ok: false, kind: 'unavailable', message: expect.stringMatching(/ECONNREFUSED/) });
+    expect((after as { details: object }).details).not.toHaveProperty('notRun');
+  });
+
+  it('is kept when the failing step was the first thing the call tried', async () => {
+    expect(await stop([unreachable()])).toMatchObject({ ok: false, kind: 'unavailable', details: { notRun: true } });
   });
 });

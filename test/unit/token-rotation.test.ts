@@ -9,6 +9,7 @@ import { AuditLog } from '../../src/store/audit.js';
 import { migrate, openDb } from '../../src/store/db.js';
 import { MIGRATIONS } from '../../src/store/migrations.js';
 import { TokenStore, expiresSoon, expiryWarning, type TokenRecord } from '../../src/store/tokens.js';
+import { MAX_LIFETIME_MS, sortableIso } from '../../src/shared/durations.js';
 import { tempDir } from '../support/processes.js';
 
 const DAY = 86_400_000;
@@ -82,6 +83,40 @@ describe('several tokens per principal', () => {
     expect(w.tokens.check(c!.token)).toMatchObject({ ok: false, why: 'revoked' });
     expect(w.audit.list().filter((e) => e.tool === 'tokens.revoke').map((e) => (JSON.parse(e.args) as { tokenIds: number[] }).tokenIds.length)).toEqual([1, 2]);
     expect(w.audit.verify().ok).toBe(true);
+  });
+});
+
+describe('lifetimes at the edge', () => {
+  it('accepts --expires and --overlap up to 10 years and refuses longer ones, naming the flag', () => {
+    expect(parseExpiry('3653d')).toBe(MAX_LIFETIME_MS);
+    expect(parseOverlap('3653d')).toBe(MAX_LIFETIME_MS);
+    expect(() => parseExpiry('3654d')).toThrow(/^--expires "3654d": at most 10 years \(3653d\), or never$/);
+    expect(() => parseExpiry('999999w')).toThrow(/--expires "999999w": at most 10 years/);
+    // Parts add up: past what a Date can hold, still a refusal of the input, not "Invalid time value".
+    expect(() => parseExpiry('999999w'.repeat(15))).toThrow(/^--expires "[9w]{40}\.\.\.": at most 10 years/);
+    expect(() => parseOverlap('999999w')).toThrow(/^--overlap "999999w": at most 10 years \(3653d\)$/);
+  });
+
+  // Stored times are compared as text: "+010000-..." sorts before "2026-..." and would read as long past.
+  it('never stores a time outside the years 0000-9999, and changes nothing when refusing one', () => {
+    const w = world();
+    expect(() => w.tokens.create('ci', 'operator', new Date(Date.UTC(10_000, 0, 1)), T0)).toThrow(RangeError);
+    expect(() => w.tokens.create('ci', 'operator', new Date(NaN), T0)).toThrow(/invalid date/);
+    expect(w.tokens.list()).toEqual([]);
+    const made = w.tokens.create('ci', 'operator', at(DAY), T0);
+    expect(() => w.tokens.rotate('ci', 'operator', at(2 * DAY), new Date(8.64e15), T0)).toThrow(/\+275760/);
+    expect(w.tokens.list().map((t) => [t.id, t.expiresAt])).toEqual([[made.record.id, at(DAY).toISOString()]]);
+    expect(sortableIso(new Date('9999-12-31T23:59:59.999Z'))).toBe('9999-12-31T23:59:59.999Z');
+    expect(() => sortableIso(new Date('-000001-01-01T00:00:00Z'))).toThrow(/-000001-01-01/);
+  });
+
+  it('holds a rotation to 10 years when the newest token (made before that bound) lived longer', () => {
+    const w = world();
+    w.tokens.create('ci', 'operator', new Date('9999-12-31T00:00:00Z'), T0);
+    const later = at(400 * DAY);
+    const r = rotateToken(w.deps, { principal: 'ci', overlapMs: 0, by: 't' }, later);
+    expect(r.record.expiresAt).toBe(new Date(later.getTime() + MAX_LIFETIME_MS).toISOString());
+    expect(w.tokens.check(r.token, later).ok).toBe(true);
   });
 });
 
