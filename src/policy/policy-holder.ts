@@ -84,6 +84,7 @@ export class PolicyHolder {
   private reload(): PolicyReload {
     let result: PolicyReload;
     let changed = false;
+    const before = this.failure;
     try {
       const next = this.opts.load();
       changed = next.hash !== this.policy.hash;
@@ -94,9 +95,11 @@ export class PolicyHolder {
     } catch (err) {
       this.failure = errorMessage(err);
       result = { ok: false, hash: this.policy.hash, error: this.failure };
-      this.opts.log.error({ policy: this.opts.path, error: this.failure }, 'new policy file is invalid: the last good policy stays in force');
     }
-    if (changed || !result.ok) this.opts.onReload?.(result);
+    // The same refusal seen again (the watcher and the first look both saw one save) was said once already.
+    const newFailure = !result.ok && this.failure !== before;
+    if (newFailure) this.opts.log.error({ policy: this.opts.path, error: this.failure }, 'new policy file is invalid: the last good policy stays in force');
+    if (changed || newFailure) this.opts.onReload?.(result);
     if (changed) {
       for (const listener of [...this.changeListeners]) {
         try {

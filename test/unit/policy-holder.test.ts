@@ -52,4 +52,25 @@ describe('PolicyHolder', () => {
     await vi.waitFor(() => expect(h.lastError()).toBeUndefined(), { timeout: 5_000, interval: 20 });
     expect(heard).toHaveLength(1);
   });
+
+  it('reports a refused file once, however many times it is looked at, and a different refusal again', async () => {
+    const path = join(tempDir('policy-holder'), 'policy.yaml');
+    writeFileSync(path, '{}');
+    const reloads: string[] = [];
+    const h = new PolicyHolder({
+      path, load: () => loadPolicyFile(path, DEFAULT_DECISION), log: silentLogger, pollMs: 50,
+      onReload: (r) => reloads.push(r.ok ? 'ok' : 'failed'),
+    });
+    holders.push(h);
+    h.watch();
+    writeFileSync(path, 'rules: [{ tool: stop_container, decision: nonsense }]\n');
+    await vi.waitFor(() => expect(h.lastError()).toMatch(/decision/), { timeout: 5_000, interval: 20 });
+    // Saved again unchanged, and looked at by the watcher and the first look: still one refusal.
+    writeFileSync(path, 'rules: [{ tool: stop_container, decision: nonsense }]\n ');
+    await new Promise((r) => setTimeout(r, 700));
+    expect(reloads).toEqual(['failed']);
+    writeFileSync(path, 'rules: [{ tool: stop_container, decison: deny }]\n');
+    await vi.waitFor(() => expect(h.lastError()).toMatch(/decison/), { timeout: 5_000, interval: 20 });
+    expect(reloads).toEqual(['failed', 'failed']);
+  });
 });
