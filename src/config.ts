@@ -194,7 +194,8 @@ function nonEmpty(name: string, value: string | undefined): string | undefined {
 
 /** `ignoreFile`: flags and environment alone, as if there were no file (see loadConfigIgnoringFile). */
 export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd(), opts: { ignoreFile?: boolean } = {}): Config {
-  const explicit = opts.ignoreFile ? undefined : flags.config ?? env.WARDEN_CONFIG;
+  // An empty WARDEN_CONFIG is unset (an .mcpb bundle passes a blank setting as "").
+  const explicit = opts.ignoreFile ? undefined : flags.config ?? (env.WARDEN_CONFIG || undefined);
   const implicit = resolve(cwd, 'warden.yaml');
   const source = explicit ? resolve(cwd, explicit) : !opts.ignoreFile && existsSync(implicit) ? implicit : undefined;
   if (explicit && !existsSync(source!)) throw new InputError(`config ${source}: no such file`);
@@ -233,7 +234,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
       grafanaSecret: file.loop.grafanaSecretEnv ? env[file.loop.grafanaSecretEnv] : undefined,
     },
     origins: {
-      config: opts.ignoreFile ? 'default' : origin(flags.config, env.WARDEN_CONFIG, undefined),
+      config: opts.ignoreFile ? 'default' : origin(flags.config, env.WARDEN_CONFIG || undefined, undefined),
       dataDir: origin(flags.dataDir, env.WARDEN_DATA_DIR, file.dataDir),
       logLevel: origin(flags.logLevel, env.WARDEN_LOG_LEVEL, file.logLevel),
       policy: origin(undefined, env.WARDEN_POLICY || undefined, file.policy),

@@ -4,10 +4,10 @@
 // the config (after its own flags), so commands registered in other files need no code of their
 // own. Kept free of imports: `warden --help` loads it.
 //
-// Not listed: commands that may make the first database (tokens create, silence add, killswitch
-// on/off: engaging it before the first start is how a careful operator begins; they name the data
-// dir they acted on), inventory load, serve, stdio), policy check and lint (they judge the policy, and work
-// before warden first ran), `status` and `doctor` (their own read-only opening), and `audit verify`,
+// Not listed: commands that may make the first database (tokens create, silence add, inventory
+// load, serve, stdio, and killswitch on/off: engaging it before the first start is how a careful
+// operator begins, and they name the data dir they acted on), policy check and lint (they judge the
+// policy, and work before warden first ran), `status` and `doctor` (their own read-only opening), and `audit verify`,
 // which checks the anchor and a kept checkpoint first: a deleted database with an anchor beside it
 // is a broken chain, not merely a wrong directory.
 export const NEEDS_DATABASE: ReadonlySet<string> = new Set([

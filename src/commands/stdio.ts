@@ -9,10 +9,13 @@ export function registerStdioCommand(program: Command, loadConfig: ConfigLoader)
     .description('serve MCP over stdio for Claude Desktop and Claude Code (principal from config stdio.principal, default "local")')
     .action(async () => {
       const config = loadConfig();
+      // stdout is the MCP stream: a library's console.log must not land in it, from the first
+      // import on (opening the database and the adapters can print), and then into the runtime's log.
+      const { createLogger, routeLibraryOutput } = await import('../log.js');
+      routeLibraryOutput(createLogger(config.logLevel));
       const { runStdio } = await import('../server/stdio.js');
       const rt = await loadRuntime(config, { serving: true });
-      // stdout is the MCP stream: a library's console.log must not land in it.
-      (await import('../log.js')).routeLibraryOutput(rt.log);
+      routeLibraryOutput(rt.log);
       await runStdio(rt);
     });
 }

@@ -99,6 +99,7 @@ export class PolicyHolder {
     // The same refusal seen again (the watcher and the first look both saw one save) was said once already.
     const newFailure = !result.ok && this.failure !== before;
     if (newFailure) this.opts.log.error({ policy: this.opts.path, error: this.failure }, 'new policy file is invalid: the last good policy stays in force');
+    else if (!result.ok) this.opts.log.debug({ policy: this.opts.path }, 'policy file still invalid, already reported');
     if (changed || newFailure) this.opts.onReload?.(result);
     if (changed) {
       for (const listener of [...this.changeListeners]) {

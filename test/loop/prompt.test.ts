@@ -69,7 +69,9 @@ describe('buildSystemPrompt', () => {
     expect(p).toMatch(/already restored the service.*read tools only.*Change nothing/s);
     expect(p).not.toContain('Your job: restore the service');
     // Its listing has no write tool: rules about writes would contradict "change nothing".
-    expect(p).not.toMatch(/smallest fix|approval_required|before any write/);
+    expect(p).not.toMatch(/smallest fix|before any write|ROLLED BACK/);
+    // A read or a runbook can still be held for approval: the stop rule stays.
+    expect(p).toMatch(/\[approval_required\].*STOP.*Never pass an approvalId/s);
     expect(p).toMatch(/Untrusted data/);
     expect(openingMessage(INCIDENT, 'investigate')).toMatch(/find the cause without changing anything/);
   });

@@ -51,6 +51,13 @@ describe('alert payload errors name the field', () => {
     expect(reason).toMatch(/; and 15 more \(read as a batch;/);
   });
 
+  it('generic: keeps one field error short, even one listing thousands of unknown keys', async () => {
+    const extra = Object.fromEntries(Array.from({ length: 2_000 }, (_, i) => [`unknown_key_${i}`, 1]));
+    const reason = await refusal('generic', { summary: 'disk full', ...extra });
+    expect(reason).toMatch(/^generic payload: unknown keys "unknown_key_0"/);
+    expect(reason.length).toBeLessThan(1_000);
+  });
+
   it('alertmanager: names alerts[i].labels.<name>', async () => {
     const reason = await refusal('alertmanager', {
       version: '4', groupKey: 'g', status: 'firing', alerts: [{ status: 'firing', labels: { alertname: 5 }, startsAt: STARTS }],

@@ -35,16 +35,16 @@ const text = (r: unknown): string => ((r as CallToolResult).content[0] as { text
 /** A read with large (legal) arguments: query_inventory takes 10,000 characters of SQL. */
 const BIG_READ = { sql: `SELECT '${'x'.repeat(9_500)}' AS a` };
 
-/**
- * The database has room for a small entry, not for an 8 kB one: as on a nearly full disk. It needs
- * compact(rt) first (before any other connection holds the lock): free pages are room too.
- */
 /** A migration that rebuilds a table (20: tokens) leaves free pages behind; VACUUM gives them back. */
 function compact(rt: Runtime): Runtime {
   rt.db.exec('VACUUM');
   return rt;
 }
 
+/**
+ * The database has room for a small entry, not for an 8 kB one: as on a nearly full disk. It needs
+ * compact(rt) first (before any other connection holds the lock): free pages are room too.
+ */
 function nearlyFull(rt: Runtime): void {
   const pages = rt.db.pragma('page_count', { simple: true }) as number;
   rt.db.pragma(`max_page_count = ${pages + 1}`);

@@ -1,7 +1,7 @@
 // An approval given back by a call that failed before acting: a retry with the same arguments runs
 // on it; a call that may have acted consumes it; two calls racing on one approval run once. Through
 // the real guard and store, on a hand-written fake of our Docker adapter.
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ToolFailure } from '../../src/errors.js';
 import type { CallOutcome, Caller } from '../../src/policy/call.js';
 import { EffectWatch } from '../../src/policy/effect-watch.js';
@@ -108,7 +108,8 @@ describe('an approval and a call that failed before acting', () => {
     let open_: () => void = () => undefined;
     docker.restartGate = new Promise((resolve) => { open_ = resolve; });
     const both = Promise.all([run(rt, id), run(rt, id)]);
-    await new Promise((r) => setTimeout(r, 50));
+    // Both are in the guard before the first is let through: the second meets a claimed approval.
+    await vi.waitFor(() => expect(docker.calls.some((c) => c.startsWith('restart attempt'))).toBe(true));
     open_();
     const outcomes = await both;
     expect(outcomes.map((o) => o.ok).sort()).toEqual([false, true]);
@@ -127,10 +128,15 @@ describe('an approval and a call that failed before acting', () => {
 
   it('is not given back once it has expired while the call ran', async () => {
     const { rt, docker, id } = await approved();
-    rt.db.prepare('UPDATE approvals SET expires_at = ? WHERE id = ?').run(new Date(Date.now() + 300).toISOString(), id);
-    docker.restartGate = new Promise((r) => setTimeout(r, 400));
+    let open_: () => void = () => undefined;
+    docker.restartGate = new Promise((resolve) => { open_ = resolve; });
     docker.restartFailures.push(unreachable());
-    const failed = await run(rt, id);
+    const pending = run(rt, id);
+    // Claimed and under way: it expires now, before the call fails (no wall-clock race with the claim).
+    await vi.waitFor(() => expect(docker.calls.some((c) => c.startsWith('restart attempt'))).toBe(true));
+    rt.db.prepare('UPDATE approvals SET expires_at = ? WHERE id = ?').run(new Date(Date.now() - 1_000).toISOString(), id);
+    open_();
+    const failed = await pending;
     expect((failed as { message: string }).message).not.toMatch(/still valid/);
     expect(rt.approvals.get(id)?.status).toBe('used');
   });

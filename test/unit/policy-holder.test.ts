@@ -2,6 +2,7 @@
 // that took effect (not a broken file, not a rewrite with the same content), and close stops it all.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import pino from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { silentLogger } from '../../src/log.js';
 import { loadPolicyFile, type Policy } from '../../src/policy/policy-file.js';
@@ -57,8 +58,10 @@ describe('PolicyHolder', () => {
     const path = join(tempDir('policy-holder'), 'policy.yaml');
     writeFileSync(path, '{}');
     const reloads: string[] = [];
+    const logged: string[] = [];
+    const log = pino({ level: 'debug' }, { write: (line: string) => { logged.push(JSON.parse(line).msg as string); } });
     const h = new PolicyHolder({
-      path, load: () => loadPolicyFile(path, DEFAULT_DECISION), log: silentLogger, pollMs: 50,
+      path, load: () => loadPolicyFile(path, DEFAULT_DECISION), log, pollMs: 50,
       onReload: (r) => reloads.push(r.ok ? 'ok' : 'failed'),
     });
     holders.push(h);
@@ -67,7 +70,7 @@ describe('PolicyHolder', () => {
     await vi.waitFor(() => expect(h.lastError()).toMatch(/decision/), { timeout: 5_000, interval: 20 });
     // Saved again unchanged, and looked at by the watcher and the first look: still one refusal.
     writeFileSync(path, 'rules: [{ tool: stop_container, decision: nonsense }]\n ');
-    await new Promise((r) => setTimeout(r, 700));
+    await vi.waitFor(() => expect(logged).toContain('policy file still invalid, already reported'), { timeout: 5_000, interval: 20 });
     expect(reloads).toEqual(['failed']);
     writeFileSync(path, 'rules: [{ tool: stop_container, decison: deny }]\n');
     await vi.waitFor(() => expect(h.lastError()).toMatch(/decison/), { timeout: 5_000, interval: 20 });

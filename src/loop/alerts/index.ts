@@ -28,8 +28,9 @@ export function isAlertFormat(name: string): name is AlertFormat {
   return name in FORMATS;
 }
 
-/** How many field errors a 400 names, at most. */
+/** How many field errors a 400 names, at most, and how long one may be (an unknown-keys error lists every key). */
 const MAX_ISSUES_NAMED = 10;
+const MAX_ISSUE_CHARS = 300;
 
 export type Parsed = { ok: true; result: ParseResult } | { ok: false; error: string };
 
@@ -40,7 +41,7 @@ export function parseAlertPayload(format: AlertFormat, body: unknown): Parsed {
   const { issues, branch } = flattenUnionIssues(parsed.error.issues, body);
   const lines = describeIssues(new z.ZodError(issues));
   // A batch of a thousand bad alerts would make a reason of a thousand lines: the first few say enough.
-  const fields = lines.slice(0, MAX_ISSUES_NAMED).join('; ') + (lines.length > MAX_ISSUES_NAMED ? `; and ${lines.length - MAX_ISSUES_NAMED} more` : '');
+  const fields = lines.slice(0, MAX_ISSUES_NAMED).map((l) => (l.length > MAX_ISSUE_CHARS ? `${l.slice(0, MAX_ISSUE_CHARS)}...` : l)).join('; ') + (lines.length > MAX_ISSUES_NAMED ? `; and ${lines.length - MAX_ISSUES_NAMED} more` : '');
   // Which shapes are accepted, and which one the fields above were checked against.
   const read = shapes && branch !== undefined
     ? ` (read as ${shapes[branch]?.name}; accepted: ${shapes.map((s) => `${s.name} ${s.form}`).join(' or ')})`
