@@ -20,7 +20,7 @@ function flip(rt: Runtime, on: boolean, by: string, reason: string | null): void
 }
 
 /** The switch in the database and in the policy file, and whether writes are stopped. */
-function switchState(rt: Runtime): object {
+function switchState(rt: Runtime) {
   const s = rt.killSwitch.state();
   const file = rt.policy.current().killSwitch;
   return { ...s, policyFile: file, effective: s.on || file };
@@ -53,13 +53,12 @@ export function registerKillSwitchCommands(program: Command, loadConfig: ConfigL
     .action(async (opts: { json?: boolean }) => {
       const rt = await loadRecordsRuntime(loadConfig());
       try {
-        const s = rt.killSwitch.state();
-        const file = rt.policy.current().killSwitch;
-        if (opts.json) return printJson(switchState(rt));
+        const s = switchState(rt);
+        if (opts.json) return printJson(s);
         printLines([
-          `kill switch ${s.on || file ? 'ON' : 'off'}`,
+          `kill switch ${s.effective ? 'ON' : 'off'}`,
           `  database: ${s.on ? 'on' : 'off'}${s.by ? ` (set by ${s.by} at ${s.at}${s.reason ? `: ${s.reason}` : ''})` : ''}`,
-          `  policy file: ${rt.policy.lastError() !== undefined ? `invalid, so every write is denied (${rt.policy.lastError()})` : file ? 'on (killSwitch: true)' : 'off'}`,
+          `  policy file: ${rt.policy.lastError() !== undefined ? `invalid, so every write is denied (${rt.policy.lastError()})` : s.policyFile ? 'on (killSwitch: true)' : 'off'}`,
         ]);
       } finally {
         await rt.close();
