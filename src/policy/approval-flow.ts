@@ -3,7 +3,7 @@
 // a request and returns pending. Elicitation is never the only path and never a default-allow.
 // It decides and records approvals; the guard writes every audit entry of the call. A granted
 // approval is claimed when its call is admitted, and given back only when that call failed before
-// acting (the guard's EffectWatch says nothing could have changed), so a retry can use it.
+// acting (approval-claims.ts: its EffectWatch says nothing could have changed), so a retry can use it.
 import type { FailureDetails, FailureKind } from '../errors.js';
 import type { Notifier } from '../shared/notifier.js';
 import type { ApprovalStore, UseRefusal } from '../store/approvals.js';

@@ -5,7 +5,8 @@ import { errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { AuditInput, AuditLog } from '../store/audit.js';
 import { DatabaseBusy } from '../store/busy.js';
-import type { PreparedCall } from './call.js';
+import type { AnyToolSpec } from '../tools/spec.js';
+import type { Caller, PreparedCall, ReadyCall } from './call.js';
 
 /** How long admitting a call (its decision and 'requested' entry) waits for another process's write lock. */
 export const ADMIT_WAIT_MS = 2_000;
@@ -24,6 +25,19 @@ export function databaseFailure(err: unknown): string | undefined {
   return 'the database failed';
 }
 
+/** Who calls, as each entry of the call names them (an unknown tool's too): one list, so a column added later reaches them all. */
+export function callerFields(callId: string, caller: Caller): Pick<AuditInput, 'callId' | 'principal' | 'transport' | 'incidentId' | 'traceparent'> {
+  return { callId, principal: caller.principal, transport: caller.transport, incidentId: caller.incidentId ?? null, traceparent: caller.traceparent ?? null };
+}
+
+/** A validated call's request, before any decision: every entry of it starts from this. */
+export function entryBase(callId: string, caller: Caller, spec: AnyToolSpec, ready: ReadyCall): Omit<AuditInput, 'phase'> {
+  return {
+    ...callerFields(callId, caller), tool: spec.name, target: ready.target, targetId: ready.targetId ?? null,
+    args: ready.redactedArgs, argsHash: ready.argsHash, risk: ready.risk,
+  };
+}
+
 export interface CallAuditDeps {
   audit: AuditLog;
   log: Logger;
@@ -37,20 +51,10 @@ export class CallAudit {
   /** An entry for `call` in the given phase: the request and the decision come from the call. */
   entry(call: PreparedCall, extra: Pick<AuditInput, 'phase'> & Partial<AuditInput>): AuditInput {
     return {
-      callId: call.callId,
-      principal: call.caller.principal,
-      transport: call.caller.transport,
-      tool: call.spec.name,
-      target: call.target,
-      targetId: call.targetId ?? null,
-      args: call.redactedArgs,
-      argsHash: call.argsHash,
-      risk: call.risk,
+      ...entryBase(call.callId, call.caller, call.spec, call),
       decision: call.decision.decision,
       rule: call.decision.rule,
       approvalId: call.approvalId ?? null,
-      incidentId: call.caller.incidentId ?? null,
-      traceparent: call.caller.traceparent ?? null,
       dryRun: call.decision.dryRun,
       ...extra,
     };

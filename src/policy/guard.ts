@@ -12,16 +12,16 @@ import type { ChangeJournal } from '../store/changes.js';
 import type { IncidentReader, InventoryReader } from '../store/readers.js';
 import { canonicalJson, sha256 } from '../store/canonical.js';
 import type { AnyToolSpec } from '../tools/spec.js';
-import { describeIssues } from '../validation.js';
 import { DatabaseBusy, whenFree } from '../store/busy.js';
-import { ADMIT_WAIT_MS, CallAudit, databaseFailure } from './call-audit.js';
+import { ADMIT_WAIT_MS, CallAudit, callerFields, databaseFailure, entryBase } from './call-audit.js';
 import { decide, limitsFor, type DecisionRequest, type GateDecision } from './decide.js';
 import type { TargetInfo } from '../shared/targets.js';
 import { LOOP_PRINCIPAL } from '../shared/roles.js';
 import type { CompiledLimit, Policy } from './policy-file.js';
 import { redactOutput, redactText } from '../shared/redact.js';
 import { ApprovalFlow } from './approval-flow.js';
-import { EffectWatch } from './effect-watch.js';
+import { ABORT_GRACE_MS, runHandler } from './run-handler.js';
+import { ApprovalClaims } from './approval-claims.js';
 import { CallPreparer, auditableArgs } from './call-preparer.js';
 import { TargetCanonicalizer } from './canonical-target.js';
 import { didYouMean } from '../shared/did-you-mean.js';
@@ -55,10 +55,8 @@ export interface GuardDeps {
   precondition?: Precondition;
 }
 
-/** How long after an abort the guard still waits for a tool that rolls itself back (its rollback has 120 s). */
-const ABORT_GRACE_MS = 150_000;
 /** What the gate decides a ready call on. */
-const requestOf = (caller: Caller, spec: AnyToolSpec, ready: ReadyCall): Omit<DecisionRequest, 'info' | 'killSwitch' | 'safeMode'> & { infoKey?: string } => ({
+const requestOf = (caller: Pick<Caller, 'principal' | 'role'>, spec: AnyToolSpec, ready: ReadyCall): Omit<DecisionRequest, 'info' | 'killSwitch' | 'safeMode'> & { infoKey?: string } => ({
   principal: caller.principal, role: caller.role, tool: spec.name, risk: ready.risk, effect: spec.effect, target: ready.target, ...(ready.infoKey ? { infoKey: ready.infoKey } : {}),
 });
 
@@ -78,13 +76,14 @@ export class Guard {
   private readonly approvalFlow: ApprovalFlow;
   private readonly preparer: CallPreparer;
   private readonly audit: CallAudit;
-  /** The caller's approval each admitted call claimed, until the call ends: given back if it fails before acting. */
-  private readonly claims = new WeakMap<PreparedCall, string>();
+  /** The caller's approval each admitted call claimed: given back if the call fails before acting. */
+  private readonly claims: ApprovalClaims;
 
   constructor(private readonly deps: Readonly<GuardDeps>) {
     this.audit = new CallAudit({ audit: deps.audit, log: deps.log, ...(deps.observe ? { observe: deps.observe } : {}) });
     this.byName = new Map(deps.catalog.map((t) => [t.name, t]));
     this.approvalFlow = new ApprovalFlow({ approvals: deps.approvals, notifier: deps.notifier, ttlMs: deps.approvalTtlMs, dataDir: deps.dataDir });
+    this.claims = new ApprovalClaims({ release: (id) => this.approvalFlow.release(id), atomically: (fn) => deps.audit.atomically(fn), log: deps.log });
     this.preparer = new CallPreparer(new TargetCanonicalizer(deps.adapters, deps.inventory), deps.inventory, deps.callTimeoutMs, { change: (id) => deps.changes.get(id) });
   }
 
@@ -112,9 +111,9 @@ export class Guard {
     if (!spec) throw new InputError(`--tool: no tool named "${tool}"${didYouMean(tool, [...this.byName.keys()])}`);
     const prepared = await this.preparer.prepare(spec, args, { allowUnreachable: true });
     if (!prepared.ok) throw new InputError(`--args: ${prepared.refusal.message}`);
-    const { target, targetId, risk, unresolved, infoKey } = prepared.call;
-    const req = { principal: caller.principal, role: caller.role, tool, risk, effect: spec.effect, target };
-    const decision = this.decideFor({ ...req, infoKey });
+    const { target, targetId, unresolved, infoKey } = prepared.call;
+    const req = requestOf(caller, spec, prepared.call);
+    const decision = this.decideFor(req);
     return { ...decision, target, ...(targetId ? { targetId } : {}), ...(unresolved ? { unresolved } : {}), nearMisses: nearMisses(this.deps.policy(), { ...req, info: this.info(infoKey ?? target) }) };
   }
 
@@ -211,11 +210,7 @@ export class Guard {
     const prepared = await this.prepare(callId, caller, tool, rawArgs);
     if (!prepared.ok) return;
     const { spec, ready } = prepared;
-    await this.audit.record({
-      callId, principal: caller.principal, transport: caller.transport, tool: spec.name, target: ready.target, targetId: ready.targetId ?? null,
-      args: ready.redactedArgs, argsHash: ready.argsHash, risk: ready.risk, incidentId: caller.incidentId ?? null, traceparent: caller.traceparent ?? null,
-      phase: 'denied', errorKind: 'denied', rule: 'not-attempted', result: `not attempted: ${reason}`,
-    });
+    await this.audit.record({ ...entryBase(callId, caller, spec, ready), phase: 'denied', errorKind: 'denied', rule: 'not-attempted', result: `not attempted: ${reason}` });
   }
 
   /**
@@ -238,11 +233,11 @@ export class Guard {
       if (step.kind === 'ask_human') return done({ ok: false, callId, kind: 'ask_human', prompt: step.prompt });
       if (step.kind === 'refuse') return done(this.refuse(call, step.failure, step.message, step.details, step.phase));
       if (step.approvedInClient) this.auditCall(call, { phase: 'approved', result: 'accepted by the human in the client' });
-      if (step.claimed) this.claims.set(call, step.claimed);
+      if (step.claimed) this.claims.claim(call, step.claimed);
     }
     // Committed before anything runs: a call whose 'requested' entry cannot be written never runs.
     // With the claim in the same transaction: the entry is the claim's audit.
-    this.auditCall(call, { phase: 'requested', ...(this.claims.has(call) ? { result: `claimed approval ${call.approvalId}` } : {}) });
+    this.auditCall(call, { phase: 'requested', ...(this.claims.claimed(call) ? { result: `claimed approval ${call.approvalId}` } : {}) });
     return { kind: 'run', call };
   }
 
@@ -250,13 +245,13 @@ export class Guard {
   private busy(callId: string, caller: Caller, spec: AnyToolSpec, ready: ReadyCall, err: DatabaseBusy): CallOutcome {
     const message = `${spec.name} on ${ready.target} was not run: ${err.message}, so its audit entry could not be written. Nothing ran; retry shortly.`;
     this.deps.log.warn({ callId, tool: spec.name }, message);
-    void this.audit.record({ callId, principal: caller.principal, transport: caller.transport, tool: spec.name, target: ready.target, targetId: ready.targetId ?? null, args: ready.redactedArgs, argsHash: ready.argsHash, risk: ready.risk, incidentId: caller.incidentId ?? null, traceparent: caller.traceparent ?? null, phase: 'failed', errorKind: 'unavailable', result: message });
+    void this.audit.record({ ...entryBase(callId, caller, spec, ready), phase: 'failed', errorKind: 'unavailable', result: message });
     return { ok: false, callId, kind: 'unavailable', message, details: { notRun: true } };
   }
 
   private async prepare(callId: string, caller: Caller, tool: string, rawArgs: unknown): Promise<{ ok: true; spec: AnyToolSpec; ready: ReadyCall } | { ok: false; outcome: CallOutcome }> {
     const spec = this.byName.get(tool);
-    const base = { callId, principal: caller.principal, transport: caller.transport, tool, incidentId: caller.incidentId, traceparent: caller.traceparent ?? null };
+    const base = { ...callerFields(callId, caller), tool };
     if (!spec) {
       const d = decide(this.deps.policy(), { principal: caller.principal, role: caller.role, tool, risk: undefined, target: '', info: {} });
       await this.audit.refusal({ ...base, args: auditableArgs(rawArgs), argsHash: sha256(canonicalJson(rawArgs ?? {})), decision: d.decision, rule: d.rule, phase: 'denied', errorKind: 'denied', result: d.reason });
@@ -316,14 +311,11 @@ export class Guard {
       return { ok: true, callId: call.callId, output: { dryRun: true, plan, decision: call.decision.decision }, text, dryRun: true };
     }
     const started = performance.now();
-    const claimed = this.claims.get(call);
-    // A write's watch also keeps a failure's notRun true to the call: a handler that stopped a
-    // container and then found Docker gone must not report that nothing ran.
-    const watch = claimed || call.risk !== 'read' ? new EffectWatch() : undefined;
+    const watch = this.claims.watch(call);
     try {
       // structuredContent is what most clients give the model (Claude Code reads nothing else), so it
       // is redacted here for every tool, whatever the handler already did: one place, no tool forgotten.
-      const output = redactOutput(await this.runHandler(call, signal, watch));
+      const output = redactOutput(await runHandler(this.deps, call, signal, watch));
       const text = redactText(call.spec.summarize(output));
       const entry = this.audit.entry(call, { phase: 'completed', result: text.slice(0, 500), durationMs: Math.round(performance.now() - started) });
       return await this.recorded(call, entry, once, { ok: true, callId: call.callId, output, text, dryRun: false });
@@ -333,37 +325,9 @@ export class Guard {
       const message = redactText(failure.message);
       const entry = this.audit.entry(call, { phase: 'failed', errorKind: failure.kind, result: `${message}${err === failure ? '' : ` [cause: ${redactText(errorMessage((failure.cause as unknown) ?? err)).slice(0, 300)}]`}`, durationMs: Math.round(performance.now() - started) });
       const outcome: CallOutcome = { ok: false, callId: call.callId, kind: failure.kind, message, details: watch ? watch.honest(failure.details) : failure.details };
-      if (claimed && watch) return (await this.giveBack(call, claimed, watch, entry, outcome)) ?? this.recorded(call, entry, once, outcome);
-      return this.recorded(call, entry, once, outcome);
+      // The guard still writes the entry: the release only rides in its transaction.
+      return (await this.claims.giveBack(call, watch, entry, outcome, (e) => this.audit.now(e))) ?? this.recorded(call, entry, once, outcome);
     }
-  }
-
-  /**
-   * A call that ran on a claimed approval and failed before acting (its watch saw no write that may
-   * have reached anything) gives the approval back for a retry with the same arguments: released
-   * and audited in the call's failed entry, in one transaction. Undefined when it may have acted, or
-   * the release could not be made or written: the approval then stays used, as the entry says.
-   */
-  private async giveBack(call: PreparedCall, approvalId: string, watch: EffectWatch, entry: AuditInput, outcome: Extract<CallOutcome, { message: string }>): Promise<CallOutcome | undefined> {
-    this.claims.delete(call);
-    if (!watch.sealIfUntouched()) return undefined;
-    const note = `approval ${approvalId} released: the call failed before acting, so it may be used again with the same arguments`;
-    try {
-      const released = await whenFree(() => this.deps.audit.atomically(() => {
-        if (!this.approvalFlow.release(approvalId)) return false;
-        this.audit.now({ ...entry, result: `${entry.result ?? ''} [${note}]` });
-        return true;
-      }), { waitMs: ADMIT_WAIT_MS });
-      if (!released) return undefined;
-    } catch (err) {
-      this.deps.log.warn({ callId: call.callId, approvalId, err: errorMessage(err) }, 'a claimed approval could not be given back; it stays used');
-      return undefined;
-    }
-    return {
-      ...outcome,
-      message: `${outcome.message} Nothing was changed: approval ${approvalId} is still valid; call ${call.spec.name} again with the same arguments and approvalId "${approvalId}".`,
-      details: { ...outcome.details, approvalId },
-    };
   }
 
   /**
@@ -379,47 +343,6 @@ export class Guard {
     if (why === undefined) return outcome;
     const message = `${call.spec.name} on ${call.target} ran, but warden cannot write its audit log (${why}), so its result is withheld; retry later.`;
     return { ok: false, callId: call.callId, kind: 'unavailable', message, details: {} };
-  }
-
-  /** `watch`: what the handler reaches goes through it (a call on a claimed approval). */
-  private async runHandler(call: PreparedCall, clientSignal?: AbortSignal, watch?: EffectWatch): Promise<unknown> {
-    // One timer per call, cleared when the call ends: AbortSignal.timeout would keep every call's
-    // signal alive for the whole timeout.
-    const deadline = new AbortController();
-    const signal = clientSignal ? AbortSignal.any([clientSignal, deadline.signal]) : deadline.signal;
-    let timer: NodeJS.Timeout | undefined;
-    let graceTimer: NodeJS.Timeout | undefined;
-    let onAbort: (() => void) | undefined;
-    const aborted = new Promise<never>((_, reject) => {
-      onAbort = (): void => reject(deadline.signal.aborted
-        ? new ToolFailure('unavailable', `${call.spec.name} on ${call.target} timed out after ${call.deadlineMs} ms; retry later`)
-        : new ToolFailure('unavailable', `${call.spec.name} on ${call.target} was cancelled by the client`));
-      timer = setTimeout(() => deadline.abort(), call.deadlineMs);
-      if (signal.aborted) onAbort();
-      else signal.addEventListener('abort', onAbort, { once: true });
-    });
-    const log = this.deps.log.child({ callId: call.callId, tool: call.spec.name });
-    const ctx = {
-      adapters: watch ? watch.adapters(this.deps.adapters) : this.deps.adapters, inventory: this.deps.inventory, incidents: this.deps.incidents,
-      changes: watch ? watch.changes(this.deps.changes) : this.deps.changes, signal, log,
-      call: { id: call.callId, principal: call.caller.principal, incidentId: call.caller.incidentId ?? null },
-    };
-    try {
-      const running = call.spec.run(call.input, ctx);
-      // A change rolls itself back on the abort: its real end, not "cancelled", is the outcome; but
-      // never later than ABORT_GRACE_MS after the abort (a Docker call that hangs in the kernel).
-      const late = call.spec.finishesAfterAbort
-        ? aborted.catch((err: unknown) => new Promise<never>((_, reject) => { graceTimer = setTimeout(() => reject(err), ABORT_GRACE_MS); }))
-        : aborted;
-      const output = await Promise.race([running, late]);
-      const checked = call.spec.output.safeParse(output);
-      if (!checked.success) throw new Error(`output of ${call.spec.name} does not match its schema: ${describeIssues(checked.error).join('; ')}`);
-      return checked.data;
-    } finally {
-      clearTimeout(timer);
-      clearTimeout(graceTimer);
-      if (onAbort) signal.removeEventListener('abort', onAbort);
-    }
   }
 
   private toFailure(err: unknown, call: PreparedCall): ToolFailure {
