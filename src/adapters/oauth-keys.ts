@@ -4,7 +4,7 @@
 // and a size cap; after any failed fetch nothing is fetched again for retryAfterMs, so a flood of
 // tokens during an outage is never passed on to the issuer. Errors leave here as KeysUnavailable.
 import { createRemoteJWKSet, customFetch, errors, type JWTVerifyGetKey } from 'jose';
-import { isSecureUrl, SECURE_URL_RULE } from '../shared/secure-url.js';
+import { loggableUrl, secureUrlProblem } from '../shared/secure-url.js';
 
 /** The keys could not be fetched (network, timeout, a bad answer): nobody's token can be checked now. */
 export class KeysUnavailable extends Error {
@@ -20,6 +20,8 @@ export interface IssuerKeysOptions {
   cooldownMs?: number;
   /** After a failed fetch (metadata or key set), callers are answered at once for this long before it is tried again; default 10 s. */
   retryAfterMs?: number;
+  /** The clock of the back-off (tests step it); default Date.now. */
+  now?: () => number;
 }
 
 export interface IssuerKeys {
@@ -69,6 +71,20 @@ function parseJson(text: string, url: string): unknown {
   }
 }
 
+/**
+ * A status other than 200, as KeysUnavailable. Redirects are never followed (fetch runs with
+ * redirect: 'manual'): the issuer must publish at the URLs it names, and a 3xx to anywhere else,
+ * plain http or another host, would take our trust with it.
+ */
+async function notOk(res: Response, url: string): Promise<KeysUnavailable> {
+  await res.body?.cancel();
+  const redirect = res.status >= 300 && res.status < 400;
+  return new KeysUnavailable(`${url} answered ${res.status}${redirect ? ' (a redirect: not followed)' : ''}`);
+}
+
+/** What a hostile or broken issuer wrote, quoted for a log line: bounded, whatever its size or type. */
+const quoted = (value: unknown): string => (JSON.stringify(value) ?? 'nothing').slice(0, 200);
+
 /** Any error of a fetch, as KeysUnavailable with a sentence for the log. */
 function unavailable(err: unknown, url: string, timeoutMs: number): KeysUnavailable {
   if (err instanceof KeysUnavailable) return err;
@@ -83,16 +99,14 @@ async function fetchMetadata(url: string, issuer: string, timeoutMs: number): Pr
     await res.body?.cancel();
     return undefined;
   }
-  if (res.status !== 200) {
-    await res.body?.cancel();
-    throw new KeysUnavailable(`${url} answered ${res.status}`);
-  }
+  if (res.status !== 200) throw await notOk(res, url);
   const doc = parseJson(await readCapped(res, MAX_METADATA_BYTES, url), url) as { issuer?: unknown; jwks_uri?: unknown } | null;
   // RFC 8414 section 3.3: metadata naming another issuer must not be used.
-  if (doc?.issuer !== issuer) throw new KeysUnavailable(`${url} names issuer ${JSON.stringify(doc?.issuer)}, not ${issuer}`);
+  if (doc?.issuer !== issuer) throw new KeysUnavailable(`${url} names issuer ${quoted(doc?.issuer)}, not ${issuer}`);
   if (typeof doc.jwks_uri !== 'string' || !URL.canParse(doc.jwks_uri)) throw new KeysUnavailable(`${url} has no jwks_uri`);
-  // The config refuses an http:// jwksUri off loopback; metadata must not get one past that rule.
-  if (!isSecureUrl(doc.jwks_uri)) throw new KeysUnavailable(`${url}: jwks_uri ${doc.jwks_uri} refused: ${SECURE_URL_RULE}`);
+  // The config refuses such a jwksUri (http:// off loopback, a user or password); metadata must not get one past that rule.
+  const problem = secureUrlProblem(doc.jwks_uri);
+  if (problem) throw new KeysUnavailable(`${url}: jwks_uri ${loggableUrl(doc.jwks_uri)} refused: ${problem}`);
   return doc.jwks_uri;
 }
 
@@ -118,14 +132,15 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 
 export function issuerKeys(opts: IssuerKeysOptions): IssuerKeys {
   const retryAfterMs = opts.retryAfterMs ?? 10_000;
+  const now = opts.now ?? Date.now;
   let jwks: ReturnType<typeof createRemoteJWKSet> | undefined;
   let discovering: Promise<ReturnType<typeof createRemoteJWKSet>> | undefined;
   let failed: { atMs: number; reason: string } | undefined;
 
   const backingOff = (): KeysUnavailable | undefined =>
-    failed && Date.now() - failed.atMs < retryAfterMs ? new KeysUnavailable(failed.reason) : undefined;
+    failed && now() - failed.atMs < retryAfterMs ? new KeysUnavailable(failed.reason) : undefined;
   const note = (err: KeysUnavailable): KeysUnavailable => {
-    failed = { atMs: Date.now(), reason: err.message };
+    failed = { atMs: now(), reason: err.message };
     return err;
   };
 
@@ -134,11 +149,9 @@ export function issuerKeys(opts: IssuerKeysOptions): IssuerKeys {
     const waiting = backingOff();
     if (waiting) throw waiting;
     try {
-      const res = await fetch(url, init);
-      if (res.status !== 200) {
-        await res.body?.cancel();
-        throw new KeysUnavailable(`${url} answered ${res.status}`);
-      }
+      // jose asks for 'manual' too; said here so that no version of it can make us follow one.
+      const res = await fetch(url, { ...init, redirect: 'manual' });
+      if (res.status !== 200) throw await notOk(res, url);
       const text = await readCapped(res, MAX_JWKS_BYTES, url);
       const doc = parseJson(text, url);
       if (!isObject(doc) || !Array.isArray(doc.keys) || !doc.keys.every(isObject)) throw new KeysUnavailable(`${url}: not a JSON Web Key Set`);

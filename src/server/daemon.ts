@@ -26,7 +26,7 @@ export interface Daemon {
 export interface DaemonOptions {
   /** How long shutdown waits for tool calls under way before closing anyway. */
   drainMs?: number;
-  /** Open 2025-11-25 sessions in all (default 1000) and per token (default 32). */
+  /** Open 2025-11-25 sessions in all (default 1000) and per caller, a token or an OAuth user and role (default 32). */
   maxSessions?: number;
   maxSessionsPerToken?: number;
   /** The loop's intake, so /alerts feeds the runner; without it alerts are recorded and nobody works on them. */

@@ -1,8 +1,9 @@
 // The daemon's HTTP routes on Hono: /mcp, /approvals, /alerts, /metrics, /healthz (and with server.oauth,
 // /.well-known/oauth-protected-resource; /mcp then takes OAuth JWTs too, see oauth-http.ts). Every request passes
-// the Host/Origin allow-list first (DNS-rebinding protection); every route but /healthz (and
-// /metrics when configured public) needs a bearer token whose role may use it, within its rate.
-// A 401, 403 or 429 on any authenticated route is audited (refusal-audit.ts groups the floods).
+// the Host/Origin allow-list first (DNS-rebinding protection); every route but /healthz, the
+// .well-known metadata (public by RFC 9728) and /metrics when configured public needs a bearer token
+// (request-auth.ts) whose role may use it, within its rate. A 401, 403, 429 or OAuth 503 on any
+// route but /healthz is audited (refusal-audit.ts groups the floods).
 import type { HttpBindings } from '@hono/node-server';
 import { validateHostHeader, validateOriginHeader } from '@modelcontextprotocol/server';
 import { Hono, type Context, type MiddlewareHandler } from 'hono';
@@ -12,15 +13,15 @@ import { SilenceStore } from '../store/silences.js';
 import { TokenStore, expiryWarning } from '../store/tokens.js';
 import { alertRouteOf, mountAlertRoutes } from './alerts-http.js';
 import { listApprovals, decide } from './approvals-http.js';
-import { authenticate, ROUTE_ROLES, type Principal, type Route } from './auth.js';
+import { ROUTE_ROLES, type Principal, type Route } from './auth.js';
 import { createHealthCheck } from './health.js';
 import { createMcpHttp, type McpHttp } from './mcp-http.js';
-import type { OAuthCheck } from './oauth.js';
 import { PRM_PATH } from './oauth-config.js';
-import { createOAuthGate, type OAuthGate } from './oauth-http.js';
+import { createOAuthGate } from './oauth-http.js';
 import type { Metrics } from './metrics.js';
 import { RateLimiter, type RateLimit } from './rate-limit.js';
 import { ANONYMOUS, RefusalAudit } from './refusal-audit.js';
+import { createRequestAuth } from './request-auth.js';
 import { jsonError } from './responses.js';
 import { DatabaseBusy, isBusy } from '../store/busy.js';
 import type { Runtime } from './runtime.js';
@@ -35,6 +36,7 @@ export interface GatewayOptions {
   /** Bytes the replay buffers of all 2025-11-25 sessions hold together. */
   sessionReplayBytes: number;
   maxSessions: number;
+  /** Per caller (Principal.bindKey), see McpHttpOptions. */
   maxSessionsPerToken: number;
   /** Where posted alerts go; default: an intake on the runtime's store whose queue wakes nobody. */
   intake?: Intake;
@@ -62,6 +64,8 @@ function routeOf(path: string): string {
   return decision ? `/approvals/:id/${decision[1]}` : (alertRouteOf(path) ?? 'other');
 }
 
+type Refusal = 401 | 403 | 429 | 503;
+const ERROR_OF: Record<Refusal, string> = { 401: 'unauthorized', 403: 'forbidden', 429: 'rate_limited', 503: 'unavailable' };
 
 export function createGateway(rt: Runtime, opts: GatewayOptions): Gateway {
   // Never breaks the request: a warning in the log, once per token a day, while there is time to rotate.
@@ -77,54 +81,26 @@ export function createGateway(rt: Runtime, opts: GatewayOptions): Gateway {
   const health = createHealthCheck(rt);
   const refusals = new RefusalAudit(rt.audit, rt.log);
   /**
-   * A 401, 403 or 429 on any route but /healthz (tools, approvals, alert intake, metrics), audited
-   * as http.auth; refusal-audit.ts groups a flood into about one entry a minute.
+   * A 401, 403, 429 or OAuth 503 on any route but /healthz (tools, approvals, alert intake, metrics,
+   * metadata), audited as http.auth; refusal-audit.ts groups a flood into about one entry a minute,
+   * so an issuer outage, and who knocked during it, shows in the audit without filling it.
    */
-  const refuse = (c: Context<Env>, status: 401 | 403 | 429, reason: string, principal: string, headers: Record<string, string> = {}): Response => {
+  const refuse = (c: Context<Env>, status: Refusal, reason: string, principal: string, headers: Record<string, string> = {}): Response => {
     const route = routeOf(c.req.path);
     // /healthz is the one route without a token, polled by probes: its Host refusals are only answered.
     if (route !== '/healthz') refusals.record({ route, method: c.req.method, status, principal, remote: c.env?.incoming?.socket.remoteAddress ?? 'unknown', reason });
-    const error = status === 401 ? 'unauthorized' : status === 403 ? 'forbidden' : 'rate_limited';
-    return jsonError(status, error, reason, headers);
+    return jsonError(status, ERROR_OF[status], reason, headers);
   };
   const oauth = rt.config.server.oauth ? createOAuthGate(rt.config.server.oauth, rt.log) : undefined;
   void oauth?.warm();
-  /** A refused OAuth token on /mcp: 401 or 403 with the challenge of the MCP spec; 503 while the issuer's keys are out of reach. */
-  const refuseOAuth = (c: Context<Env>, gate: OAuthGate, checked: Exclude<OAuthCheck, { ok: true }>): Response => {
-    if (checked.status === 503) {
-      // Audited like a 401 (a flood groups into about one entry a minute): an outage, and who knocked during it, show in the audit.
-      refusals.record({ route: routeOf(c.req.path), method: c.req.method, status: 503, principal: ANONYMOUS, remote: c.env?.incoming?.socket.remoteAddress ?? 'unknown', reason: checked.reason });
-      return jsonError(503, 'unavailable', checked.reason, { 'retry-after': '5' });
-    }
-    if (checked.status === 403) {
-      return refuse(c, 403, checked.reason, checked.principal, { 'www-authenticate': gate.challenge({ kind: 'insufficient_scope', description: checked.reason }) });
-    }
-    return refuse(c, 401, checked.reason, ANONYMOUS, { 'www-authenticate': gate.challenge({ kind: 'invalid_token', description: checked.reason }) });
-  };
+  const authenticateRequest = createRequestAuth(tokens, oauth);
   let draining = false;
   let inflight = 0;
 
   const requireRole = (route: Route): MiddlewareHandler<Env> => async (c, next) => {
-    const authorization = c.req.header('authorization');
-    // OAuth reaches /mcp only; a wdn_ token, or no bearer at all, takes the warden-token path.
-    const gate = route === 'mcp' ? oauth : undefined;
-    let who: Principal;
-    if (gate?.handles(authorization)) {
-      const checked = await gate.check(authorization);
-      if (!checked.ok) return refuseOAuth(c, gate, checked);
-      who = checked.who;
-    } else {
-      const auth = authenticate(tokens, authorization);
-      if (!auth.ok) {
-        const presented = authorization !== undefined;
-        return refuse(c, 401, auth.reason, auth.principal ?? ANONYMOUS, {
-          'www-authenticate': gate
-            ? gate.challenge(presented ? { kind: 'invalid_token', description: auth.reason } : { kind: 'missing' })
-            : `Bearer realm="warden"${presented ? ', error="invalid_token"' : ''}`,
-        });
-      }
-      who = auth.who;
-    }
+    const auth = await authenticateRequest(c.req.header('authorization'), route);
+    if (!auth.ok) return refuse(c, auth.status, auth.reason, auth.principal, auth.headers);
+    const { who } = auth;
     if (!ROUTE_ROLES[route].includes(who.role)) return refuse(c, 403, `role ${who.role} may not use /${route}`, who.principal);
     const taken = limiter.take(who.principal);
     if (!taken.ok) {

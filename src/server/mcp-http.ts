@@ -23,6 +23,7 @@ export interface McpHttpOptions {
   maxBodyBytes: number;
   sessionIdleMs: number;
   maxSessions: number;
+  /** Per caller (Principal.bindKey: a warden token, or an OAuth user with one role); the name predates OAuth. */
   maxSessionsPerToken: number;
   sessionReplayBytes: number;
   /** Sessions are told of a reloaded policy (tools/list_changed); per-request servers list afresh anyway. */
@@ -84,7 +85,7 @@ export function createMcpHttp(guard: Guard, log: Logger, opts: McpHttpOptions): 
     if (sessionId) {
       // Another caller's session (another token, another OAuth user or role) is answered like one that does not exist.
       const session = sessions.find(sessionId, who.bindKey);
-      if (!session) return jsonError(404, 'not_found', 'no such session for this token; initialize a new one');
+      if (!session) return jsonError(404, 'not_found', 'no such session for this caller; initialize a new one');
       return session.transport.handleRequest(request, { parsedBody: body, authInfo });
     }
     if (request.method !== 'POST' || !isInitializeRequest(body)) {

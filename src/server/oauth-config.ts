@@ -1,9 +1,16 @@
 // `server.oauth`: /mcp as an OAuth 2.1 resource server (MCP authorization, RFC 9728, RFC 8707).
 // Only the schema and what follows from it; config.ts holds it under `server`. It never reads the network.
 import { z } from 'zod';
-import { isSecureUrl, SECURE_URL_RULE } from '../shared/secure-url.js';
+import { secureUrlProblem } from '../shared/secure-url.js';
 
-const SecureUrl = z.url().refine(isSecureUrl, SECURE_URL_RULE);
+const SecureUrl = z.url().superRefine((u, ctx) => {
+  // z.url() has already said so when it is not a URL at all.
+  const problem = URL.canParse(u) ? secureUrlProblem(u) : undefined;
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
+
+/** RFC 6749 section 3.3's scope-token: the characters a scope may hold, and what RFC 6750 lets us quote back in a challenge. */
+const ScopeToken = z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]{1,128}$/, 'one scope token: printable ASCII, no spaces, quotes or backslashes');
 
 /**
  * Why `resource` is not in the one form clients send back, if it is not. MCP clients parse it as a
@@ -16,7 +23,6 @@ function resourceProblem(u: string): string | undefined {
   const url = new URL(u);
   if (u.includes('#')) return 'no fragment (RFC 8707)';
   if (u.includes('?')) return 'no query (RFC 8707): clients compare the resource by origin and path';
-  if (url.username || url.password) return 'no user or password in it';
   if (url.pathname !== '/' && url.pathname.endsWith('/')) {
     return `no trailing slash: clients dial ${url.origin}${url.pathname.replace(/\/+$/, '')} and compare the path exactly`;
   }
@@ -35,7 +41,7 @@ export type ClaimPath = z.infer<typeof ClaimPath>;
 /** One rule: a scope the token holds, or a claim value (equal, or one of an array's items) -> a role. */
 const RoleRule = z
   .strictObject({
-    scope: z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]{1,128}$/, 'one scope token (no spaces or quotes)').optional()
+    scope: ScopeToken.optional()
       .describe('granted when the token\'s scope (or scp) holds this scope'),
     claim: ClaimPath.optional().describe('granted when this claim equals value, or is an array holding it; a list is a path into nested claims ([realm_access, roles]), a name is one top-level claim even with dots in it'),
     value: z.string().min(1).max(256).optional(),
@@ -60,7 +66,7 @@ export const OAuthConfig = z.strictObject({
   audience: z.array(z.string().min(1).max(512)).min(1).optional()
     .describe('aud values accepted instead of resource, for an authorization server that names the API otherwise (api://...)'),
   jwksUri: SecureUrl.optional().describe('where the signing keys are; default: jwks_uri from the issuer\'s metadata'),
-  scopesSupported: z.array(z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]{1,128}$/, 'one scope token')).optional()
+  scopesSupported: z.array(ScopeToken).optional()
     .describe('advertised in /.well-known/oauth-protected-resource; clients request these'),
   principalClaim: ClaimName.default('sub').describe('the top-level claim that names the caller in the audit (sub, email, preferred_username, ...)'),
   roles: z.array(RoleRule).min(1).describe('first match wins; a token that matches none is refused (403), never given a default role'),

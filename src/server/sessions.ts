@@ -139,8 +139,9 @@ export interface SessionOptions {
   idleMs: number;
   maxSessions: number;
   /**
-   * Sessions one token may hold; opening one more closes its least recently used. Clients that
-   * never DELETE their sessions (the v2 SDK's close() does not) then cannot fill the registry.
+   * Sessions one caller (one bindKey: a warden token, or an OAuth user with one role) may hold;
+   * opening one more closes its least recently used. Clients that never DELETE their sessions (the
+   * v2 SDK's close() does not) then cannot fill the registry.
    */
   maxPerToken: number;
   /** Bytes (JSON length) the replay buffers of all sessions hold together. */
@@ -171,7 +172,7 @@ export class SessionRegistry {
     return this.sessions.size >= this.opts.maxSessions;
   }
 
-  /** The session `id` if it exists and was opened by this token; undefined otherwise. */
+  /** The session `id` if it exists and was opened by this caller (Principal.bindKey); undefined otherwise. */
   find(id: string, bindKey: string): Session | undefined {
     const s = this.sessions.get(id);
     if (!s || s.bindKey !== bindKey) return undefined;
@@ -191,7 +192,7 @@ export class SessionRegistry {
       sessionIdGenerator: () => randomUUID(),
       eventStore: events,
       onsessioninitialized: async (id) => {
-        // Only a session that exists displaces one: a refused initialize must not close a live session of its token.
+        // Only a session that exists displaces one: a refused initialize must not close a live session of its caller.
         const own = [...this.sessions.values()].filter((s) => s.bindKey === bindKey);
         const oldest = own.length >= this.opts.maxPerToken ? own.reduce((a, b) => (a.lastSeenMs <= b.lastSeenMs ? a : b)) : undefined;
         this.sessions.set(id, { id, bindKey, transport, server, events, lastSeenMs: Date.now() });

@@ -1,8 +1,9 @@
 // The issuer's keys, against a key server of our own on loopback: rotation (a new kid is fetched,
 // a retired one refused); neither unknown kids nor a failing or hanging key server can make warden
 // hammer the issuer; discovery follows RFC 8414 as the MCP SDK does, refuses metadata naming
-// another issuer or an http:// key set off loopback, and reads no answer past its cap.
-import { createServer, type Server } from 'node:http';
+// another issuer or an http:// key set off loopback, and reads no answer past its cap; hostile
+// answers (redirects, bodies that are not JSON or not a key set) are 503s, never followed or trusted.
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
 import { issuerKeys, metadataUrls } from '../../src/adapters/oauth-keys.js';
@@ -14,7 +15,7 @@ afterEach(async () => {
   for (const s of servers.splice(0)) await new Promise<void>((r) => { s.closeAllConnections(); s.close(() => r()); });
 });
 
-/** A tiny authorization server: whatever `routes` answers (a number is a bare status; 'huge' streams 1 MiB), counted per path. */
+/** A tiny authorization server: whatever `routes` answers (a number is a bare status; 'huge' streams 1 MiB; a function writes the response itself), counted per path. */
 async function keyServer(routes: (path: string, base: string) => unknown): Promise<{ base: string; hits: Map<string, number> }> {
   const hits = new Map<string, number>();
   let base = '';
@@ -22,6 +23,7 @@ async function keyServer(routes: (path: string, base: string) => unknown): Promi
     hits.set(req.url!, (hits.get(req.url!) ?? 0) + 1);
     const body = routes(req.url!, base);
     if (body === 'hang') return;
+    if (typeof body === 'function') return void (body as (res: ServerResponse) => void)(res);
     if (body === 'huge') {
       // Chunked, no content-length: the cap must hold while reading, not only on a declared length.
       res.writeHead(200, { 'content-type': 'application/json' });
@@ -179,11 +181,14 @@ describe('a key server that fails', () => {
     let up = false;
     const srv = await keyServer((path) => (path === '/jwks' ? (up ? { keys: [a.jwk] } : 500) : undefined));
     const cfg = config(srv.base, { jwksUri: `${srv.base}/jwks` });
-    const verifier = createOAuthVerifier(cfg, issuerKeys({ issuer: cfg.issuer, jwksUri: cfg.jwksUri, timeoutMs: 1_000, retryAfterMs: 200 }));
+    // The back-off's own clock, stepped by hand: however slow the machine, the second check is inside it and the third past it.
+    let nowMs = 1_000_000;
+    const verifier = createOAuthVerifier(cfg, issuerKeys({ issuer: cfg.issuer, jwksUri: cfg.jwksUri, timeoutMs: 1_000, retryAfterMs: 10_000, now: () => nowMs }));
     expect(await verifier.check(await mint(srv.base, a))).toMatchObject({ status: 503 });
     up = true;
+    nowMs += 9_999;
     expect(await verifier.check(await mint(srv.base, a))).toMatchObject({ status: 503 });
-    await new Promise((r) => setTimeout(r, 250));
+    nowMs += 1;
     expect(await verifier.check(await mint(srv.base, a))).toMatchObject({ ok: true });
     expect(srv.hits.get('/jwks')).toBe(2);
   });
@@ -204,5 +209,86 @@ describe('a key server that fails', () => {
   it('reads no key set past 256 KiB', async () => {
     const srv = await keyServer((path) => (path === '/jwks' ? 'huge' : undefined));
     expect(await issuerKeys({ issuer: srv.base, jwksUri: `${srv.base}/jwks`, timeoutMs: 2_000 }).warm()).toMatch(/answer over 262144 bytes/);
+  });
+});
+
+/** A 302 to `to`, as a hostile or misconfigured issuer might answer. */
+const redirectTo = (to: string) => (res: ServerResponse) => void res.writeHead(302, { location: to }).end();
+
+describe('hostile answers from the issuer', () => {
+  it('does not follow a redirect of the metadata: 503, saying so, and the target is never asked', async () => {
+    const srv = await keyServer((path, base) => {
+      if (path === '/.well-known/oauth-authorization-server') return redirectTo(`${base}/elsewhere`);
+      if (path === '/elsewhere') return { issuer: base, jwks_uri: `${base}/keys` };
+      return undefined;
+    });
+    const keys = issuerKeys({ issuer: srv.base, timeoutMs: 1_000 });
+    expect(await keys.warm()).toMatch(/oauth-authorization-server answered 302 \(a redirect: not followed\)/);
+    expect(await createOAuthVerifier(config(srv.base), keys).check(await mint(srv.base, await signingKey('a')))).toMatchObject({ ok: false, status: 503 });
+    expect(srv.hits.has('/elsewhere')).toBe(false);
+  });
+
+  it('does not follow a redirect of the key set: 503, and the target is never asked', async () => {
+    const a = await signingKey('a');
+    const srv = await keyServer((path, base) => {
+      if (path === '/jwks') return redirectTo(`${base}/moved`);
+      if (path === '/moved') return { keys: [a.jwk] };
+      return undefined;
+    });
+    const cfg = config(srv.base, { jwksUri: `${srv.base}/jwks` });
+    const keys = issuerKeys({ issuer: cfg.issuer, jwksUri: cfg.jwksUri, timeoutMs: 1_000 });
+    expect(await keys.warm()).toMatch(/\/jwks answered 302 \(a redirect: not followed\)/);
+    expect(await createOAuthVerifier(cfg, keys).check(await mint(srv.base, a))).toMatchObject({ ok: false, status: 503 });
+    expect(srv.hits.has('/moved')).toBe(false);
+  });
+
+  it('refuses metadata that is not JSON: 503', async () => {
+    const srv = await keyServer((path) => (path === '/.well-known/oauth-authorization-server'
+      ? (res: ServerResponse) => void res.writeHead(200, { 'content-type': 'application/json' }).end('<html>sign in</html>')
+      : undefined));
+    const keys = issuerKeys({ issuer: srv.base, timeoutMs: 1_000 });
+    expect(await keys.warm()).toMatch(/oauth-authorization-server: not JSON/);
+    expect(await createOAuthVerifier(config(srv.base), keys).check(await mint(srv.base, await signingKey('a')))).toMatchObject({ ok: false, status: 503 });
+  });
+
+  it.each([
+    ['keys not an array', { keys: { kty: 'EC' } }],
+    ['keys holding a string', { keys: ['{"kty":"EC"}'] }],
+    ['keys holding null', { keys: [null] }],
+    ['keys holding an array', { keys: [[]] }],
+    ['no keys at all', { jwks: [] }],
+    ['an array instead of a set', [{ kty: 'EC' }]],
+  ])('refuses a key set with %s: 503, and backs off from it', async (_, body) => {
+    const srv = await keyServer((path) => (path === '/jwks' ? body : undefined));
+    const cfg = config(srv.base, { jwksUri: `${srv.base}/jwks` });
+    const keys = issuerKeys({ issuer: cfg.issuer, jwksUri: cfg.jwksUri, timeoutMs: 1_000 });
+    expect(await keys.warm()).toMatch(/\/jwks: not a JSON Web Key Set/);
+    expect(await createOAuthVerifier(cfg, keys).check(await mint(srv.base, await signingKey('a')))).toMatchObject({ ok: false, status: 503 });
+    expect(srv.hits.get('/jwks')).toBe(1);
+  });
+
+  it('refuses an answer whose content-length is over the cap without waiting for its body', async () => {
+    // The body never comes: only the declared length can end this before the timeout.
+    const srv = await keyServer((path) => (path === '/jwks'
+      ? (res: ServerResponse) => void res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(64 * 1024 * 1024) }).write('{"keys":[')
+      : undefined));
+    expect(await issuerKeys({ issuer: srv.base, jwksUri: `${srv.base}/jwks`, timeoutMs: 5_000 }).warm()).toMatch(/answer over 262144 bytes/);
+  });
+
+  it('refuses a discovered jwks_uri with a user and password, and does not write the password in its reason', async () => {
+    const srv = await keyServer((path, base) => (path === '/.well-known/oauth-authorization-server'
+      ? { issuer: base, jwks_uri: `${base.replace('://', '://keys:s3cret@')}/jwks` }
+      : undefined));
+    const reason = await issuerKeys({ issuer: srv.base, timeoutMs: 1_000 }).warm();
+    expect(reason).toMatch(/jwks_uri http:\/\/127\.0\.0\.1:\d+\/jwks refused: no user or password in it/);
+    expect(reason).not.toMatch(/s3cret/);
+    expect(srv.hits.has('/jwks')).toBe(false);
+  });
+
+  it('quotes a foreign issuer named in the metadata at 200 characters at most', async () => {
+    const srv = await keyServer((path) => (path === '/.well-known/oauth-authorization-server' ? { issuer: 'x'.repeat(100_000), jwks_uri: 'https://evil.example/jwks' } : undefined));
+    const reason = await issuerKeys({ issuer: srv.base, timeoutMs: 1_000 }).warm();
+    expect(reason).toMatch(/names issuer "x+, not http:\/\/127\.0\.0\.1/);
+    expect(reason!.length).toBeLessThan(400);
   });
 });
