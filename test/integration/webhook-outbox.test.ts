@@ -166,7 +166,9 @@ describe('webhook outbox', () => {
     const up = await receiver();
     const n = notifier(db, [generic(`http://127.0.0.1:${down}/x`), { url: up.url, format: 'slack' }]);
     for (let i = 0; i < 3; i += 1) n.send(note(`n${i}`));
-    await waitFor('the live hook got all three', async () => up.got.length === 3);
+    // The receiver counts a request before it answers, and the row is marked after the answer.
+    await waitFor('the live hook got all three, and their rows are marked delivered', async () =>
+      up.got.length === 3 && rows(db).filter((r) => r.status === 'delivered').length === 3);
     expect(up.got.map((g) => g.body.text)).toEqual(['*n0*\n', '*n1*\n', '*n2*\n']);
     const downKey = hookKey(generic(`http://127.0.0.1:${down}/x`));
     expect(rows(db).filter((r) => r.status === 'pending').map((r) => r.hook)).toEqual([downKey, downKey, downKey]);
