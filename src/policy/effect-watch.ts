@@ -68,11 +68,12 @@ export class EffectWatch {
     return new Proxy(target, {
       get: (obj, prop, receiver) => {
         const value: unknown = Reflect.get(obj, prop, receiver);
-        if (typeof value !== 'function' || typeof prop !== 'string') return value;
+        if (typeof value !== 'function') return value;
         const fn = value as (...args: unknown[]) => unknown;
-        if (READS.has(prop)) return fn.bind(obj);
-        if (FACTORIES.has(prop)) return (...args: unknown[]) => this.wrapResult(fn.apply(obj, args), reachesTarget);
-        return (...args: unknown[]) => this.write(prop, reachesTarget, () => fn.apply(obj, args));
+        // A symbol-keyed method is named by no list, so it is a possible write like any other.
+        if (typeof prop === 'string' && READS.has(prop)) return fn.bind(obj);
+        if (typeof prop === 'string' && FACTORIES.has(prop)) return (...args: unknown[]) => this.wrapResult(fn.apply(obj, args), reachesTarget);
+        return (...args: unknown[]) => this.write(String(prop), reachesTarget, () => fn.apply(obj, args));
       },
     });
   }

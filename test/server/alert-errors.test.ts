@@ -58,6 +58,17 @@ describe('alert payload errors name the field', () => {
     expect(reason.length).toBeLessThan(1_000);
   });
 
+  it('generic: a key with newlines, ANSI escapes or a line separator is escaped in the reason, and a huge key is capped', async () => {
+    const evil = 'x\n{"level":50,"msg":"forged"}\r\u001b[31mRED\u2028\u202e';
+    const reason = await refusal('generic', { summary: 'disk full', labels: { [evil]: 5, ['k'.repeat(1_000_000)]: 6, ['😀'.repeat(400)]: 7 }, [evil]: 1 });
+    expect(reason).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202e]/);
+    expect(reason).toContain('labels.x\\u000a{"level":50,"msg":"forged"}\\u000d\\u001b[31mRED\\u2028\\u202e: Invalid input');
+    expect(reason).toContain('unknown key "x\\u000a{');
+    // Capped by code point: never half of a surrogate pair.
+    expect(reason).not.toMatch(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/);
+    expect(reason.length).toBeLessThan(2_000);
+  });
+
   it('alertmanager: names alerts[i].labels.<name>', async () => {
     const reason = await refusal('alertmanager', {
       version: '4', groupKey: 'g', status: 'firing', alerts: [{ status: 'firing', labels: { alertname: 5 }, startsAt: STARTS }],

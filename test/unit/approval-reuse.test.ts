@@ -176,6 +176,34 @@ describe('EffectWatch', () => {
     expect(w.sealIfUntouched()).toBe(false);
   });
 
+  it('counts a symbol-keyed method, and one added after wrapping, as possible writes (only the named reads are not)', () => {
+    const act = Symbol('act');
+    const calls: string[] = [];
+    const raw: Record<PropertyKey, unknown> = { [act]: () => calls.push('symbol') };
+    const bySymbol = new EffectWatch();
+    (bySymbol.changes(raw as unknown as ChangeJournal) as unknown as Record<symbol, () => void>)[act]!();
+    expect(bySymbol.sealIfUntouched()).toBe(false);
+    const later = new EffectWatch();
+    const watched = later.changes(raw as unknown as ChangeJournal) as unknown as Record<string, () => void>;
+    raw.addedLater = () => calls.push('later');
+    watched.addedLater!();
+    expect(later.sealIfUntouched()).toBe(false);
+    expect(calls).toEqual(['symbol', 'later']);
+  });
+
+  it('a write that throws synchronously before its first request: notRun gives the call back, any other error does not', () => {
+    const raw = {
+      refusedAtOnce: () => { throw new ToolFailure('unavailable', 'breaker open', { notRun: true }); },
+      badArgument: () => { throw new TypeError('bad argument'); },
+    };
+    const notRun = new EffectWatch();
+    expect(() => (notRun.changes(raw as unknown as ChangeJournal) as unknown as typeof raw).refusedAtOnce()).toThrow(/breaker open/);
+    expect(notRun.sealIfUntouched()).toBe(true);
+    const other = new EffectWatch();
+    expect(() => (other.changes(raw as unknown as ChangeJournal) as unknown as typeof raw).badArgument()).toThrow(TypeError);
+    expect(other.sealIfUntouched()).toBe(false);
+  });
+
   it('refuses every write after it is sealed (a handler still running past its deadline), without calling through', async () => {
     const w = new EffectWatch();
     const d = docker();

@@ -98,6 +98,31 @@ describe('library output in a real process', () => {
     }
   });
 
+  it('a library warning in a loop is logged once a minute, not a thousand times; every console.error still arrives at error level', () => {
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', `
+      import { createLogger, routeLibraryOutput } from './dist/log.js';
+      routeLibraryOutput(createLogger('info'));
+      for (let i = 0; i < 1000; i++) console.warn('a library warns in a loop');
+      for (let i = 0; i < 100; i++) process.emitWarning('a warning in a loop', 'Warning', 'W_LOOP');
+      console.warn('another warning');
+      console.error('a library failed:', new Error('boom'));
+      console.error('a library failed:', new Error('boom'));
+      // A second call changes the logger only: each line is still written once.
+      routeLibraryOutput(createLogger('info').child({ second: true }));
+      console.info('after the second call');
+      await new Promise((r) => setTimeout(r, 20));
+    `], { cwd: ROOT, encoding: 'utf8', env: { PATH: process.env.PATH } });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toBe('');
+    const lines = jsonLines(r.stderr);
+    expect(lines.filter((l) => l.msg === 'a library warns in a loop')).toEqual([expect.objectContaining({ level: 40, from: 'library' })]);
+    expect(lines.filter((l) => l.msg === 'a warning in a loop')).toEqual([expect.objectContaining({ level: 40, code: 'W_LOOP' })]);
+    expect(lines.filter((l) => l.msg === 'another warning')).toEqual([expect.objectContaining({ level: 40 })]);
+    const errors = lines.filter((l) => /^a library failed: Error: boom\n\s+at /.test(String(l.msg)));
+    expect(errors.map((l) => [l.level, l.from])).toEqual([[50, 'library'], [50, 'library']]);
+    expect(lines.filter((l) => l.msg === 'after the second call')).toEqual([expect.objectContaining({ level: 30, second: true })]);
+  });
+
   it('warden serve with a deprecated loop.model warns once at start, as JSON on stderr', async () => {
     const dir = tempDir('model');
     writeFileSync(join(dir, 'warden.yaml'), 'loop:\n  model: claude-sonnet-4-5\n  watchDockerEvents: false\n  monitors: false\n');

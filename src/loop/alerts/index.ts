@@ -32,6 +32,16 @@ export function isAlertFormat(name: string): name is AlertFormat {
 const MAX_ISSUES_NAMED = 10;
 const MAX_ISSUE_CHARS = 300;
 
+/** Control, bidi and line-separator characters: a key the sender chose must not start a new log or terminal line, or colour it. */
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+
+/** One field error as the 400 shows it: paths hold keys the sender chose, so escaped and capped (by code point, never half a pair). */
+function shown(line: string): string {
+  const escaped = line.replace(UNPRINTABLE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  const points = Array.from(escaped.slice(0, MAX_ISSUE_CHARS * 2 + 2));
+  return points.length > MAX_ISSUE_CHARS ? `${points.slice(0, MAX_ISSUE_CHARS).join('')}...` : escaped;
+}
+
 export type Parsed = { ok: true; result: ParseResult } | { ok: false; error: string };
 
 export function parseAlertPayload(format: AlertFormat, body: unknown): Parsed {
@@ -41,7 +51,7 @@ export function parseAlertPayload(format: AlertFormat, body: unknown): Parsed {
   const { issues, branch } = flattenUnionIssues(parsed.error.issues, body);
   const lines = describeIssues(new z.ZodError(issues));
   // A batch of a thousand bad alerts would make a reason of a thousand lines: the first few say enough.
-  const fields = lines.slice(0, MAX_ISSUES_NAMED).map((l) => (l.length > MAX_ISSUE_CHARS ? `${l.slice(0, MAX_ISSUE_CHARS)}...` : l)).join('; ') + (lines.length > MAX_ISSUES_NAMED ? `; and ${lines.length - MAX_ISSUES_NAMED} more` : '');
+  const fields = lines.slice(0, MAX_ISSUES_NAMED).map(shown).join('; ') + (lines.length > MAX_ISSUES_NAMED ? `; and ${lines.length - MAX_ISSUES_NAMED} more` : '');
   // Which shapes are accepted, and which one the fields above were checked against.
   const read = shapes && branch !== undefined
     ? ` (read as ${shapes[branch]?.name}; accepted: ${shapes.map((s) => `${s.name} ${s.form}`).join(' or ')})`
