@@ -1,6 +1,6 @@
 // The one zod schema for the config file and the environment; the only reader of process.env.
 // Defaults < file < environment < command-line flags. A bad config is refused whole: exit 2.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, lstatSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
@@ -12,6 +12,7 @@ import { LOOP_DEFAULTS, LoopConfig } from './loop/config.js';
 import { LOOP_PRINCIPAL, SYSTEM_PRINCIPAL } from './shared/roles.js';
 import { OAuthConfig } from './server/oauth-config.js';
 import { didYouMean } from './shared/did-you-mean.js';
+import { readSettingsFile } from './shared/settings-file.js';
 import type { NotifyEvent } from './shared/notifier.js';
 
 /** Every event a webhook can name (README, Notifications); `satisfies` and the line below keep it equal to NotifyEvent. */
@@ -152,12 +153,7 @@ export interface ConfigFlags {
 }
 
 function readConfigFile(path: string): unknown {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new InputError(`config ${path}: cannot read: ${errorMessage(err)}`);
-  }
+  const text = readSettingsFile(path, 'config');
   try {
     return parseYaml(text) ?? {};
   } catch (err) {
@@ -175,6 +171,8 @@ export function defaultDataDir(env: NodeJS.ProcessEnv): string {
   const xdg = env.XDG_DATA_HOME;
   if (xdg && isAbsolute(xdg)) return join(xdg, 'warden');
   let home = env.HOME;
+  // A relative HOME would put the database under whatever directory warden starts in.
+  if (home && !isAbsolute(home)) throw new InputError(`no data dir: HOME is "${home}", not an absolute path; pass --data-dir or set WARDEN_DATA_DIR or XDG_DATA_HOME`);
   if (!home) {
     try {
       home = homedir();
@@ -184,6 +182,14 @@ export function defaultDataDir(env: NodeJS.ProcessEnv): string {
   }
   if (!home) throw new InputError('no data dir: HOME is not set; pass --data-dir or set WARDEN_DATA_DIR or XDG_DATA_HOME');
   return join(home, '.local', 'share', 'warden');
+}
+
+function isLink(path: string): boolean {
+  try {
+    return lstatSync(path).isSymbolicLink();
+  } catch {
+    return false;
+  }
 }
 
 /** An empty value would resolve to the working directory: refused rather than read as "unset". */
@@ -198,7 +204,8 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
   const explicit = opts.ignoreFile ? undefined : flags.config ?? (env.WARDEN_CONFIG || undefined);
   const implicit = resolve(cwd, 'warden.yaml');
   const source = explicit ? resolve(cwd, explicit) : !opts.ignoreFile && existsSync(implicit) ? implicit : undefined;
-  if (explicit && !existsSync(source!)) throw new InputError(`config ${source}: no such file`);
+  // A link to nowhere or a loop of links is there to `ls`: readSettingsFile names ENOENT or ELOOP.
+  if (explicit && !existsSync(source!) && !isLink(source!)) throw new InputError(`config ${source}: no such file`);
 
   const parsed = ConfigFile.safeParse(source ? readConfigFile(source) : {});
   if (!parsed.success) {

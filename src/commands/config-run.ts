@@ -8,7 +8,7 @@ import { InputError } from '../errors.js';
 import { readInventoryDir, unreadableHostFiles, type Inventory } from '../store/inventory-file.js';
 import { CATALOG, filterCatalog } from '../tools/catalog.js';
 import { checkPolicyFile, type PolicyCheck } from './policy-validate.js';
-import { printJson, printLines, printTable } from './output.js';
+import { cell, printJson, printLines, printTable } from './output.js';
 
 interface Report {
   config: string | null;
@@ -90,10 +90,10 @@ export function checkConfig(flags: ConfigFlags, opts: { json?: boolean }): void 
   else if (report.valid) {
     printLines([`ok: ${name}`]);
     printTable(['SETTING', 'VALUE', 'FROM'], report.settings.map((s) => [s.setting, s.value, s.from]), '');
-    printLines(report.warnings.map((w) => `warning: ${w}`));
+    printLines(report.warnings.map((w) => cell(`warning: ${w}`)));
   }
   if (!report.valid) {
-    if (!opts.json) printLines(report.warnings.map((w) => `warning: ${w}`));
+    if (!opts.json) printLines(report.warnings.map((w) => cell(`warning: ${w}`)));
     const n = report.problems.length;
     throw new InputError(`config check ${name}: ${n} problem${n > 1 ? 's' : ''}:\n  ${report.problems.join('\n  ')}`);
   }

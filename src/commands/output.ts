@@ -31,17 +31,24 @@ export function printLines(lines: string[]): void {
 /**
  * One line per cell: a multi-line value (a reason, a log line, a runbook description) would split
  * its row and shift every column after it, so line breaks and other control characters are shown
- * as escapes instead.
+ * as escapes instead. That covers the C1 controls too (U+009B is a one-character CSI to terminals
+ * that decode UTF-8 C1), and the bidi and line-separator marks that reorder or split what is shown.
  */
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+
 export function cell(value: string): string {
-  return value.replace(/\r?\n/g, '\\n').replace(/[\u0000-\u001f\u007f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  return value.replace(/\r?\n/g, '\\n').replace(CONTROL, (c) => {
+    const code = c.charCodeAt(0);
+    return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+  });
 }
 
 /** Aligns columns under an optional header; the last column is free text and is not padded. */
 export function table(rows: string[][], header?: string[]): string[] {
   const all = (header ? [header, ...rows] : rows).map((r) => r.map(cell));
   if (rows.length === 0) return [];
-  const widths = all[0]!.map((_, i) => Math.max(...all.map((r) => (r[i] ?? '').length)));
+  // A loop, not Math.max(...rows): spreading a hundred thousand rows overflows the call stack.
+  const widths = all[0]!.map((_, i) => all.reduce((w, r) => Math.max(w, (r[i] ?? '').length), 0));
   return all.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd());
 }
 

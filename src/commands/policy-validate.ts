@@ -2,11 +2,12 @@
 // it is put in place. Reads no config, opens no database, creates no data dir.
 import { resolve } from 'node:path';
 import { InputError } from '../errors.js';
-import { loadPolicyFile, type Policy } from '../policy/policy-file.js';
+import { readSettingsFile } from '../shared/settings-file.js';
+import { parsePolicy, type Policy } from '../policy/policy-file.js';
 import { lintPolicy, type LintFinding } from '../policy/policy-lint.js';
 import { DEFAULT_DECISION } from '../shared/tiers.js';
 import { CATALOG } from '../tools/catalog.js';
-import { printJson, printLines } from './output.js';
+import { cell, printJson, printLines } from './output.js';
 
 export interface PolicyCheck {
   policy: Policy;
@@ -16,7 +17,8 @@ export interface PolicyCheck {
 
 /** Throws InputError (exit 2) listing every problem, each with its field path; `issues` holds them one by one. */
 export function checkPolicyFile(path: string): PolicyCheck {
-  const policy = loadPolicyFile(path, DEFAULT_DECISION, { knownTools: CATALOG.map((t) => t.name) });
+  // Read here rather than by loadPolicyFile: a named pipe or /dev/zero is refused instead of hanging.
+  const policy = parsePolicy(readSettingsFile(path, 'policy'), path, DEFAULT_DECISION, { knownTools: CATALOG.map((t) => t.name) });
   return { policy, warnings: lintPolicy(policy.file) };
 }
 
@@ -43,6 +45,7 @@ export function validatePolicy(file: string, opts: { json?: boolean }): void {
   }
   printLines([
     `ok: ${path} (${policy.file.rules.length} rules, ${policy.file.limits.length} limits, hash ${policy.hash.slice(0, 12)})`,
-    ...warnings.map((w) => `warning: ${w.rule}: ${w.problem}`),
+    // A rule's name is the file's text: escaped like a table cell, so it cannot drive the terminal.
+    ...warnings.map((w) => cell(`warning: ${w.rule}: ${w.problem}`)),
   ]);
 }

@@ -1,6 +1,6 @@
 // The policy file: ordered rules (first match wins), limits (circuit breakers), kill switch and
 // dry run. Unknown keys are errors, because a typo must never silently weaken a policy.
-import { readFileSync } from 'node:fs';
+import { readSettingsFile } from '../shared/settings-file.js';
 import picomatch from 'picomatch';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
@@ -213,11 +213,5 @@ export function parsePolicy(text: string, source: string, defaults: Record<Risk,
 }
 
 export function loadPolicyFile(path: string, defaults: Record<Risk, Decision>, opts: PolicyOptions = {}): Policy {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new InputError(`policy ${path}: cannot read: ${errorMessage(err)}`);
-  }
-  return parsePolicy(text, path, defaults, opts);
+  return parsePolicy(readSettingsFile(path, 'policy'), path, defaults, opts);
 }

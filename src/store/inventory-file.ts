@@ -1,6 +1,6 @@
 // Reads the inventory directory: every *.yaml / *.yml file, validated whole and cross-checked
 // before anything is written. Never partially accepts an inventory: one problem refuses all of it.
-import { accessSync, constants, readFileSync, readdirSync, statSync } from 'node:fs';
+import { accessSync, constants, readFileSync, readdirSync, statSync, type Stats } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, isAbsolute, join, resolve } from 'node:path';
 import picomatch from 'picomatch';
@@ -54,6 +54,18 @@ export function readInventoryDir(dir: string, home = homedir()): Inventory {
 
 function parseFile(path: string, problems: string[]): InventoryFile | undefined {
   const file = basename(path);
+  // Only files are read: a named pipe called x.yaml would block the read for ever, a device never end.
+  let st: Stats;
+  try {
+    st = statSync(path);
+  } catch (err) {
+    problems.push(`${file}: cannot read: ${errorMessage(err)}`);
+    return undefined;
+  }
+  if (!st.isFile()) {
+    problems.push(`${file}: cannot read: ${st.isDirectory() ? 'a directory' : st.isFIFO() ? 'a named pipe' : 'a special file'}, not a file`);
+    return undefined;
+  }
   let raw: unknown;
   try {
     raw = parseYaml(readFileSync(path, 'utf8')) ?? {};
@@ -127,6 +139,16 @@ function indexIn(items: Named[], item: Named, i: number): number {
   return items.slice(0, i).filter((x) => x.source === item.source).length;
 }
 
+/** indexIn of every entry, in one pass. */
+function placesInFile(items: Named[]): number[] {
+  const seen = new Map<string, number>();
+  return items.map((x) => {
+    const n = seen.get(x.source) ?? 0;
+    seen.set(x.source, n + 1);
+    return n;
+  });
+}
+
 /**
  * A cycle of dependsOn (a -> b -> a) is refused: the loop parks an incident on its dependency's
  * incident, so two failing services that depend on each other would wait on each other for ever.
@@ -161,8 +183,10 @@ function crossCheck(inv: Inventory): string[] {
   const serviceNames = new Set(inv.services.map((s) => s.name));
   const runbookNames = new Set(inv.runbooks.map((r) => r.name));
   const claimed = new Map<string, string>();
+  // Each entry's place in its file, once: indexIn per entry would be quadratic in a large inventory.
+  const servicePlaces = placesInFile(inv.services);
   inv.services.forEach((s, i) => {
-    const at = `${s.source}: services[${indexIn(inv.services, s, i)}]`;
+    const at = `${s.source}: services[${servicePlaces[i]}]`;
     if (!hostNames.has(s.host)) problems.push(`${at}.host: no host named "${s.host}" (known: ${[...hostNames].join(', ')})`);
     s.dependsOn.forEach((d, j) => {
       if (d === s.name) problems.push(`${at}.dependsOn[${j}]: a service cannot depend on itself`);
@@ -182,8 +206,9 @@ function crossCheck(inv: Inventory): string[] {
     }
   });
   problems.push(...dependencyCycles(inv));
+  const runbookPlaces = placesInFile(inv.runbooks);
   inv.runbooks.forEach((r, i) => {
-    const at = `${r.source}: runbooks[${indexIn(inv.runbooks, r, i)}]`;
+    const at = `${r.source}: runbooks[${runbookPlaces[i]}]`;
     r.hosts.forEach((pattern, j) => {
       const matches = picomatch(pattern, { dot: true });
       if (![...hostNames].some((h) => matches(h))) problems.push(`${at}.hosts[${j}]: "${pattern}" matches no host (known: ${[...hostNames].join(', ')})`);

@@ -114,6 +114,14 @@ describe('the default data dir', () => {
     expect(JSON.parse(relative.stdout)).toMatchObject({ on: true });
   });
 
+  it('a relative HOME is refused, not resolved under the working directory', () => {
+    const cwd = tempDir('cwd-rel-home');
+    const r = warden(['killswitch', 'on', '--reason', 'test', '--by', 'alice'], { HOME: 'rel', XDG_DATA_HOME: undefined }, cwd);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/HOME is "rel", not an absolute path; pass --data-dir/);
+    expect(readdirSync(cwd)).toEqual([]);
+  });
+
   it('warns when ./data/warden.db, the old default, is left behind, naming both paths and how to keep it', () => {
     const cwd = tempDir('old-default');
     expect(warden(['--data-dir', './data', 'killswitch', 'off', '--by', 'alice'], {}, cwd).status).toBe(0);
@@ -165,6 +173,15 @@ describe('tables', () => {
     const audit = warden(['audit', 'list'], env).stdout.trimEnd().split('\n');
     expect(audit[0]).toMatch(/^SEQ\s+TIME\s+PRINCIPAL\s+TOOL\s+TARGET\s+PHASE\s+DECISION\s+RESULT$/);
     expect(audit).toHaveLength(3);
+  });
+
+  it('show C1 controls (U+009B is a CSI), ESC and bidi marks as escapes, never raw to the terminal', () => {
+    const { env } = started();
+    const add = warden(['silence', 'add', '--target', 'web-*', '--for', '1h', '--reason', 'a\u001b[2Jb\u009b31mc\u202ed', '--by', 'alice'], env);
+    expect(add.status, add.stderr).toBe(0);
+    const out = warden(['silence', 'list'], env).stdout;
+    expect(out).toMatch(/a\\x1b\[2Jb\\x9b31mc\\u202ed$/m);
+    expect(out).not.toMatch(/[\u001b\u009b\u202e]/);
   });
 
   it('--json answers with the same field names as the records, for confirmations too', () => {

@@ -1,7 +1,8 @@
 // `warden inventory load --dry-run`, the refusal to wipe the stored inventory with an empty one,
 // warnings about key files that are not there, and discover's exit status when no host answers.
+import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { dataDirEnv, warden } from '../support/cli.js';
@@ -67,6 +68,39 @@ describe('warden inventory load --dry-run', () => {
     expect(r.stdout).toMatch(/^add +service +api$/m);
     expect(r.stdout).toMatch(/^add +service +db$/m);
     expect(existsSync(join(dir, 'data'))).toBe(false);
+  });
+
+  it('a file or a link to nowhere where the data dir should be fails as the load would, not "would add"', () => {
+    const dir = tempDir('cli-inv-dry-file');
+    const inv = writeInventory({ 's.yaml': TWO }, join(dir, 'inv'));
+    writeFileSync(join(dir, 'data'), '');
+    symlinkSync(join(dir, 'nowhere'), join(dir, 'link'));
+    for (const [dataDir, why] of [[join(dir, 'data'), /is not a directory: a load would fail/], [join(dir, 'link'), /is a link to nowhere/]] as const) {
+      const dry = warden(['inventory', 'load', inv, '--dry-run'], { WARDEN_DATA_DIR: dataDir });
+      expect(dry.status, dry.stdout).toBe(1);
+      expect(dry.stderr).toMatch(why);
+      expect(dry.stdout).toBe('');
+      expect(warden(['inventory', 'load', inv], { WARDEN_DATA_DIR: dataDir }).status).toBe(1);
+    }
+    expect(existsSync(join(dir, 'nowhere'))).toBe(false);
+  });
+
+  it('a named pipe called *.yaml is a problem naming it, never read (a load would wait for ever)', () => {
+    const dir = tempDir('cli-inv-dry-fifo');
+    const inv = writeInventory({ 's.yaml': TWO }, join(dir, 'inv'));
+    expect(spawnSync('mkfifo', [join(inv, 'x.yaml')]).status).toBe(0);
+    const r = warden(['inventory', 'load', inv, '--dry-run'], dataDirEnv(dir));
+    expect(r.status, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(/x\.yaml: cannot read: a named pipe, not a file/);
+  });
+
+  it('a file name with escape sequences is shown escaped in the header', () => {
+    const dir = tempDir('cli-inv-dry-esc');
+    const inv = writeInventory({ 's\u001b[2J\u009b.yaml': TWO }, join(dir, 'inv'));
+    const r = warden(['inventory', 'load', inv, '--dry-run'], dataDirEnv(dir));
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/\(s\\x1b\[2J\\x9b\.yaml\)/);
+    expect(r.stdout).not.toMatch(/[\u001b\u009b]/);
   });
 });
 

@@ -1,7 +1,8 @@
 // `warden config check` and `warden policy validate`: check before you apply. Each reads only:
 // the tests prove that no data dir (the configured one, or the default under HOME) appears.
+import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { warden } from '../support/cli.js';
 import { tempDir } from '../support/processes.js';
@@ -82,6 +83,28 @@ describe('warden config check', () => {
     nothingCreated(dir, home);
   });
 
+  it('a named pipe, /dev/zero or a directory is refused, never waited on or read without end; /dev/null is an empty config', () => {
+    const { dir, env, home } = place();
+    const fifo = join(dir, 'fifo.yaml');
+    expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+    for (const [file, why] of [[fifo, /a named pipe, not a file/], ['/dev/zero', /larger than 16 MiB/], [dir, /a directory, not a file/]] as const) {
+      const r = warden(['config', 'check', file], env, dir);
+      expect(r.status, `${file}: ${r.stderr}`).toBe(2);
+      expect(r.stderr).toMatch(why);
+    }
+    expect(warden(['config', 'check', '/dev/null'], env, dir).status).toBe(0);
+    nothingCreated(dir, home);
+  });
+
+  it('a loop of links is named as one, not as "no such file"', () => {
+    const { dir, env } = place();
+    symlinkSync(join(dir, 'b.yaml'), join(dir, 'a.yaml'));
+    symlinkSync(join(dir, 'a.yaml'), join(dir, 'b.yaml'));
+    const r = warden(['config', 'check', join(dir, 'a.yaml')], env, dir);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/a\.yaml: cannot read: ELOOP/);
+  });
+
   it('a config file that does not exist exits 2 naming it', () => {
     const { dir, env } = place();
     const r = warden(['config', 'check', join(dir, 'nope.yaml')], env, dir);
@@ -99,6 +122,27 @@ describe('warden policy validate', () => {
     expect(r.stdout).toMatch(new RegExp(`^ok: ${join(dir, 'p.yaml')} \\(2 rules, 0 limits, hash [0-9a-f]{12}\\)$`, 'm'));
     expect(r.stdout).toMatch(/^warning: never: never matches: rules\[0\] \(earlier\) matches every call it does$/m);
     nothingCreated(dir, home);
+  });
+
+  it('a named pipe or /dev/zero exits 2 without hanging, also when the config names it', () => {
+    const { dir, env } = place();
+    const fifo = join(dir, 'p.yaml');
+    expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+    expect(warden(['policy', 'validate', fifo], env, dir)).toMatchObject({ status: 2, stderr: expect.stringMatching(/p\.yaml: cannot read: a named pipe/) });
+    expect(warden(['policy', 'validate', '/dev/zero'], env, dir)).toMatchObject({ status: 2, stderr: expect.stringMatching(/larger than 16 MiB/) });
+    write(dir, { 'warden.yaml': 'policy: p.yaml\n' });
+    expect(warden(['config', 'check', '--json'], env, dir)).toMatchObject({ status: 2, stdout: expect.stringMatching(/a named pipe/) });
+  });
+
+  it('a rule name with an escape sequence is shown escaped in its warning, by config check too', () => {
+    const { dir, env } = place();
+    write(dir, { 'p.yaml': 'rules:\n  - tool: "*"\n    decision: allow\n  - name: "x\\e[2J\\u009by"\n    tool: restart_container\n    decision: deny\n', 'warden.yaml': 'policy: p.yaml\n' });
+    for (const args of [['policy', 'validate', 'p.yaml'], ['config', 'check']]) {
+      const r = warden(args, env, dir);
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/^warning: (policy: )?x\\x1b\[2J\\x9by: never matches/m);
+      expect(r.stdout).not.toMatch(/[\u001b\u009b]/);
+    }
   });
 
   it('reads no config: a broken ./warden.yaml does not stop it', () => {
