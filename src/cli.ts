@@ -7,6 +7,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import type { Config, ConfigLoader } from './config.js';
 import { CommandError, InputError, errorMessage } from './errors.js';
 import { LOG_LEVELS } from './log-levels.js';
+import { cell } from './commands/output.js';
 import { registerApprovalCommands } from './commands/approvals.js';
 import { registerAuditCommands } from './commands/audit.js';
 import { registerChangeCommands } from './commands/changes.js';
@@ -120,15 +121,21 @@ export function buildProgram(): Command {
   return program;
 }
 
+/** Line breaks kept, every other control character escaped (see fail). */
+const shown = (text: string): string => text.split('\n').map(cell).join('\n');
+
 function fail(code: number, message: string): never {
-  process.stderr.write(`warden: ${message}\n`);
+  // Messages quote what the user gave (paths, names, flag values): each line is shown with its
+  // control characters escaped, so an ESC or a bidi mark in a path cannot drive the terminal.
+  process.stderr.write(`warden: ${shown(message)}\n`);
   process.exit(code);
 }
 
 export async function main(argv: string[]): Promise<void> {
   const program = buildProgram();
-  program.configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  // Each subcommand copied its parent's settings when it was made: both are set on every command.
   const override = (cmd: Command): void => {
+    cmd.configureOutput({ writeErr: (s) => process.stderr.write(shown(s)) });
     cmd.exitOverride();
     cmd.commands.forEach(override);
   };

@@ -95,6 +95,19 @@ describe('a command that only reads, in a data dir without a database', () => {
     expect(warden(['killswitch', 'on'], { WARDEN_DATA_DIR: ' ' }, root)).toMatchObject({ status: 2, stderr: expect.stringMatching(/WARDEN_DATA_DIR is empty/) });
     expect(readdirSync(root)).toEqual([]);
   });
+
+  it('an error quoting a path or an option shows its control characters escaped, never raw to the terminal', () => {
+    const root = tempDir('no-db');
+    const odd = join(root, 'data\u001b[2J\u009b31m\u202e');
+    const r = warden(['--data-dir', odd, 'approvals', 'list'], {}, root);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('data\\x1b[2J\\x9b31m\\u202e');
+    expect(r.stderr).not.toMatch(/[\u001b\u009b\u202e]/);
+    const usage = warden(['approvals', 'list', '--bogus\u001b[2J'], {}, root);
+    expect(usage.status).toBe(2);
+    expect(usage.stderr).toContain('--bogus\\x1b[2J');
+    expect(usage.stderr).not.toMatch(/\u001b/);
+  });
 });
 
 describe('the default data dir', () => {
