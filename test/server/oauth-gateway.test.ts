@@ -4,35 +4,13 @@
 // before it lists and calls tools. warden tokens keep working beside it.
 import { Client, ClientCredentialsProvider, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { createServer, type Server } from 'node:http';
-import { afterEach, describe, expect, it } from 'vitest';
-import type { ServerConfig } from '../../src/server/daemon.js';
-import { connectHttp, INITIALIZE, request, useGateways, type TestGateway } from '../support/http-gateway.js';
-import { CLIENTS, oauthConfigYaml, startAuthServer, type TestAuthServer } from '../support/oauth-provider.js';
-import { freePort } from '../support/ports.js';
+import { describe, expect, it } from 'vitest';
+import { connectHttp, INITIALIZE, request, useGateways } from '../support/http-gateway.js';
+import { CLIENTS } from '../support/oauth-provider.js';
+import { useOAuthWorlds, type OAuthWorld as World } from '../support/oauth-world.js';
 
 const gateway = useGateways();
-const started: { close(): Promise<void> }[] = [];
-afterEach(async () => {
-  for (const s of started.splice(0)) await s.close();
-});
-
-const OTHER_API = 'http://127.0.0.1:1/other-api';
-
-interface World {
-  as: TestAuthServer;
-  g: TestGateway;
-  resource: string;
-}
-
-/** An authorization server, and a gateway whose server.oauth trusts it, at a port known before it starts. */
-async function world(opts: { extra?: string[]; server?: Partial<ServerConfig>; resourceOf?: (port: number) => string } = {}): Promise<World> {
-  const port = await freePort();
-  const resource = opts.resourceOf?.(port) ?? `http://127.0.0.1:${port}/mcp`;
-  const as = await startAuthServer({ clients: CLIENTS, resources: { [resource]: {}, [OTHER_API]: {} } });
-  started.push(as);
-  const g = await gateway.custom({ config: oauthConfigYaml(as.issuer, resource, opts.extra), server: { port, ...opts.server } });
-  return { as, g, resource };
-}
+const { world, started } = useOAuthWorlds(gateway);
 
 /** The v2 SDK client with nothing but client credentials: it finds the authorization server itself. */
 async function connectOAuth(w: World, clientId: string): Promise<{ client: Client; transport: StreamableHTTPClientTransport; close(): Promise<void> }> {

@@ -4,33 +4,22 @@
 // after a control token minted the same way is shown to pass: each refusal is for the one thing changed.
 import { createServer, request as httpRequest, type Server } from 'node:http';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWTPayload } from 'jose';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { INITIALIZE, request, useGateways, type TestGateway } from '../support/http-gateway.js';
-import { CLIENTS, oauthConfigYaml, startAuthServer, type TestAuthServer } from '../support/oauth-provider.js';
-import { freePort } from '../support/ports.js';
+import { CLIENTS, startAuthServer } from '../support/oauth-provider.js';
+import { OTHER_API, useOAuthWorlds, type OAuthWorld } from '../support/oauth-world.js';
 
 const gateway = useGateways();
-const started: { close(): Promise<void> }[] = [];
-afterEach(async () => {
-  for (const s of started.splice(0)) await s.close();
-});
+const oauth = useOAuthWorlds(gateway);
+const started = oauth.started;
 
-const OTHER_API = 'http://127.0.0.1:1/other-api';
-
-interface World {
-  as: TestAuthServer;
-  g: TestGateway;
-  resource: string;
+interface World extends OAuthWorld {
   /** A token signed with the authorization server's own key: by default one warden accepts. */
   mint(claims?: JWTPayload, header?: Record<string, unknown>, key?: CryptoKey): Promise<string>;
 }
 
 async function world(extra: string[] = []): Promise<World> {
-  const port = await freePort();
-  const resource = `http://127.0.0.1:${port}/mcp`;
-  const as = await startAuthServer({ clients: CLIENTS, resources: { [resource]: {}, [OTHER_API]: {} } });
-  started.push(as);
-  const g = await gateway.custom({ config: oauthConfigYaml(as.issuer, resource, extra), server: { port } });
+  const { as, g, resource } = await oauth.world({ extra });
   const now = Math.floor(Date.now() / 1000);
   // Claims given override the control token's (SignJWT's setters would override them instead).
   const mint: World['mint'] = (claims = {}, header = {}, key = as.signingKey.privateKey) =>

@@ -45,7 +45,7 @@ function run(w: World, body: string): { status: number | null; stderr: string } 
   return { status: r.status, stderr: r.stderr };
 }
 
-describe.skipIf(!hasSystemctl)('scripts/quiet-install.sh', () => {
+describe('scripts/quiet-install.sh, on any machine', () => {
   it('refuses service starts during the install, and removes the policy-rc.d it made', () => {
     const w = world([], []);
     const r = run(w, `${postinst([])}; install_quietly fake_install`);
@@ -53,6 +53,11 @@ describe.skipIf(!hasSystemctl)('scripts/quiet-install.sh', () => {
     expect(readFileSync(w.log, 'utf8')).toBe('policy-rc.d answered 101\n');
     expect(existsSync(w.policy)).toBe(false);
   });
+});
+
+// The unit checks need a systemctl to act on a root of their own; Debian has one (systemd), a
+// container image without systemd does not, and there the script itself leaves units alone.
+describe.skipIf(!hasSystemctl)('scripts/quiet-install.sh, with systemctl', () => {
 
   it('disables the units the install newly enabled, and only those', () => {
     const w = world(['ssh.service', 'nginx.service', 'cron.service', 'postgresql.service'], ['cron.service']);
