@@ -1,23 +1,10 @@
 // `warden killswitch on | off | status`: the switch every running warden process (stdio, serve,
 // the loop) reads at its next call, held in the database. Switching is audited and notified.
-import { randomUUID } from 'node:crypto';
 import type { Command } from 'commander';
 import type { ConfigLoader } from '../config.js';
 import type { Runtime } from '../server/runtime.js';
 import { loadRecordsRuntime } from './load-runtime.js';
 import { byOption, printJson, printLines } from './output.js';
-
-function flip(rt: Runtime, on: boolean, by: string, reason: string | null): void {
-  rt.killSwitch.set(on, by, reason, () => rt.audit.append({
-    callId: `killswitch:${randomUUID()}`, principal: by, transport: 'cli', tool: on ? 'killswitch.on' : 'killswitch.off',
-    target: 'killswitch', args: { on, reason }, argsHash: '', phase: 'completed', result: reason,
-  }));
-  rt.notifier.send({
-    event: 'notify',
-    title: on ? `warden: kill switch ON by ${by}: only read tools run` : `warden: kill switch off by ${by}`,
-    fields: { by, reason },
-  });
-}
 
 /** The switch in the database and in the policy file, and whether writes are stopped. */
 function switchState(rt: Runtime) {
@@ -38,7 +25,8 @@ export function registerKillSwitchCommands(program: Command, loadConfig: ConfigL
       .action(async (opts: { reason?: string; by: string; json?: boolean }) => {
         const rt = await loadRecordsRuntime(loadConfig());
         try {
-          flip(rt, state === 'on', opts.by, opts.reason ?? null);
+          const { flipKillSwitch } = await import('../policy/switches.js');
+          flipKillSwitch(rt, state === 'on', opts.by, opts.reason ?? null, 'cli');
           if (opts.json) return printJson(switchState(rt));
           // The data dir is named: a switch flipped in another directory's database holds nothing that runs.
           printLines([`kill switch ${state} (data dir ${rt.config.dataDir})`]);

@@ -1,5 +1,6 @@
-// `warden loop arm | status`: the loop's safe mode. The loop switches itself to dry run when its
-// writes keep failing; only a person lifts it, with a reason, and the lift is audited and notified.
+// `warden loop arm | pause | status`: the loop's safe mode. The loop switches itself to dry run when
+// its writes keep failing; a person may also pause it; only a person lifts it, with a reason, and
+// every switch is audited and notified.
 import type { Command } from 'commander';
 import type { ConfigLoader } from '../config.js';
 import { InputError } from '../errors.js';
@@ -20,10 +21,29 @@ export function registerLoopCommands(program: Command, loadConfig: ConfigLoader)
       checkPrincipalName(opts.by, '--by');
       const rt = await loadRecordsRuntime(loadConfig());
       try {
-        const { armLoop } = await import('../loop/safe-mode.js');
+        const { armLoop } = await import('../policy/switches.js');
         const armed = armLoop({ store: rt.safeMode, audit: rt.audit, notifier: rt.notifier }, opts.by, opts.reason.trim(), 'cli');
         if (opts.json) return printJson({ armed, safeMode: rt.safeMode.state() });
         printLines([armed ? 'the loop is armed: its writes run again as the policy decides' : 'the loop was not in safe mode: nothing to re-arm']);
+      } finally {
+        await rt.close();
+      }
+    });
+  loop.command('pause')
+    .description('put the loop in safe mode by hand: its writes become dry runs, it still investigates and escalates (audited as loop.pause, notified)')
+    .requiredOption('--reason <text>', 'why, for the audit and the notification')
+    .addOption(byOption('who pauses, for the audit'))
+    .option('--json', 'machine-readable output: {paused, safeMode}')
+    .action(async (opts: { reason: string; by: string; json?: boolean }) => {
+      if (!opts.reason.trim()) throw new InputError('--reason: say why the loop should stop acting');
+      const { checkPrincipalName } = await import('../server/auth.js');
+      checkPrincipalName(opts.by, '--by');
+      const rt = await loadRecordsRuntime(loadConfig());
+      try {
+        const { pauseLoop } = await import('../policy/switches.js');
+        const paused = pauseLoop({ store: rt.safeMode, audit: rt.audit, notifier: rt.notifier }, opts.by, opts.reason.trim(), 'cli');
+        if (opts.json) return printJson({ paused, safeMode: rt.safeMode.state() });
+        printLines([paused ? 'the loop is paused: its writes are dry runs until warden loop arm' : `the loop was already in safe mode (${rt.safeMode.state().reason ?? ''}): nothing changed`]);
       } finally {
         await rt.close();
       }

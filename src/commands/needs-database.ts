@@ -21,5 +21,5 @@ export const NEEDS_DATABASE: ReadonlySet<string> = new Set([
   'silence list', 'silence remove',
   'monitors list', 'monitors status',
   'killswitch status',
-  'loop status', 'loop arm',
+  'loop status', 'loop arm', 'loop pause',
 ]);

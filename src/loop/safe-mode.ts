@@ -3,12 +3,15 @@
 // switches its own writes to dry run, says why with the evidence, and stays there until a human
 // re-arms it. It never switches itself back on: a loop that keeps breaking things must not decide
 // by itself that it is fine again.
-import { randomUUID } from 'node:crypto';
 import type { Logger } from '../log.js';
 import type { Notifier } from '../shared/notifier.js';
 import type { AuditInput } from '../store/audit.js';
 import type { LoopOutcome, SafeModeState, SafeModeStore } from '../store/safe-mode.js';
+import { switchEntry } from '../policy/switches.js';
 import type { LoopConfig } from './config.js';
+
+// A person's switches (arm, pause) live with the kill switch, where the console reaches them too.
+export { armLoop, switchEntry } from '../policy/switches.js';
 
 export type SafeModeSettings = LoopConfig['safeMode'];
 
@@ -91,20 +94,4 @@ export class SafeMode {
     });
     this.d.log.error({ rule: reason, evidence: evidence.outcomes }, 'safe mode ON: the loop\'s writes are dry runs until a human runs warden loop arm');
   }
-}
-
-/** The audit entry of a switch either way, written in the switch's own transaction. */
-export function switchEntry(on: boolean, by: string, reason: string, transport: AuditInput['transport'], evidence?: TripEvidence): AuditInput {
-  return {
-    callId: `loop.${on ? 'safe_mode' : 'arm'}:${randomUUID()}`, principal: by, transport, tool: on ? 'loop.safe_mode' : 'loop.arm',
-    target: 'loop', args: { on, reason, ...(evidence ? { rule: evidence.rule, failed: evidence.failed, judged: evidence.judged } : {}) },
-    argsHash: '', phase: 'completed', result: reason.slice(0, 500),
-  };
-}
-
-/** A human re-arms the loop: its writes run again as the policy decides. Returns false when it was not in safe mode. */
-export function armLoop(d: Pick<SafeModeDeps, 'store' | 'audit' | 'notifier'>, by: string, reason: string, transport: AuditInput['transport']): boolean {
-  if (!d.store.switchIf((s) => s.on, false, by, reason, null, () => d.audit.append(switchEntry(false, by, reason, transport)))) return false;
-  d.notifier.send({ event: 'notify', title: `warden: the loop was re-armed by ${by}: its writes run again as the policy decides`, fields: { by, reason } });
-  return true;
 }

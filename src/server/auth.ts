@@ -91,9 +91,9 @@ interface TokenAudit {
 type TokenChange = 'tokens.create' | 'tokens.rotate' | 'tokens.revoke';
 
 /** One completed entry per change; `args` names tokens by id and principal, never a secret or a hash. */
-function auditToken(audit: AuditLog, tool: TokenChange, by: string, name: string, args: Record<string, unknown>, result: string): void {
+function auditToken(audit: AuditLog, tool: TokenChange, by: string, name: string, args: Record<string, unknown>, result: string, transport: 'cli' | 'console' = 'cli'): void {
   audit.append({
-    callId: `token:${randomUUID()}`, principal: by, transport: 'cli', tool, target: name,
+    callId: `token:${randomUUID()}`, principal: by, transport, tool, target: name,
     args, argsHash: sha256(canonicalJson(args)), phase: 'completed', result,
   });
 }
@@ -157,15 +157,15 @@ export function rotateToken(
   });
 }
 
-/** Revokes one token (`id`) or every token of a principal; the tokens it revoked, each audited in one entry. */
-export function revokeToken({ tokens, audit }: TokenAudit, which: { id: number } | { principal: string }, by: string): TokenRecord[] {
+/** Revokes one token (`id`) or every token of a principal; the tokens it revoked, each audited in one entry (`transport`: where `by` asked). */
+export function revokeToken({ tokens, audit }: TokenAudit, which: { id: number } | { principal: string }, by: string, transport: 'cli' | 'console' = 'cli'): TokenRecord[] {
   return audit.atomically(() => {
     const revoked = 'id' in which ? [tokens.revokeId(which.id)].filter((t): t is TokenRecord => t !== undefined) : tokens.revokePrincipal(which.principal);
     const first = revoked[0];
     if (first) {
       const ids = revoked.map((t) => t.id);
       auditToken(audit, 'tokens.revoke', by, first.name, { principal: first.name, tokenIds: ids, selectedBy: 'id' in which ? 'id' : 'principal' },
-        `token${ids.length === 1 ? '' : 's'} ${ids.join(', ')} of ${first.name} revoked`);
+        `token${ids.length === 1 ? '' : 's'} ${ids.join(', ')} of ${first.name} revoked`, transport);
     }
     return revoked;
   });

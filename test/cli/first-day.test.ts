@@ -31,6 +31,7 @@ const ARGS: Record<string, string[]> = {
   'changes rollback': ['chg_0123456789abcdef', '--by', 'alice'],
   'silence remove': ['sil_x', '--by', 'alice'],
   'loop arm': ['--reason', 'fixed', '--by', 'alice'],
+  'loop pause': ['--reason', 'deploy', '--by', 'alice'],
   'tokens revoke': ['alice'],
   'tokens rotate': ['alice'],
 };

@@ -67,6 +67,21 @@ describe('warden status', () => {
     expect(r.stdout).toMatch(/^no problems, 1 warning$/m);
   });
 
+  it('shows a pause a person chose (warden loop pause) as a warning, audited and lifted by loop arm', () => {
+    const w = recorded(() => undefined);
+    const paused = warden(['loop', 'pause', '--reason', 'deploy window', '--by', 'ops', '--json'], w.env);
+    expect(paused.status, paused.stderr).toBe(0);
+    expect(JSON.parse(paused.stdout)).toMatchObject({ paused: true, safeMode: { on: true, by: 'ops', reason: 'deploy window' } });
+    expect(JSON.parse(warden(['loop', 'pause', '--reason', 'again', '--by', 'ops', '--json'], w.env).stdout)).toMatchObject({ paused: false, safeMode: { reason: 'deploy window' } });
+    const r = warden(['status'], w.env);
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^warn\s+safe mode\s+ON \(paused by ops .*\): deploy window; the loop's writes are dry runs until `warden loop arm`$/m);
+    expect(warden(['loop', 'pause', '--reason', ' ', '--by', 'ops'], w.env).status).toBe(2);
+    expect(warden(['loop', 'arm', '--reason', 'done', '--by', 'ops'], w.env).status).toBe(0);
+    const tools = (JSON.parse(warden(['audit', 'list', '--json'], w.env).stdout) as Array<{ tool: string; principal: string }>).map((e) => `${e.tool}:${e.principal}`);
+    expect(tools).toEqual(expect.arrayContaining(['loop.pause:ops', 'loop.arm:ops']));
+  });
+
   it('--json reports every part, and names undelivered notifications and a stale heartbeat as problems', () => {
     const w = recorded((db) => {
       const health = new HealthStateStore(db);
