@@ -227,9 +227,10 @@ export class ChangeStore implements ChangeJournal {
     }, { waitMs: WRITE_WAIT_MS });
   }
 
-  list(opts: { limit: number; status?: ChangeStatus; target?: string }): ChangeRecord[] {
+  list(opts: { limit: number; status?: ChangeStatus; target?: string; incidentId?: string }): ChangeRecord[] {
     return (this.db.prepare(`SELECT * FROM changes WHERE (@status IS NULL OR status = @status) AND (@target IS NULL OR target = @target)
-      ORDER BY created_at DESC, rowid DESC LIMIT @limit`).all({ status: opts.status ?? null, target: opts.target ?? null, limit: opts.limit }) as ChangeRow[]).map(toRecord);
+      AND (@incidentId IS NULL OR incident_id = @incidentId)
+      ORDER BY created_at DESC, rowid DESC LIMIT @limit`).all({ status: opts.status ?? null, target: opts.target ?? null, incidentId: opts.incidentId ?? null, limit: opts.limit }) as ChangeRow[]).map(toRecord);
   }
 
   /**

@@ -53,6 +53,17 @@ export interface PayloadRecord {
   incidentIds: string[];
 }
 
+export interface IncidentListOptions {
+  status?: IncidentStatus | 'active';
+  service?: string;
+  since?: string;
+  until?: string;
+  limit?: number;
+}
+
+/** A row of model_calls as stored. */
+export type RecordedModelCall = ModelCall & { id: number; time: string };
+
 type Patch = IncidentPatch & { status?: IncidentStatus };
 type EventInput = { kind: TimelineKind; summary: string; data?: unknown };
 
@@ -88,18 +99,53 @@ export class IncidentStore implements IncidentLog, IncidentReader {
     return this.stmt(`SELECT ${COLUMNS} FROM incidents WHERE id = ?`).get(id) as Incident | undefined;
   }
 
-  /** Newest first; without a limit, all of them. */
-  list(opts: { status?: IncidentStatus | 'active'; limit?: number } = {}): Incident[] {
-    const where = opts.status === undefined ? '' : opts.status === 'active' ? `WHERE status IN (${ACTIVE_SQL})` : 'WHERE status = @status';
-    const limit = opts.limit === undefined ? '' : 'LIMIT @limit';
-    return this.stmt(`SELECT ${COLUMNS} FROM incidents ${where} ORDER BY opened_at DESC, rowid DESC ${limit}`)
-      .all({ ...(opts.status && opts.status !== 'active' ? { status: opts.status } : {}), ...(opts.limit !== undefined ? { limit: opts.limit } : {}) }) as Incident[];
+  /**
+   * Newest first; without a limit, all of them. `service` matches exactly; `since` and `until`
+   * (stored ISO times, inclusive) bound when an incident opened (the console's filters).
+   */
+  list(opts: IncidentListOptions = {}): Incident[] {
+    const { status, limit, ...rest } = opts;
+    const where = status === undefined ? [] : [status === 'active' ? `status IN (${ACTIVE_SQL})` : 'status = @status'];
+    const values: Record<string, unknown> = status === undefined || status === 'active' ? {} : { status };
+    for (const [key, sql] of [['service', 'service = @service'], ['since', 'opened_at >= @since'], ['until', 'opened_at <= @until']] as const) {
+      if (rest[key] === undefined) continue;
+      where.push(sql);
+      values[key] = rest[key];
+    }
+    if (limit !== undefined) values.limit = limit;
+    return this.stmt(`SELECT ${COLUMNS} FROM incidents ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+      ORDER BY opened_at DESC, rowid DESC ${limit === undefined ? '' : 'LIMIT @limit'}`).all(values) as Incident[];
   }
 
   timeline(id: string): TimelineEvent[] {
     const rows = this.stmt(`SELECT id, incident_id AS incidentId, time, kind, summary, data FROM incident_events WHERE incident_id = ? ORDER BY id`)
       .all(id) as Array<Omit<TimelineEvent, 'data'> & { data: string | null }>;
     return rows.map((r) => ({ ...r, data: r.data === null ? null : (JSON.parse(r.data) as unknown) }));
+  }
+
+  /** The newest `limit` timeline events, oldest first (the console: a storm's timeline is not read whole). */
+  timelineTail(id: string, limit: number): TimelineEvent[] {
+    const rows = this.stmt(`SELECT * FROM (SELECT id, incident_id AS incidentId, time, kind, summary, data FROM incident_events
+        WHERE incident_id = ? ORDER BY id DESC LIMIT ?) ORDER BY id`)
+      .all(id, limit) as Array<Omit<TimelineEvent, 'data'> & { data: string | null }>;
+    return rows.map((r) => ({ ...r, data: r.data === null ? null : (JSON.parse(r.data) as unknown) }));
+  }
+
+  /**
+   * The newest `limit` model calls made for this incident, oldest first. `openedAt` bounds the read
+   * by time, so the time index serves it (model_calls has no index by incident).
+   */
+  modelCalls(id: string, openedAt: string, limit: number): RecordedModelCall[] {
+    return this.stmt(`SELECT * FROM (SELECT id, incident_id AS incidentId, time, model, input_tokens AS inputTokens, output_tokens AS outputTokens,
+        latency_ms AS latencyMs, cost_usd AS costUsd, outcome FROM model_calls WHERE time >= ? AND incident_id = ? ORDER BY time DESC, id DESC LIMIT ?)
+      ORDER BY time, id`).all(openedAt, id, limit) as RecordedModelCall[];
+  }
+
+  /** Every model call of this incident added up. */
+  modelTotals(id: string, openedAt: string): { calls: number; inputTokens: number; outputTokens: number; costUsd: number } {
+    return this.stmt(`SELECT count(*) AS calls, COALESCE(SUM(input_tokens), 0) AS inputTokens, COALESCE(SUM(output_tokens), 0) AS outputTokens,
+      COALESCE(SUM(cost_usd), 0) AS costUsd FROM model_calls WHERE time >= ? AND incident_id = ?`)
+      .get(openedAt, id) as { calls: number; inputTokens: number; outputTokens: number; costUsd: number };
   }
 
   findActive(by: { fingerprint?: string; target?: string }): Incident | undefined {
