@@ -21,6 +21,8 @@ have_dockerd || missing+=(docker.io)
 [ -x /usr/sbin/nginx ] || missing+=(nginx)
 have_busybox_static || missing+=(busybox-static)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)  # the TLS test makes a self-signed certificate
+# The console's browser tests drive Debian's chromium (puppeteer-core downloads no browser).
+[ -x /usr/bin/chromium ] || missing+=(chromium)
 
 if [ "${#missing[@]}" -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then

@@ -149,7 +149,7 @@ export function createRuntime(config: Config, log: Logger = createLogger(config.
   breakers.onChange((view) => saveBreaker(healthStates, view, log));
   const adapters = parts.adapters ?? createAdapters(withLocalHost(localHost(config.dockerHost), inventory.hostSpecs()), log, breakers);
   const outbox = new OutboxStore(db);
-  const notifier = parts.notifier ?? createNotifier(config.notify.webhooks, log, { outbox, breakers });
+  const notifier = parts.notifier ?? createNotifier(config.notify.webhooks, log, { outbox, breakers, publicUrl: config.server.publicUrl });
   const monitorStates = new MonitorStateStore(db);
   const safeMode = new SafeModeStore(db, audit);
   const metrics = opts.metrics === false ? noMetrics() : createMetrics(approvals, catalog.map((t) => t.name), () => monitorStates.list(), {

@@ -11,6 +11,7 @@ import { describeIssues } from './validation.js';
 import { LOOP_DEFAULTS, LoopConfig } from './loop/config.js';
 import { LOOP_PRINCIPAL, SYSTEM_PRINCIPAL } from './shared/roles.js';
 import { OAuthConfig } from './server/oauth-config.js';
+import { Integrations } from './server/slack-config.js';
 import { didYouMean } from './shared/did-you-mean.js';
 import { readSettingsFile } from './shared/settings-file.js';
 import type { NotifyEvent } from './shared/notifier.js';
@@ -54,9 +55,17 @@ const Server = z.strictObject({
   sessionReplayMiB: z.number().positive().max(4096).default(32)
     .describe('what the replay buffers of all 2025-11-25 sessions hold together (as JSON); over it, the oldest events of the least recently used sessions go first'),
   oauth: OAuthConfig.optional().describe('/mcp also accepts JWT access tokens from this issuer (docs/oauth.md)'),
+  publicUrl: z.url({ protocol: /^https?$/ }).refine((u) => { const x = new URL(u); return !x.search && !x.hash && !x.username && !x.password; }, 'no query, fragment or user:password')
+    .transform((u) => u.replace(/\/+$/, '')).optional()
+    .describe('the address people reach this warden at (https://warden.example.com): links to the console in notifications'),
+  console: z.strictObject({
+    enabled: z.boolean().default(true).describe('serve the operator console at / (docs/console.md)'),
+    sessionHours: z.number().positive().max(7 * 24).default(12).describe('how long a console sign-in lasts'),
+  }).default({ enabled: true, sessionHours: 12 }),
 });
 const SERVER_DEFAULTS = {
   host: '127.0.0.1', port: 8420, rateLimit: { perMinute: 600, burst: 60 }, maxBodyBytes: 1024 * 1024, metricsPublic: false, sessionIdleMinutes: 30, sessionReplayMiB: 32,
+  console: { enabled: true, sessionHours: 12 },
 };
 
 /** Signed audit checkpoints, sent to the webhooks whose `events` name `audit.checkpoint`. */
@@ -126,6 +135,7 @@ export const ConfigFile = z.strictObject({
   retention: Retention.default(RETENTION_DEFAULTS),
   server: Server.default(SERVER_DEFAULTS),
   loop: LoopConfig.default(LOOP_DEFAULTS),
+  integrations: Integrations.default({}),
 });
 export type ConfigFile = z.infer<typeof ConfigFile>;
 
@@ -139,7 +149,7 @@ export interface Config extends Omit<ConfigFile, 'dataDir' | 'logLevel'> {
   /** Local Docker endpoint: DOCKER_HOST when set, else the default socket. */
   dockerHost: string;
   /** Resolved from the variables the loop config names; never logged. */
-  secrets: { anthropicApiKey?: string; anthropicBaseURL?: string; grafanaSecret?: string };
+  secrets: { anthropicApiKey?: string; anthropicBaseURL?: string; grafanaSecret?: string; slackSigningSecret?: string };
   /** Where each path-like setting came from, for `warden config check`. */
   origins?: Record<'config' | 'dataDir' | 'logLevel' | 'policy' | 'inventory' | 'dockerHost', SettingOrigin>;
 }
@@ -239,6 +249,8 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
       anthropicApiKey: env[file.loop.apiKeyEnv],
       anthropicBaseURL: file.loop.baseURL ?? env.ANTHROPIC_BASE_URL,
       grafanaSecret: file.loop.grafanaSecretEnv ? env[file.loop.grafanaSecretEnv] : undefined,
+      // An empty value is no secret: the Slack route then refuses every request rather than check against "".
+      slackSigningSecret: file.integrations.slack ? env[file.integrations.slack.signingSecretEnv] || undefined : undefined,
     },
     origins: {
       config: opts.ignoreFile ? 'default' : origin(flags.config, env.WARDEN_CONFIG || undefined, undefined),

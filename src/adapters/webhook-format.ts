@@ -3,19 +3,33 @@
 // Pure: no network, no store (delivery is webhooks.ts).
 import { createHash } from 'node:crypto';
 import type { Notification, NotifyEvent, WebhookConfig } from '../shared/notifier.js';
+import { approvalRequestBlocks, consoleApprovalUrl, fallbackText } from './slack-blocks.js';
 
 /** The generic body's own keys: what says which notification this is. */
-const GENERIC_KEYS = ['event', 'title', 'id'] as const;
+const GENERIC_KEYS = ['event', 'title', 'id', 'consoleUrl'] as const;
 
 /**
  * `meta.id` (the notification's id, also its Idempotency-Key) and `meta.time` (when it was sent)
- * are fixed when the notification is recorded, so every retry sends the same bytes.
+ * are fixed when the notification is recorded, so every retry sends the same bytes. With
+ * `meta.publicUrl` (server.publicUrl), a notification about an approval links to its console page.
  */
-export function formatBody(format: WebhookConfig['format'], n: Notification, meta: { id?: string; time?: string } = {}): unknown {
+export function formatBody(format: WebhookConfig['format'], n: Notification, meta: { id?: string; time?: string; publicUrl?: string } = {}): unknown {
   const fields = Object.entries(n.fields).filter(([, v]) => v !== undefined && v !== null);
   const lines = fields.map(([k, v]) => `${k}: ${String(v)}`);
-  if (format === 'slack') return { text: `*${n.title}*\n${lines.join('\n')}` };
-  if (format === 'discord') return { content: `**${n.title}**\n${lines.join('\n')}`.slice(0, 2000) };
+  const approvalId = typeof n.fields.approvalId === 'string' ? n.fields.approvalId : undefined;
+  const consoleUrl = approvalId ? consoleApprovalUrl(meta.publicUrl, approvalId) : undefined;
+  if (format === 'slack') {
+    const text = fallbackText(n.title, n.fields);
+    // Buttons only on the request: the interactions endpoint decides it (server/slack-interactions.ts).
+    if (n.event === 'approval.requested' && approvalId) return { text, blocks: approvalRequestBlocks(n.title, n.fields, approvalId, consoleUrl) };
+    return consoleUrl ? { text: `${text}\n${consoleUrl}` } : { text };
+  }
+  if (format === 'discord') {
+    // The link right under the title, so the 2000-character cut never takes it; no mention in a
+    // title or field (an alert's @everyone) ever pings anyone.
+    const link = consoleUrl ? `\nConsole: <${consoleUrl}>` : '';
+    return { content: `**${n.title}**${link}\n${lines.join('\n')}`.slice(0, 2000), allowed_mentions: { parse: [] } };
+  }
   // A field never overwrites what identifies the notification: an escalation's `title` field is the
   // incident's title, and a receiver needs both. Such a field is renamed with a `field` prefix
   // (`fieldTitle`), not nested, so every field stays one flat key as before; one rule for any
@@ -24,6 +38,7 @@ export function formatBody(format: WebhookConfig['format'], n: Notification, met
   const renamed = fields.map(([k, v]) => [(GENERIC_KEYS as readonly string[]).includes(k) ? `field${k[0]!.toUpperCase()}${k.slice(1)}` : k, v]);
   return {
     event: n.event, title: n.title, time: meta.time ?? new Date().toISOString(), ...(meta.id ? { id: meta.id } : {}),
+    ...(consoleUrl ? { consoleUrl } : {}),
     ...Object.fromEntries(renamed),
   };
 }

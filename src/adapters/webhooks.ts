@@ -48,6 +48,8 @@ export interface NotifierOptions {
   pollMs?: number;
   /** A row still pending this long after it was written is marked failed (default 7 days). */
   giveUpMs?: number;
+  /** server.publicUrl: notifications about an approval link to its console page under it. */
+  publicUrl?: string;
 }
 
 interface Hook {
@@ -379,7 +381,7 @@ export function createNotifier(configs: WebhookConfig[], log: Logger, opts: Noti
         const id = randomUUID();
         const time = new Date().toISOString();
         const safe = { ...n, fields: redactValue(n.fields) };
-        const entries = targets.map((h) => ({ key: `${id}/${h.key}`, createdAt: time, hook: h.key, event: n.event, body: JSON.stringify(formatBody(h.config.format, safe, { id, time })) }));
+        const entries = targets.map((h) => ({ key: `${id}/${h.key}`, createdAt: time, hook: h.key, event: n.event, body: JSON.stringify(formatBody(h.config.format, safe, { id, time, publicUrl: opts.publicUrl })) }));
         for (const h of targets) touched.add(h);
         unwritten.push({ n, entries, targets });
         startWriter();

@@ -51,6 +51,7 @@ export async function serve(config: Config, opts: ServeOptions): Promise<void> {
   rt.log.info({
     url: daemon.url, pid: process.pid, dataDir: config.dataDir, policy: rt.policy.current().source, tls: Boolean(server.tls),
     allowedHosts: server.allowedHosts ?? defaultAllowedHosts(server.host),
+    console: server.console.enabled ? `${server.publicUrl ?? daemon.url}/console/` : 'off',
   }, 'warden serve ready');
   for (const t of new TokenStore(rt.db).expiringWithin(EXPIRY_WARNING_MS)) rt.log.warn({ tokenId: t.id, principal: t.name, expiresAt: t.expiresAt }, expiryWarning(t));
   const got = await signal;

@@ -14,7 +14,7 @@ function parsePort(value: string): number {
 export function registerServeCommand(program: Command, loadConfig: ConfigLoader): void {
   program
     .command('serve')
-    .description('the daemon: MCP over HTTP with bearer tokens, the approvals API, alert intake, the autonomous loop, /metrics and /healthz')
+    .description('the daemon: MCP over HTTP with bearer tokens, the operator console at /, the approvals API, alert intake, the autonomous loop, /metrics and /healthz')
     .option('--host <host>', 'address to listen on (config server.host, default 127.0.0.1)')
     .option('--port <port>', 'port to listen on, 0 for any free one (config server.port, default 8420)', parsePort)
     .option('--no-loop', 'serve tools and approvals without the autonomous loop')

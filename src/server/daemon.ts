@@ -80,6 +80,7 @@ export async function startDaemon(rt: Runtime, server: ServerConfig, opts: Daemo
     sessionReplayBytes: server.sessionReplayMiB * 1_048_576,
     maxSessions: opts.maxSessions ?? 1_000,
     maxSessionsPerToken: opts.maxSessionsPerToken ?? 32,
+    console: { ...server.console, secure: tls !== undefined, ...(server.publicUrl ? { publicUrl: server.publicUrl } : {}) },
     ...(opts.intake ? { intake: opts.intake } : {}),
   });
   const listener = serve({

@@ -1,8 +1,9 @@
 // The daemon's HTTP routes on Hono: /mcp, /approvals, /alerts, /metrics, /healthz (and with server.oauth,
 // /.well-known/oauth-protected-resource; /mcp then takes OAuth JWTs too, see oauth-http.ts). Every request passes
 // the Host/Origin allow-list first (DNS-rebinding protection); every route but /healthz, the
-// .well-known metadata (public by RFC 9728) and /metrics when configured public needs a bearer token
-// (request-auth.ts) whose role may use it, within its rate. A 401, 403, 429 or OAuth 503 on any
+// .well-known metadata (public by RFC 9728), /metrics when configured public and Slack's interactions
+// (its request signature instead: slack-interactions.ts) needs a bearer token (request-auth.ts) whose
+// role may use it, within its rate. A 401, 403, 429 or OAuth 503 on any
 // route but /healthz is audited (refusal-audit.ts groups the floods).
 import type { HttpBindings } from '@hono/node-server';
 import { validateHostHeader, validateOriginHeader } from '@modelcontextprotocol/server';
@@ -14,6 +15,7 @@ import { TokenStore, expiryWarning } from '../store/tokens.js';
 import { alertRouteOf, mountAlertRoutes } from './alerts-http.js';
 import { listApprovals, decide } from './approvals-http.js';
 import { ROUTE_ROLES, type Principal, type Route } from './auth.js';
+import { createConsole } from './console/console-app.js';
 import { createHealthCheck } from './health.js';
 import { createMcpHttp, type McpHttp } from './mcp-http.js';
 import { PRM_PATH } from './oauth-config.js';
@@ -22,6 +24,7 @@ import type { Metrics } from './metrics.js';
 import { RateLimiter, type RateLimit } from './rate-limit.js';
 import { ANONYMOUS, RefusalAudit } from './refusal-audit.js';
 import { createRequestAuth } from './request-auth.js';
+import { SLACK_INTERACTIONS_PATH, createSlackInteractions } from './slack-interactions.js';
 import { jsonError } from './responses.js';
 import { DatabaseBusy, isBusy } from '../store/busy.js';
 import type { Runtime } from './runtime.js';
@@ -38,6 +41,8 @@ export interface GatewayOptions {
   maxSessions: number;
   /** Per caller (Principal.bindKey), see McpHttpOptions. */
   maxSessionsPerToken: number;
+  /** The operator console (server.console), its links (server.publicUrl) and whether it is served over TLS. */
+  console?: { enabled: boolean; sessionHours: number; publicUrl?: string; secure: boolean };
   /** Where posted alerts go; default: an intake on the runtime's store whose queue wakes nobody. */
   intake?: Intake;
 }
@@ -58,8 +63,10 @@ export interface Gateway {
 
 /** The metric label for a path: the route pattern, never the raw path (ids would grow the label set). */
 function routeOf(path: string): string {
-  if (['/mcp', '/healthz', '/metrics', '/approvals'].includes(path)) return path;
+  if (['/mcp', '/healthz', '/metrics', '/approvals', '/'].includes(path)) return path;
+  if (path === '/console' || path.startsWith('/console/')) return '/console';
   if (path === PRM_PATH || path.startsWith(`${PRM_PATH}/`)) return PRM_PATH;
+  if (path === SLACK_INTERACTIONS_PATH) return path;
   const decision = /^\/approvals\/[^/]+\/(approve|deny)$/.exec(path);
   return decision ? `/approvals/:id/${decision[1]}` : (alertRouteOf(path) ?? 'other');
 }
@@ -153,6 +160,21 @@ export function createGateway(rt: Runtime, opts: GatewayOptions): Gateway {
     intake, auth: requireRole('alerts'), maxBodyBytes: opts.maxBodyBytes, grafanaSecret: rt.config.secrets.grafanaSecret, log: rt.log,
   });
 
+  const consoleOpts = opts.console ?? { enabled: true, sessionHours: 12, secure: false };
+  const operatorConsole = consoleOpts.enabled ? createConsole(
+    { rt, incidents: new IncidentStore(rt.db), tokens, secure: consoleOpts.secure, ...(consoleOpts.publicUrl ? { publicUrl: consoleOpts.publicUrl } : {}) },
+    {
+      refuse: (c, status, reason, principal) => refuse(c as Context<Env>, status, reason, principal),
+      take: (key) => limiter.take(key).ok,
+      sessionHours: consoleOpts.sessionHours,
+    },
+  ) : undefined;
+  if (operatorConsole) app.route('/', operatorConsole.app);
+
+  // No bearer token: Slack cannot send one. Its signature, checked there, is what lets it in.
+  const slack = rt.config.integrations.slack ? createSlackInteractions(rt, { maxBodyBytes: opts.maxBodyBytes }) : undefined;
+  if (slack) app.post(SLACK_INTERACTIONS_PATH, (c) => slack.handle(c.req.raw, c.env?.incoming?.socket.remoteAddress ?? 'unknown'));
+
   app.notFound(() => jsonError(404, 'not_found', 'no such route; see /healthz, /mcp, /approvals, /alerts/<source>, /metrics'));
   app.onError((err) => {
     // Another process holds the database's write lock past every wait: the client may retry.
@@ -166,11 +188,17 @@ export function createGateway(rt: Runtime, opts: GatewayOptions): Gateway {
     metrics,
     mcp,
     inflight: () => inflight,
-    drain: () => { draining = true; },
+    drain: () => {
+      draining = true;
+      // Live pages hold their streams open: ended now, so the listener can close.
+      void operatorConsole?.close();
+    },
     async close() {
       clearInterval(pruner);
       // Before the runtime closes the database: the counts still pending are written.
+      await operatorConsole?.close();
       refusals.close();
+      slack?.close();
       await mcp.close();
     },
   };

@@ -448,4 +448,14 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE audit ADD COLUMN traceparent TEXT;
   `,
+  // 22: Slack interaction requests already taken, by signature (64 hex), with the timestamp Slack
+  // signed (seconds): a replay within Slack's 5-minute window is refused, across restarts too. Rows
+  // whose timestamp has left the window are pruned; a request that old is refused by its timestamp.
+  `
+  CREATE TABLE slack_requests (
+    signature  TEXT    PRIMARY KEY,
+    signed_at  INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  CREATE INDEX slack_requests_signed_at ON slack_requests (signed_at);
+  `,
 ];

@@ -26,11 +26,13 @@ export interface TestRuntimeOptions {
   env?: Record<string, string>;
   /** As `warden serve` and `warden stdio` run: a short busy timeout, waits for the lock from timers. */
   serving?: boolean;
+  /** An existing data dir (a restart on the same database); default: a new one. */
+  dataDir?: string;
 }
 
 export function testRuntime(opts: TestRuntimeOptions = {}): Runtime {
   const dir = tempDir('warden');
-  const env: NodeJS.ProcessEnv = { ...opts.env, WARDEN_DATA_DIR: join(dir, 'data') };
+  const env: NodeJS.ProcessEnv = { ...opts.env, WARDEN_DATA_DIR: opts.dataDir ?? join(dir, 'data') };
   if (opts.policy !== undefined) {
     writeFileSync(join(dir, 'policy.yaml'), opts.policy);
     env.WARDEN_POLICY = join(dir, 'policy.yaml');

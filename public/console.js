@@ -1,0 +1,26 @@
+// warden console: the little the pages need beyond htmx, with no inline script (the CSP forbids it).
+// Counts down every [data-expires-at] (approvals) once a second, also in fragments htmx swaps in.
+'use strict';
+(function () {
+  function remaining(ms) {
+    if (ms <= 0) return 'expired';
+    var s = Math.floor(ms / 1000);
+    var m = Math.floor(s / 60);
+    var h = Math.floor(m / 60);
+    if (h > 0) return h + 'h ' + (m % 60) + 'm left';
+    if (m > 0) return m + 'm ' + (s % 60) + 's left';
+    return s + 's left';
+  }
+  function tick() {
+    var now = Date.now();
+    document.querySelectorAll('[data-expires-at]').forEach(function (el) {
+      var at = Date.parse(el.getAttribute('data-expires-at'));
+      if (isNaN(at)) return;
+      el.textContent = remaining(at - now);
+      el.classList.toggle('expiring', at - now < 60000);
+    });
+  }
+  document.addEventListener('DOMContentLoaded', tick);
+  document.addEventListener('htmx:afterSwap', tick);
+  setInterval(tick, 1000);
+})();
