@@ -42,15 +42,20 @@ export function createConsole(deps: ConsoleDeps, hooks: ConsoleHooks): ConsoleAp
   const refuseChange: ChangeRefusal = (c, status, reason) => hooks.refuse(c, status, reason, c.get('viewer').principal);
   const refuseLogin: LoginRefusal = (c, status, reason, principal) => { hooks.refuse(c, status, reason, principal ?? 'anonymous'); };
 
+  const headers = consoleHeaders(deps.secure);
+  for (const path of ['/', CONSOLE_PREFIX, `${CONSOLE_PREFIX}/*`]) app.use(path, headers, noStore);
   app.get('/', (c) => c.redirect(`${CONSOLE_PREFIX}/incidents`, 302));
   app.get(CONSOLE_PREFIX, (c) => c.redirect(`${CONSOLE_PREFIX}/incidents`, 302));
-  app.use(`${CONSOLE_PREFIX}/*`, consoleHeaders, noStore);
   app.post(`${CONSOLE_PREFIX}/*`, bodyLimit({ maxSize: MAX_FORM_BYTES, onError: (c) => c.text(`form over ${MAX_FORM_BYTES} bytes`, 413) }));
   app.get(`${CONSOLE_PREFIX}/assets/:name`, (c) => assetResponse(c.req.param('name'), c.req.header('if-none-match')));
-  mountLogin(app, deps, sessions, refuseLogin, refuseChange, hooks.take);
+  mountLogin(app, deps, sessions, refuseLogin, refuseChange, hooks.take, { refuse: hooks.refuse, take: hooks.take });
 
-  app.use(`${CONSOLE_PREFIX}/*`, requireSession(sessions, deps.secure));
-  app.get(`${CONSOLE_PREFIX}/events`, (c) => live.handle(c, c.get('viewer').sessionId));
+  const gate = { refuse: hooks.refuse, take: hooks.take };
+  app.use(`${CONSOLE_PREFIX}/*`, requireSession(sessions, deps.secure, gate));
+  app.get(`${CONSOLE_PREFIX}/events`, (c) => {
+    const { sessionId } = c.get('viewer');
+    return live.handle(c, sessionId, () => sessions.alive(sessionId));
+  });
   const closers: Array<() => void | Promise<void>> = [];
   const ctx: MountContext = { change: (roles = CHANGE_ROLES) => requireChange(refuseChange, roles), live, onClose: (fn) => { closers.push(fn); } };
   mountIncidentPages(app, deps, ctx);

@@ -16,25 +16,26 @@ export function sessionCookieName(secure: boolean): string {
   return secure ? '__Host-warden_session' : 'warden_session';
 }
 
-export const consoleHeaders: MiddlewareHandler<ConsoleEnv> = secureHeaders({
-  contentSecurityPolicy: {
-    defaultSrc: ["'none'"],
-    scriptSrc: ["'self'"],
-    styleSrc: ["'self'"],
-    imgSrc: ["'self'"],
-    connectSrc: ["'self'"],
-    formAction: ["'self'"],
-    frameAncestors: ["'none'"],
-    baseUri: ["'none'"],
-  },
-  crossOriginEmbedderPolicy: false,
-  // Not no-referrer: under it a browser sends `Origin: null` with every form post, and the
-  // same-origin check below would refuse the console's own forms. same-origin keeps URLs from
-  // leaking to other sites and leaves Origin intact.
-  referrerPolicy: 'same-origin',
-  xFrameOptions: 'DENY',
-  permissionsPolicy: { camera: [], microphone: [], geolocation: [] },
-});
+/** HSTS only when warden itself serves TLS: over plain HTTP it would pin a scheme this origin does not have. */
+export function consoleHeaders(secure: boolean): MiddlewareHandler<ConsoleEnv> {
+  return secureHeaders({
+    contentSecurityPolicy: {
+      defaultSrc: ["'none'"],
+      scriptSrc: ["'self'"],
+      styleSrc: ["'self'"],
+      imgSrc: ["'self'"],
+      connectSrc: ["'self'"],
+      formAction: ["'self'"],
+      frameAncestors: ["'none'"],
+      baseUri: ["'none'"],
+    },
+    crossOriginEmbedderPolicy: false,
+    referrerPolicy: 'no-referrer',
+    xFrameOptions: 'DENY',
+    strictTransportSecurity: secure ? 'max-age=15552000' : false,
+    permissionsPolicy: { camera: [], microphone: [], geolocation: [] },
+  });
+}
 
 /** Pages hold live operational data: never kept by the browser or a proxy. */
 export const noStore: MiddlewareHandler<ConsoleEnv> = async (c, next) => {
@@ -59,8 +60,19 @@ export function safeNext(next: string | undefined): string {
     ? `${url.pathname}${url.search}` : fallback;
 }
 
-/** Sets `viewer`; without a live session a page redirects to the sign-in form and anything else gets 401. */
-export function requireSession(sessions: ConsoleSessions, secure: boolean): MiddlewareHandler<ConsoleEnv> {
+export interface SessionGate {
+  /** Audits a refusal as the gateway's others (http.auth, grouped). */
+  refuse: (c: Context, status: 401 | 429, reason: string, principal: string) => Response;
+  /** The gateway's per-principal rate limiter: false when over. */
+  take: (key: string) => boolean;
+}
+
+/**
+ * Sets `viewer`. Without a live session a page redirects to the sign-in form and anything else
+ * (a post, a fragment, the live stream) is refused 401, audited; a viewer is held to its
+ * principal's rate, the same bucket its bearer token draws from.
+ */
+export function requireSession(sessions: ConsoleSessions, secure: boolean, gate: SessionGate): MiddlewareHandler<ConsoleEnv> {
   return async (c, next) => {
     const viewer = sessions.viewer(getCookie(c, sessionCookieName(secure)));
     if (!viewer) {
@@ -68,8 +80,9 @@ export function requireSession(sessions: ConsoleSessions, secure: boolean): Midd
         const url = new URL(c.req.url);
         return c.redirect(`${CONSOLE_PREFIX}/login?next=${encodeURIComponent(url.pathname + url.search)}`, 303);
       }
-      return c.text('sign in first: /console/login', 401);
+      return gate.refuse(c, 401, 'no console session: sign in at /console/login', 'anonymous');
     }
+    if (!gate.take(viewer.principal)) return gate.refuse(c, 429, `${viewer.principal} is over its request rate`, viewer.principal);
     c.set('viewer', viewer);
     await next();
   };

@@ -17,17 +17,32 @@ interface Session {
   expiresAt: number;
 }
 
-/** Sessions held at once; past it the oldest go first (a login flood cannot grow memory). */
+/** Sessions held at once: past it, sign-ins are refused until some end (a flood cannot grow memory). */
 const MAX_SESSIONS = 1_000;
+/**
+ * Sessions one token may hold; past it that token's own oldest goes. A token signing in over and
+ * over only pushes out its own sessions, never another person's.
+ */
+export const MAX_SESSIONS_PER_TOKEN = 16;
+
+export class SessionsFull extends Error {
+  constructor() {
+    super(`${MAX_SESSIONS} console sessions are open: sign-in refused until some end or expire`);
+    this.name = 'SessionsFull';
+  }
+}
 
 export class ConsoleSessions {
   private readonly sessions = new Map<string, Session>();
 
   constructor(private readonly tokens: TokenStore, private readonly lifetimeMs: number, private readonly now: () => number = Date.now) {}
 
+  /** A new session for `token`; throws SessionsFull when every slot is taken by live sessions. */
   create(token: { id: number; name: string; role: Role }): Session {
     this.prune();
-    while (this.sessions.size >= MAX_SESSIONS) this.sessions.delete(this.sessions.keys().next().value!);
+    const own = [...this.sessions.values()].filter((s) => s.tokenId === token.id);
+    for (const old of own.slice(0, Math.max(0, own.length - MAX_SESSIONS_PER_TOKEN + 1))) this.sessions.delete(old.id);
+    if (this.sessions.size >= MAX_SESSIONS) throw new SessionsFull();
     const at = this.now();
     const session: Session = {
       id: randomBytes(32).toString('base64url'), tokenId: token.id, principal: token.name, role: token.role,
@@ -56,6 +71,11 @@ export class ConsoleSessions {
 
   destroy(id: string): void {
     this.sessions.delete(id);
+  }
+
+  /** Whether `id` is still a live session of an active token (what an open live stream re-checks). */
+  alive(id: string): boolean {
+    return this.viewer(id) !== undefined;
   }
 
   size(): number {

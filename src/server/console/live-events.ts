@@ -14,7 +14,8 @@ const MAX_STREAMS = 64;
 const MAX_PER_SESSION = 6;
 
 export class LiveEvents {
-  private readonly streams = new Set<SSEStreamingApi>();
+  /** Each open stream and the check that its session still holds. */
+  private readonly streams = new Map<SSEStreamingApi, () => boolean>();
   private readonly perSession = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
   private version = '';
@@ -31,13 +32,16 @@ export class LiveEvents {
     return `${row.a ?? 0}.${row.e ?? 0}.${row.p ?? 0}`;
   }
 
-  /** `session`: whose stream this is, so one viewer cannot hold every stream. */
-  handle(c: Context, session: string): Response {
+  /**
+   * `session`: whose stream this is, so one viewer cannot hold every stream; `alive` is asked at each
+   * look: a stream whose session ended (signed out, its token revoked or expired) is closed.
+   */
+  handle(c: Context, session: string, alive: () => boolean): Response {
     const mine = this.perSession.get(session) ?? 0;
     if (this.closed || this.streams.size >= MAX_STREAMS || mine >= MAX_PER_SESSION) return c.text('too many live pages open; retrying later', 503, { 'retry-after': '10' });
     this.perSession.set(session, mine + 1);
     return streamSSE(c, async (stream) => {
-      this.streams.add(stream);
+      this.streams.set(stream, alive);
       this.start();
       let beat: NodeJS.Timeout | undefined;
       try {
@@ -59,7 +63,7 @@ export class LiveEvents {
   close(): void {
     this.closed = true;
     this.stop();
-    for (const s of this.streams) s.abort();
+    for (const s of this.streams.keys()) s.abort();
     this.streams.clear();
   }
 
@@ -78,12 +82,13 @@ export class LiveEvents {
   private poll(): void {
     let now: string;
     try {
+      for (const [s, alive] of this.streams) if (!alive()) s.abort();
       now = this.current();
     } catch {
       return; // a locked or closing database: the next tick looks again
     }
     if (now === this.version) return;
     this.version = now;
-    for (const s of this.streams) void s.writeSSE({ event: 'changed', data: now }).catch(() => s.abort());
+    for (const s of this.streams.keys()) if (!s.aborted) void s.writeSSE({ event: 'changed', data: now }).catch(() => s.abort());
   }
 }

@@ -9,8 +9,8 @@ import { html } from 'hono/html';
 import { canonicalJson, sha256 } from '../../store/canonical.js';
 import { bearerToken } from '../auth.js';
 import { CONSOLE_ROLES, type ConsoleDeps, type ConsoleEnv } from './console-env.js';
-import { sameSecret, type ConsoleSessions } from './console-sessions.js';
-import { CONSOLE_PREFIX, formField, requireChange, requireSession, safeNext, sameOrigin, sessionCookieName, type ChangeRefusal } from './console-security.js';
+import { SessionsFull, sameSecret, type ConsoleSessions } from './console-sessions.js';
+import { CONSOLE_PREFIX, formField, requireChange, requireSession, safeNext, sameOrigin, sessionCookieName, type ChangeRefusal, type SessionGate } from './console-security.js';
 import { barePage } from './layout.js';
 
 const LOGIN_COOKIE = 'warden_login';
@@ -38,7 +38,9 @@ function audit(deps: ConsoleDeps, tool: 'console.login' | 'console.logout', prin
   });
 }
 
-export function mountLogin(app: Hono<ConsoleEnv>, deps: ConsoleDeps, sessions: ConsoleSessions, refuse: LoginRefusal, refuseChange: ChangeRefusal, take: (key: string) => boolean): void {
+export function mountLogin(
+  app: Hono<ConsoleEnv>, deps: ConsoleDeps, sessions: ConsoleSessions, refuse: LoginRefusal, refuseChange: ChangeRefusal, take: (key: string) => boolean, gate: SessionGate,
+): void {
   const cookie = sessionCookieName(deps.secure);
   app.get(`${CONSOLE_PREFIX}/login`, (c) => loginForm(c, safeNext(c.req.query('next'))));
   app.post(`${CONSOLE_PREFIX}/login`, async (c) => {
@@ -65,7 +67,17 @@ export function mountLogin(app: Hono<ConsoleEnv>, deps: ConsoleDeps, sessions: C
       refuse(c, 403, `role ${checked.token.role} may not sign in to the console`, checked.token.name);
       return loginForm(c, next, `A token of role ${checked.token.role} cannot sign in to the console.`, 403);
     }
-    const session = sessions.create(checked.token);
+    // Signing in again ends the session this browser held: it never lingers beside the new one.
+    const previous = getCookie(c, cookie);
+    if (previous) sessions.destroy(previous);
+    let session;
+    try {
+      session = sessions.create(checked.token);
+    } catch (err) {
+      if (!(err instanceof SessionsFull)) throw err;
+      refuse(c, 429, err.message, checked.token.name);
+      return loginForm(c, next, 'Too many console sessions are open: try again later.', 429);
+    }
     audit(deps, 'console.login', checked.token.name, { tokenId: checked.token.id, role: checked.token.role, remote },
       `${checked.token.name} (${checked.token.role}) signed in to the console from ${remote}`);
     deleteCookie(c, LOGIN_COOKIE, { path: `${CONSOLE_PREFIX}/login` });
@@ -74,7 +86,7 @@ export function mountLogin(app: Hono<ConsoleEnv>, deps: ConsoleDeps, sessions: C
     });
     return c.redirect(next, 303);
   });
-  app.post(`${CONSOLE_PREFIX}/logout`, requireSession(sessions, deps.secure), requireChange(refuseChange, CONSOLE_ROLES), (c) => {
+  app.post(`${CONSOLE_PREFIX}/logout`, requireSession(sessions, deps.secure, gate), requireChange(refuseChange, CONSOLE_ROLES), (c) => {
     const viewer = c.get('viewer');
     sessions.destroy(viewer.sessionId);
     audit(deps, 'console.logout', viewer.principal, { tokenId: viewer.tokenId }, `${viewer.principal} signed out of the console`);
