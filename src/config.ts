@@ -55,8 +55,14 @@ const Server = z.strictObject({
   sessionReplayMiB: z.number().positive().max(4096).default(32)
     .describe('what the replay buffers of all 2025-11-25 sessions hold together (as JSON); over it, the oldest events of the least recently used sessions go first'),
   oauth: OAuthConfig.optional().describe('/mcp also accepts JWT access tokens from this issuer (docs/oauth.md)'),
-  publicUrl: z.url({ protocol: /^https?$/ }).refine((u) => { const x = new URL(u); return !x.search && !x.hash && !x.username && !x.password; }, 'no query, fragment or user:password')
-    .transform((u) => u.replace(/\/+$/, '')).optional()
+  // Refused on the text as written, before z.url or URL parsing rewrites it: they drop an empty `?`
+  // or `#`, strip tabs and newlines and read `\` as `/`, so a value could look checked and still
+  // not be the address the links carry. Stored as origin + path: the one spelling links use.
+  publicUrl: z.string()
+    .refine((u) => !/[\s?#<>"|\\\x00-\x1f\x7f]/.test(u), 'no query (?), fragment (#), whitespace or < > " | \\ (the console links are built from it)')
+    .pipe(z.url({ protocol: /^https?$/ }))
+    .refine((u) => !URL.canParse(u) || ((x) => !x.username && !x.password)(new URL(u)), 'no user:password')
+    .transform((u) => { const x = new URL(u); return `${x.origin}${x.pathname.replace(/\/+$/, '')}`; }).optional()
     .describe('the address people reach this warden at (https://warden.example.com): links to the console in notifications'),
   console: z.strictObject({
     enabled: z.boolean().default(true).describe('serve the operator console at / (docs/console.md)'),

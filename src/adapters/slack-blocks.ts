@@ -17,6 +17,19 @@ const FIELD_MAX = 2000;
 const FIELDS_MAX = 10;
 const CONFIRM_TEXT_MAX = 300;
 const URL_MAX = 3000;
+const BLOCKS_MAX = 50;
+/**
+ * A message's top-level text: Slack takes up to 40,000 characters, but it is only the notification
+ * and the fallback for clients without blocks, and the blocks say it all.
+ */
+const FALLBACK_MAX = 3000;
+const FALLBACK_TITLE_MAX = 500;
+/**
+ * Top-level fields of every body sent to Slack. Top-level text has no `verbatim` flag, so what Slack
+ * shows is always the verbatim blocks; `parse: none` (Slack's default, said anyway) and no unfurling
+ * keep a URL in an alert from being fetched or previewed.
+ */
+const QUIET = { parse: 'none', unfurl_links: false, unfurl_media: false } as const;
 /** A value longer than this gets its own section rather than a field in the two-column grid. */
 const SHORT_FIELD = 120;
 
@@ -59,7 +72,8 @@ type Fields = Record<string, string | number | boolean | null | undefined>;
 function summaryBlocks(title: string, fields: Fields): SectionBlock[] {
   const present = Object.entries(fields).filter(([, v]) => v !== undefined && v !== null).map(([k, v]) => [k, String(v)] as const);
   const short = present.filter(([, v]) => v.length <= SHORT_FIELD).slice(0, FIELDS_MAX);
-  const long = present.filter((f) => !short.includes(f));
+  // Blocks beyond Slack's 50 would have the whole message refused: the rest is in the fallback text.
+  const long = present.filter((f) => !short.includes(f)).slice(0, BLOCKS_MAX - 3);
   const blocks: SectionBlock[] = [{ type: 'section', text: mrkdwn(`*${escapeMrkdwn(title, SECTION_MAX - 2)}*`) }];
   if (short.length > 0) blocks[0]!.fields = short.map(([k, v]) => mrkdwn(`*${escapeMrkdwn(k, 100)}*\n${escapeMrkdwn(v, FIELD_MAX - 110)}`));
   for (const [k, v] of long) blocks.push({ type: 'section', text: mrkdwn(`*${escapeMrkdwn(k, 100)}*\n${escapeMrkdwn(v, SECTION_MAX - 110)}`) });
@@ -70,10 +84,24 @@ function consoleButton(url: string | undefined): Button[] {
   return url ? [{ type: 'button', action_id: SLACK_CONSOLE_ACTION, text: plain('Open in console', 75), url }] : [];
 }
 
-/** The fallback text (notifications, clients without blocks): the same escaping. */
+/** The fallback text (notifications, clients without blocks): the same escaping, at most FALLBACK_MAX characters. */
 export function fallbackText(title: string, fields: Fields): string {
   const lines = Object.entries(fields).filter(([, v]) => v !== undefined && v !== null).map(([k, v]) => `${k}: ${String(v)}`);
-  return `*${escapeMrkdwn(title)}*\n${escapeMrkdwn(lines.join('\n'))}`;
+  const head = `*${escapeMrkdwn(title, FALLBACK_TITLE_MAX)}*`;
+  return `${head}\n${escapeMrkdwn(lines.join('\n'), FALLBACK_MAX - head.length - 1)}`;
+}
+
+/** A Slack body for a notification: the request gets Approve and Deny, any other event its summary and, with a console, the link. */
+export function slackNotification(title: string, fields: Fields, opts: { approvalId?: string; request: boolean; consoleUrl?: string }): {
+  text: string; blocks: KnownBlock[]; parse: 'none'; unfurl_links: false; unfurl_media: false;
+} {
+  const text = fallbackText(title, fields);
+  // Buttons only on the request: the interactions endpoint decides it (server/slack-interactions.ts).
+  if (opts.request && opts.approvalId) return { text, blocks: approvalRequestBlocks(title, fields, opts.approvalId, opts.consoleUrl), ...QUIET };
+  const link = consoleButton(opts.consoleUrl);
+  const blocks: KnownBlock[] = [...summaryBlocks(title, fields)];
+  if (link.length > 0) blocks.push({ type: 'actions', elements: link });
+  return { text, blocks, ...QUIET };
 }
 
 /** An approval request: the summary, then Approve (asks to confirm), Deny and, with a console, its page. */
@@ -115,10 +143,11 @@ export function decisionMessage(d: SlackDecision): { replace_original: true; tex
   ];
   const link = consoleButton(d.consoleUrl);
   if (link.length > 0) blocks.push({ type: 'actions', block_id: 'warden_approval', elements: link });
-  return { replace_original: true, text: escapeMrkdwn(title, SECTION_MAX), blocks };
+  return { replace_original: true, text: escapeMrkdwn(title, SECTION_MAX), blocks, ...QUIET };
 }
 
 /** A reply only the presser sees, the original message left as it is: why nothing was decided. */
-export function ephemeralMessage(text: string): { response_type: 'ephemeral'; replace_original: false; text: string } {
-  return { response_type: 'ephemeral', replace_original: false, text: escapeMrkdwn(text, SECTION_MAX) };
+export function ephemeralMessage(text: string): { response_type: 'ephemeral'; replace_original: false; text: string; blocks: KnownBlock[] } {
+  const escaped = escapeMrkdwn(text, SECTION_MAX);
+  return { response_type: 'ephemeral', replace_original: false, text: escaped, blocks: [{ type: 'section', text: mrkdwn(escaped) }], ...QUIET };
 }

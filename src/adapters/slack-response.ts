@@ -9,7 +9,12 @@ const LOOPBACK = new Set(['127.0.0.1', '[::1]', 'localhost']);
 
 export type SlackResponseResult = { ok: true; status: number } | { ok: false; why: string };
 
-/** Why `url` may not be fetched, or undefined: https on a host of `allowedHosts` (http only on loopback). */
+/**
+ * Why `url` may not be fetched, or undefined: https (http only on loopback) to an entry of
+ * `allowedHosts`. An entry `host` allows the scheme's default port only (443; 80 for loopback http),
+ * `host:port` that port only: Slack's URLs never name a port, so no other port of an allowed host
+ * is ever reached.
+ */
 export function responseUrlProblem(url: string, allowedHosts: readonly string[]): string | undefined {
   let u: URL;
   try {
@@ -19,10 +24,15 @@ export function responseUrlProblem(url: string, allowedHosts: readonly string[])
   }
   if (u.username || u.password) return 'response_url carries credentials';
   const host = u.hostname.toLowerCase();
-  if (!allowedHosts.includes(host)) return `response_url host ${host.slice(0, 100)} is not in integrations.slack.responseUrlHosts`;
-  if (u.protocol === 'https:') return undefined;
-  if (u.protocol === 'http:' && LOOPBACK.has(host)) return undefined;
-  return `response_url must be https (http only on loopback), not ${u.protocol.slice(0, 20)}`;
+  if (u.protocol !== 'https:' && !(u.protocol === 'http:' && LOOPBACK.has(host))) {
+    return `response_url must be https (http only on loopback), not ${u.protocol.slice(0, 20)}`;
+  }
+  // URL drops a port that is the scheme's default, so `u.port` is empty exactly when it is.
+  const port = u.port || (u.protocol === 'https:' ? '443' : '80');
+  const entry = `${host}:${port}`;
+  if (allowedHosts.includes(entry) || (!u.port && allowedHosts.includes(host))) return undefined;
+  if (u.port && allowedHosts.includes(host)) return `response_url port ${u.port} on ${host.slice(0, 100)}: integrations.slack.responseUrlHosts allows its default port only (write ${host.slice(0, 100)}:${u.port} to allow it)`;
+  return `response_url host ${entry.slice(0, 110)} (host:port) is not in integrations.slack.responseUrlHosts`;
 }
 
 export async function postSlackResponse(

@@ -3,10 +3,37 @@
 // Pure: no network, no store (delivery is webhooks.ts).
 import { createHash } from 'node:crypto';
 import type { Notification, NotifyEvent, WebhookConfig } from '../shared/notifier.js';
-import { approvalRequestBlocks, consoleApprovalUrl, fallbackText } from './slack-blocks.js';
+import { consoleApprovalUrl, slackNotification } from './slack-blocks.js';
 
 /** The generic body's own keys: what says which notification this is. */
 const GENERIC_KEYS = ['event', 'title', 'id', 'consoleUrl'] as const;
+
+/** Discord's limit on a message's content, and what of it a title may take. */
+const DISCORD_CONTENT_MAX = 2000;
+const DISCORD_TITLE_MAX = 300;
+/** What Discord's markdown reads: emphasis, code, spoilers, quotes, headings, masked links [t](u), autolinks <u>. */
+const DISCORD_MARKDOWN = /[\\*_~`|>#[\]()<]/g;
+const LINE_BREAKS = /\r\n|[\n\r\v\f\u0085\u2028\u2029]/g;
+
+/**
+ * Untrusted text (a title, a field, a model's arguments) as Discord shows it literally: its markdown
+ * escaped, so `[the console's address](https://evil)` is no link, and on one line (a break shown
+ * as \n), so no field can start a line of its own such as a second `Console:`.
+ */
+export function discordText(text: string): string {
+  return text.replace(DISCORD_MARKDOWN, '\\$&').replace(LINE_BREAKS, '\\n');
+}
+
+/** At most `max` characters, never splitting a surrogate pair; a cut ends with …. */
+function cutChars(text: string, max: number): string {
+  if (text.length <= max) return text;
+  let out = '';
+  for (const ch of text) {
+    if (out.length + ch.length > max - 1) break;
+    out += ch;
+  }
+  return `${out}…`;
+}
 
 /**
  * `meta.id` (the notification's id, also its Idempotency-Key) and `meta.time` (when it was sent)
@@ -15,20 +42,19 @@ const GENERIC_KEYS = ['event', 'title', 'id', 'consoleUrl'] as const;
  */
 export function formatBody(format: WebhookConfig['format'], n: Notification, meta: { id?: string; time?: string; publicUrl?: string } = {}): unknown {
   const fields = Object.entries(n.fields).filter(([, v]) => v !== undefined && v !== null);
-  const lines = fields.map(([k, v]) => `${k}: ${String(v)}`);
   const approvalId = typeof n.fields.approvalId === 'string' ? n.fields.approvalId : undefined;
   const consoleUrl = approvalId ? consoleApprovalUrl(meta.publicUrl, approvalId) : undefined;
   if (format === 'slack') {
-    const text = fallbackText(n.title, n.fields);
-    // Buttons only on the request: the interactions endpoint decides it (server/slack-interactions.ts).
-    if (n.event === 'approval.requested' && approvalId) return { text, blocks: approvalRequestBlocks(n.title, n.fields, approvalId, consoleUrl) };
-    return consoleUrl ? { text: `${text}\n${consoleUrl}` } : { text };
+    return slackNotification(n.title, n.fields, { request: n.event === 'approval.requested', approvalId, consoleUrl });
   }
   if (format === 'discord') {
-    // The link right under the title, so the 2000-character cut never takes it; no mention in a
-    // title or field (an alert's @everyone) ever pings anyone.
+    // The link right under the title (cut short, so the 2000-character cut never takes the link);
+    // every other line is one escaped field, so warden's Console line is the only link and the only
+    // line that starts with "Console:". No mention (an alert's @everyone) ever pings anyone.
     const link = consoleUrl ? `\nConsole: <${consoleUrl}>` : '';
-    return { content: `**${n.title}**${link}\n${lines.join('\n')}`.slice(0, 2000), allowed_mentions: { parse: [] } };
+    const text = fields.map(([k, v]) => `${discordText(k)}: ${discordText(String(v))}`);
+    const content = `**${discordText(cutChars(n.title, DISCORD_TITLE_MAX))}**${link}\n${text.join('\n')}`;
+    return { content: cutChars(content, DISCORD_CONTENT_MAX), allowed_mentions: { parse: [] } };
   }
   // A field never overwrites what identifies the notification: an escalation's `title` field is the
   // incident's title, and a receiver needs both. Such a field is renamed with a `field` prefix

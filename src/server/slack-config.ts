@@ -17,15 +17,17 @@ const Principal = z
 
 
 /**
- * The host names a response_url may point at. A name, no scheme, port or path: the URL Slack sends is
- * fetched only when its host is one of these, so a forged or odd response_url can never make warden
- * call somewhere else.
+ * Where a response_url may point: `host` (the scheme's default port only: 443, or 80 for loopback
+ * http) or `host:port` (that port only). No scheme or path: the URL Slack sends is fetched only
+ * when its host and port are one of these, so a forged or odd response_url can never make warden
+ * call somewhere else, nor another port of an allowed host.
  */
 const HostName = z
   .string()
   .min(1)
-  .max(253)
-  .regex(/^[a-z0-9.-]+$|^\[[0-9a-f:.]+\]$/, 'a lower-case host name or address, no scheme, port or path (IPv6 in brackets)');
+  .max(259)
+  .regex(/^(?:[a-z0-9.-]{1,253}|\[[0-9a-f:.]+\])(?::[1-9][0-9]{0,4})?$/, 'a lower-case host name or address, with :port only for a port other than the default; no scheme or path (IPv6 in brackets)')
+  .refine((h) => { const port = /:([0-9]+)$/.exec(h.startsWith('[') ? h.slice(h.indexOf(']')) : h)?.[1]; return !port || Number(port) <= 65535; }, 'a port is 1-65535');
 
 export const SlackConfig = z.strictObject({
   signingSecretEnv: z
@@ -47,7 +49,7 @@ export const SlackConfig = z.strictObject({
   teamId: z.string().regex(SLACK_TEAM_ID, 'a Slack workspace id such as T0123ABCD').optional()
     .describe('when set, presses from any other workspace are refused'),
   responseUrlHosts: z.array(HostName).min(1).default(['hooks.slack.com'])
-    .describe("where the message update may be sent: a payload's response_url on any other host is never fetched"),
+    .describe("where the message update may be sent (host, or host:port for another port than the default): a payload's response_url elsewhere is never fetched"),
 });
 export type SlackConfig = z.infer<typeof SlackConfig>;
 

@@ -1,9 +1,10 @@
 // POST /integrations/slack/interactions: Approve and Deny pressed in Slack. Slack sends no bearer
 // token; what authenticates it is the v0 signature, fresh (5 minutes either way) and never seen
 // before (kept in the database, so a restart does not reopen the window). The presser must be a
-// mapped Slack user (and of the configured workspace); the decision is the decider's, audited under
-// the mapped principal with transport slack. Every refusal is audited through refusal-audit.ts
-// (grouped, so a flood cannot grow the audit) and never touches the approval.
+// mapped Slack user (and of the configured workspace) whose principal still holds an active operator
+// or admin token; the decision is the decider's, audited under the mapped principal with transport
+// slack. Every refusal is audited through refusal-audit.ts (grouped, so a flood cannot grow the
+// audit) and never touches the approval.
 import { readRequestBody } from '@modelcontextprotocol/server';
 import { decisionMessage, ephemeralMessage, consoleApprovalUrl } from '../adapters/slack-blocks.js';
 import { postSlackResponse } from '../adapters/slack-response.js';
@@ -11,6 +12,8 @@ import { ApprovalRefused, type ApprovalRefusalCode } from '../policy/approvals.j
 import { whenFree } from '../store/busy.js';
 import type { AuditInput } from '../store/audit.js';
 import { SlackRequestStore } from '../store/slack-requests.js';
+import { TokenStore } from '../store/tokens.js';
+import { ROUTE_ROLES } from './auth.js';
 import { ANONYMOUS, RefusalAudit } from './refusal-audit.js';
 import { jsonError } from './responses.js';
 import type { Runtime } from './runtime.js';
@@ -42,6 +45,7 @@ export function createSlackInteractions(rt: Runtime, opts: { maxBodyBytes: numbe
   if (!secret) rt.log.error({ env: slack.signingSecretEnv }, `integrations.slack: ${slack.signingSecretEnv} is not set; every Slack request is refused`);
   const maxBytes = Math.min(opts.maxBodyBytes, SLACK_BODY_MAX);
   const seen = new SlackRequestStore(rt.db);
+  const tokens = new TokenStore(rt.db);
   // The gateway's grouping, under Slack's own tool and transport so the audit shows what was knocked on.
   const refusals = new RefusalAudit({
     append: (input: AuditInput) => rt.audit.append({ ...input, callId: input.callId.replace(/^http\.auth:/, 'slack:'), tool: SLACK_REFUSAL_TOOL, transport: 'slack' }),
@@ -103,13 +107,24 @@ export function createSlackInteractions(rt: Runtime, opts: { maxBodyBytes: numbe
       const { press } = payload;
       if (press.kind === 'ignore') return new Response(null, { status: 200 });
       const who = `slack:${press.userId}`;
-      if (slack.teamId && press.teamId !== slack.teamId) {
-        return refuse(remote, 403, `workspace ${press.teamId ? JSON.stringify(press.teamId.slice(0, 40)) : '(none named)'} is not integrations.slack.teamId`, who);
+      if (slack.teamId) {
+        // Every workspace the payload names must be ours: the message's (team.id) and the presser's (user.team_id).
+        const other = press.teamIds.find((t) => t !== slack.teamId);
+        if (press.teamIds.length === 0 || other !== undefined) {
+          return refuse(remote, 403, `workspace ${other !== undefined ? JSON.stringify(other.slice(0, 40)) : '(none named)'} is not integrations.slack.teamId`, who);
+        }
       }
       const principal = Object.hasOwn(slack.users, press.userId) ? slack.users[press.userId] : undefined;
       if (!principal) {
         respond(press.responseUrl, ephemeralMessage(`Your Slack user ${press.userId} is not mapped to a warden principal (integrations.slack.users): nothing was decided.`));
         return refuse(remote, 403, `Slack user ${press.userId} is not mapped to a warden principal (integrations.slack.users)`, who);
+      }
+      // The mapping says who; the tokens say whether they still may (a role that may use /approvals):
+      // revoking someone's tokens, or letting them expire, takes their Slack buttons away too.
+      if (!tokens.active(principal).some((t) => ROUTE_ROLES.approvals.includes(t.role))) {
+        const why = `${principal} has no active operator or admin token: revoked people do not decide from Slack`;
+        respond(press.responseUrl, ephemeralMessage(`Not done: ${why}.`));
+        return refuse(remote, 403, why, who);
       }
       return decide(press, principal, remote);
     },

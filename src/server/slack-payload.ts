@@ -17,7 +17,8 @@ const BlockActions = z.object({
 });
 
 export type SlackPress =
-  | { kind: 'decide'; verdict: 'approved' | 'denied'; approvalId: string; userId: string; teamId?: string; responseUrl?: string }
+  /** teamIds: every workspace id the payload names (team.id, user.team_id), in that order, each once. */
+  | { kind: 'decide'; verdict: 'approved' | 'denied'; approvalId: string; userId: string; teamIds: string[]; responseUrl?: string }
   /** The console link button: Slack wants it acknowledged, nothing more. */
   | { kind: 'ignore'; userId: string };
 
@@ -52,9 +53,10 @@ export function readSlackPayload(rawBody: string): SlackPayloadRead {
   if (!verdict) return { ok: false, reason: "the action is not one of warden's buttons", userId };
   // The id goes into the decider's audit entry and its answer: only an id's shape gets that far.
   if (!action.value || !APPROVAL_ID.test(action.value)) return { ok: false, reason: 'the button carries no approval id', userId };
-  const teamId = p.team?.id ?? p.user.team_id;
+  // Both, not the first found: a payload naming two workspaces is checked against each.
+  const teamIds = [...new Set([p.team?.id, p.user.team_id].filter((t): t is string => t !== undefined))];
   return {
     ok: true,
-    press: { kind: 'decide', verdict, approvalId: action.value, userId, ...(teamId ? { teamId } : {}), ...(p.response_url ? { responseUrl: p.response_url } : {}) },
+    press: { kind: 'decide', verdict, approvalId: action.value, userId, teamIds, ...(p.response_url ? { responseUrl: p.response_url } : {}) },
   };
 }

@@ -1,13 +1,15 @@
 // Approve and Deny pressed in Slack, over real HTTP to an in-process gateway: a signed press decides
 // under the mapped principal and the message is updated on a loopback receiver; every refusal
-// (signature, window, replay across a restart, unmapped user, other workspace, malformed, huge) is
-// answered, audited, and leaves the approval pending.
+// (signature, window, replay across a restart, unmapped user, other workspace, no active token,
+// malformed, huge) is answered, audited, and leaves the approval pending.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { CallToolResult } from '@modelcontextprotocol/client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { slackSignature } from '../../src/server/slack-signature.js';
+import type { Role } from '../../src/shared/roles.js';
+import { TokenStore } from '../../src/store/tokens.js';
 import { connectHttp, request, useGateways, type TestGateway } from '../support/http-gateway.js';
 import { tempDir, waitFor } from '../support/processes.js';
 
@@ -22,13 +24,15 @@ const PUBLIC = 'https://warden.example.com';
 const gateways = useGateways();
 
 interface Received { body: Record<string, unknown> }
+/** hostPort: the responseUrlHosts entry that allows it (127.0.0.1:<port>). */
+interface Receiver { url: string; got: Received[]; hostPort: string }
 const receivers: Server[] = [];
 afterEach(async () => {
   for (const s of receivers.splice(0)) await new Promise<void>((r) => { s.closeAllConnections(); s.close(() => r()); });
 });
 
 /** Stands in for Slack's response_url: records each JSON body posted to it. */
-async function responseReceiver(): Promise<{ url: string; got: Received[] }> {
+async function responseReceiver(): Promise<Receiver> {
   const got: Received[] = [];
   const server = createServer((req, res) => {
     let data = '';
@@ -38,21 +42,29 @@ async function responseReceiver(): Promise<{ url: string; got: Received[] }> {
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   receivers.push(server);
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/actions/T0WARDEN1/123/abc`, got };
+  const { port } = server.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}/actions/T0WARDEN1/123/abc`, got, hostPort: `127.0.0.1:${port}` };
 }
 
-const config = (extra = '') => `
+const config = (extra: string, responseHosts: string[]) => `
 server: { publicUrl: ${PUBLIC} }
 integrations:
   slack:
     users: { ${ADA}: ada, ${OLIVIA}: olivia }
     teamId: ${TEAM}
-    responseUrlHosts: ['127.0.0.1']
+    responseUrlHosts: ${JSON.stringify(responseHosts)}
 ${extra}`;
 
-async function gateway(opts: { dataDir?: string; secret?: string | null; extra?: string } = {}): Promise<TestGateway> {
+/**
+ * A gateway whose Slack users are ada and olivia; ada holds an operator token unless `adaRole` says
+ * otherwise (null: none). Only `receiver` is reachable as a response_url (127.0.0.1 on port 80 otherwise).
+ */
+async function gateway(opts: { dataDir?: string; secret?: string | null; extra?: string; receiver?: Receiver; adaRole?: Role | null } = {}): Promise<TestGateway> {
   const env: Record<string, string> = opts.secret === null ? {} : { WARDEN_SLACK_SIGNING_SECRET: opts.secret ?? SECRET };
-  return gateways.custom({ policy: HELD, config: config(opts.extra), env, ...(opts.dataDir ? { dataDir: opts.dataDir } : {}) });
+  const hosts = [opts.receiver?.hostPort ?? '127.0.0.1'];
+  const g = await gateways.custom({ policy: HELD, config: config(opts.extra ?? '', hosts), env, ...(opts.dataDir ? { dataDir: opts.dataDir } : {}) });
+  if (opts.adaRole !== null) g.token('ada', opts.adaRole ?? 'operator');
+  return g;
 }
 
 /** A call olivia makes that the policy holds: its approval id. */
@@ -67,10 +79,11 @@ async function held(g: TestGateway): Promise<string> {
 }
 
 /** The form body Slack posts for a button press. */
-function pressBody(p: { approvalId: string; user?: string; team?: string | null; action?: string; responseUrl?: string }): string {
+function pressBody(p: { approvalId: string; user?: string; team?: string | null; userTeam?: string | null; action?: string; responseUrl?: string }): string {
+  const userTeam = p.userTeam === null ? {} : { team_id: p.userTeam ?? p.team ?? TEAM };
   const payload = {
     type: 'block_actions',
-    user: { id: p.user ?? ADA, username: 'ada', team_id: p.team ?? TEAM },
+    user: { id: p.user ?? ADA, username: 'ada', ...userTeam },
     team: p.team === null ? null : { id: p.team ?? TEAM, domain: 'warden' },
     actions: [{ type: 'button', action_id: p.action ?? 'warden_approve', block_id: 'warden_approval', value: p.approvalId, action_ts: '1' }],
     ...(p.responseUrl ? { response_url: p.responseUrl } : {}),
@@ -104,9 +117,9 @@ describe('a signed press', () => {
   });
 
   it('approves under the mapped principal, audited with transport slack, and replaces the message with the decision', async () => {
-    const g = await gateway();
-    const id = await held(g);
     const slack = await responseReceiver();
+    const g = await gateway({ receiver: slack });
+    const id = await held(g);
     const r = await post(g, pressBody({ approvalId: id, responseUrl: slack.url }), signed(pressBody({ approvalId: id, responseUrl: slack.url })));
     expect(r.status).toBe(200);
     expect(g.rt.approvals.get(id)).toMatchObject({ status: 'approved', decidedBy: 'ada' });
@@ -130,9 +143,9 @@ describe('a signed press', () => {
   });
 
   it('from the requester themself is refused by the decider and told back to them', async () => {
-    const g = await gateway();
-    const id = await held(g);
     const slack = await responseReceiver();
+    const g = await gateway({ receiver: slack });
+    const id = await held(g);
     const body = pressBody({ approvalId: id, user: OLIVIA, responseUrl: slack.url });
     const r = await post(g, body, signed(body));
     expect(r.status).toBe(403);
@@ -147,6 +160,14 @@ describe('a signed press', () => {
     const id = await held(g);
     // Raw UTF-8 in the form body, not percent-encoded: the signature covers those bytes.
     const body = pressBody({ approvalId: id }).replace('%22type%22', '%22note%22%3A%22r%C3%A9d%C3%A9marrer%22%2C%22type%22') + '&x=日本🚀é';
+    expect((await post(g, body, signed(body))).status).toBe(200);
+    expect(g.rt.approvals.get(id)?.status).toBe('approved');
+  });
+
+  it("from Enterprise Grid (no team on the message, the presser's workspace ours) decides", async () => {
+    const g = await gateway();
+    const id = await held(g);
+    const body = pressBody({ approvalId: id, team: null });
     expect((await post(g, body, signed(body))).status).toBe(200);
     expect(g.rt.approvals.get(id)?.status).toBe('approved');
   });
@@ -217,9 +238,9 @@ describe('refused and audited, the approval untouched', () => {
   });
 
   it('an unmapped Slack user, told why', async () => {
-    const g = await gateway();
-    const id = await held(g);
     const slack = await responseReceiver();
+    const g = await gateway({ receiver: slack });
+    const id = await held(g);
     const body = pressBody({ approvalId: id, user: 'U0STRANGER', responseUrl: slack.url });
     await expectRefused(g, id, await post(g, body, signed(body)), 403, /U0STRANGER is not mapped/, 'slack:U0STRANGER');
     await waitFor('the note to the presser', async () => slack.got.length === 1, undefined, 5_000);
@@ -238,6 +259,33 @@ describe('refused and audited, the approval untouched', () => {
     const id = await held(g);
     const body = pressBody({ approvalId: id, team: 'T0OTHER01' });
     await expectRefused(g, id, await post(g, body, signed(body)), 403, /workspace "T0OTHER01" is not integrations\.slack\.teamId/, `slack:${ADA}`);
+  });
+
+  // Refusals are grouped per remote, status and principal: one gateway each, so each is audited.
+  it.each([
+    ["of our workspace, its presser of another", { userTeam: 'T0OTHER01' }, /workspace "T0OTHER01" is not integrations\.slack\.teamId/],
+    ['naming no workspace at all', { team: null, userTeam: null }, /workspace \(none named\) is not/],
+  ])('a press %s', async (_what, teams, reason) => {
+    const g = await gateway();
+    const id = await held(g);
+    const body = pressBody({ approvalId: id, ...teams });
+    await expectRefused(g, id, await post(g, body, signed(body)), 403, reason, `slack:${ADA}`);
+  });
+
+  it.each([
+    ['revoked', 'operator', (g: TestGateway) => { new TokenStore(g.rt.db).revokePrincipal('ada'); }],
+    ['expired', null, async (g: TestGateway) => { g.token('ada', 'admin', 1); await new Promise((r) => setTimeout(r, 20)); }],
+    ['only readonly', 'readonly', () => undefined],
+    ['never issued', null, () => undefined],
+  ] as const)('a mapped user whose tokens are %s, told why', async (_what, role, setUp) => {
+    const slack = await responseReceiver();
+    const g = await gateway({ receiver: slack, adaRole: role });
+    await setUp(g);
+    const id = await held(g);
+    const body = pressBody({ approvalId: id, responseUrl: slack.url });
+    await expectRefused(g, id, await post(g, body, signed(body)), 403, /^ada has no active operator or admin token: revoked people do not decide from Slack$/, `slack:${ADA}`);
+    await waitFor('the note to the presser', async () => slack.got.length === 1, undefined, 5_000);
+    expect(slack.got[0]!.body).toMatchObject({ response_type: 'ephemeral', text: expect.stringMatching(/ada has no active operator or admin token/) });
   });
 
   it('a button whose value is no approval id, and an action that is not warden\'s', async () => {
@@ -278,14 +326,70 @@ describe('refused and audited, the approval untouched', () => {
     await expectRefused(g, id, await post(g, body, signed(body)), 503, /WARDEN_SLACK_SIGNING_SECRET/);
   });
 
-  it('a response_url on a host not allowed is never fetched', async () => {
-    const g = await gateway();
-    const id = await held(g);
+  it('a response_url on an allowed host but another port than the entry names is never fetched; the decision stands', async () => {
     const slack = await responseReceiver();
+    const g = await gateway(); // responseUrlHosts: ['127.0.0.1'], the default port only
+    const id = await held(g);
+    const body = pressBody({ approvalId: id, responseUrl: slack.url });
+    expect((await post(g, body, signed(body))).status).toBe(200);
+    expect(g.rt.approvals.get(id)?.status).toBe('approved');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(slack.got).toEqual([]);
+  });
+
+  it('a response_url on a host not allowed is never fetched', async () => {
+    const slack = await responseReceiver();
+    const g = await gateway({ receiver: slack });
+    const id = await held(g);
     // Same receiver, reached by a name that is not in responseUrlHosts.
     const body = pressBody({ approvalId: id, responseUrl: slack.url.replace('127.0.0.1', 'localhost') });
     expect((await post(g, body, signed(body))).status).toBe(200);
     await new Promise((r) => setTimeout(r, 300));
     expect(slack.got).toEqual([]);
+  });
+});
+
+describe('under attack', () => {
+  const TOKEN_PATH = '/actions/T0WARDEN1/123/sEcReTrEsPoNsEtOkEn';
+
+  it('a flood of forged presses from one address writes one audit entry at once, not one each', async () => {
+    const g = await gateway();
+    const id = await held(g);
+    const body = pressBody({ approvalId: id });
+    for (let i = 0; i < 40; i++) expect((await post(g, body, signed(body, { secret: `forged-${i}` }))).status).toBe(401);
+    expect(refusals(g)).toHaveLength(1);
+    expect(g.rt.approvals.get(id)?.status).toBe('pending');
+  });
+
+  it('a captured request re-sent with its timestamp or signature spelled otherwise, or a byte added, decides nothing', async () => {
+    const g = await gateway();
+    const id = await held(g);
+    const body = pressBody({ approvalId: id, action: 'warden_deny' });
+    const h = signed(body);
+    expect((await post(g, body, h)).status).toBe(200);
+    const decided = g.rt.audit.list().filter((e) => e.approvalId === id).length;
+    const ts = h['x-slack-request-timestamp']!;
+    for (const other of [`0${ts}`, `${ts}.0`, `+${ts}`]) expect((await post(g, body, { ...h, 'x-slack-request-timestamp': other })).status).toBe(401);
+    expect((await post(g, body, { ...h, 'x-slack-signature': h['x-slack-signature']!.toUpperCase().replace('V0=', 'v0=') })).status).toBe(401);
+    expect((await post(g, `${body}&x=1`, h)).status).toBe(401);
+    expect((await post(g, body, h)).status).toBe(409);
+    expect(g.rt.audit.list().filter((e) => e.approvalId === id)).toHaveLength(decided);
+  });
+
+  it('neither the signing secret nor the response_url token path ever reaches the audit', async () => {
+    const g = await gateway();
+    const id = await held(g);
+    const responseUrl = `http://127.0.0.1:9${TOKEN_PATH}`;
+    const bodies = [
+      pressBody({ approvalId: id, responseUrl, action: 'warden_deny' }), // decided
+      pressBody({ approvalId: id, responseUrl, user: 'U0NOBODY1' }), // unmapped
+      pressBody({ approvalId: id, responseUrl, team: 'T0OTHER01' }), // other workspace
+      pressBody({ approvalId: 'apr_nosuchone', responseUrl }), // unknown approval
+      pressBody({ approvalId: id, responseUrl: 'x'.repeat(3001) + TOKEN_PATH }), // malformed
+    ];
+    for (const b of bodies) await post(g, b, signed(b));
+    const audit = JSON.stringify(g.rt.audit.list());
+    expect(audit).not.toContain(SECRET);
+    expect(audit).not.toContain('sEcReTrEsPoNsEtOkEn');
   });
 });

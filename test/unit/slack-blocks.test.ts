@@ -61,9 +61,41 @@ describe('Slack approval requests', () => {
     expect(body.blocks.length).toBeLessThanOrEqual(50);
   });
 
-  it('escape the plain text of other events too', () => {
-    const body = formatBody('slack', { event: 'escalation', title: 'incident <!here>', fields: { detail: '<@U0X>' } }) as { text: string; blocks?: unknown };
-    expect(body).toEqual({ text: '*incident &lt;!here&gt;*\ndetail: &lt;@U0X&gt;' });
+  it('keep their fallback text far under Slack\'s 40,000 characters for a huge argument list', () => {
+    const body = slackBody({ ...request, title: '<'.repeat(10_000), fields: { ...request.fields, args: '<'.repeat(50_000) } });
+    expect(body.text.length).toBeLessThanOrEqual(3000);
+    expect(body.text).toMatch(/^\*(&lt;)+…\*\n/);
+    expect(body.text).not.toMatch(/[<>]/);
+  });
+});
+
+describe('Slack bodies of other events', () => {
+  const escalation: Notification = {
+    event: 'escalation', title: 'incident <!here> on #general', fields: { detail: '<@U0X> see https://evil.example and #ops', approvalId: 'apr_abc' },
+  };
+  const body = (n = escalation, publicUrl?: string) => formatBody('slack', n, { publicUrl }) as { text: string; blocks: Block[]; parse: string; unfurl_links: boolean; unfurl_media: boolean };
+
+  it('escape their text, and show it in verbatim blocks (top-level text has no verbatim flag), unfurling nothing', () => {
+    const b = body();
+    expect(b.text).toBe('*incident &lt;!here&gt; on #general*\ndetail: &lt;@U0X&gt; see https://evil.example and #ops\napprovalId: apr_abc');
+    expect(b).toMatchObject({ parse: 'none', unfurl_links: false, unfurl_media: false });
+    const texts = b.blocks.flatMap((x) => [x.text, ...(x.fields ?? [])]).filter((t) => t !== undefined);
+    expect(texts.map((t) => t.text).join('\n')).toContain('&lt;@U0X&gt; see https://evil.example and #ops');
+    for (const t of texts) expect(t.verbatim).toBe(true);
+    // No buttons but the console link: only the request is decided from Slack.
+    expect(JSON.stringify(b.blocks)).not.toContain('warden_approve');
+  });
+
+  it('carry the console link as a button, not in the text', () => {
+    const b = body(escalation, PUBLIC);
+    expect(b.blocks.at(-1)!.elements).toEqual([expect.objectContaining({ action_id: 'warden_open_console', url: `${PUBLIC}/console/approvals/apr_abc` })]);
+    expect(b.text).not.toContain(PUBLIC);
+  });
+
+  it('stay within Slack limits with a huge field', () => {
+    const b = body({ ...escalation, fields: { detail: '<'.repeat(50_000) } });
+    expect(b.text.length).toBeLessThanOrEqual(3000);
+    for (const x of b.blocks) if (x.text) expect(x.text.text.length).toBeLessThanOrEqual(3000);
   });
 });
 
@@ -79,15 +111,27 @@ describe('responseUrlProblem', () => {
   it.each([
     ['https://hooks.slack.com/actions/T1/2/x', undefined],
     ['https://HOOKS.slack.com/actions/T1/2/x', undefined],
+    ['https://hooks.slack.com:443/actions/T1/2/x', undefined],
     ['http://hooks.slack.com/actions/T1/2/x', /must be https/],
     ['https://hooks.slack.com.evil.example/x', /not in integrations\.slack\.responseUrlHosts/],
+    ['https://hooks.slack.com%2eevil.example/x', /not in|not a URL/],
+    ['https://hooks.slack.com@evil.example/x', /credentials/],
+    ['https://hooks.slack.com./x', /not in/],
+    ['https://xn--hooks-slack-com/x', /not in/],
     ['https://evil.example/x?h=hooks.slack.com', /not in/],
     ['https://user:pw@hooks.slack.com/x', /credentials/],
     ['ftp://hooks.slack.com/x', /must be https/],
-    ['http://127.0.0.1:9/x', undefined],
+    // An entry without a port allows the scheme's default only: Slack's URLs never name one.
+    ['https://hooks.slack.com:8443/actions/T1/2/x', /port 8443 on hooks\.slack\.com: .*default port only/],
+    ['https://hooks.slack.com:22/actions/T1/2/x', /port 22/],
+    ['http://127.0.0.1/x', undefined],
+    ['http://127.0.0.1:9/x', /port 9/],
+    ['http://127.0.0.1:8080/x', undefined],
+    ['http://127.0.0.1:8081/x', /port 8081/],
+    ['http://[::1]:8080/x', /not in/],
     ['not a url', /not a URL/],
   ])('%s -> %s', (url, problem) => {
-    const got = responseUrlProblem(url, ['hooks.slack.com', '127.0.0.1']);
+    const got = responseUrlProblem(url, ['hooks.slack.com', '127.0.0.1', '127.0.0.1:8080']);
     if (problem) expect(got).toMatch(problem);
     else expect(got).toBeUndefined();
   });
@@ -119,6 +163,11 @@ describe('integrations.slack config', () => {
     return loadConfig({}, { ...env, WARDEN_DATA_DIR: join(dir, 'data'), WARDEN_CONFIG: join(dir, 'warden.yaml') }, dir);
   };
 
+  it('takes response hosts with a port, IPv6 ones in brackets', () => {
+    const c = load('integrations: { slack: { users: { U0123ABCD: ada }, responseUrlHosts: [hooks.slack.com, "127.0.0.1:8080", "[::1]:9000"] } }');
+    expect(c.integrations.slack!.responseUrlHosts).toEqual(['hooks.slack.com', '127.0.0.1:8080', '[::1]:9000']);
+  });
+
   it('reads the signing secret from the variable it names, never from the file', () => {
     const c = load('integrations: { slack: { users: { U0123ABCD: ada } } }', { WARDEN_SLACK_SIGNING_SECRET: 's3cret' });
     expect(c.secrets.slackSigningSecret).toBe('s3cret');
@@ -144,6 +193,9 @@ describe('integrations.slack config', () => {
     ['no user at all', 'users: {}', /integrations\.slack\.users: maps no Slack user/],
     ['a team id of another shape', 'users: { U0123ABCD: ada }, teamId: acme', /integrations\.slack\.teamId/],
     ['a response host with a scheme', 'users: { U0123ABCD: ada }, responseUrlHosts: ["https://hooks.slack.com"]', /integrations\.slack\.responseUrlHosts\[0\]/],
+    ['a response host with a path', 'users: { U0123ABCD: ada }, responseUrlHosts: ["hooks.slack.com/actions"]', /integrations\.slack\.responseUrlHosts\[0\]/],
+    ['a response port out of range', 'users: { U0123ABCD: ada }, responseUrlHosts: ["127.0.0.1:70000"]', /integrations\.slack\.responseUrlHosts\[0\]: a port is 1-65535/],
+    ['a response port 0', 'users: { U0123ABCD: ada }, responseUrlHosts: ["127.0.0.1:0"]', /integrations\.slack\.responseUrlHosts\[0\]/],
     ['a typo', 'users: { U0123ABCD: ada }, teamID: T0123', /unknown key "integrations\.slack\.teamID"; did you mean "teamId"/],
   ])('refuses %s, naming the field', (_what, slack, message) => {
     expect(() => load(`integrations: { slack: { ${slack} } }`)).toThrow(message);
