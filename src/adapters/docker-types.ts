@@ -80,15 +80,20 @@ export interface ContainerResources {
 /** Docker's event filters, e.g. { type: ['container'], event: ['die', 'oom'] }. */
 export type DockerEventFilters = Record<string, string[]>;
 
+/** A read its caller may abandon: `signal` aborts the request to Docker (the console's previews time out). */
+export interface ReadOptions {
+  signal?: AbortSignal;
+}
+
 export interface DockerAdapter {
   readonly host: string;
   listContainers(opts: { all: boolean }): Promise<ContainerSummary[]>;
   /** Name, `/name`, unique ID prefix or full ID -> the container; an ambiguous prefix is invalid_input. */
-  resolveContainer(ref: string): Promise<ContainerIdentity>;
+  resolveContainer(ref: string, opts?: ReadOptions): Promise<ContainerIdentity>;
   containerState(ref: string): Promise<ContainerState>;
   restartContainer(ref: string, timeoutS: number): Promise<void>;
   /** A trimmed, redacted view: env names without values, last health probes, limits, mounts. */
-  inspectContainer(ref: string): Promise<ContainerDetails>;
+  inspectContainer(ref: string, opts?: ReadOptions): Promise<ContainerDetails>;
   /** Demultiplexed, redacted lines, oldest first, read up to a byte cap. */
   containerLogs(ref: string, opts: LogsOptions): Promise<ContainerLogs>;
   ping(): Promise<void>;
@@ -111,7 +116,7 @@ export interface DockerAdapter {
   /** Never removes volumes; without force, Docker refuses a running container. */
   removeContainer(ref: string, opts: { force: boolean }): Promise<void>;
   /** Its resource limits, from inspect's HostConfig. */
-  resources(ref: string): Promise<ContainerResources>;
+  resources(ref: string, opts?: ReadOptions): Promise<ContainerResources>;
   /**
    * `docker update` of the fields given, the others untouched; pidsLimit null removes the limit.
    * memoryBytes 0 and nanoCpus 0 are invalid_input: Docker cannot remove those limits by an update.

@@ -16,7 +16,7 @@ import { DEFAULT_MAX_READ_BYTES, readLogStream, type ContainerLogs, type LogsOpt
 import { toContainerDetails, type ContainerDetails } from './docker-view.js';
 import { listDanglingImages, listStoppedContainers, type ImageRow, type PruneFilter, type StoppedContainer } from './docker-prune.js';
 import type {
-  ContainerBlueprint, ContainerIdentity, ContainerResources, ContainerState, ContainerSummary, DockerAdapter, DockerEvent, DockerEventFilters,
+  ContainerBlueprint, ContainerIdentity, ContainerResources, ContainerState, ContainerSummary, DockerAdapter, DockerEvent, DockerEventFilters, ReadOptions,
 } from './docker-types.js';
 import type { HostFiles } from './host-files.js';
 import { bareName } from '../shared/containers.js';
@@ -83,10 +83,10 @@ export class DockerodeAdapter implements DockerAdapter {
     await this.step('ping', undefined, () => this.docker.ping());
   }
 
-  async resolveContainer(ref: string): Promise<ContainerIdentity> {
+  async resolveContainer(ref: string, opts: ReadOptions = {}): Promise<ContainerIdentity> {
     let d: Docker.ContainerInspectInfo;
     try {
-      d = await this.docker.getContainer(ref).inspect();
+      d = await this.docker.getContainer(ref).inspect(abortable(opts));
     } catch (err) {
       // Docker refuses a prefix of several IDs with "multiple IDs found with provided prefix".
       if (/multiple/i.test((err as { json?: { message?: string } }).json?.message ?? errorMessage(err))) {
@@ -145,8 +145,8 @@ export class DockerodeAdapter implements DockerAdapter {
     };
   }
 
-  async inspectContainer(ref: string): Promise<ContainerDetails> {
-    return toContainerDetails(await this.step('inspect', ref, () => this.docker.getContainer(ref).inspect()));
+  async inspectContainer(ref: string, opts: ReadOptions = {}): Promise<ContainerDetails> {
+    return toContainerDetails(await this.step('inspect', ref, () => this.docker.getContainer(ref).inspect(abortable(opts))));
   }
 
   async containerLogs(ref: string, opts: LogsOptions): Promise<ContainerLogs> {
@@ -247,8 +247,8 @@ export class DockerodeAdapter implements DockerAdapter {
     await this.step('remove', ref, () => this.docker.getContainer(ref).remove({ force: opts.force, v: false }));
   }
 
-  async resources(ref: string): Promise<ContainerResources> {
-    const d = await this.step('inspect', ref, () => this.docker.getContainer(ref).inspect());
+  async resources(ref: string, opts: ReadOptions = {}): Promise<ContainerResources> {
+    const d = await this.step('inspect', ref, () => this.docker.getContainer(ref).inspect(abortable(opts)));
     return resourcesOf(d.HostConfig);
   }
 
@@ -312,6 +312,11 @@ export class DockerodeAdapter implements DockerAdapter {
   private step<T>(step: string, ref: string | undefined, fn: () => Promise<T>): Promise<T> {
     return new DockerRequests(this.host, ref).send(step, fn);
   }
+}
+
+/** dockerode's inspect options: no key when there is no signal, as an undefined one would reach the query string. */
+function abortable(opts: ReadOptions): Docker.ContainerInspectOptions {
+  return opts.signal ? { abortSignal: opts.signal } : {};
 }
 
 /** Docker answers 304 to starting a running container or stopping a stopped one: already done. */

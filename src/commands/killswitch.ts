@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import type { ConfigLoader } from '../config.js';
 import type { Runtime } from '../server/runtime.js';
 import { loadRecordsRuntime } from './load-runtime.js';
-import { byOption, printJson, printLines } from './output.js';
+import { byOption, cell, printJson, printLines } from './output.js';
 
 /** The switch in the database and in the policy file, and whether writes are stopped. */
 function switchState(rt: Runtime) {
@@ -21,15 +21,18 @@ export function registerKillSwitchCommands(program: Command, loadConfig: ConfigL
       .description(state === 'on' ? 'deny every non-read call from now on' : 'let the policy decide writes again (a killSwitch in the policy file still holds)')
       .option('--reason <text>', 'why, for the audit and the notification')
       .addOption(byOption('who switches, for the audit'))
-      .option('--json', 'machine-readable output: the switch as killswitch status --json shows it')
+      .option('--json', 'machine-readable output: the switch as killswitch status --json shows it, and changed (false: it was already so)')
       .action(async (opts: { reason?: string; by: string; json?: boolean }) => {
         const rt = await loadRecordsRuntime(loadConfig());
         try {
           const { flipKillSwitch } = await import('../policy/switches.js');
-          flipKillSwitch(rt, state === 'on', opts.by, opts.reason ?? null, 'cli');
-          if (opts.json) return printJson(switchState(rt));
+          // Already in that state: nothing written, the standing switch keeps its author and reason. Still exit 0: what was asked holds.
+          const changed = flipKillSwitch(rt, state === 'on', opts.by, opts.reason ?? null, 'cli');
+          const now = switchState(rt);
+          if (opts.json) return printJson({ ...now, changed });
           // The data dir is named: a switch flipped in another directory's database holds nothing that runs.
-          printLines([`kill switch ${state} (data dir ${rt.config.dataDir})`]);
+          const standing = now.by ? ` (set by ${cell(now.by)} at ${now.at}${now.reason ? `: ${cell(now.reason)}` : ''})` : '';
+          printLines([changed ? `kill switch ${state} (data dir ${rt.config.dataDir})` : `kill switch already ${state}${standing}; nothing changed (data dir ${rt.config.dataDir})`]);
         } finally {
           await rt.close();
         }

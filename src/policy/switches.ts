@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Notifier } from '../shared/notifier.js';
 import type { AuditInput } from '../store/audit.js';
-import type { KillSwitchState, KillSwitchStore } from '../store/kill-switch.js';
+import type { KillSwitchStore } from '../store/kill-switch.js';
 import type { SafeModeStore } from '../store/safe-mode.js';
 
 /** Where a person switched from, as the audit records it. */
@@ -17,23 +17,28 @@ interface Audit {
 }
 
 export interface KillSwitchDeps {
-  killSwitch: Pick<KillSwitchStore, 'set'>;
+  killSwitch: Pick<KillSwitchStore, 'switchTo'>;
   audit: Audit;
   notifier: Notifier;
 }
 
-/** Sets the kill switch (audited as killswitch.on/off in the switch's transaction) and notifies; the switch as it now stands. */
-export function flipKillSwitch(d: KillSwitchDeps, on: boolean, by: string, reason: string | null, transport: SwitchTransport): KillSwitchState {
-  const state = d.killSwitch.set(on, by, reason, () => d.audit.append({
+/**
+ * Sets the kill switch (audited as killswitch.on/off in the switch's transaction) and notifies.
+ * Returns false, writing and notifying nothing, when it was already in that state (judged in the
+ * transaction, as pauseLoop does): the switch that stands keeps who set it and why.
+ */
+export function flipKillSwitch(d: KillSwitchDeps, on: boolean, by: string, reason: string | null, transport: SwitchTransport): boolean {
+  const switched = d.killSwitch.switchTo(on, by, reason, () => d.audit.append({
     callId: `killswitch:${randomUUID()}`, principal: by, transport, tool: on ? 'killswitch.on' : 'killswitch.off',
     target: 'killswitch', args: { on, reason }, argsHash: '', phase: 'completed', result: reason,
   }));
+  if (!switched) return false;
   d.notifier.send({
     event: 'notify',
     title: on ? `warden: kill switch ON by ${by}: only read tools run` : `warden: kill switch off by ${by}`,
     fields: { by, reason, via: transport },
   });
-  return state;
+  return true;
 }
 
 export interface LoopSwitchDeps {

@@ -8,6 +8,7 @@
 import type { HttpBindings } from '@hono/node-server';
 import { validateHostHeader, validateOriginHeader } from '@modelcontextprotocol/server';
 import { Hono, type Context, type MiddlewareHandler } from 'hono';
+import { HTTPException } from 'hono/http-exception';
 import { IDLE_QUEUE, Intake } from '../loop/intake.js';
 import { IncidentStore } from '../store/incidents.js';
 import { SilenceStore } from '../store/silences.js';
@@ -177,6 +178,8 @@ export function createGateway(rt: Runtime, opts: GatewayOptions): Gateway {
 
   app.notFound(() => jsonError(404, 'not_found', 'no such route; see /healthz, /mcp, /approvals, /alerts/<source>, /metrics'));
   app.onError((err) => {
+    // A refusal a middleware ends the request with (the console's malformed form body): its own answer.
+    if (err instanceof HTTPException) return err.getResponse();
     // Another process holds the database's write lock past every wait: the client may retry.
     if (isBusy(err) || err instanceof DatabaseBusy) return jsonError(503, 'busy', 'the database is locked by another process; retry shortly', { 'retry-after': '1' });
     rt.log.error({ err }, 'http handler failed');

@@ -227,10 +227,20 @@ export class ChangeStore implements ChangeJournal {
     }, { waitMs: WRITE_WAIT_MS });
   }
 
+  /**
+   * Newest first. Only the filters given are in the statement: `(@x IS NULL OR col = @x)` would keep
+   * the planner off changes_incident and walk the journal from its newest change to its oldest.
+   */
   list(opts: { limit: number; status?: ChangeStatus; target?: string; incidentId?: string }): ChangeRecord[] {
-    return (this.db.prepare(`SELECT * FROM changes WHERE (@status IS NULL OR status = @status) AND (@target IS NULL OR target = @target)
-      AND (@incidentId IS NULL OR incident_id = @incidentId)
-      ORDER BY created_at DESC, rowid DESC LIMIT @limit`).all({ status: opts.status ?? null, target: opts.target ?? null, incidentId: opts.incidentId ?? null, limit: opts.limit }) as ChangeRow[]).map(toRecord);
+    const where: string[] = [];
+    const values: Record<string, unknown> = { limit: opts.limit };
+    for (const [key, sql] of [['status', 'status = @status'], ['target', 'target = @target'], ['incidentId', 'incident_id = @incidentId']] as const) {
+      if (opts[key] === undefined) continue;
+      where.push(sql);
+      values[key] = opts[key];
+    }
+    return (this.db.prepare(`SELECT * FROM changes ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+      ORDER BY created_at DESC, rowid DESC LIMIT @limit`).all(values) as ChangeRow[]).map(toRecord);
   }
 
   /**

@@ -101,7 +101,9 @@ export class IncidentStore implements IncidentLog, IncidentReader {
 
   /**
    * Newest first; without a limit, all of them. `service` matches exactly; `since` and `until`
-   * (stored ISO times, inclusive) bound when an incident opened (the console's filters).
+   * (stored ISO times, inclusive) bound when an incident opened (the console's filters). Read in
+   * order through incidents_opened, incidents_service or incidents_status, so a limited list costs
+   * its own rows; only `active` (several statuses) sorts what matches, the few incidents still open.
    */
   list(opts: IncidentListOptions = {}): Incident[] {
     const { status, limit, ...rest } = opts;
@@ -131,21 +133,18 @@ export class IncidentStore implements IncidentLog, IncidentReader {
     return rows.map((r) => ({ ...r, data: r.data === null ? null : (JSON.parse(r.data) as unknown) }));
   }
 
-  /**
-   * The newest `limit` model calls made for this incident, oldest first. `openedAt` bounds the read
-   * by time, so the time index serves it (model_calls has no index by incident).
-   */
-  modelCalls(id: string, openedAt: string, limit: number): RecordedModelCall[] {
+  /** The newest `limit` model calls made for this incident, oldest first, through model_calls_incident. */
+  modelCalls(id: string, limit: number): RecordedModelCall[] {
     return this.stmt(`SELECT * FROM (SELECT id, incident_id AS incidentId, time, model, input_tokens AS inputTokens, output_tokens AS outputTokens,
-        latency_ms AS latencyMs, cost_usd AS costUsd, outcome FROM model_calls WHERE time >= ? AND incident_id = ? ORDER BY time DESC, id DESC LIMIT ?)
-      ORDER BY time, id`).all(openedAt, id, limit) as RecordedModelCall[];
+        latency_ms AS latencyMs, cost_usd AS costUsd, outcome FROM model_calls WHERE incident_id = ? ORDER BY time DESC, id DESC LIMIT ?)
+      ORDER BY time, id`).all(id, limit) as RecordedModelCall[];
   }
 
-  /** Every model call of this incident added up. */
-  modelTotals(id: string, openedAt: string): { calls: number; inputTokens: number; outputTokens: number; costUsd: number } {
+  /** Every model call of this incident added up (its own rows only, through model_calls_incident). */
+  modelTotals(id: string): { calls: number; inputTokens: number; outputTokens: number; costUsd: number } {
     return this.stmt(`SELECT count(*) AS calls, COALESCE(SUM(input_tokens), 0) AS inputTokens, COALESCE(SUM(output_tokens), 0) AS outputTokens,
-      COALESCE(SUM(cost_usd), 0) AS costUsd FROM model_calls WHERE time >= ? AND incident_id = ?`)
-      .get(openedAt, id) as { calls: number; inputTokens: number; outputTokens: number; costUsd: number };
+      COALESCE(SUM(cost_usd), 0) AS costUsd FROM model_calls WHERE incident_id = ?`)
+      .get(id) as { calls: number; inputTokens: number; outputTokens: number; costUsd: number };
   }
 
   findActive(by: { fingerprint?: string; target?: string }): Incident | undefined {

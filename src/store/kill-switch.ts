@@ -32,14 +32,31 @@ export class KillSwitchStore {
    * transaction, so the anchor names the entry only once the switch committed with it.
    */
   set(on: boolean, by: string, reason: string | null, record: () => void, now = new Date()): KillSwitchState {
-    const write = (): void => {
-      this.db.prepare(`INSERT INTO kill_switch (id, on_, reason, by_, at) VALUES (1, ?, ?, ?, ?)
-        ON CONFLICT (id) DO UPDATE SET on_ = excluded.on_, reason = excluded.reason, by_ = excluded.by_, at = excluded.at`)
-        .run(on ? 1 : 0, reason, by, now.toISOString());
-      record();
-    };
-    if (this.audit) this.audit.atomically(write);
-    else this.db.transaction(write).immediate();
+    this.run(() => { this.write(on, by, reason, record, now); });
     return this.state();
+  }
+
+  /**
+   * Sets it only when it is not `on` already, judged inside the transaction: a second "on" (a double
+   * submit, a stale page, two people at once) leaves the standing switch's author and reason, and
+   * records nothing. Returns whether it switched.
+   */
+  switchTo(on: boolean, by: string, reason: string | null, record: () => void, now = new Date()): boolean {
+    return this.run(() => {
+      if (this.state().on === on) return false;
+      this.write(on, by, reason, record, now);
+      return true;
+    });
+  }
+
+  private write(on: boolean, by: string, reason: string | null, record: () => void, now: Date): void {
+    this.db.prepare(`INSERT INTO kill_switch (id, on_, reason, by_, at) VALUES (1, ?, ?, ?, ?)
+      ON CONFLICT (id) DO UPDATE SET on_ = excluded.on_, reason = excluded.reason, by_ = excluded.by_, at = excluded.at`)
+      .run(on ? 1 : 0, reason, by, now.toISOString());
+    record();
+  }
+
+  private run<T>(fn: () => T): T {
+    return this.audit ? this.audit.atomically(fn) : this.db.transaction(fn).immediate();
   }
 }

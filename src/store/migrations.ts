@@ -458,4 +458,14 @@ export const MIGRATIONS: readonly string[] = [
   ) WITHOUT ROWID;
   CREATE INDEX slack_requests_signed_at ON slack_requests (signed_at);
   `,
+  // 23: the console's lists read a page through an index instead of sorting a whole table: incidents
+  // newest first (all, or of one service); an incident's model calls and changes; and the approvals
+  // by the moment they left pending (decided, or expired undecided), as "Recent decisions" orders them.
+  `
+  CREATE INDEX IF NOT EXISTS incidents_opened ON incidents (opened_at);
+  CREATE INDEX IF NOT EXISTS incidents_service ON incidents (service, opened_at);
+  CREATE INDEX IF NOT EXISTS model_calls_incident ON model_calls (incident_id, time);
+  CREATE INDEX IF NOT EXISTS changes_incident ON changes (incident_id, created_at);
+  CREATE INDEX IF NOT EXISTS approvals_settled ON approvals (coalesce(decided_at, expires_at));
+  `,
 ];

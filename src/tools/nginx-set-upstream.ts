@@ -49,7 +49,8 @@ function sharedWithoutUpstream(s: ServiceRecord, inventory: InventoryReader): st
   return others.length ? `services ${[s.name, ...others.map((o) => o.name)].join(', ')} share one nginx config, so warden cannot tell which upstream is ${s.name}'s: set nginx.upstream for it in the inventory` : undefined;
 }
 
-function resolveCall(i: Input, inventory: InventoryReader): { s: ServiceRecord; upstream: string | undefined } {
+/** Every check the call passes before it reads a file: the console's preview runs them too, so it never diffs a call the tool refuses. */
+export function resolveCall(i: Input, inventory: InventoryReader): { s: ServiceRecord; upstream: string | undefined } {
   const s = serviceOf(i.service, inventory);
   const problem = backendProblem(i.server, s);
   if (problem) throw new ToolFailure('invalid_input', `server: ${problem}`);

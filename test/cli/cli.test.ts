@@ -70,7 +70,7 @@ describe('warden command line', () => {
 
   it('migrations are safe to run twice', () => {
     const dir = tempDir('cli');
-    expect(warden(['killswitch', 'off'], dataDirEnv(dir)).status).toBe(0);
+    expect(warden(['killswitch', 'on'], dataDirEnv(dir)).status).toBe(0);
     expect(warden(['killswitch', 'off'], dataDirEnv(dir)).status).toBe(0);
     expect(warden(['audit', 'verify'], dataDirEnv(dir)).stdout).toBe('ok: 2 entries\n');
   });

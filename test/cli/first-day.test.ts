@@ -13,12 +13,14 @@ import { fakeAdapters } from '../support/fake-docker.js';
 import { tempDir } from '../support/processes.js';
 import { linkClient, testRuntime } from '../support/warden.js';
 
-/** A data dir with a database (the kill switch turned off once, which is audited). */
+/** A data dir with a database (the kill switch turned on and off once, each audited: off alone is already so, and writes nothing). */
 function started(): { dir: string; env: NodeJS.ProcessEnv } {
   const dir = tempDir('first-day');
   const env = dataDirEnv(dir);
-  const r = warden(['killswitch', 'off', '--reason', 'first start', '--by', 'alice'], env);
-  expect(r.status, r.stderr).toBe(0);
+  for (const state of ['on', 'off']) {
+    const r = warden(['killswitch', state, '--reason', 'first start', '--by', 'alice'], env);
+    expect(r.status, r.stderr).toBe(0);
+  }
   return { dir, env };
 }
 
@@ -43,7 +45,7 @@ describe('global options', () => {
     const after = warden(['audit', 'list', '--json', '--data-dir', join(dir, 'data'), '--log-level', 'error']);
     expect(after.status, after.stderr).toBe(0);
     expect(JSON.parse(after.stdout)).toEqual(JSON.parse(before.stdout));
-    expect(JSON.parse(after.stdout)).toHaveLength(1);
+    expect(JSON.parse(after.stdout)).toHaveLength(2);
     writeFileSync(join(dir, 'warden.yaml'), `dataDir: ${join(dir, 'data')}\n`);
     const config = warden(['killswitch', 'status', '--json', '--config', join(dir, 'warden.yaml')], {}, tempDir('elsewhere'));
     expect(config.status, config.stderr).toBe(0);
@@ -186,7 +188,7 @@ describe('tables', () => {
     expect(lines[1]).toMatch(/^sil_\S+\s+active\s+\S+\s+alice\s+.*deploy\\nline two\\nthree$/);
     const audit = warden(['audit', 'list'], env).stdout.trimEnd().split('\n');
     expect(audit[0]).toMatch(/^SEQ\s+TIME\s+PRINCIPAL\s+TOOL\s+TARGET\s+PHASE\s+DECISION\s+RESULT$/);
-    expect(audit).toHaveLength(3);
+    expect(audit).toHaveLength(4);
   });
 
   it('show C1 controls (U+009B is a CSI), ESC and bidi marks as escapes, never raw to the terminal', () => {
@@ -200,7 +202,8 @@ describe('tables', () => {
 
   it('--json answers with the same field names as the records, for confirmations too', () => {
     const { env } = started();
-    const on = JSON.parse(warden(['killswitch', 'on', '--reason', 'x', '--by', 'alice', '--json'], env).stdout);
+    const { changed, ...on } = JSON.parse(warden(['killswitch', 'on', '--reason', 'x', '--by', 'alice', '--json'], env).stdout);
+    expect(changed).toBe(true);
     expect(on).toMatchObject({ on: true, by: 'alice', reason: 'x', effective: true });
     expect(JSON.parse(warden(['killswitch', 'status', '--json'], env).stdout)).toEqual(on);
     const s = JSON.parse(warden(['silence', 'add', '--target', 'web-*', '--for', '1h', '--reason', 'r', '--by', 'alice', '--json'], env).stdout);

@@ -103,6 +103,48 @@ describe('console admin: the kill switch', () => {
     expect(new TokenStore(g.rt.db).check(victim)).toMatchObject({ ok: true });
     expect(entries(g, 'killswitch.on').length + entries(g, 'loop.pause').length + entries(g, 'tokens.revoke').length).toBe(0);
   });
+
+  it('a second "on" (a double submit, a page loaded before someone switched) keeps who set it and why, and says so', async () => {
+    const { g, as } = await world();
+    const olga = await as('olga', 'operator');
+    const omar = await as('omar', 'operator'); // his page offers "on": loaded before olga switched
+    expect((await olga.client.post('/console/admin/killswitch/on', { reason: `db corruption ${XSS}` })).status).toBe(303);
+    const res = await omar.client.post('/console/admin/killswitch/on', { reason: 'x' });
+    expect(res.headers.get('location')).toBe('/console/admin?done=killswitch-already-on');
+    expect(g.rt.killSwitch.state()).toMatchObject({ on: true, by: 'olga', reason: `db corruption ${XSS}` });
+    expect(entries(g, 'killswitch.on')).toEqual([expect.objectContaining({ principal: 'olga' })]);
+    const page = await omar.client.get(res.headers.get('location')!);
+    const done = /<p class="banner warn" id="admin-done">([^\n]*)<\/p>/.exec(page.body)?.[1];
+    expect(done).toBe('The kill switch was already on (by olga: db corruption &lt;script&gt;alert(&quot;ks&quot;)&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;): nothing changed, and the switch that stands keeps its reason.');
+    const ada = await as('ada', 'admin');
+    await ada.client.post('/console/admin/killswitch/off', { reason: 'fixed' });
+    expect((await ada.client.post('/console/admin/killswitch/off', { reason: 'again' })).headers.get('location')).toBe('/console/admin?done=killswitch-already-off');
+    expect(entries(g, 'killswitch.off')).toHaveLength(1);
+    expect(g.rt.killSwitch.state()).toMatchObject({ on: false, by: 'ada', reason: 'fixed' });
+  });
+
+  it('answers a malformed form body 400, with the CSRF token in the body or in a header, and switches nothing', async () => {
+    const { g, as } = await world();
+    const { client } = await as('ada', 'admin');
+    for (const [label, extra] of [['CSRF in the body', {}], ['CSRF in the header', { 'x-csrf-token': client.csrf()! }]] as const) {
+      for (const type of ['multipart/form-data', 'multipart/form-data; boundary=XYZ']) {
+        const res = await client.postRaw('/console/admin/killswitch/on', 'not multipart at all', type, extra);
+        expect(res.status, `${label}, ${type}: ${res.body.slice(0, 200)}`).toBe(400);
+        expect(res.body, label).toContain('malformed form body');
+      }
+    }
+    expect(g.rt.killSwitch.isOn()).toBe(false);
+    expect(entries(g, 'killswitch.on')).toEqual([]);
+  });
+
+  it('refuses a reason given twice with 400 naming it, rather than switching with one of them', async () => {
+    const { g, as } = await world();
+    const { client } = await as('olga', 'operator');
+    const res = await client.postRaw('/console/admin/killswitch/on', 'reason=harmless&reason=other', 'application/x-www-form-urlencoded', { 'x-csrf-token': client.csrf()! });
+    expect(res.status).toBe(400);
+    expect(res.body).toContain('id="admin-problem">reason: given 2 times; give it once');
+    expect(g.rt.killSwitch.isOn()).toBe(false);
+  });
 });
 
 describe('console admin: pausing the loop', () => {

@@ -3,6 +3,9 @@
 // under the signed-in principal, through the same decider as the CLI (own request, not pending and
 // readonly refused, nothing decided), CSRF and role checked.
 import { describe, expect, it } from 'vitest';
+import type { ContainerIdentity, ContainerResources, ReadOptions } from '../../src/adapters/docker-types.js';
+import type { ContainerDetails } from '../../src/adapters/docker-view.js';
+import { configPreview } from '../../src/server/console/approval-diff.js';
 import { canonicalJson, sha256 } from '../../src/store/canonical.js';
 import type { Approval, NewApproval } from '../../src/store/approvals.js';
 import { signIn } from '../support/console-client.js';
@@ -121,6 +124,32 @@ describe('console approvals: deciding', () => {
     const long = await client.post(`${detailOf(a.id)}/decide`, { verdict: 'approved', reason: 'x'.repeat(1001) });
     expect(long.status).toBe(400);
     expect(long.body).toContain('Nothing was decided: reason:');
+    expect(g.rt.approvals.get(a.id)!.status).toBe('pending');
+  });
+
+  it('refuses a field given twice and a malformed body with 400, never picking one of the values', async () => {
+    const g = await gateway();
+    const a = hold(g);
+    const client = await operator(g);
+    await client.get(detailOf(a.id));
+    const csrf = encodeURIComponent(client.csrf()!);
+    const form = 'application/x-www-form-urlencoded';
+    // The approve button and a forged deny in one post: neither verdict is taken. The CSRF check
+    // reads the form first (its token in the body) and refuses it there; with the token in a header
+    // the handler does, on the page.
+    const twice = await client.postRaw(`${detailOf(a.id)}/decide`, `_csrf=${csrf}&verdict=denied&verdict=approved`, form);
+    expect([twice.status, twice.body]).toEqual([400, 'verdict: given 2 times; give it once']);
+    const onPage = await client.postRaw(`${detailOf(a.id)}/decide`, 'verdict=denied&verdict=approved', form, { 'x-csrf-token': client.csrf()! });
+    expect(onPage.status).toBe(400);
+    expect(onPage.body).toContain('Nothing was decided: verdict: given 2 times; give it once');
+    const reasons = await client.postRaw(`${detailOf(a.id)}/decide`, `_csrf=${csrf}&verdict=approved&reason=a&reason=b`, form, { 'x-csrf-token': client.csrf()! });
+    expect(reasons.status).toBe(400);
+    expect(reasons.body).toContain('Nothing was decided: reason: given 2 times; give it once');
+    // Twice in the body for the CSRF check itself: refused before anything else.
+    expect((await client.postRaw(`${detailOf(a.id)}/decide`, `_csrf=${csrf}&_csrf=${csrf}&verdict=approved`, form)).status).toBe(400);
+    const broken = await client.postRaw(`${detailOf(a.id)}/decide`, 'not multipart at all', 'multipart/form-data; boundary=XYZ', { 'x-csrf-token': client.csrf()! });
+    expect(broken.status).toBe(400);
+    expect(broken.body).toContain('Nothing was decided: malformed form body');
     expect(g.rt.approvals.get(a.id)!.status).toBe('pending');
   });
 
@@ -251,5 +280,86 @@ describe('console approvals: configuration diffs', () => {
     const res = await client.get(detailOf(a.id));
     expect(res.body).toContain('id="config-diff-unavailable">No diff: the current state could not be read: no container');
     expect(res.body).not.toContain('id="config-diff"');
+  });
+});
+
+/** Two services behind one nginx.conf, each naming its own upstream block. */
+const SHARED_CONF = 'events {}\nhttp {\n  upstream shop_up { server 10.0.0.1:8080; }\n  upstream billing_up { server 10.9.9.1:9090; }\n  server { location / { proxy_pass http://shop_up; } }\n}\n';
+const SHARED_INVENTORY = {
+  'site.yaml': [
+    'services:',
+    '  - name: shop', '    host: local', '    healthCheck: { http: "http://127.0.0.1:1/", status: 200 }',
+    '    nginx: { confPath: /etc/nginx/nginx.conf, upstream: shop_up, backends: ["10.0.0.1:8080", "10.0.0.2:8080"] }',
+    '  - name: billing', '    host: local', '    healthCheck: { http: "http://127.0.0.1:2/", status: 200 }',
+    '    nginx: { confPath: /etc/nginx/nginx.conf, upstream: billing_up, backends: ["10.9.9.1:9090"] }',
+    '',
+  ].join('\n'),
+};
+
+describe('console approvals: a diff of a change the tool would refuse', () => {
+  async function sharedNginx() {
+    const adapters = fakeAdapters();
+    adapters.hostFiles.seed('/etc/nginx/nginx.conf', SHARED_CONF);
+    return gateway.custom({ adapters, inventory: SHARED_INVENTORY });
+  }
+
+  it('shows no diff of another service\'s upstream when the args name one the inventory does not give this service', async () => {
+    const g = await sharedNginx();
+    // A hostile model asks to point shop at one of its backends but names billing's block: the tool
+    // refuses; the page must not tell the deciding human that billing's 10.9.9.1:9090 is what changes.
+    const a = hold(g, { tool: 'nginx_set_upstream', target: 'local/nginx', argsValue: { service: 'shop', server: '10.0.0.2:8080', upstream: 'billing_up', verifySeconds: 5 } });
+    const res = await (await operator(g)).get(detailOf(a.id));
+    expect(res.status).toBe(200);
+    expect(res.body).not.toContain('id="config-diff"');
+    expect(res.body).not.toContain('10.9.9.1:9090');
+    expect(res.body).toContain('id="config-diff-unavailable">No diff: the tool would refuse this call: upstream: service &quot;shop&quot; proxies to upstream &quot;shop_up&quot;');
+  });
+
+  it('says the tool would refuse a backend that is not one of the service\'s nginx.backends', async () => {
+    const g = await sharedNginx();
+    const a = hold(g, { tool: 'nginx_set_upstream', target: 'local/nginx', argsValue: { service: 'shop', server: '203.0.113.66:80', verifySeconds: 5 } });
+    const res = await (await operator(g)).get(detailOf(a.id));
+    expect(res.body).not.toContain('id="config-diff"');
+    expect(res.body).toContain('No diff: the tool would refuse this call: server: 203.0.113.66:80 is not one of service &quot;shop&quot;&#39;s nginx.backends (10.0.0.1:8080, 10.0.0.2:8080)');
+  });
+
+  it('still diffs the service\'s own upstream for an allowed backend', async () => {
+    const g = await sharedNginx();
+    const a = hold(g, { tool: 'nginx_set_upstream', target: 'local/nginx', argsValue: { service: 'shop', server: '10.0.0.2:8080', verifySeconds: 5 } });
+    const diff = /<pre id="config-diff">([\s\S]*?)<\/pre>/.exec((await (await operator(g)).get(detailOf(a.id))).body)?.[1] ?? '';
+    expect(diff).toContain('<span class="diff-del">-server 10.0.0.1:8080;</span>');
+    expect(diff).toContain('<span class="diff-add">+server 10.0.0.2:8080;</span>');
+    expect(diff).not.toContain('10.9.9.1');
+  });
+});
+
+/** A Docker whose reads never answer until their signal aborts; records each read's signal. */
+class StuckDocker extends FakeDocker {
+  readonly signals: Array<AbortSignal | undefined> = [];
+  private stuck<T>(opts?: ReadOptions): Promise<T> {
+    this.signals.push(opts?.signal);
+    return new Promise<T>((_, reject) => opts?.signal?.addEventListener('abort', () => reject(new Error('aborted')), { once: true }));
+  }
+  override resolveContainer(_ref: string, opts?: ReadOptions): Promise<ContainerIdentity> { return this.stuck(opts); }
+  override inspectContainer(_ref: string, opts?: ReadOptions): Promise<ContainerDetails> { return this.stuck(opts); }
+  override resources(_ref: string, opts?: ReadOptions): Promise<ContainerResources> { return this.stuck(opts); }
+}
+
+describe('console approvals: a preview past its deadline', () => {
+  it('aborts the Docker reads it started, for resources and config changes alike', async () => {
+    const docker = new StuckDocker();
+    const g = await gateway.custom({ adapters: fakeAdapters(docker) });
+    for (const [tool, argsValue] of [
+      ['update_container_resources', { host: 'local', container: 'web-1', memory: '512m', verifySeconds: 5 }],
+      ['update_container_config', { host: 'local', container: 'web-1', image: 'nginx:1.27' }],
+    ] as const) {
+      const a = hold(g, { tool, target: 'local/web-1', argsValue });
+      const before = docker.signals.length;
+      expect(await configPreview(g.rt, a, 50)).toEqual({ kind: 'unavailable', why: 'reading the current state took over 50 ms; reload to try again' });
+      const used = docker.signals.slice(before);
+      expect(used.length, tool).toBeGreaterThan(0);
+      // Each read got the preview's signal, aborted at the deadline: nothing reads on for nobody.
+      for (const s of used) expect(s?.aborted, tool).toBe(true);
+    }
   });
 });

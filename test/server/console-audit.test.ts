@@ -1,7 +1,9 @@
 // The console's Audit page: each filter narrows the search, nothing typed is a pattern, pages go
 // back by seq with bounded work, bad values are named, entries stay text, and the chain's state
 // (anchor checkpoint, an on-demand verification) is shown to every role.
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import type { IsolatedReply } from '../../src/adapters/isolated-child.js';
+import { ChainVerifier, VERIFY_COOLDOWN_MS } from '../../src/server/console/audit-verify.js';
 import type { AuditInput } from '../../src/store/audit.js';
 import { AUDIT_SEARCH_WINDOW } from '../../src/store/audit.js';
 import { signIn, type ConsoleClient } from '../support/console-client.js';
@@ -117,7 +119,7 @@ describe('console audit search', () => {
     g.rt.audit.append(entry({ principal: 'bob' }));
     const client = await viewer(g);
     const res = await client.get('/console/audit?since=yesterday&until=2025-02-30&before=-3&principal=bob');
-    expect(res.status).toBe(200);
+    expect(res.status).toBe(400);
     const problems = /<div class="banner warn" id="audit-problems">([\s\S]*?)<\/div>/.exec(res.body)![1]!;
     expect(problems).toMatch(/since: expected an ISO date/);
     expect(problems).toMatch(/until: expected an ISO date/);
@@ -127,6 +129,38 @@ describe('console audit search', () => {
     expect(late.body).toMatch(/since: 2025-02-01T00:00:00.000Z is after until/);
     const huge = await client.get(`/console/audit?target=${'x'.repeat(300)}`);
     expect(huge.body).toMatch(/target: longer than 256 characters/);
+  });
+
+  it('refuses a time past the year 9999 once its zone is applied, naming the field, instead of matching nothing', async () => {
+    const g = await gateway();
+    g.rt.audit.append(entry({ principal: 'bob' }));
+    const client = await viewer(g);
+    const all = rows((await client.get('/console/audit/results')).body).length;
+    expect(all).toBeGreaterThan(0);
+    // 9999-12-31T23:30-05:00 is 10000-01-01T04:30Z: toISOString writes "+010000-...", which sorts before every stored time.
+    for (const [field, value] of [['until', '9999-12-31T23:30-05:00'], ['since', '9999-12-31T23:30-05:00'], ['until', '9999-12-31T23:59-00:01']]) {
+      const q = `${field}=${encodeURIComponent(value!)}`;
+      const res = await client.get(`/console/audit?${q}`);
+      expect(res.status, q).toBe(400);
+      expect(/<div class="banner warn" id="audit-problems">([\s\S]*?)<\/div>/.exec(res.body)?.[1], q).toContain(`${field}: expected an ISO date or date-time`);
+      // Left out of the search, as every bad value is: everything matches, and the page said why.
+      expect(rows((await client.get(`/console/audit/results?${q}`)).body), q).toHaveLength(all);
+    }
+    // The last moment that is still in range is taken.
+    expect((await client.get(`/console/audit?until=${encodeURIComponent('9999-12-31T23:59:59Z')}`)).status).toBe(200);
+  });
+
+  it('refuses a filter given twice, naming it, rather than searching with one of its values', async () => {
+    const g = await gateway();
+    g.rt.audit.append(entry({ principal: 'bob' }));
+    g.rt.audit.append(entry({ principal: 'carol' }));
+    const client = await viewer(g);
+    const res = await client.get('/console/audit?principal=bob&principal=carol&tool=list_containers');
+    expect(res.status).toBe(400);
+    expect(/<div class="banner warn" id="audit-problems">([\s\S]*?)<\/div>/.exec(res.body)?.[1]).toContain('principal: given 2 times; give it once');
+    expect(rows(res.body).map((r) => r.principal).sort()).toEqual(['bob', 'carol']);
+    expect((await client.get('/console/audit?principal=bob&principal=')).status).toBe(200); // an empty value is "any", not a second one
+    expect((await client.get('/console/audit?before=5&before=6')).body).toContain('before: given 2 times; give it once');
   });
 
   it('shows an entry\'s result, arguments and names as text, cut to their caps', async () => {
@@ -213,5 +247,39 @@ describe('console audit chain state', () => {
     expect((await client.post('/console/audit/verify', {}, { origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' })).status).toBe(403);
     expect((await client.post('/console/audit/verify', { _csrf: '' })).status).toBe(403);
     expect((await client.get('/console/audit/chain')).body).toContain('not run since this warden started');
+  });
+});
+
+describe('console audit: the verification cooldown', () => {
+  it('lasts at least as long as the last walk took, so clicks keep a core busy at most about half the time', async () => {
+    // Only Date is faked: the walk "takes" 60 s by moving the clock while the child is asked.
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      const start = Date.parse('2026-03-01T00:00:00Z');
+      vi.setSystemTime(start);
+      let walkMs = 60_000;
+      const reply: IsolatedReply = { ok: true, reply: { ok: true, result: { ok: true, entries: 1, warnings: [] } } };
+      // The child process the verifier forks, standing in for one whose walk takes walkMs.
+      const fork = () => ({
+        request: async () => { vi.setSystemTime(Date.now() + walkMs); return reply; },
+        close: async () => undefined,
+      });
+      const verifier = new ChainVerifier({ readCheckpoint: () => null }, '/nonexistent', fork);
+      const first = await verifier.start('rita')!;
+      expect(first.ms).toBe(walkMs);
+      const ended = Date.parse(first.at);
+      expect(verifier.waitMs(ended + VERIFY_COOLDOWN_MS + 1)).toBeGreaterThan(0);
+      expect(verifier.waitMs(ended + walkMs - 1)).toBe(1);
+      expect(verifier.waitMs(ended + walkMs)).toBe(0);
+      expect(verifier.start('rita')).toBeUndefined();
+      // A short walk: the fixed cooldown still holds.
+      vi.setSystemTime(ended + walkMs);
+      walkMs = 10;
+      const second = await verifier.start('rita')!;
+      expect(verifier.waitMs(Date.parse(second.at) + VERIFY_COOLDOWN_MS - 1)).toBe(1);
+      expect(verifier.waitMs(Date.parse(second.at) + VERIFY_COOLDOWN_MS)).toBe(0);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

@@ -15,6 +15,8 @@ export interface ConsoleClient {
   get(path: string, headers?: Record<string, string>): Promise<ConsolePage>;
   /** A form post; `_csrf` is added unless given (pass `_csrf: ''` to leave it out). */
   post(path: string, form: Record<string, string>, headers?: Record<string, string>): Promise<ConsolePage>;
+  /** A post of exactly `body` as `contentType` (a repeated field, a broken multipart body), same-origin, no CSRF token added. */
+  postRaw(path: string, body: string, contentType: string, headers?: Record<string, string>): Promise<ConsolePage>;
 }
 
 const CSRF = /name="_csrf" value="([^"]+)"/;
@@ -49,6 +51,11 @@ export function consoleClient(base: string): ConsoleClient {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded', origin, 'sec-fetch-site': 'same-origin', accept: 'text/html', ...headers },
       body: new URLSearchParams({ ...(csrf !== undefined ? { _csrf: csrf } : {}), ...form }).toString(),
+    }),
+    postRaw: (path, body, contentType, headers = {}) => send(path, {
+      method: 'POST',
+      headers: { 'content-type': contentType, origin, 'sec-fetch-site': 'same-origin', accept: 'text/html', ...headers },
+      body,
     }),
   };
 }

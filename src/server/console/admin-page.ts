@@ -14,10 +14,21 @@ import { page } from './layout.js';
 
 const ADMIN = `${CONSOLE_PREFIX}/admin`;
 
-/** What the page says after an action; only these keys are read from the query, never its text. */
-const DONE: Record<SwitchOutcome | 'token-revoked', { text: string; tone: 'ok' | 'warn' | 'danger' }> = {
+/** Who set the switch that stands, and why, as the database holds it now. */
+function standing(deps: ConsoleDeps): string {
+  const ks = deps.rt.killSwitch.state();
+  return ks.by ? ` (by ${ks.by}${ks.reason ? `: ${ks.reason}` : ''})` : '';
+}
+
+/**
+ * What the page says after an action; only these keys are read from the query, never its text. A
+ * text computed from `deps` reads the database when the page is shown (escaped like any text).
+ */
+const DONE: Record<SwitchOutcome | 'token-revoked', { text: string | ((deps: ConsoleDeps) => string); tone: 'ok' | 'warn' | 'danger' }> = {
   'killswitch-on': { text: 'Kill switch ON: every warden process denies every write from its next call.', tone: 'danger' },
   'killswitch-off': { text: 'Kill switch off: writes are decided by the policy again.', tone: 'ok' },
+  'killswitch-already-on': { text: (deps) => `The kill switch was already on${deps.rt.killSwitch.isOn() ? standing(deps) : ''}: nothing changed, and the switch that stands keeps its reason.`, tone: 'warn' },
+  'killswitch-already-off': { text: (deps) => `The kill switch was already off${deps.rt.killSwitch.isOn() ? '' : standing(deps)}: nothing changed.`, tone: 'warn' },
   'loop-paused': { text: "Loop paused: its writes are dry runs until someone resumes it.", tone: 'warn' },
   'loop-already-paused': { text: 'The loop was paused already: the pause that stands keeps its reason.', tone: 'warn' },
   'loop-resumed': { text: 'Loop resumed: its writes run again as the policy decides.', tone: 'ok' },
@@ -31,7 +42,8 @@ const RULES = html`<p class="muted" id="admin-rules">Who may: <strong>switch the
 function render(c: Context<ConsoleEnv>, deps: ConsoleDeps, problem?: { text: string; status: 400 | 404 | 409 }): Response | Promise<Response> {
   const viewer = c.get('viewer');
   const key = c.req.query('done') ?? '';
-  const done = Object.hasOwn(DONE, key) ? DONE[key as keyof typeof DONE] : undefined;
+  const found = Object.hasOwn(DONE, key) ? DONE[key as keyof typeof DONE] : undefined;
+  const done = found && { tone: found.tone, text: typeof found.text === 'string' ? found.text : found.text(deps) };
   if (problem) c.status(problem.status);
   return page(c, deps, {
     title: 'Admin',

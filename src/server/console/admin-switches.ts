@@ -9,6 +9,7 @@ import { armLoop, flipKillSwitch, pauseLoop } from '../../policy/switches.js';
 import type { ConsoleDeps, ConsoleEnv, Viewer } from './console-env.js';
 import { CONSOLE_PREFIX } from './console-security.js';
 import { csrfField, when, type Html } from './layout.js';
+import { readForm } from './form-input.js';
 
 /** A reason goes into the audit, a notification and the banner on every page: say it in a few lines. */
 export const MAX_REASON_CHARS = 500;
@@ -16,15 +17,17 @@ const Reason = z.string().trim().min(1, 'say why: a reason is required').max(MAX
 
 /** The form's `reason`, or why it cannot be used (naming the field). */
 export async function readReason(c: Context<ConsoleEnv>): Promise<{ ok: true; reason: string } | { ok: false; problem: string }> {
-  const body = await c.req.parseBody();
-  const parsed = Reason.safeParse(typeof body.reason === 'string' ? body.reason : '');
+  const form = await readForm(c);
+  if (!form.ok) return { ok: false, problem: form.problem };
+  const parsed = Reason.safeParse(form.fields.reason ?? '');
   return parsed.success ? { ok: true, reason: parsed.data } : { ok: false, problem: `reason: ${parsed.error.issues[0]?.message ?? 'invalid'}` };
 }
 
-export type SwitchOutcome = 'killswitch-on' | 'killswitch-off' | 'loop-paused' | 'loop-already-paused' | 'loop-resumed' | 'loop-not-paused';
+export type SwitchOutcome = 'killswitch-on' | 'killswitch-off' | 'killswitch-already-on' | 'killswitch-already-off' | 'loop-paused' | 'loop-already-paused' | 'loop-resumed' | 'loop-not-paused';
 
 export function switchKill(deps: ConsoleDeps, viewer: Viewer, on: boolean, reason: string): SwitchOutcome {
-  flipKillSwitch(deps.rt, on, viewer.principal, reason, 'console');
+  // Already so (a double submit, a page loaded before someone else switched): the standing switch keeps its author and reason.
+  if (!flipKillSwitch(deps.rt, on, viewer.principal, reason, 'console')) return on ? 'killswitch-already-on' : 'killswitch-already-off';
   return on ? 'killswitch-on' : 'killswitch-off';
 }
 

@@ -12,6 +12,8 @@ import { boundsProblem, describeResources, nextResources } from '../../tools/con
 import { declaredFiles } from '../../tools/nginx-change.js';
 import { chooseEndpoint, scanProxyConfig } from '../../tools/nginx-proxy-edit.js';
 import { nginxPlace } from '../../tools/nginx-reload.js';
+import { resolveCall as resolveUpstreamCall } from '../../tools/nginx-set-upstream.js';
+import type { ServiceRecord } from '../../store/readers.js';
 import type { Runtime } from '../runtime.js';
 
 /** A diff to show, or why there is none; `undefined` from configPreview: not a configuration change. */
@@ -19,7 +21,7 @@ export type ConfigPreview =
   | { kind: 'diff'; patch: string; note?: string }
   | { kind: 'unavailable'; why: string };
 
-/** Reading the current state must not hold the page: past this, the page says so. */
+/** Reading the current state must not hold the page: past this, the page says so and the reads are aborted. */
 export const PREVIEW_TIMEOUT_MS = 3_000;
 /** nginx config files are read whole; past this the preview gives up (the tool's own cap is larger). */
 const MAX_PREVIEW_FILE_BYTES = 1024 * 1024;
@@ -70,11 +72,11 @@ function limitLines(r: ContainerResources): string[] {
   return describeResources(r).split(', ').map((part) => part.replace(/ /, ': '));
 }
 
-async function resourcesPreview(rt: Runtime, i: Args): Promise<ConfigPreview> {
+async function resourcesPreview(rt: Runtime, i: Args, signal: AbortSignal): Promise<ConfigPreview> {
   const host = i.host as string;
   const docker = rt.adapters.docker(host);
-  const who = await docker.resolveContainer(i.container as string);
-  const cur = await docker.resources(who.id);
+  const who = await docker.resolveContainer(i.container as string, { signal });
+  const cur = await docker.resources(who.id, { signal });
   const next = nextResources(cur, i);
   const problem = boundsProblem(cur, next, rt.inventory.serviceAt(host, who.name)?.resources ?? null);
   const name = `${host}/${who.name}`;
@@ -85,9 +87,9 @@ async function resourcesPreview(rt: Runtime, i: Args): Promise<ConfigPreview> {
   };
 }
 
-async function containerConfigPreview(rt: Runtime, i: Args): Promise<ConfigPreview> {
+async function containerConfigPreview(rt: Runtime, i: Args, signal: AbortSignal): Promise<ConfigPreview> {
   const host = i.host as string;
-  const details = await rt.adapters.docker(host).inspectContainer(i.container as string);
+  const details = await rt.adapters.docker(host).inspectContainer(i.container as string, { signal });
   const env = i.env as { set: Record<string, string>; unset: string[] } | undefined;
   const touched = [...Object.keys(env?.set ?? {}), ...(env?.unset ?? [])].sort();
   const has = new Set(details.envNames);
@@ -106,11 +108,19 @@ async function containerConfigPreview(rt: Runtime, i: Args): Promise<ConfigPrevi
 
 /**
  * Only the directive whose address the tool rewrites, at its own line: the rest of the file is not
- * shown, as the change journal keeps configs out of the audit (they can hold credentials).
+ * shown, as the change journal keeps configs out of the audit (they can hold credentials). The
+ * tool's own checks run first (resolveCall: an allowed backend, the service's own upstream): a call
+ * it would refuse is shown as that refusal, never as a diff of a change that cannot happen.
  */
 async function upstreamPreview(rt: Runtime, i: Args, signal: AbortSignal): Promise<ConfigPreview> {
-  const s = rt.inventory.service(i.service as string);
-  if (!s?.nginx) return { kind: 'unavailable', why: `service "${String(i.service)}" has no nginx entry in the inventory (the call would fail)` };
+  let s: ServiceRecord;
+  let upstream: string | undefined;
+  try {
+    ({ s, upstream } = resolveUpstreamCall(i as Parameters<typeof resolveUpstreamCall>[0], rt.inventory));
+  } catch (err) {
+    if (err instanceof ToolFailure && err.kind === 'invalid_input') return refused(err.message);
+    throw err;
+  }
   const place = nginxPlace({ service: s.name }, rt.inventory);
   const files = rt.adapters.files(place.host, place.container);
   const texts: Array<{ path: string; text: string }> = [];
@@ -118,11 +128,17 @@ async function upstreamPreview(rt: Runtime, i: Args, signal: AbortSignal): Promi
     // latin1: one character per byte, as the tool reads it, so offsets agree with its edit.
     texts.push({ path, text: (await files.read(path, { maxBytes: MAX_PREVIEW_FILE_BYTES, signal })).content.toString('latin1') });
   }
-  const chosen = chooseEndpoint(texts.map((f) => ({ path: f.path, ...scanProxyConfig(f.text) })), (i.upstream as string | undefined) ?? s.nginx.upstream);
+  let chosen;
+  try {
+    chosen = chooseEndpoint(texts.map((f) => ({ path: f.path, ...scanProxyConfig(f.text) })), upstream);
+  } catch (err) {
+    if (err instanceof ToolFailure && err.kind === 'invalid_input') return refused(`service "${s.name}": ${err.message}`);
+    throw err;
+  }
   const text = texts.find((f) => f.path === chosen.path)!.text;
   const e = chosen.endpoint;
   const server = i.server as string;
-  if (e.address === server) return { kind: 'unavailable', why: `service "${s.name}" already proxies to ${server} (${chosen.path} line ${e.line}): the call would change nothing` };
+  if (e.address === server) return refused(`service "${s.name}" already proxies to ${server} (${chosen.path} line ${e.line}): the call would change nothing`);
   const [from, to] = directiveBounds(text, e.start, e.end);
   const before = text.slice(from, to).trim();
   const after = `${text.slice(from, e.start)}${server}${text.slice(e.end, to)}`.trim();
@@ -135,6 +151,8 @@ async function upstreamPreview(rt: Runtime, i: Args, signal: AbortSignal): Promi
   };
 }
 
+const refused = (why: string): ConfigPreview => ({ kind: 'unavailable', why: `the tool would refuse this call: ${why}` });
+
 /** The statement around an address on its line: from the previous `;`, `{` or `}` to its `;`. */
 function directiveBounds(text: string, start: number, end: number): [number, number] {
   const lineStart = text.lastIndexOf('\n', start - 1) + 1;
@@ -146,7 +164,11 @@ function directiveBounds(text: string, start: number, end: number): [number, num
   return [from, semi >= 0 && semi < lineEnd ? semi + 1 : lineEnd];
 }
 
-/** A rollback restores the before state of a change the journal holds: resource limits are shown; files are not. */
+/**
+ * A rollback restores the before state of a change the journal holds: resource limits are shown;
+ * files are not. No signal: it reads only warden's own database and journal, synchronously (a
+ * saved limits file is a few hundred bytes), so there is nothing that could go on after a timeout.
+ */
 async function rollbackPreview(rt: Runtime, i: Args): Promise<ConfigPreview> {
   const c = rt.changes.get(i.changeId as string);
   if (!c) return { kind: 'unavailable', why: `no change "${String(i.changeId)}" in the journal` };

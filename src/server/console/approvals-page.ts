@@ -13,6 +13,7 @@ import { CONSOLE_PREFIX } from './console-security.js';
 import { configPreview, type ConfigPreview } from './approval-diff.js';
 import { MAX_REASON_CHARS, approvalDetail, approvalList, approvalPath, approvalStatus, type DetailMessage } from './approval-views.js';
 import { page } from './layout.js';
+import { readForm } from './form-input.js';
 import { describeIssues } from '../../validation.js';
 
 /** Pending requests shown at once, those expiring first; the count says when there are more. */
@@ -38,7 +39,9 @@ function listed(deps: ConsoleDeps): { pending: Approval[]; pendingTotal: number;
   return {
     pending: ids(`SELECT id FROM approvals WHERE status = 'pending' AND expires_at > ? ORDER BY expires_at LIMIT ?`, MAX_PENDING_SHOWN),
     pendingTotal: deps.rt.approvals.countPending(now),
-    // Left pending when decided, or when it expired undecided: newest first by that moment.
+    // Left pending when decided, or when it expired undecided: newest first by that moment, read in
+    // order through approvals_settled (migration 23). The walk steps over the requests still
+    // pending (their key, the expiry, is in the future): as many as are waiting, not the table.
     recent: ids(`SELECT id FROM approvals WHERE NOT (status = 'pending' AND expires_at > ?)
       ORDER BY coalesce(decided_at, expires_at) DESC, rowid DESC LIMIT ?`, RECENT_SHOWN),
   };
@@ -99,8 +102,9 @@ export function mountApprovalPages(app: Hono<ConsoleEnv>, deps: ConsoleDeps, ctx
     const viewer = c.get('viewer');
     const current = deps.rt.approvals.get(id);
     if (!current) return missing(c, id);
-    const body = await c.req.parseBody();
-    const parsed = DecideForm.safeParse({ verdict: body.verdict, reason: body.reason });
+    const form = await readForm(c);
+    if (!form.ok) return detail(c, current, { tone: 'danger', text: `Nothing was decided: ${form.problem}` }, 400);
+    const parsed = DecideForm.safeParse({ verdict: form.fields.verdict, reason: form.fields.reason });
     if (!parsed.success) {
       return detail(c, current, { tone: 'danger', text: `Nothing was decided: ${describeIssues(parsed.error).join('; ')}` }, 400);
     }

@@ -34,7 +34,7 @@ function chainView(deps: ConsoleDeps, verifier: ChainVerifier): ChainView {
 }
 
 function search(c: Context<ConsoleEnv>, deps: ConsoleDeps): { parsed: ParsedFilters; found: AuditPage } {
-  const parsed = parseFilters(c.req.query());
+  const parsed = parseFilters(c.req.queries());
   return { parsed, found: deps.rt.audit.search(parsed.filter, PAGE_ENTRIES) };
 }
 
@@ -50,6 +50,9 @@ export function mountAuditPage(app: Hono<ConsoleEnv>, deps: ConsoleDeps, ctx: Mo
     const body = html`${chain(chainView(deps, verifier), c.get('viewer'))}
 ${filterForm(parsed.raw, parsed.problems)}
 ${live ? html`<div hx-ext="sse" sse-connect="${CONSOLE_PREFIX}/events">${list}</div>` : list}`;
+    // A filter that could not be used is named on the page, which searches with the others: still
+    // a 400, so nothing reads the page as the search that was asked for.
+    if (parsed.problems.length > 0) c.status(400);
     return page(c, deps, { title: 'Audit', section: 'audit', body });
   });
 

@@ -2,7 +2,9 @@
 // named with what was expected, and nothing a viewer types becomes a pattern (a trailing * asks for
 // a prefix of tool or target; every other character, % _ * included, is itself).
 import { z } from 'zod';
+import { sortableIso } from '../../shared/durations.js';
 import type { AuditFilter } from '../../store/audit.js';
+import { singleQueryValues } from './form-input.js';
 
 export const FILTER_FIELDS = ['tool', 'principal', 'target', 'incident', 'since', 'until'] as const;
 export type FilterField = (typeof FILTER_FIELDS)[number];
@@ -37,20 +39,24 @@ function isoTime(text: string, end: boolean): string | undefined {
   if (Number.isNaN(at.getTime())) return undefined;
   // A minute or a second given without finer parts covers all of it, at the end.
   if (end && clock && !clock.includes('.')) at.setTime(at.getTime() + (clock.length === 5 ? 59_999 : 999));
-  return at.toISOString();
+  // Stored times are compared as text: past 9999 (9999-12-31T23:30-05:00 is in the year 10000)
+  // toISOString writes "+010000-...", which sorts before every stored time and would match nothing.
+  try {
+    return sortableIso(at);
+  } catch {
+    return undefined;
+  }
 }
 
-const TIME_HINT = 'expected an ISO date or date-time such as 2025-01-31 or 2025-01-31T12:00:00Z (no zone: UTC)';
+const TIME_HINT = 'expected an ISO date or date-time such as 2025-01-31 or 2025-01-31T12:00:00Z (no zone: UTC), in the years 0000-9999';
 
-/** Reads the page's query string; unknown parameters are ignored. */
-export function parseFilters(query: Record<string, string | undefined>): ParsedFilters {
-  const raw: RawFilters = {};
-  for (const key of [...FILTER_FIELDS, 'before'] as const) {
-    const v = query[key]?.trim();
-    if (v) raw[key] = v;
-  }
+/**
+ * Reads the page's query string (`c.req.queries()`: every value of each parameter); unknown
+ * parameters are ignored, one given twice is named and left out (form-input.ts, as the Incidents page).
+ */
+export function parseFilters(queries: Record<string, string[]>): ParsedFilters {
+  const { values: raw, problems } = singleQueryValues(queries, [...FILTER_FIELDS, 'before'] as const);
   const filter: AuditFilter = {};
-  const problems: string[] = [];
   const text = (key: FilterField): string | undefined => {
     const v = raw[key];
     if (v === undefined) return undefined;

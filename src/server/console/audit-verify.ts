@@ -7,7 +7,11 @@ import type { VerifyReply, VerifyRequest } from './audit-verify-process.js';
 
 /** A walk still going after this is stopped (SIGKILL) and reported as unfinished. */
 export const VERIFY_DEADLINE_MS = 120_000;
-/** A new verification may start this long after the last one ended at the earliest: clicks cannot keep a core busy. */
+/**
+ * A new verification may start this long after the last one ended at the earliest, or as long as that
+ * one took if longer: however fast anyone clicks (a readonly viewer may), a long chain's walk keeps a
+ * core busy at most about half the time.
+ */
 export const VERIFY_COOLDOWN_MS = 15_000;
 
 export interface VerifyRecord {
@@ -44,7 +48,7 @@ export class ChainVerifier {
 
   /** Milliseconds until another verification may start (0: now). */
   waitMs(now = Date.now()): number {
-    return this.last && !this.running ? Math.max(0, Date.parse(this.last.at) + VERIFY_COOLDOWN_MS - now) : 0;
+    return this.last && !this.running ? Math.max(0, Date.parse(this.last.at) + Math.max(VERIFY_COOLDOWN_MS, this.last.ms) - now) : 0;
   }
 
   /**

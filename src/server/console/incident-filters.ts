@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { INCIDENT_STATUSES, type IncidentStatus } from '../../shared/incidents.js';
 import { parseDurationMs, sortableIso } from '../../shared/durations.js';
+import { singleQueryValues } from './form-input.js';
 
 export const STATUS_CHOICES = ['active', ...INCIDENT_STATUSES] as const;
 export const FILTER_FIELDS = ['status', 'service', 'since', 'until'] as const;
@@ -64,13 +65,7 @@ export type FilterResult = { ok: true; filter: IncidentFilter; input: FilterInpu
  * given twice is refused rather than one of its values picked silently.
  */
 export function parseIncidentFilter(queries: Record<string, string[]>, now = new Date()): FilterResult {
-  const input: FilterInput = {};
-  const errors: string[] = [];
-  for (const field of FILTER_FIELDS) {
-    const values = (queries[field] ?? []).map((v) => v.trim()).filter((v) => v !== '');
-    if (values.length > 1) errors.push(`${field}: given ${values.length} times; give it once`);
-    if (values[0] !== undefined) input[field] = values[0];
-  }
+  const { values: input, problems: errors } = singleQueryValues(queries, FILTER_FIELDS);
   const parsed = schema(now).safeParse(input);
   if (!parsed.success) errors.push(...parsed.error.issues.map((i) => `${i.path.join('.') || 'filter'}: ${i.message}`));
   if (errors.length > 0 || !parsed.success) return { ok: false, errors, input };

@@ -42,7 +42,7 @@ export function readStory(deps: ConsoleDeps, incident: Incident, cap = TIMELINE_
   const id = incident.id;
   // One more than the cap from each source: whether anything older was left out.
   const events = incidents.timelineTail(id, cap + 1);
-  const calls = incidents.modelCalls(id, incident.openedAt, cap + 1);
+  const calls = incidents.modelCalls(id, cap + 1);
   const audit = rt.audit.forIncident(id, cap + 1);
   const changes = rt.changes.list({ incidentId: id, limit: cap + 1 });
   // At the same millisecond the incident's own event is the narrative of what the others did (a
@@ -60,7 +60,7 @@ export function readStory(deps: ConsoleDeps, incident: Incident, cap = TIMELINE_
     incident,
     entries,
     cut: all.length > cap,
-    models: incidents.modelTotals(id, incident.openedAt),
+    models: incidents.modelTotals(id),
     pending: pendingApprovals(deps, incident, audit, now),
     escalation: [...events].reverse().find((e) => e.kind === 'escalation'),
   };
