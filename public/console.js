@@ -23,4 +23,17 @@
   document.addEventListener('DOMContentLoaded', tick);
   document.addEventListener('htmx:afterSwap', tick);
   setInterval(tick, 1000);
+
+  // Leaving a page closes its event stream. A page the browser keeps in its back/forward cache
+  // would otherwise hold its connection open, and after a few pages every one of the six a browser
+  // opens to one host is taken: form posts and fragment loads then wait. A page brought back from
+  // that cache is reloaded, since what it showed is stale and its stream is gone.
+  window.addEventListener('pagehide', function () {
+    document.querySelectorAll('[sse-connect]').forEach(function (el) {
+      htmx.trigger(el, 'htmx:beforeCleanupElement');
+    });
+  });
+  window.addEventListener('pageshow', function (e) {
+    if (e.persisted) location.reload();
+  });
 })();

@@ -99,7 +99,7 @@ describe('console sign-in', () => {
 
   it('serves its scripts and stylesheet itself, and nothing else by name', async () => {
     const g = await gateway();
-    for (const name of ['htmx.min.js', 'sse.min.js', 'console.js', 'console.css']) {
+    for (const name of ['htmx.min.js', 'sse.min.js', 'console.js', 'console.css', 'favicon.svg']) {
       const res = await fetch(new URL(`/console/assets/${name}`, g.url));
       expect(res.status, name).toBe(200);
       expect(res.headers.get('etag')).toMatch(/^"/);

@@ -21,7 +21,7 @@ async function openStream(url: string, cookie: string) {
   const res = await fetch(new URL('/console/events', url), { headers: { cookie: `warden_session=${cookie}`, accept: 'text/event-stream' }, signal: ac.signal });
   const reader = res.body!.getReader();
   const dec = new TextDecoder();
-  let pending: Promise<ReadableStreamReadResult<Uint8Array>> | undefined;
+  let pending: ReturnType<typeof reader.read> | undefined;
   return {
     status: res.status,
     async next(ms: number): Promise<string | null | 'timeout'> {

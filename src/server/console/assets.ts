@@ -21,6 +21,7 @@ const SOURCES: Record<string, { path: () => string; type: string }> = {
   'sse.min.js': { path: () => require.resolve('htmx-ext-sse/dist/sse.min.js'), type: 'text/javascript; charset=utf-8' },
   'console.js': { path: () => `${PUBLIC}console.js`, type: 'text/javascript; charset=utf-8' },
   'console.css': { path: () => `${PUBLIC}console.css`, type: 'text/css; charset=utf-8' },
+  'favicon.svg': { path: () => `${PUBLIC}favicon.svg`, type: 'image/svg+xml' },
 };
 
 const loaded = new Map<string, Asset>();

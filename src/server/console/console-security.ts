@@ -8,6 +8,7 @@ import { secureHeaders } from 'hono/secure-headers';
 import type { Role } from '../../shared/roles.js';
 import { CHANGE_ROLES, type ConsoleEnv, type Viewer } from './console-env.js';
 import { sameSecret, type ConsoleSessions } from './console-sessions.js';
+import { formFieldOrRefuse } from './form-input.js';
 
 export const CONSOLE_PREFIX = '/console';
 
@@ -30,7 +31,10 @@ export function consoleHeaders(secure: boolean): MiddlewareHandler<ConsoleEnv> {
       baseUri: ["'none'"],
     },
     crossOriginEmbedderPolicy: false,
-    referrerPolicy: 'no-referrer',
+    // Not no-referrer: under it a browser sends `Origin: null` with every form post, and the
+    // same-origin check below would refuse the console's own forms. same-origin keeps URLs from
+    // leaking to other sites and leaves Origin intact.
+    referrerPolicy: 'same-origin',
     xFrameOptions: 'DENY',
     strictTransportSecurity: secure ? 'max-age=15552000' : false,
     permissionsPolicy: { camera: [], microphone: [], geolocation: [] },
@@ -125,11 +129,10 @@ export function requireChange(refuse: ChangeRefusal, roles: readonly Role[] = CH
   };
 }
 
-/** One field of a urlencoded or multipart form; Hono caches the parsed body, so handlers read it again for free. */
+/**
+ * One field of a urlencoded or multipart form; Hono caches the parsed body, so handlers read it again
+ * for free. A body that does not parse, or a field given twice, ends the request: 400 naming it (form-input.ts).
+ */
 export async function formField(c: Context, name: string): Promise<string | undefined> {
-  const type = c.req.header('content-type') ?? '';
-  if (!type.startsWith('application/x-www-form-urlencoded') && !type.startsWith('multipart/form-data')) return undefined;
-  const body = await c.req.parseBody();
-  const value = body[name];
-  return typeof value === 'string' ? value : undefined;
+  return formFieldOrRefuse(c, name);
 }

@@ -53,6 +53,7 @@ export function page(c: Context<ConsoleEnv>, deps: ConsoleDeps, opts: PageOption
 <meta name="htmx-config" content="${HTMX_CONFIG}">
 <title>${opts.title} · warden</title>
 <link rel="stylesheet" href="${CONSOLE_PREFIX}/assets/console.css">
+<link rel="icon" href="${CONSOLE_PREFIX}/assets/favicon.svg" type="image/svg+xml">
 <script src="${CONSOLE_PREFIX}/assets/htmx.min.js" defer></script>
 <script src="${CONSOLE_PREFIX}/assets/sse.min.js" defer></script>
 <script src="${CONSOLE_PREFIX}/assets/console.js" defer></script>
@@ -82,6 +83,7 @@ export function barePage(c: Context, title: string, body: Html, status: 200 | 40
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${title} · warden</title>
 <link rel="stylesheet" href="${CONSOLE_PREFIX}/assets/console.css">
+<link rel="icon" href="${CONSOLE_PREFIX}/assets/favicon.svg" type="image/svg+xml">
 </head>
 <body class="bare">
 <main>
