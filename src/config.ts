@@ -9,7 +9,7 @@ import { InputError, errorMessage } from './errors.js';
 import { LOG_LEVELS, type LogLevel } from './log.js';
 import { describeIssues } from './validation.js';
 import { LOOP_DEFAULTS, LoopConfig } from './loop/config.js';
-import { LOOP_PRINCIPAL, SYSTEM_PRINCIPAL } from './shared/roles.js';
+import { isReservedPrincipal } from './shared/roles.js';
 import { OAuthConfig } from './server/oauth-config.js';
 import { Integrations } from './server/slack-config.js';
 import { didYouMean } from './shared/did-you-mean.js';
@@ -111,7 +111,7 @@ export const ConfigFile = z.strictObject({
   inventory: z.string().optional().describe('directory of the inventory YAML files'),
   stdio: z
     .strictObject({
-      principal: z.string().regex(/^[A-Za-z0-9_.@-]{1,64}$/).refine((p) => p !== LOOP_PRINCIPAL && p !== SYSTEM_PRINCIPAL, 'reserved for warden itself (the loop and its own recovery)').default('local'),
+      principal: z.string().regex(/^[A-Za-z0-9_.@-]{1,64}$/).refine((p) => !isReservedPrincipal(p), 'reserved for warden itself (the loop, its first level, chaos runs and its own recovery)').default('local'),
       role: z.enum(['readonly', 'operator', 'admin']).default('operator'),
       /** Ask the human in the client for approve-decisions; stored requests remain the fallback. */
       elicitApprovals: z.boolean().default(true),

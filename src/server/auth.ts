@@ -3,7 +3,7 @@
 import { MAX_LIFETIME_MS, MAX_LIFETIME_TEXT, parseDurationMs } from '../shared/durations.js';
 import { randomUUID } from 'node:crypto';
 import { InputError } from '../errors.js';
-import { LOOP_PRINCIPAL, SYSTEM_PRINCIPAL, type Role } from '../shared/roles.js';
+import { RESERVED_PRINCIPALS, type Role } from '../shared/roles.js';
 import type { AuditLog } from '../store/audit.js';
 import { canonicalJson, sha256 } from '../store/canonical.js';
 import { DEFAULT_TOKEN_LIFETIME_MS, type TokenRecord, type TokenStore } from '../store/tokens.js';
@@ -56,8 +56,8 @@ export function authenticate(tokens: TokenStore, authorization: string | undefin
   return { ok: true, who: { tokenId: checked.token.id, bindKey: `token:${checked.token.id}`, principal: checked.token.name, role: checked.token.role } };
 }
 
-/** `loop` is the autonomous loop's own principal and `warden` warden's (recovery): no token or person may speak as them. */
-export const RESERVED_PRINCIPALS = [LOOP_PRINCIPAL, SYSTEM_PRINCIPAL];
+/** `loop`, `loop-n1`, `warden` and `chaos` are warden's own principals (shared/roles.ts): no token or person may speak as them. */
+export { RESERVED_PRINCIPALS };
 const PRINCIPAL = /^[A-Za-z0-9_.@-]{1,64}$/;
 
 export function checkPrincipalName(name: string, flag = '--principal'): void {

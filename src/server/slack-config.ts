@@ -2,7 +2,7 @@
 // message update. Only the schema; config.ts holds it and resolves the signing secret from the
 // environment (never written in the file). It never reads the network.
 import { z } from 'zod';
-import { LOOP_PRINCIPAL, SYSTEM_PRINCIPAL } from '../shared/roles.js';
+import { isReservedPrincipal } from '../shared/roles.js';
 
 /** A Slack user id: U... (or W... on Enterprise Grid), upper-case letters and digits as Slack writes them. */
 export const SLACK_USER_ID = /^[UW][A-Z0-9]{2,31}$/;
@@ -13,7 +13,7 @@ const ENV_NAME = /^[A-Z_][A-Z0-9_]*$/;
 const Principal = z
   .string()
   .regex(/^[A-Za-z0-9_.@-]{1,64}$/, 'a warden principal: 1-64 letters, digits or . _ @ -')
-  .refine((p) => p !== LOOP_PRINCIPAL && p !== SYSTEM_PRINCIPAL, 'reserved for warden itself (the loop and its own recovery)');
+  .refine((p) => !isReservedPrincipal(p), 'reserved for warden itself (the loop, its first level, chaos runs and its own recovery)');
 
 
 /**
