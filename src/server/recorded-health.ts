@@ -16,7 +16,7 @@ import { MonitorStateStore } from '../store/monitor-states.js';
 import { SafeModeStore, type SafeModeState } from '../store/safe-mode.js';
 import { EXPIRY_WARNING_MS, TokenStore, expiryWarning } from '../store/tokens.js';
 import { ago, fail, ok, origin, warn, type HealthCheck } from '../shared/health-checks.js';
-import { LOOP_PRINCIPAL, SYSTEM_PRINCIPAL } from '../shared/roles.js';
+import { SYSTEM_PRINCIPAL, isLoopPrincipal } from '../shared/roles.js';
 
 /** A notification still pending after this long means a webhook is down. */
 export const OUTBOX_LATE_MS = 15 * 60_000;
@@ -59,8 +59,7 @@ function shownHook(o: OutboxSummary): OutboxSummary {
 
 export function readRecordedHealth(db: Db, now: Date): RecordedHealth {
   const health = new HealthStateStore(db);
-  const incidents: Record<string, number> = {};
-  for (const i of new IncidentStore(db).list({ status: 'active' })) incidents[i.status] = (incidents[i.status] ?? 0) + 1;
+  const incidents = new IncidentStore(db).countActive();
   const monitors = new MonitorStateStore(db).list();
   return {
     killSwitch: new KillSwitchStore(db).state(),
@@ -88,7 +87,7 @@ function switchChecks(h: RecordedHealth, now: Date): HealthCheck[] {
   const sm = h.safeMode;
   return [
     ks.on ? warn('kill switch', `ON${by(ks.by, ks.at, now)}${ks.reason ? `: ${ks.reason}` : ''}; only read tools run`) : ok('kill switch', 'off'),
-    sm.on && sm.by !== null && ![LOOP_PRINCIPAL, SYSTEM_PRINCIPAL].includes(sm.by)
+    sm.on && sm.by !== null && !isLoopPrincipal(sm.by) && sm.by !== SYSTEM_PRINCIPAL
       ? warn('safe mode', `ON (paused${by(sm.by, sm.at, now)}): ${sm.reason ?? 'no reason recorded'}; the loop's writes are dry runs until \`warden loop arm\``)
       : sm.on
       ? fail('safe mode', `ON${by(sm.by, sm.at, now)}: ${sm.reason ?? 'no reason recorded'}; the loop's writes are dry runs until \`warden loop arm\``)

@@ -10,12 +10,15 @@ import {
 import type Database from 'better-sqlite3';
 import { InvalidTransition, nextStatus, type IncidentEvent } from '../shared/incident-machine.js';
 import { statementCache, type Db } from './db.js';
+import type { AuditLog } from './audit.js';
+import { cannotValidate, cleanText, validationEntry, validationOf, validator, ValidationRefused, type ValidationTransport } from './incident-validation.js';
 import type { IncidentReader, IncidentSummary } from './readers.js';
 
-const SUMMARY = `i.id, i.opened_at AS openedAt, i.closed_at AS closedAt, i.status, i.target, i.title, i.resolution`;
+const SUMMARY = `i.id, i.opened_at AS openedAt, i.closed_at AS closedAt, i.status, i.target, i.title, i.resolution,
+  i.validated_by AS validatedBy, i.validated_at AS validatedAt, i.validated_note AS validatedNote`;
 const COLUMNS = `id, fingerprint, status, source, COALESCE(severity, 'warning') AS severity, title, summary, target, host, container, service,
   opened_at AS openedAt, updated_at AS updatedAt, closed_at AS closedAt, resolution, alert_count AS alertCount,
-  parent_id AS parentId, waiting_on AS waitingOn, attempts, flaps`;
+  parent_id AS parentId, waiting_on AS waitingOn, attempts, flaps, validated_by AS validatedBy, validated_at AS validatedAt, validated_note AS validatedNote`;
 const ACTIVE_SQL = ACTIVE_STATUSES.map((s) => `'${s}'`).join(', ');
 const CLOSED: readonly IncidentStatus[] = ['resolved', 'escalated'];
 /** Payload bodies are kept up to this many bytes; the rest is cut (and the cut is marked). */
@@ -64,6 +67,13 @@ export interface IncidentListOptions {
 /** A row of model_calls as stored. */
 export type RecordedModelCall = ModelCall & { id: number; time: string };
 
+type SummaryRow = Omit<IncidentSummary, 'validated' | 'validation'> & Pick<Incident, 'validatedBy' | 'validatedAt' | 'validatedNote'>;
+
+function summary({ validatedBy, validatedAt, validatedNote, ...row }: SummaryRow): IncidentSummary {
+  const v = validationOf({ validatedBy, validatedAt, validatedNote });
+  return v ? { ...row, validated: true, validation: v } : { ...row, validated: false };
+}
+
 type Patch = IncidentPatch & { status?: IncidentStatus };
 type EventInput = { kind: TimelineKind; summary: string; data?: unknown };
 
@@ -80,15 +90,58 @@ export class IncidentStore implements IncidentLog, IncidentReader {
   }
 
 
+  /**
+   * Fixes a person validated come first, then relevance: the model should lean on what people
+   * confirmed. Without words it is "the latest", so newest first, validated or not.
+   */
   search(text: string, limit: number): IncidentSummary[] {
     const query = ftsQuery(text);
     if (query === '') {
-      return this.stmt(`SELECT ${SUMMARY} FROM incidents i ORDER BY i.opened_at DESC LIMIT ?`).all(limit) as IncidentSummary[];
+      return (this.stmt(`SELECT ${SUMMARY} FROM incidents i ORDER BY i.opened_at DESC LIMIT ?`).all(limit) as SummaryRow[]).map(summary);
     }
-    return this.db
+    return (this.db
       .prepare(`SELECT ${SUMMARY} FROM incidents_fts f JOIN incidents i ON i.rowid = f.rowid
-        WHERE incidents_fts MATCH ? ORDER BY f.rank, i.opened_at DESC LIMIT ?`)
-      .all(query, limit) as IncidentSummary[];
+        WHERE incidents_fts MATCH ? ORDER BY i.validated_at IS NULL, f.rank, i.opened_at DESC LIMIT ?`)
+      .all(query, limit) as SummaryRow[]).map(summary);
+  }
+
+  /**
+   * A person confirms a resolved incident's fix, with a note; audited as incident.validate in the
+   * audit's own transaction, so no validation stands that the audit does not show. One standing
+   * validation: a second is refused naming the first (withdraw it with `unvalidate`). updated_at is
+   * left alone: it tells when the incident itself last moved, which reports time by.
+   */
+  validate(id: string, req: { by: string; note: string; transport: ValidationTransport }, audit: Pick<AuditLog, 'atomically' | 'append'>): Incident {
+    const by = validator(req.by);
+    const note = cleanText('note', req.note);
+    return audit.atomically(() => {
+      const before = this.get(id);
+      if (!before) throw new ValidationRefused(`no incident ${id}; \`warden incidents list\` shows the ids`, 'unknown');
+      const why = cannotValidate(before);
+      if (why) throw new ValidationRefused(why, 'state');
+      const at = this.now().toISOString();
+      this.stmt(`UPDATE incidents SET validated_by = ?, validated_at = ?, validated_note = ? WHERE id = ? AND status = 'resolved' AND validated_at IS NULL`)
+        .run(by, at, note, id);
+      audit.append(validationEntry('incident.validate', id, by, req.transport, { incidentId: id, note, resolution: before.resolution },
+        `${id} validated by ${by}: ${note}`));
+      return this.get(id)!;
+    });
+  }
+
+  /** Withdraws the standing validation (it no longer ranks first), with a reason; audited as incident.unvalidate. */
+  unvalidate(id: string, req: { by: string; reason: string; transport: ValidationTransport }, audit: Pick<AuditLog, 'atomically' | 'append'>): Incident {
+    const by = validator(req.by);
+    const reason = cleanText('reason', req.reason);
+    return audit.atomically(() => {
+      const before = this.get(id);
+      if (!before) throw new ValidationRefused(`no incident ${id}; \`warden incidents list\` shows the ids`, 'unknown');
+      const was = validationOf(before);
+      if (!was) throw new ValidationRefused(`incident ${id} is not validated: nothing to withdraw`, 'state');
+      this.stmt('UPDATE incidents SET validated_by = NULL, validated_at = NULL, validated_note = NULL WHERE id = ?').run(id);
+      audit.append(validationEntry('incident.unvalidate', id, by, req.transport, { incidentId: id, reason, was },
+        `${id}: validation by ${was.by} withdrawn by ${by}: ${reason}`));
+      return this.get(id)!;
+    });
   }
 
   atomically<T>(fn: () => T): T {
@@ -119,6 +172,12 @@ export class IncidentStore implements IncidentLog, IncidentReader {
       ORDER BY opened_at DESC, rowid DESC ${limit === undefined ? '' : 'LIMIT @limit'}`).all(values) as Incident[];
   }
 
+  /** How many incidents are active, by status: one grouped count, never the rows (a storm holds thousands). */
+  countActive(): Record<string, number> {
+    const rows = this.stmt(`SELECT status, count(*) AS n FROM incidents WHERE status IN (${ACTIVE_SQL}) GROUP BY status`).all() as Array<{ status: string; n: number }>;
+    return Object.fromEntries(rows.map((r) => [r.status, r.n]));
+  }
+
   timeline(id: string): TimelineEvent[] {
     const rows = this.stmt(`SELECT id, incident_id AS incidentId, time, kind, summary, data FROM incident_events WHERE incident_id = ? ORDER BY id`)
       .all(id) as Array<Omit<TimelineEvent, 'data'> & { data: string | null }>;
@@ -136,7 +195,7 @@ export class IncidentStore implements IncidentLog, IncidentReader {
   /** The newest `limit` model calls made for this incident, oldest first, through model_calls_incident. */
   modelCalls(id: string, limit: number): RecordedModelCall[] {
     return this.stmt(`SELECT * FROM (SELECT id, incident_id AS incidentId, time, model, input_tokens AS inputTokens, output_tokens AS outputTokens,
-        latency_ms AS latencyMs, cost_usd AS costUsd, outcome FROM model_calls WHERE incident_id = ? ORDER BY time DESC, id DESC LIMIT ?)
+        latency_ms AS latencyMs, cost_usd AS costUsd, outcome, level FROM model_calls WHERE incident_id = ? ORDER BY time DESC, id DESC LIMIT ?)
       ORDER BY time, id`).all(id, limit) as RecordedModelCall[];
   }
 
@@ -245,9 +304,9 @@ export class IncidentStore implements IncidentLog, IncidentReader {
   }
 
   recordModelCall(call: ModelCall): void {
-    this.stmt(`INSERT INTO model_calls (incident_id, time, model, input_tokens, output_tokens, latency_ms, cost_usd, outcome)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
-      .run(call.incidentId, this.now().toISOString(), call.model, call.inputTokens, call.outputTokens, Math.round(call.latencyMs), call.costUsd, call.outcome);
+    this.stmt(`INSERT INTO model_calls (incident_id, time, model, input_tokens, output_tokens, latency_ms, cost_usd, outcome, level)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+      .run(call.incidentId, this.now().toISOString(), call.model, call.inputTokens, call.outputTokens, Math.round(call.latencyMs), call.costUsd, call.outcome, call.level ?? 2);
   }
 
   costSince(since: Date): number {
