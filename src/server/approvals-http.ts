@@ -9,8 +9,9 @@ import type { Principal } from './auth.js';
 import { json, jsonError } from './responses.js';
 import { describeIssues } from '../validation.js';
 
-const REFUSAL_STATUS: Record<ApprovalRefusalCode, 403 | 404 | 409> = { not_found: 404, loop: 403, own_request: 403, not_pending: 409 };
-const REFUSAL_ERROR: Record<ApprovalRefusalCode, string> = { not_found: 'not_found', loop: 'forbidden', own_request: 'forbidden', not_pending: 'conflict' };
+/** A refused decision's status and error, the same whether it came over this API, the console or Slack. */
+export const REFUSAL_STATUS: Record<ApprovalRefusalCode, 403 | 404 | 409> = { not_found: 404, loop: 403, own_request: 403, not_pending: 409 };
+export const REFUSAL_ERROR: Record<ApprovalRefusalCode, string> = { not_found: 'not_found', loop: 'forbidden', own_request: 'forbidden', not_pending: 'conflict' };
 
 const DecisionBody = z.strictObject({ reason: z.string().min(1).max(1000).optional().describe('why, for the audit and the requester') });
 

@@ -8,7 +8,8 @@
 import { readRequestBody } from '@modelcontextprotocol/server';
 import { decisionMessage, ephemeralMessage, consoleApprovalUrl } from '../adapters/slack-blocks.js';
 import { postSlackResponse } from '../adapters/slack-response.js';
-import { ApprovalRefused, type ApprovalRefusalCode } from '../policy/approvals.js';
+import { ApprovalRefused } from '../policy/approvals.js';
+import { REFUSAL_ERROR, REFUSAL_STATUS } from './approvals-http.js';
 import { whenFree } from '../store/busy.js';
 import type { AuditInput } from '../store/audit.js';
 import { SlackRequestStore } from '../store/slack-requests.js';
@@ -30,7 +31,6 @@ const RESPONSE_TIMEOUT_MS = 5_000;
 /** How long the replay check may wait for another process's write lock before answering 503. */
 const REPLAY_WRITE_WAIT_MS = 1_000;
 
-const DECIDER_STATUS: Record<ApprovalRefusalCode, 403 | 404 | 409> = { not_found: 404, loop: 403, own_request: 403, not_pending: 409 };
 const ERROR_OF: Record<number, string> = { 400: 'bad_request', 401: 'unauthorized', 403: 'forbidden', 409: 'conflict', 413: 'payload_too_large', 415: 'unsupported_media_type', 503: 'unavailable' };
 
 export interface SlackInteractions {
@@ -83,8 +83,7 @@ export function createSlackInteractions(rt: Runtime, opts: { maxBodyBytes: numbe
       // The decider has audited the attempt under the principal: told back, not audited twice.
       rt.log.info({ principal, remote, code: err.refusal.code }, 'slack: decision refused');
       respond(press.responseUrl, ephemeralMessage(`Not done: ${err.refusal.message}`));
-      const status = DECIDER_STATUS[err.refusal.code];
-      return jsonError(status, ERROR_OF[status]!, err.refusal.message);
+      return jsonError(REFUSAL_STATUS[err.refusal.code], REFUSAL_ERROR[err.refusal.code], err.refusal.message);
     }
   };
 

@@ -10,6 +10,8 @@ import { isBusy } from './busy.js';
 import { AppendQueue, type Outcome } from './audit-batch.js';
 import { COLUMNS, chainedEntry, fromRow, type AuditEntry, type AuditInput, type AuditPhase, type Checkpoint, type Row } from './audit-entry.js';
 import { decodeCheckpoint, encodeSlot, slotOffset, verifyChain, type VerifyOptions, type VerifyResult } from './audit-chain.js';
+import { searchAudit, type AuditFilter, type AuditPage } from './audit-search.js';
+export { AUDIT_SEARCH_MAX, AUDIT_SEARCH_WINDOW, type AuditFilter, type AuditPage } from './audit-search.js';
 
 export {
   AUDIT_PHASES, GENESIS_HASH, STORED_COLUMNS, entryFromStored, entryHash,
@@ -19,37 +21,6 @@ export {
   ChainWalk, decodeCheckpoint,
   type ArchiveCheck, type ArchiveCheckResult, type ArchivedCount, type ChainBreak, type VerifyResult,
 } from './audit-chain.js';
-
-/**
- * What AuditLog.search narrows by, every field optional. Values match exactly, case and all; a
- * `*Prefix` matches the start of the value, literally: nothing in a value is a wildcard.
- */
-export interface AuditFilter {
-  tool?: string;
-  toolPrefix?: string;
-  principal?: string;
-  target?: string;
-  targetPrefix?: string;
-  incident?: string;
-  /** ISO times (toISOString's form), inclusive. */
-  since?: string;
-  until?: string;
-  /** Only entries older than this seq: the next older page. */
-  before?: number;
-}
-
-/** One page of a search, newest first. */
-export interface AuditPage {
-  entries: AuditEntry[];
-  /** The oldest seq this page examined: entries from here to `before` were all looked at. */
-  scannedFrom: number;
-  /** The `before` of the next older page; null when no older entry is left in the live table. */
-  older: number | null;
-}
-
-/** Most entries one search returns, and most entries it examines when no index narrows it. */
-export const AUDIT_SEARCH_MAX = 100;
-export const AUDIT_SEARCH_WINDOW = 20_000;
 
 /** Told of entries once they are committed: `head` the newest, `count` how many were added. Must not throw. */
 export type AppendListener = (head: Checkpoint, count: number) => void;
@@ -391,36 +362,9 @@ export class AuditLog {
       ORDER BY r.seq DESC LIMIT 50`).all({ target, since, tools: JSON.stringify(tools) }) as Array<{ tool: string; principal: string; time: string; outcome: AuditPhase | null; endedAt: string | null }>;
   }
 
-  /**
-   * Entries matching `filter`, newest first, at most `limit` (capped at AUDIT_SEARCH_MAX). Bounded
-   * work however rare the match: without an incident (whose index narrows it) one search examines
-   * at most AUDIT_SEARCH_WINDOW entries down from `before`, and `older` says where to go on. Prefixes
-   * compare with substr, never LIKE or GLOB, so % _ * [ in a value are plain characters.
-   */
+  /** Entries matching `filter`, newest first, in bounded work (audit-search.ts): the console's audit page. */
   search(filter: AuditFilter, limit = 50): AuditPage {
-    // Two subqueries: min and max in one SELECT would walk the whole table instead of the key's two ends.
-    const bounds = this.db.prepare('SELECT (SELECT min(seq) FROM audit) AS lo, (SELECT max(seq) FROM audit) AS hi').get() as { lo: number | null; hi: number | null };
-    if (bounds.lo === null || bounds.hi === null) return { entries: [], scannedFrom: 0, older: null };
-    const take = Math.max(1, Math.min(AUDIT_SEARCH_MAX, Math.floor(limit)));
-    const hi = Math.min(filter.before ?? Number.MAX_SAFE_INTEGER, bounds.hi + 1);
-    const windowed = filter.incident === undefined;
-    const lo = windowed ? Math.max(bounds.lo, hi - AUDIT_SEARCH_WINDOW) : bounds.lo;
-    const match = (column: string, key: string, prefix?: string): string =>
-      `(@${key} IS NULL OR ${column} = @${key})${prefix ? ` AND (@${prefix} IS NULL OR substr(${column}, 1, length(@${prefix})) = @${prefix})` : ''}`;
-    // The incident's own statement reads its partial index (migration 7), the rest the primary key's range.
-    const rows = this.db.prepare(`SELECT ${COLUMNS} FROM audit WHERE seq < @hi AND seq >= @lo
-      AND ${windowed ? '@incident IS NULL' : 'incident_id = @incident'}
-      AND ${match('tool', 'tool', 'toolPrefix')} AND ${match('principal', 'principal')} AND ${match('target', 'target', 'targetPrefix')}
-      AND (@since IS NULL OR time >= @since) AND (@until IS NULL OR time <= @until)
-      ORDER BY seq DESC LIMIT @take`).all({
-      hi, lo, take, incident: filter.incident ?? null, tool: filter.tool ?? null, toolPrefix: filter.toolPrefix ?? null,
-      principal: filter.principal ?? null, target: filter.target ?? null, targetPrefix: filter.targetPrefix ?? null,
-      since: filter.since ?? null, until: filter.until ?? null,
-    }) as Row[];
-    const entries = rows.map(fromRow);
-    // A full page stops at its oldest entry; a short one looked at the whole range down to lo.
-    const scannedFrom = entries.length === take ? entries[entries.length - 1]!.seq : lo;
-    return { entries, scannedFrom, older: scannedFrom > bounds.lo ? scannedFrom : null };
+    return searchAudit(this.db, filter, limit);
   }
 
   /** A person's stop of this target that no start through warden followed (migration 18's triggers keep it, archive or not). */

@@ -93,7 +93,7 @@ describe('console session cap', () => {
     expect((await first.client.get('/console/incidents')).status).toBe(303);
   });
 
-  it('when every slot is taken by live sessions, a new sign-in is refused (429, audited), none is evicted', () => {
+  it('when every slot is taken by live sessions, a new session is refused (SessionsFull: sign-in answers it 429), none is evicted', () => {
     const tokens = { byId: (id: number) => ({ id, name: `p${id}`, role: 'readonly', createdAt: '2026-01-01T00:00:00Z', expiresAt: null, revokedAt: null, lastUsedAt: null }) };
     const sessions = new ConsoleSessions(tokens as never, 3_600_000);
     const made = Array.from({ length: 1_000 }, (_, i) => sessions.create({ id: i, name: `p${i}`, role: 'readonly' }));

@@ -155,6 +155,14 @@ describe('a signed press', () => {
     expect(slack.got[0]!.body).toMatchObject({ response_type: 'ephemeral', replace_original: false, text: expect.stringMatching(/^Not done: olivia requested/) });
   });
 
+  it('on an approval warden does not hold answers 404 not_found, as the approvals API does', async () => {
+    const g = await gateway();
+    await held(g);
+    const body = pressBody({ approvalId: 'apr_nosuchone' });
+    const r = await post(g, body, signed(body));
+    expect([r.status, r.json().error]).toEqual([404, 'not_found']);
+  });
+
   it('verifies a body holding multi-byte characters as Slack signs it, over its UTF-8 bytes', async () => {
     const g = await gateway();
     const id = await held(g);

@@ -163,6 +163,21 @@ describe('integrations.slack config', () => {
     return loadConfig({}, { ...env, WARDEN_DATA_DIR: join(dir, 'data'), WARDEN_CONFIG: join(dir, 'warden.yaml') }, dir);
   };
 
+  it('refuses, naming the field, a user id that is no Slack id, no users, warden\'s own principals, a bad team or response host', () => {
+    for (const [yaml, field] of [
+      ['users: { ada: ada }', /integrations\.slack\.users\.ada/],
+      ['users: { "@ada": ada }', /integrations\.slack\.users/],
+      ['users: {}', /integrations\.slack\.users/],
+      ...['loop', 'warden', 'loop-n1', 'chaos'].map((p) => [`users: { U0123ABCD: ${p} }`, /integrations\.slack\.users\.U0123ABCD/] as const),
+      ['users: { U0123ABCD: ada }, teamId: acme', /integrations\.slack\.teamId/],
+      ['users: { U0123ABCD: ada }, responseUrlHosts: ["https://hooks.slack.com"]', /integrations\.slack\.responseUrlHosts/],
+      ['users: { U0123ABCD: ada }, responseUrlHosts: ["hooks.slack.com:70000"]', /integrations\.slack\.responseUrlHosts/],
+      ['users: { U0123ABCD: ada }, signingSecretEnv: "not a name"', /integrations\.slack\.signingSecretEnv/],
+    ] as const) {
+      expect(() => load(`integrations: { slack: { ${yaml} } }`), yaml).toThrow(field);
+    }
+  });
+
   it('takes response hosts with a port, IPv6 ones in brackets', () => {
     const c = load('integrations: { slack: { users: { U0123ABCD: ada }, responseUrlHosts: [hooks.slack.com, "127.0.0.1:8080", "[::1]:9000"] } }');
     expect(c.integrations.slack!.responseUrlHosts).toEqual(['hooks.slack.com', '127.0.0.1:8080', '[::1]:9000']);

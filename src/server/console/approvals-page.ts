@@ -5,7 +5,8 @@
 import type { Context, Hono } from 'hono';
 import { html } from 'hono/html';
 import { z } from 'zod';
-import { ApprovalRefused, type ApprovalRefusalCode } from '../../policy/approvals.js';
+import { ApprovalRefused } from '../../policy/approvals.js';
+import { REFUSAL_STATUS } from '../approvals-http.js';
 import type { Approval } from '../../store/approvals.js';
 import type { MountContext } from './console-env.js';
 import type { ConsoleDeps, ConsoleEnv } from './console-env.js';
@@ -23,8 +24,6 @@ export const RECENT_SHOWN = 20;
 /** A preview reads the target; a page reloaded in a loop reads it at most this often per request. */
 const PREVIEW_CACHE_MS = 10_000;
 const MAX_PREVIEWS_CACHED = 200;
-
-const REFUSAL_STATUS: Record<ApprovalRefusalCode, 403 | 404 | 409> = { not_found: 404, loop: 403, own_request: 403, not_pending: 409 };
 
 const DecideForm = z.object({
   verdict: z.enum(['approved', 'denied'], { error: 'must be approved or denied' }).describe('the button pressed'),
