@@ -146,8 +146,9 @@ function dockerIsIdle(v: ContainerView, h: FallbackHistory): boolean {
 function onExit(v: ContainerView, h: FallbackHistory): FallbackAction {
   const tool = 'start_container' as const;
   if (v.oomKilled) {
-    // Only a different OOM exit than one already seen counts as "again": a re-look at the same exit does not.
-    const earlier = h.looks.some((l) => l.oomKilled && l.finishedAt !== v.finishedAt);
+    // Only a different OOM exit than one already seen counts as "again": a re-look at the same exit does not,
+    // nor a look while it still ran (Docker sets OOMKilled at the oom event, before the die of that same kill).
+    const earlier = h.looks.some((l) => l.oomKilled && hasExited(l) && l.finishedAt !== v.finishedAt);
     if (earlier) {
       const limit = v.limits.memoryBytes;
       if (limit === null || limit <= 0 || h.looks.some((l) => l.decision === 'resize')) return escalate(v, h, 'OOM-killed again after a restart (OOMKilled)', proposeMemory(v));

@@ -126,6 +126,12 @@ describe('decideFallback', () => {
     expect(decideFallback(first, 0, { looks: [lookOf('restart', first)] }, cfg)).toMatchObject({ kind: 'restart', cause: 'oom' });
   });
 
+  it('does not count a look while it still ran with OOMKilled set (the oom event before its own die) as an earlier OOM', () => {
+    const during = view({ state: 'running', running: true, exitCode: 0, oomKilled: true, finishedAt: '2026-01-01T00:00:00Z' });
+    const died = view({ exitCode: 137, oomKilled: true, finishedAt: '2026-01-01T00:05:00Z', limits: { memoryBytes: 64 * 1024 * 1024 } });
+    expect(decideFallback(died, 0, { looks: [lookOf('none', during)] }, cfg)).toMatchObject({ kind: 'restart', cause: 'oom' });
+  });
+
   it('escalates when the restart count keeps climbing while it waits for Docker', () => {
     const v = view({ state: 'restarting', restarting: true, restartPolicy: { name: 'always', maximumRetryCount: 0 }, restartCount: 4 });
     const history = { looks: [lookOf('wait', { ...v, restartCount: 1 })] };
