@@ -1,9 +1,13 @@
-// The actions of `warden incidents`, loaded when one runs: they only read the database.
+// The actions of `warden incidents`, loaded when one runs: list and show only read the database;
+// validate and unvalidate write through the store's audited methods.
 import type { ConfigLoader } from '../config.js';
-import { CommandError } from '../errors.js';
+import { CommandError, InputError } from '../errors.js';
 import type { Incident, IncidentStatus, TimelineEvent } from '../shared/incidents.js';
 import { openDb } from '../store/db.js';
 import { IncidentStore } from '../store/incidents.js';
+import { ValidationRefused } from '../store/incident-validation.js';
+import type { Runtime } from '../server/runtime.js';
+import { loadRecordsRuntime } from './load-runtime.js';
 import { cell, printJson, printLines, printTable, table } from './output.js';
 
 function withStore<T>(loadConfig: ConfigLoader, fn: (store: IncidentStore) => T): T {
@@ -32,6 +36,7 @@ function describe(i: Incident): string[] {
   if (i.waitingOn) lines.push(`approval:    ${i.waitingOn}`);
   // One line each, like a table's cells: a multi-line summary would read as the next field.
   if (i.resolution) lines.push(`resolution:  ${cell(i.resolution)}`);
+  if (i.validatedAt) lines.push(`validated:   by ${cell(i.validatedBy ?? '?')} at ${shortTime(i.validatedAt)}: ${cell(i.validatedNote ?? '')}`);
   if (i.summary && i.summary !== i.title) lines.push(`summary:     ${cell(i.summary)}`);
   return lines;
 }
@@ -45,7 +50,7 @@ export function listIncidents(loadConfig: ConfigLoader, opts: { status?: Inciden
   const list = withStore(loadConfig, (s) => s.list({ ...(opts.status ? { status: opts.status } : {}), limit: opts.limit }));
   if (opts.json) return printJson(list);
   printTable(['ID', 'STATUS', 'SEVERITY', 'OPENED', 'TARGET', 'ALERTS', 'TITLE'], list.map((i) => [
-    i.id, i.status, i.severity, shortTime(i.openedAt), i.target ?? i.service ?? i.host ?? '-', String(i.alertCount), i.title,
+    i.id, i.validatedAt ? `${i.status} (validated)` : i.status, i.severity, shortTime(i.openedAt), i.target ?? i.service ?? i.host ?? '-', String(i.alertCount), i.title,
   ]), opts.status ? `no ${opts.status} incidents` : 'no incidents');
 }
 
@@ -57,4 +62,32 @@ export function showIncident(loadConfig: ConfigLoader, id: string, opts: { json?
   if (!found) throw new CommandError(`no incident ${id}; \`warden incidents list\` shows the ids`);
   if (opts.json) return printJson(found);
   printLines([...describe(found.incident), '', ...timelineLines(found.timeline)]);
+}
+
+/** The person's change, through the store's audited method; a refusal is the command's message, not a stack. */
+async function asPerson(loadConfig: ConfigLoader, by: string, change: (rt: Runtime) => Incident): Promise<Incident> {
+  // A person validates: never the loop nor warden itself, in the audit.
+  const { checkPrincipalName } = await import('../server/auth.js');
+  checkPrincipalName(by, '--by');
+  const rt = await loadRecordsRuntime(loadConfig());
+  try {
+    return change(rt);
+  } catch (err) {
+    if (!(err instanceof ValidationRefused)) throw err;
+    throw err.reason === 'input' ? new InputError(`--${err.message}`) : new CommandError(err.message);
+  } finally {
+    await rt.close();
+  }
+}
+
+export async function validateIncident(loadConfig: ConfigLoader, id: string, opts: { note: string; by: string; json?: boolean }): Promise<void> {
+  const i = await asPerson(loadConfig, opts.by, (rt) => new IncidentStore(rt.db).validate(id, { by: opts.by, note: opts.note, transport: 'cli' }, rt.audit));
+  if (opts.json) return printJson(i);
+  printLines([`${i.id} validated by ${cell(i.validatedBy ?? '')}: search_incidents now ranks its fix first`]);
+}
+
+export async function unvalidateIncident(loadConfig: ConfigLoader, id: string, opts: { reason: string; by: string; json?: boolean }): Promise<void> {
+  const i = await asPerson(loadConfig, opts.by, (rt) => new IncidentStore(rt.db).unvalidate(id, { by: opts.by, reason: opts.reason, transport: 'cli' }, rt.audit));
+  if (opts.json) return printJson(i);
+  printLines([`${i.id}: validation withdrawn; its fix ranks as any other again`]);
 }

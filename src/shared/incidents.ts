@@ -32,6 +32,10 @@ export interface Incident {
   attempts: number;
   /** Times it re-opened within the cooldown window (flapping). */
   flaps: number;
+  /** A person's confirmation of the resolution (all three set, or all null); absent outside the store. */
+  validatedBy?: string | null;
+  validatedAt?: string | null;
+  validatedNote?: string | null;
 }
 
 export const TIMELINE_KINDS = ['alert', 'status', 'model', 'tool', 'verify', 'escalation', 'note'] as const;
@@ -55,6 +59,8 @@ export interface ModelCall {
   costUsd: number;
   /** ok | error:<status or code> */
   outcome: string;
+  /** Which level of model answered: 1 the first-level model (loop.firstLevel), 2 Claude (the default). */
+  level?: 1 | 2;
 }
 
 export type IncidentPatch = Partial<Pick<Incident, 'resolution' | 'parentId' | 'waitingOn' | 'attempts' | 'flaps' | 'severity'>>;

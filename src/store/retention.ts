@@ -1,7 +1,7 @@
 // Keeping records bounded: alert payloads, closed incidents (with their timelines and model calls)
 // and the loop's write outcomes older than their cutoffs are deleted, a batch at a time so no
 // transaction holds the write lock for long. Never an active incident, nor one an active incident
-// waits on; never the audit (it is archived, not deleted: store/audit-archive.ts).
+// waits on, nor one whose fix a person validated (what search_incidents learns from); never the audit (it is archived, not deleted: store/audit-archive.ts).
 import type { Db } from './db.js';
 
 export interface RetentionCutoffs {
@@ -28,7 +28,7 @@ const CLOSED = `status IN ('resolved', 'escalated')`;
 export function pruneBatch(db: Db, c: RetentionCutoffs): Pruned & { more: boolean } {
   return db.transaction(() => {
     const alerts = db.prepare(`DELETE FROM alert_payloads WHERE id IN (SELECT id FROM alert_payloads WHERE received_at < ? ORDER BY id LIMIT ?)`).run(c.alertsBefore, PRUNE_BATCH).changes;
-    const ids = (db.prepare(`SELECT id FROM incidents WHERE ${CLOSED} AND COALESCE(closed_at, updated_at) < ?
+    const ids = (db.prepare(`SELECT id FROM incidents WHERE ${CLOSED} AND COALESCE(closed_at, updated_at) < ? AND validated_at IS NULL
       AND id NOT IN (SELECT parent_id FROM incidents WHERE parent_id IS NOT NULL AND NOT ${CLOSED}) ORDER BY opened_at LIMIT ?`)
       .all(c.incidentsBefore, PRUNE_BATCH) as { id: string }[]).map((r) => r.id);
     let events = 0;

@@ -1,4 +1,5 @@
-// Past incidents, for learning from how similar failures ended. Read-only.
+// Past incidents, for learning from how similar failures ended; fixes a person validated come first
+// and say so. Read-only: validating is a person's act (CLI, console), never a tool's.
 import { z } from 'zod';
 import { defineTool } from './spec.js';
 
@@ -8,8 +9,8 @@ export const searchIncidents = defineTool({
   name: 'search_incidents',
   title: 'Search past incidents',
   description:
-    'Full-text search of past incidents: what failed, where, how it was fixed. Use it early with service and symptom (e.g. "db oom"); empty query: the latest. ' +
-    `Read-only; at most ${MAX_RESULTS}.`,
+    'Full-text search of past incidents: what failed, where, how it was fixed. Use it early with service and symptom ("db oom"); empty query: the latest. ' +
+    `validated: true means a person confirmed the fix; a query ranks those first. Read-only; at most ${MAX_RESULTS}.`,
   family: 'incidents',
   risk: 'read',
   input: z.strictObject({
@@ -26,6 +27,8 @@ export const searchIncidents = defineTool({
         target: z.string().nullable(),
         title: z.string(),
         resolution: z.string().nullable(),
+        validated: z.boolean(),
+        validation: z.object({ by: z.string(), at: z.string(), note: z.string() }).optional(),
       }),
     ),
   }),
@@ -37,6 +40,8 @@ export const searchIncidents = defineTool({
     if (out.incidents.length === 0) return 'no matching incidents';
     const n = out.incidents.length;
     const resolved = out.incidents.filter((i) => i.resolution).length;
-    return `${n} incident${n === 1 ? '' : 's'}, ${resolved} with a resolution; newest opened ${out.incidents.map((i) => i.openedAt).sort().at(-1)!.slice(0, 16)}`;
+    const validated = out.incidents.filter((i) => i.validated).length;
+    const confirmed = validated ? `, ${validated} validated by a person` : '';
+    return `${n} incident${n === 1 ? '' : 's'}, ${resolved} with a resolution${confirmed}; newest opened ${out.incidents.map((i) => i.openedAt).sort().at(-1)!.slice(0, 16)}`;
   },
 });

@@ -7,6 +7,7 @@ import { CONSOLE_PREFIX } from './console-security.js';
 import { FILTER_FIELDS, STATUS_CHOICES, filterQuery, type FilterInput } from './incident-filters.js';
 import { capped, timelineEntry, usd } from './incident-entries.js';
 import { TIMELINE_CAP, type IncidentStory } from './incident-timeline.js';
+import { validationFact } from './incident-validate.js';
 import { badge, when, type Html } from './layout.js';
 
 /** Incidents the list shows at most: the newest that match. */
@@ -76,6 +77,7 @@ function facts(story: IncidentStory): Html {
 <dt>Updated</dt><dd>${when(i.updatedAt)}</dd>
 <dt>Closed</dt><dd>${when(i.closedAt)}</dd>
 <dt>Resolution</dt><dd id="incident-resolution">${i.resolution ? capped(i.resolution) : html`<span class="muted">-</span>`}</dd>
+<dt>Validated</dt><dd id="incident-validation">${validationFact(i)}</dd>
 <dt>Escalation</dt><dd id="incident-escalation">${story.escalation ? html`${when(story.escalation.time)} ${capped(story.escalation.summary)}` : html`<span class="muted">-</span>`}</dd>
 <dt>Summary</dt><dd>${capped(i.summary)}</dd>
 <dt>Alerts</dt><dd>${i.alertCount}</dd>
