@@ -7,6 +7,7 @@ import { fileProblem } from '../adapters/hosts.js';
 import { InputError } from '../errors.js';
 import { readInventoryDir, unreadableHostFiles, type Inventory } from '../store/inventory-file.js';
 import { CATALOG, filterCatalog } from '../tools/catalog.js';
+import { firstLevelTools } from '../loop/first-level-tools.js';
 import { checkPolicyFile, type PolicyCheck } from './policy-validate.js';
 import { cell, printJson, printLines, printTable } from './output.js';
 
@@ -74,6 +75,7 @@ function check(flags: ConfigFlags): Report {
   const config = collect('', problems, () => loadConfig(flags));
   if (!config) return { config: flags.config ? resolve(flags.config) : null, valid: false, problems, warnings, settings: [] };
   collect('', problems, () => filterCatalog(CATALOG, config.tools));
+  collect('', problems, () => firstLevelTools(config.loop.firstLevel?.tools, CATALOG));
   const policy = config.policyPath ? collect('policy: ', problems, () => checkPolicyFile(config.policyPath!)) : undefined;
   if (policy) warnings.push(...policy.warnings.map((w) => `policy: ${w.rule}: ${w.problem}`));
   const inv = checkInventory(config, problems, warnings);

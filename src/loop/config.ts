@@ -5,6 +5,39 @@ import { DEFAULT_MODEL } from './models.js';
 
 const Seconds = z.number().positive();
 
+/**
+ * An endpoint a model's prompts (incident data, tool output) are sent to: http or https, and no
+ * user:password@ (a secret goes in the variable apiKeyEnv names, never in the file), no query or fragment.
+ */
+const urlOf = (u: string): URL | undefined => (URL.canParse(u) ? new URL(u) : undefined);
+const ModelEndpoint = z.url({ protocol: /^https?$/, error: 'an http(s) URL, e.g. http://127.0.0.1:11434/v1' })
+  .refine((u) => { const url = urlOf(u); return !url || (url.username === '' && url.password === ''); }, 'no user:password@ in the URL: name the key with apiKeyEnv')
+  .refine((u) => { const url = urlOf(u); return !url || (url.search === '' && url.hash === ''); }, 'no query or fragment: the API root only, e.g. http://127.0.0.1:11434/v1');
+
+/**
+ * The first level of model: a local model behind an OpenAI-compatible chat-completions API (Ollama,
+ * llama.cpp's server, vLLM) that looks at an incident before Claude, with a subset of the tools, as
+ * principal loop-n1 (the policy can give it rules of its own), under budgets of its own. It resolves
+ * the incident (its fix verified like Claude's) or hands it to Claude with its findings.
+ */
+export const FirstLevelConfig = z.strictObject({
+  baseUrl: ModelEndpoint.describe('the API root; requests go to <baseUrl>/chat/completions'),
+  model: z.string().min(1).max(200),
+  apiKeyEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/).optional().describe('variable holding a bearer key; none is sent without it'),
+  tools: z.array(z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/, 'a tool name')).max(64).optional()
+    .describe('the tools it is offered and may call; default: every read tool and run_runbook'),
+  budgets: z
+    .strictObject({
+      turns: z.number().int().positive().max(50).default(6),
+      tokens: z.number().int().positive().default(60_000),
+      wallSeconds: Seconds.max(3_600).default(120),
+    })
+    .default({ turns: 6, tokens: 60_000, wallSeconds: 120 }),
+  /** One HTTP request to the model; a timeout counts against its circuit breaker. */
+  requestTimeoutMs: z.number().int().min(1_000).max(600_000).default(60_000),
+});
+export type FirstLevelConfig = z.infer<typeof FirstLevelConfig>;
+
 export const LoopConfig = z.strictObject({
   enabled: z.boolean().default(true),
   /** Model and endpoint; the key comes from the variable named here (default ANTHROPIC_API_KEY). */
@@ -64,6 +97,8 @@ export const LoopConfig = z.strictObject({
       intervalSeconds: Seconds.max(3_600).default(60),
     })
     .optional(),
+  /** Off unless set: see FirstLevelConfig. */
+  firstLevel: FirstLevelConfig.optional(),
   grafanaSecretEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/).optional().describe('variable holding the Grafana webhook HMAC secret'),
 });
 export type LoopConfig = z.infer<typeof LoopConfig>;

@@ -9,7 +9,8 @@ import type { AuditLog } from '../store/audit.js';
 import type { InventoryReader } from '../store/readers.js';
 import type { AgentResult } from './agent.js';
 import type { LoopConfig } from './config.js';
-import type { AgentMode } from './prompt.js';
+import type { AgentMode, FirstLevelFindings } from './prompt.js';
+import type { FirstLevelResult } from './first-level-agent.js';
 import { FALLBACK_EVENT, decideFallback, historyOf, lookOf, restartArgs, type ContainerView, type FallbackHistory } from './fallback.js';
 import { escalateIncident, parkOnApproval, resolveIncident, type CloseDeps } from './incident-close.js';
 import { callLoopTool } from './loop-call.js';
@@ -29,6 +30,14 @@ export interface AgentRequest {
   /** investigate: the service was already restored; find the cause, change nothing. */
   mode: AgentMode;
   signal: AbortSignal;
+  /** For Claude after the first level handed the incident over: what it found. */
+  firstLevel?: FirstLevelFindings;
+}
+
+/** The first level as the runner sees it (config loop.firstLevel): the configured model, and one run of its agent. */
+export interface FirstLevel {
+  model: string;
+  run(req: AgentRequest): Promise<FirstLevelResult>;
 }
 
 export interface FlowDeps extends CloseDeps {
@@ -41,6 +50,8 @@ export interface FlowDeps extends CloseDeps {
   /** A loop client for this incident; readOnly for an investigation after a restore (writes are refused by role). */
   connect: ConnectLoopClient;
   agent(req: AgentRequest): Promise<AgentResult>;
+  /** The first-level model, when configured: it works on an incident before Claude does. */
+  firstLevel?: FirstLevel;
   /** warden's own monitors, when they run: a monitor incident is verified by its own check, read again. */
   monitors?: MonitorCheck;
   /** The process's circuit breakers: an incident on a host whose Docker or SSH breaker is open waits for its trial. */
@@ -78,6 +89,8 @@ export interface Run {
   /** Set once Claude was unreachable or out of budget in this run: later steps go straight to the runbooks. */
   modelDown?: string;
   restoreTried?: boolean;
+  /** The first level had its turn in this run: Claude works on it from here. */
+  firstLevelTried?: boolean;
 }
 
 export const incidentOf = (run: Run): Incident => {

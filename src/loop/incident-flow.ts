@@ -14,6 +14,7 @@ import { unfinishedAction } from './resume.js';
 import { hostRunbookStep } from './host-runbook.js';
 import { subjectOf } from './monitors/monitor-plan.js';
 import { breakerWait } from './breaker-wait.js';
+import { callAsRequester, firstLevelTurn, handedOver } from './first-level-step.js';
 
 /** The deterministic runbooks for this incident: a host monitor's (disk cleanup), else the container's. */
 function runbookStep(run: Run, why: string): Promise<FlowNext> {
@@ -138,15 +139,23 @@ async function investigate(run: Run): Promise<void> {
 
 async function modelFirst(run: Run): Promise<FlowNext> {
   const { d } = run;
-  d.incidents.transition(run.id, 'work', 'Claude investigates');
-  const res = await d.agent({ incident: incidentOf(run), timeline: d.incidents.timeline(run.id), client: run.client, mode: 'fix', signal: run.signal });
+  // The first level goes first, once: after a handover (this run's or an earlier one's) Claude has it.
+  let findings = handedOver(d.incidents.timeline(run.id));
+  if (!findings && d.firstLevel && !run.firstLevelTried) {
+    run.firstLevelTried = true;
+    const turn = await firstLevelTurn(run, d.firstLevel);
+    if ('settled' in turn) return {};
+    findings = turn.findings;
+  }
+  d.incidents.transition(run.id, 'work', findings ? "Claude investigates, with the first level's findings" : 'Claude investigates');
+  const res = await d.agent({ incident: incidentOf(run), timeline: d.incidents.timeline(run.id), client: run.client, mode: 'fix', signal: run.signal, ...(findings ? { firstLevel: findings } : {}) });
   checkStopping(run);
   const writes = res.actions.filter((a) => a.ok && isWrite(d, a.tool));
   for (const failed of res.actions.filter((a) => !a.ok && isWrite(d, a.tool) && isFailedWrite(a))) {
     noteOutcome(run, failed.tool, false, 'write', failed.text.slice(0, 300));
   }
   d.incidents.addEvent(run.id, 'model', `agent ${res.outcome}: ${res.summary}`.slice(0, 2_000), {
-    outcome: res.outcome, turns: res.turns, inputTokens: res.inputTokens, outputTokens: res.outputTokens,
+    level: 2, outcome: res.outcome, turns: res.turns, inputTokens: res.inputTokens, outputTokens: res.outputTokens,
     actions: res.actions.map((a) => ({ tool: a.tool, ok: a.ok, kind: a.kind })),
   });
   const what = `Claude: ${writes.map((w) => `${w.tool} ${JSON.stringify(w.args)}`).join(', ')} (${res.summary.slice(0, 300)})`;
@@ -201,7 +210,7 @@ async function approvalStep(run: Run): Promise<FlowNext> {
       return afterWrite(run, `${held.tool} approved by ${by} (ran before warden restarted)`, act, inc.status !== 'verifying', held.tool);
     case 'approved': {
       d.incidents.addEvent(run.id, 'note', `approval ${approvalId} granted by ${by}: running ${held.tool} once`);
-      const r = await callLoopTool(run.client, held.tool, { ...held.args, approvalId });
+      const r = await callAsRequester(run, approval.principal, held.tool, { ...held.args, approvalId });
       checkStopping(run);
       if (!r.ok) {
         if (isFailedWrite(r)) noteOutcome(run, held.tool, false, 'write', r.text.slice(0, 300));

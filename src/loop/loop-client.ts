@@ -8,5 +8,8 @@ export interface LoopClient {
   close(): Promise<void>;
 }
 
-/** One client per incident run; readOnly for an investigation after a runbook restored the service. */
-export type ConnectLoopClient = (incidentId: string, opts?: { readOnly?: boolean }) => Promise<LoopClient>;
+/**
+ * One client per incident run; readOnly for an investigation after a runbook restored the service;
+ * firstLevel for the first-level model: principal loop-n1, offered (and allowed) its tool subset only.
+ */
+export type ConnectLoopClient = (incidentId: string, opts?: { readOnly?: boolean; firstLevel?: boolean }) => Promise<LoopClient>;

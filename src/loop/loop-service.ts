@@ -34,6 +34,7 @@ import { HealthStateStore, probeWrite } from '../store/health-states.js';
 import { Heartbeat, type LoopHealth } from './heartbeat.js';
 import { duration } from './watchdog.js';
 import { warnIfDeprecatedModel } from './models.js';
+import { firstLevelFor } from './first-level-service.js';
 import type { MonitorScheduler } from './monitors/scheduler.js';
 
 export interface LoopService {
@@ -102,7 +103,7 @@ function factsFor(rt: LoopRuntime, incidents: IncidentStore, req: AgentRequest):
   const service = rt.inventory.serviceFor(inc);
   const similar = incidents.search(`${inc.title} ${inc.target ?? ''}`, 6).filter((s) => s.id !== inc.id).slice(0, 5);
   // The timeline rides along for the prompt to show what the loop already saw and did.
-  return { ...(service ? { service } : {}), similar, timeline: req.timeline };
+  return { ...(service ? { service } : {}), similar, timeline: req.timeline, ...(req.firstLevel ? { firstLevel: req.firstLevel } : {}) };
 }
 
 /** What the runner is built from, on this runtime; `agent` is Claude (or, in tests, a stand-in). */
@@ -133,7 +134,8 @@ export async function startLoop(rt: LoopRuntime, opts: LoopServiceOptions = {}):
   // Built before the runner, which verifies monitor incidents with them; started after it.
   let onAlerts: (alerts: NormalizedAlert[]) => void = () => undefined;
   const monitors = cfg.monitors ? createMonitors(rt, (alerts) => onAlerts(alerts), log) : undefined;
-  const runner = new Runner(runnerDeps(rt, incidents, agent, log, monitors), { ...opts.runner, approvalPollMs: opts.approvalPollMs });
+  const firstLevel = firstLevelFor({ cfg: cfg.firstLevel, apiKey: rt.config.secrets.firstLevelApiKey, breakers: rt.breakers, guard: rt.guard, incidents, facts: (req) => factsFor(rt, incidents, req), log });
+  const runner = new Runner({ ...runnerDeps(rt, incidents, agent, log, monitors), ...(firstLevel ? { firstLevel } : {}) }, { ...opts.runner, approvalPollMs: opts.approvalPollMs });
   const intake = new Intake(incidents, rt.inventory, runner, cfg, log, undefined, new SilenceStore(rt.db, rt.audit));
   // Docker's events and the monitors' alerts: in arrival order, one payload after the other, even
   // while another process holds the write lock. They have no sender to retry them.

@@ -9,7 +9,7 @@ import type { Adapters } from '../adapters/index.js';
 import type { Precondition, PreconditionCall, PreconditionVerdict } from '../policy/call.js';
 import { ACTIVE_STATUSES, type IncidentLog } from '../shared/incidents.js';
 import { CONTAINER_START_TOOLS, CONTAINER_STOP_TOOLS } from '../shared/containers.js';
-import { LOOP_PRINCIPAL } from '../shared/roles.js';
+import { isLoopPrincipal } from '../shared/roles.js';
 import type { AuditLog } from '../store/audit.js';
 import type { InventoryReader } from '../store/readers.js';
 import type { SilenceStore } from '../store/silences.js';
@@ -117,7 +117,7 @@ async function dockerSays(d: PreconditionDeps, call: PreconditionCall): Promise<
   const events = await within(docker.pastEvents({ type: ['container'], container: [state.id], event: ['kill', 'stop'] }, Math.max(0, startMs / 1000), Date.now() / 1000, signal), signal);
   // warden's own calls (a restart that stopped it and failed to start it again) are not a person's;
   // a person's stop_container through warden is, whatever its outcome says.
-  const own = mine.filter((c) => !(CONTAINER_STOP_TOOLS.includes(c.tool) && c.principal !== LOOP_PRINCIPAL));
+  const own = mine.filter((c) => !(CONTAINER_STOP_TOOLS.includes(c.tool) && !isLoopPrincipal(c.principal)));
   const ownWindow = (ms: number): boolean => own.some((c) => ms >= Date.parse(c.time) - OWN_EVENT_SLACK_MS && ms <= Date.parse(c.endedAt ?? new Date().toISOString()) + OWN_EVENT_SLACK_MS);
   const byPerson = (events ?? []).filter((e) => (e.action === 'stop' || STOPPING_SIGNALS.has(e.attributes.signal ?? '')) && !ownWindow(e.timeNano / 1e6)).at(-1);
   if (!byPerson) return undefined;

@@ -2,7 +2,7 @@
 // crash cannot lose) and the timeline. An action whose 'requested' entry exists may have run: it is
 // verified, never repeated.
 import type { AuditEntry } from '../store/audit.js';
-import { LOOP_PRINCIPAL } from '../shared/roles.js';
+import { isLoopPrincipal } from '../shared/roles.js';
 import type { TimelineEvent } from '../shared/incidents.js';
 
 export interface UnfinishedAction {
@@ -21,7 +21,7 @@ const OUTCOMES = new Set(['completed', 'failed']);
  * entry without an outcome, or its 'completed' entry with no verification in the timeline since.
  */
 export function unfinishedAction(entries: readonly AuditEntry[], timeline: readonly TimelineEvent[]): UnfinishedAction | undefined {
-  const writes = entries.filter((e) => e.principal === LOOP_PRINCIPAL && e.risk !== null && e.risk !== 'read' && !e.dryRun);
+  const writes = entries.filter((e) => isLoopPrincipal(e.principal) && e.risk !== null && e.risk !== 'read' && !e.dryRun);
   const last = writes.filter((e) => e.phase === 'requested').at(-1);
   if (!last) return undefined;
   const outcome = writes.find((e) => e.callId === last.callId && OUTCOMES.has(e.phase));

@@ -3,7 +3,7 @@
 // CLI map it to a status or an exit code. Decisions and refused attempts are both audited.
 import { CommandError } from '../errors.js';
 import type { Notifier } from '../shared/notifier.js';
-import { LOOP_PRINCIPAL } from '../shared/roles.js';
+import { isLoopPrincipal } from '../shared/roles.js';
 import type { AuditLog } from '../store/audit.js';
 import type { Approval, ApprovalStore } from '../store/approvals.js';
 
@@ -25,7 +25,7 @@ export interface ApprovalRefusal {
 /** Who may decide what: the one rule, pure. Undefined when the decision may be made. */
 export function refusalOf(current: Approval | undefined, d: Pick<ApprovalDecision, 'id' | 'verdict' | 'by'>): ApprovalRefusal | undefined {
   if (!current) return { code: 'not_found', message: `no approval ${d.id}; \`warden approvals list\` shows the pending ones` };
-  if (d.by === LOOP_PRINCIPAL) return { code: 'loop', message: 'the loop can never decide approvals' };
+  if (isLoopPrincipal(d.by)) return { code: 'loop', message: 'the loop can never decide approvals' };
   if (d.verdict === 'approved' && d.by === current.principal) {
     return { code: 'own_request', message: `${d.by} requested ${d.id} and cannot approve it; another person must` };
   }

@@ -23,6 +23,11 @@ export interface Caller {
   role: Role;
   transport: Transport;
   incidentId?: string;
+  /**
+   * The only tools this caller is offered and may call (the loop's first level): tools/list shows no
+   * other, and the gate denies and audits a call of any other, as it would a rule's deny.
+   */
+  tools?: readonly string[];
   /** A valid W3C traceparent the client sent with the request: each of the call's audit entries carries it. */
   traceparent?: string;
   /**

@@ -1,6 +1,6 @@
 // decide(): the pure, table-driven heart of the gate. No I/O: the guard passes in everything
 // it needs, including how many calls each limit has already seen in its window.
-import type { Role } from '../shared/roles.js';
+import { LOOP_N1_PRINCIPAL, LOOP_PRINCIPAL, type Role } from '../shared/roles.js';
 import type { TargetInfo } from '../shared/targets.js';
 import type { CompiledLimit, CompiledRule, Policy } from './policy-file.js';
 import type { Effect } from '../shared/effects.js';
@@ -20,6 +20,8 @@ export interface DecisionRequest {
   safeMode?: boolean;
   target: string;
   info: TargetInfo;
+  /** The only tools this caller may call (the loop's first level, config loop.firstLevel.tools): any other is denied, whatever the rules say. */
+  tools?: readonly string[];
 }
 
 export interface GateDecision {
@@ -72,6 +74,9 @@ export function decide(policy: Policy, req: DecisionRequest, limitCounts: Readon
   if (req.role === 'readonly' && req.risk !== 'read') {
     return result('deny', 'role:readonly', `the readonly role may not call ${req.risk}-risk tools`);
   }
+  if (req.tools && !req.tools.includes(req.tool)) {
+    return result('deny', 'caller:tools', `${req.tool} is not among the tools this caller is given (${req.tools.join(', ') || 'none'})`);
+  }
   if ((policy.killSwitch || req.killSwitch) && acts) {
     return result('deny', 'killSwitch', 'the kill switch is on: only read tools run');
   }
@@ -88,6 +93,14 @@ export function decide(policy: Policy, req: DecisionRequest, limitCounts: Readon
     if (tightened === decided.decision) continue;
     const window = Math.round(limit.windowMs / 60_000);
     decided = result(tightened, limit.name, limit.reason ?? `${seen} calls in ${window} min reached the limit of ${limit.max}`);
+  }
+  // The first level is the loop with less trust, never more: a rule an operator wrote for
+  // `principal: loop` binds it too, so adding a first level cannot loosen what the loop was held to.
+  if (req.principal === LOOP_N1_PRINCIPAL) {
+    const asLoop = decide(policy, { ...req, principal: LOOP_PRINCIPAL, tools: undefined }, limitCounts);
+    if (stricter(decided.decision, asLoop.decision) !== decided.decision) {
+      return { ...asLoop, reason: `${asLoop.reason} (what binds the loop binds its first level too)` };
+    }
   }
   return decided;
 }

@@ -16,7 +16,7 @@ import { DatabaseBusy, whenFree } from '../store/busy.js';
 import { ADMIT_WAIT_MS, CallAudit, callerFields, databaseFailure, entryBase } from './call-audit.js';
 import { decide, limitsFor, type DecisionRequest, type GateDecision } from './decide.js';
 import type { TargetInfo } from '../shared/targets.js';
-import { LOOP_PRINCIPAL } from '../shared/roles.js';
+import { isLoopPrincipal } from '../shared/roles.js';
 import type { CompiledLimit, Policy } from './policy-file.js';
 import { redactOutput, redactText } from '../shared/redact.js';
 import { ApprovalFlow } from './approval-flow.js';
@@ -56,8 +56,9 @@ export interface GuardDeps {
 }
 
 /** What the gate decides a ready call on. */
-const requestOf = (caller: Pick<Caller, 'principal' | 'role'>, spec: AnyToolSpec, ready: ReadyCall): Omit<DecisionRequest, 'info' | 'killSwitch' | 'safeMode'> & { infoKey?: string } => ({
+const requestOf = (caller: Pick<Caller, 'principal' | 'role' | 'tools'>, spec: AnyToolSpec, ready: ReadyCall): Omit<DecisionRequest, 'info' | 'killSwitch' | 'safeMode'> & { infoKey?: string } => ({
   principal: caller.principal, role: caller.role, tool: spec.name, risk: ready.risk, effect: spec.effect, target: ready.target, ...(ready.infoKey ? { infoKey: ready.infoKey } : {}),
+  ...(caller.tools ? { tools: caller.tools } : {}),
 });
 
 type Admission = { kind: 'done'; outcome: CallOutcome } | { kind: 'run'; call: PreparedCall };
@@ -137,7 +138,7 @@ export class Guard {
   private decideFor(req: Omit<DecisionRequest, 'info' | 'killSwitch' | 'safeMode'> & { infoKey?: string }): GateDecision {
     const policy = this.deps.policy();
     const { infoKey, ...rest } = req;
-    const safeMode = rest.principal === LOOP_PRINCIPAL && (this.deps.safeMode?.() ?? false);
+    const safeMode = isLoopPrincipal(rest.principal) && (this.deps.safeMode?.() ?? false);
     const full: DecisionRequest = { ...rest, info: this.info(infoKey ?? req.target), killSwitch: this.deps.killSwitch(), ...(safeMode ? { safeMode } : {}) };
     const counts = new Map<string, number>();
     for (const limit of limitsFor(policy, full)) {

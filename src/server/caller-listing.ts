@@ -32,7 +32,7 @@ function listingsOf(guard: Guard): GuardListings {
   return c;
 }
 
-export function listingFor(guard: Guard, who: { principal: string; role: Role }): Tool[] {
+export function listingFor(guard: Guard, who: { principal: string; role: Role; tools?: readonly string[] }): Tool[] {
   const c = listingsOf(guard);
   const policy = guard.policy();
   if (c.policy !== policy) {
@@ -40,11 +40,12 @@ export function listingFor(guard: Guard, who: { principal: string; role: Role })
     c.byCaller.clear();
   }
   // NUL cannot be in a role, so no principal can forge another caller's key.
-  const key = `${who.role}\0${who.principal}`;
+  const key = `${who.role}\0${who.principal}\0${who.tools?.join(',') ?? '*'}`;
   let tools = c.byCaller.get(key);
   if (!tools) {
     if (c.byCaller.size >= MAX_CALLERS) c.byCaller.clear();
-    tools = visibleTools(policy, who, guard.tools()).map((v) => (v.alwaysApproval ? c.held : c.plain).get(v.name)!);
+    // A caller given a subset of tools (the loop's first level) is shown that subset only.
+    tools = visibleTools(policy, who, guard.tools()).filter((v) => !who.tools || who.tools.includes(v.name)).map((v) => (v.alwaysApproval ? c.held : c.plain).get(v.name)!);
     c.byCaller.set(key, tools);
   }
   return tools;

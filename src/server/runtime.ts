@@ -46,6 +46,6 @@ export interface Runtime {
   metrics: Metrics;
   guard: Guard;
   /** An MCP client linked in-process to warden's own server, as the loop uses it. */
-  connectLoopClient(incidentId: string, opts?: { readOnly?: boolean }): Promise<InProcessClient>;
+  connectLoopClient(incidentId: string, opts?: { readOnly?: boolean; firstLevel?: boolean }): Promise<InProcessClient>;
   close(): Promise<void>;
 }

@@ -12,6 +12,13 @@ export const SYSTEM_PRINCIPAL = 'warden';
 /** The first-level model of the loop (a local model behind an OpenAI-compatible API): reserved like the loop's. */
 export const LOOP_N1_PRINCIPAL = 'loop-n1';
 
+/** The loop's principals, one per level of model: what holds for the loop holds for each (safe mode, never an approver, its own stops). */
+export const LOOP_PRINCIPALS: readonly string[] = [LOOP_PRINCIPAL, LOOP_N1_PRINCIPAL];
+
+export function isLoopPrincipal(principal: string | null | undefined): boolean {
+  return principal !== null && principal !== undefined && LOOP_PRINCIPALS.includes(principal);
+}
+
 /** `warden chaos run`'s fault injections: reserved, so no token or person speaks as it. */
 export const CHAOS_PRINCIPAL = 'chaos';
 
