@@ -47,6 +47,8 @@ export interface ContainerState {
   error: string;
   /** The container's labels (Config.Labels): `warden.maintenance=true` is an operator's "leave it down". */
   labels: Record<string, string>;
+  /** Its health check's test (Config.Healthcheck.Test), e.g. ["CMD-SHELL", "..."]; null when it has none. Absent from fakes. */
+  healthTest?: string[] | null;
 }
 
 /** One entry of Docker's event stream (GET /events), trimmed to what the loop reads. */
@@ -105,6 +107,11 @@ export interface DockerAdapter {
   /** Starting a running container, or stopping a stopped one, is not an error. */
   startContainer(ref: string): Promise<void>;
   stopContainer(ref: string, timeoutS: number): Promise<void>;
+  /** `docker kill --signal`: Docker records a kill event, which the loop reads as a requested stop. */
+  killContainer(ref: string, signal: string): Promise<void>;
+  /** Pausing a paused container, or unpausing a running one, is Docker's refusal (target_failed). */
+  pauseContainer(ref: string): Promise<void>;
+  unpauseContainer(ref: string): Promise<void>;
   blueprint(ref: string): Promise<ContainerBlueprint>;
   /** Creates (not starts) a container from a blueprint under `name`, amended when asked; returns its short id. */
   createFromBlueprint(bp: ContainerBlueprint, name: string, amend?: Amendment): Promise<string>;

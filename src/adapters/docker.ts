@@ -142,6 +142,7 @@ export class DockerodeAdapter implements DockerAdapter {
       restartCount: d.RestartCount,
       error: redactText(d.State.Error ?? '').slice(0, 300),
       labels: d.Config?.Labels ?? {},
+      healthTest: d.Config?.Healthcheck?.Test ?? null,
     };
   }
 
@@ -199,6 +200,18 @@ export class DockerodeAdapter implements DockerAdapter {
 
   async stopContainer(ref: string, timeoutS: number): Promise<void> {
     await this.step('stop', ref, () => this.docker.getContainer(ref).stop({ t: timeoutS }).catch(ignoreNotModified));
+  }
+
+  async killContainer(ref: string, signal: string): Promise<void> {
+    await this.step('kill', ref, () => this.docker.getContainer(ref).kill({ signal }));
+  }
+
+  async pauseContainer(ref: string): Promise<void> {
+    await this.step('pause', ref, () => this.docker.getContainer(ref).pause());
+  }
+
+  async unpauseContainer(ref: string): Promise<void> {
+    await this.step('unpause', ref, () => this.docker.getContainer(ref).unpause());
   }
 
   async blueprint(ref: string): Promise<ContainerBlueprint> {

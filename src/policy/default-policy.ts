@@ -4,7 +4,11 @@ import { DEFAULT_DECISION } from '../shared/tiers.js';
 
 export const DEFAULT_POLICY_YAML = `
 # Built-in default: reads run, low-risk writes run and notify, the rest wait for a human.
-rules: []
+rules:
+  - name: chaos-needs-a-policy
+    tool: inject_fault
+    decision: deny
+    reason: fault injection runs only under a policy file that allows principal chaos to call inject_fault (docs/chaos.md)
 limits:
   - name: restart-breaker
     effect: restart

@@ -23,11 +23,12 @@ import { updateContainerConfig } from './container-config.js';
 import { runRunbook } from './runbooks.js';
 import { cleanDisk } from './disk-cleanup.js';
 import { rebootHost } from './reboot-host.js';
+import { injectFault } from './chaos-fault.js';
 
-export const CATALOG: readonly AnyToolSpec[] = [listContainers, inspectContainer, containerLogs, hostMetrics, gpuStatus, nginxTestConfig, nginxErrorLog, restartContainer, startContainer, stopContainer, recreateContainer, dockerPrune, truncateContainerLog, reloadNginx, nginxSetUpstream, updateContainerResources, updateContainerConfig, rollbackChange, searchIncidents, queryInventory, describeService, runRunbook, gpuReset, cleanDisk, rebootHost] as unknown as AnyToolSpec[];
+export const CATALOG: readonly AnyToolSpec[] = [listContainers, inspectContainer, containerLogs, hostMetrics, gpuStatus, nginxTestConfig, nginxErrorLog, restartContainer, startContainer, stopContainer, recreateContainer, dockerPrune, truncateContainerLog, reloadNginx, nginxSetUpstream, updateContainerResources, updateContainerConfig, rollbackChange, searchIncidents, queryInventory, describeService, runRunbook, gpuReset, cleanDisk, rebootHost, injectFault] as unknown as AnyToolSpec[];
 
 /** Tools too dangerous to be on by default: listed only when config tools.enabled names them. */
-export const OPT_IN: ReadonlySet<string> = new Set(['reboot_host']);
+export const OPT_IN: ReadonlySet<string> = new Set(['reboot_host', 'inject_fault']);
 
 export interface CatalogFilter {
   readOnly: boolean;

@@ -8,7 +8,7 @@ import type { Caller } from '../../src/policy/call.js';
 import { createMcpServer } from '../../src/server/mcp-server.js';
 import type { Runtime } from '../../src/server/runtime.js';
 import { REQUIRES_USER_INTERACTION } from '../../src/server/tool-list.js';
-import { CATALOG } from '../../src/tools/catalog.js';
+import { CATALOG, OPT_IN } from '../../src/tools/catalog.js';
 import { fakeAdapters } from '../support/fake-docker.js';
 import { listingFor } from '../../src/server/caller-listing.js';
 import { INITIALIZE, connectHttp, request, useGateways, type ClientMode } from '../support/http-gateway.js';
@@ -56,7 +56,7 @@ describe('tools/list over HTTP', () => {
     const c = await connectHttp(g.url, g.token('ops', 'operator'), mode);
     const tools = (await c.client.listTools()).tools;
     await c.close();
-    expect(tools.map((t) => t.name)).toEqual(CATALOG.filter((t) => t.name !== 'reboot_host').map((t) => t.name));
+    expect(tools.map((t) => t.name)).toEqual(CATALOG.filter((t) => !OPT_IN.has(t.name)).map((t) => t.name));
     const marked = tools.filter((t) => t._meta?.[REQUIRES_USER_INTERACTION] === true).map((t) => t.name);
     expect(marked).toContain('stop_container');
     expect(marked).not.toContain('restart_container');

@@ -101,6 +101,18 @@ export class FakeDocker implements DockerAdapter {
     this.calls.push(`stop ${ref}`);
   }
 
+  async killContainer(ref: string, signal: string): Promise<void> {
+    this.calls.push(`kill ${ref} ${signal}`);
+  }
+
+  async pauseContainer(ref: string): Promise<void> {
+    this.calls.push(`pause ${ref}`);
+  }
+
+  async unpauseContainer(ref: string): Promise<void> {
+    this.calls.push(`unpause ${ref}`);
+  }
+
   async blueprint(ref: string): Promise<ContainerBlueprint> {
     this.calls.push(`blueprint ${ref}`);
     const c = this.find(ref);

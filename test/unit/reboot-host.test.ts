@@ -9,7 +9,7 @@ import { ToolFailure } from '../../src/errors.js';
 import { silentLogger } from '../../src/log.js';
 import { recoverChanges } from '../../src/server/change-recovery.js';
 import type { Runtime } from '../../src/server/runtime.js';
-import { filterCatalog, CATALOG } from '../../src/tools/catalog.js';
+import { filterCatalog, CATALOG, OPT_IN } from '../../src/tools/catalog.js';
 import { notRunning, parseBoot, type HostState, type RebootPlan } from '../../src/tools/host-reboot-change.js';
 import { rebootHost, sendOutcome } from '../../src/tools/reboot-host.js';
 import type { ToolContext } from '../../src/tools/spec.js';
@@ -76,7 +76,7 @@ describe('filterCatalog', () => {
     expect(names([])).not.toContain('reboot_host');
     expect(names(['reboot_host'])).toContain('reboot_host');
     expect(names(['reboot_host'], ['reboot_host'])).not.toContain('reboot_host');
-    expect(names([]).length).toBe(CATALOG.length - 1);
+    expect(names([]).length).toBe(CATALOG.length - OPT_IN.size);
   });
 });
 
