@@ -19,10 +19,12 @@ import { registerInventoryCommands } from './commands/inventory.js';
 import { registerKillSwitchCommands } from './commands/killswitch.js';
 import { registerMonitorCommands } from './commands/monitors.js';
 import { registerLoopCommands } from './commands/loop.js';
+import { registerChaosCommands } from './commands/chaos.js';
 import { registerStdioCommand } from './commands/stdio.js';
 import { registerServeCommand } from './commands/serve.js';
 import { registerSilenceCommands } from './commands/silence.js';
 import { registerStatusCommand } from './commands/status.js';
+import { registerReportCommand } from './commands/report.js';
 import { registerTokenCommands } from './commands/tokens.js';
 import { NEEDS_DATABASE } from './commands/needs-database.js';
 
@@ -115,7 +117,9 @@ export function buildProgram(): Command {
   registerChangeCommands(program, loadFromFlags);
   registerMonitorCommands(program, loadFromFlags);
   registerLoopCommands(program, loadFromFlags);
+  registerChaosCommands(program, loadFromFlags);
   registerStatusCommand(program, loadFromFlags);
+  registerReportCommand(program, loadFromFlags);
   registerConfigCommands(program);
   registerDoctorCommand(program, loadFromFlags, () => configModule().loadConfigIgnoringFile(program.opts<GlobalOptions>()));
   return program;

@@ -32,6 +32,7 @@ import { CheckpointEmitter } from './store/checkpoint-emitter.js';
 import { DB_FILE, looseModes, openDb } from './store/db.js';
 import { ChangeStore, type ChangeRecord } from './store/changes.js';
 import { IncidentStore } from './store/incidents.js';
+import { incidentReport } from './store/incident-report.js';
 import { SilenceStore } from './store/silences.js';
 import { InventoryStore } from './store/inventory.js';
 import { KillSwitchStore } from './store/kill-switch.js';
@@ -40,7 +41,8 @@ import { OutboxStore } from './store/outbox.js';
 import { withLocalHost } from './store/inventory-file.js';
 import { CATALOG, filterCatalog } from './tools/catalog.js';
 
-import { LOOP_PRINCIPAL } from './shared/roles.js';
+import { LOOP_N1_PRINCIPAL, LOOP_PRINCIPAL } from './shared/roles.js';
+import { firstLevelTools } from './loop/first-level-tools.js';
 
 const KNOWN_TOOLS = CATALOG.map((t) => t.name);
 
@@ -131,6 +133,7 @@ export function createRecordsRuntime(config: Config): Runtime {
 /** Everything but the database is validated first, so a bad policy leaves nothing written. */
 export function createRuntime(config: Config, log: Logger = createLogger(config.logLevel), parts: RuntimeParts = {}, opts: RuntimeOptions = {}): Runtime {
   const catalog = filterCatalog(CATALOG, config.tools);
+  const n1Tools = firstLevelTools(config.loop.firstLevel?.tools, CATALOG);
   let reloads: ((r: PolicyReload) => void) | undefined;
   const policy = new PolicyHolder({
     path: config.policyPath, load: () => loadPolicy(config), log, onReload: (r) => reloads?.(r),
@@ -154,6 +157,7 @@ export function createRuntime(config: Config, log: Logger = createLogger(config.
   const safeMode = new SafeModeStore(db, audit);
   const metrics = opts.metrics === false ? noMetrics() : createMetrics(approvals, catalog.map((t) => t.name), () => monitorStates.list(), {
     breakers: () => breakers.views(), safeMode: () => safeMode.isOn(), pendingNotifications: () => outbox.summary().pending,
+    report: (since, maxIncidents) => incidentReport(db, { since, maxIncidents }),
   });
   const checkpoints = auditKey && config.notify.webhooks.some((h) => listensFor(h, 'audit.checkpoint'))
     ? new CheckpointEmitter({
@@ -194,8 +198,13 @@ export function createRuntime(config: Config, log: Logger = createLogger(config.
     // readOnly: the readonly role refuses writes, and its tools/list offers none: the model sees
     // the read tools (and run_runbook, whose read runbooks run); a write it names anyway is denied and audited.
     // The MCP client is loaded with the loop's first incident: stdio and the CLI commands never need it.
+    // firstLevel: the first-level model's client, principal loop-n1, given its tool subset: tools/list
+    // offers no other, and the gate denies (and audits) a call of any other.
     connectLoopClient: async (incidentId, opts = {}) => (await import('./server/in-process-client.js'))
-      .connectInProcess(guard, { principal: LOOP_PRINCIPAL, role: opts.readOnly ? 'readonly' : 'operator', transport: 'loop', incidentId }),
+      .connectInProcess(guard, {
+        principal: opts.firstLevel ? LOOP_N1_PRINCIPAL : LOOP_PRINCIPAL, role: opts.readOnly ? 'readonly' : 'operator', transport: 'loop', incidentId,
+        ...(opts.firstLevel ? { tools: n1Tools } : {}),
+      }),
     async close() {
       policy.close();
       // The last batch first, so the last signed checkpoint covers it.

@@ -124,7 +124,7 @@ export const ConfigFile = z.strictObject({
     .strictObject({
       readOnly: z.boolean().default(false),
       disabled: z.array(z.string()).default([]),
-      enabled: z.array(z.string()).default([]).describe('opt-in tools to list (reboot_host); they are off unless named here'),
+      enabled: z.array(z.string()).default([]).describe('opt-in tools to list (reboot_host, inject_fault); they are off unless named here'),
       callTimeoutMs: z.number().int().positive().max(86_400_000).default(60_000).describe('how long one tool call may run, at most a day'),
     })
     .default({ readOnly: false, disabled: [], enabled: [], callTimeoutMs: 60_000 }),
@@ -155,7 +155,7 @@ export interface Config extends Omit<ConfigFile, 'dataDir' | 'logLevel'> {
   /** Local Docker endpoint: DOCKER_HOST when set, else the default socket. */
   dockerHost: string;
   /** Resolved from the variables the loop config names; never logged. */
-  secrets: { anthropicApiKey?: string; anthropicBaseURL?: string; grafanaSecret?: string; slackSigningSecret?: string };
+  secrets: { anthropicApiKey?: string; anthropicBaseURL?: string; grafanaSecret?: string; slackSigningSecret?: string; firstLevelApiKey?: string };
   /** Where each path-like setting came from, for `warden config check`. */
   origins?: Record<'config' | 'dataDir' | 'logLevel' | 'policy' | 'inventory' | 'dockerHost', SettingOrigin>;
 }
@@ -255,6 +255,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
       anthropicApiKey: env[file.loop.apiKeyEnv],
       anthropicBaseURL: file.loop.baseURL ?? env.ANTHROPIC_BASE_URL,
       grafanaSecret: file.loop.grafanaSecretEnv ? env[file.loop.grafanaSecretEnv] : undefined,
+      firstLevelApiKey: file.loop.firstLevel?.apiKeyEnv ? env[file.loop.firstLevel.apiKeyEnv] || undefined : undefined,
       // An empty value is no secret: the Slack route then refuses every request rather than check against "".
       slackSigningSecret: file.integrations.slack ? env[file.integrations.slack.signingSecretEnv] || undefined : undefined,
     },

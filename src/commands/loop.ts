@@ -8,7 +8,7 @@ import { loadRecordsRuntime } from './load-runtime.js';
 import { byOption, printJson, printLines } from './output.js';
 
 export function registerLoopCommands(program: Command, loadConfig: ConfigLoader): void {
-  const loop = program.command('loop').description("the autonomous loop's safe mode: its writes become dry runs when they keep failing, until a human re-arms it");
+  const loop = program.command('loop').description("the autonomous loop's safe mode: its writes become dry runs when they keep failing or a person pauses it, until a human re-arms it");
   loop.command('arm')
     .description('lift safe mode: the loop acts again as the policy decides (audited as loop.arm, notified)')
     .requiredOption('--reason <text>', 'why it is safe to act again, for the audit and the notification')

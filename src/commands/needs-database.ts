@@ -16,10 +16,13 @@ export const NEEDS_DATABASE: ReadonlySet<string> = new Set([
   // revoke and rotate in the wrong directory would say "no token" and leave the real one valid.
   'tokens list', 'tokens revoke', 'tokens rotate',
   'inventory list',
-  'incidents list', 'incidents show',
+  'incidents list', 'incidents show', 'incidents validate', 'incidents unvalidate',
   'changes list', 'changes show', 'changes rollback',
   'silence list', 'silence remove',
   'monitors list', 'monitors status',
   'killswitch status',
   'loop status', 'loop arm', 'loop pause',
+  // It watches what `warden serve` records there: a fresh database would show nothing ever detected.
+  'chaos run',
+  'report',
 ]);

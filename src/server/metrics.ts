@@ -7,6 +7,8 @@ import type { BreakerView } from '../adapters/breakers.js';
 import type { AuditInput } from '../store/audit.js';
 import type { ApprovalStore } from '../store/approvals.js';
 import type { MonitorStateRow } from '../store/monitor-states.js';
+import type { IncidentReport } from '../store/incident-report.js';
+import { reportGauges } from './report-metrics.js';
 
 /** prom-client (and the OpenTelemetry API it pulls in) is loaded only by a process that keeps metrics. */
 const promClient = (): typeof import('prom-client') => loadOnUse<typeof import('prom-client')>('prom-client');
@@ -103,6 +105,8 @@ export interface SelfReadings {
   safeMode(): boolean;
   /** Notifications not delivered yet. */
   pendingNotifications?(): number;
+  /** `warden report`'s figures from `since` to now, over at most `maxIncidents` (report-metrics.ts: the last 30 days, read at most once a minute). */
+  report?(since: string, maxIncidents: number): IncidentReport;
 }
 
 const BREAKER_LEVEL = { closed: 0, half_open: 1, open: 2 } as const;
@@ -123,6 +127,8 @@ function selfGauges(registry: Registry, self: SelfReadings): void {
       try { this.set(self.safeMode() ? 1 : 0); } catch { this.reset(); }
     },
   });
+  const report = self.report;
+  if (report) reportGauges(registry, (since, max) => report.call(self, since, max));
   const pending = self.pendingNotifications;
   if (pending) {
     new Gauge({

@@ -468,4 +468,27 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX IF NOT EXISTS changes_incident ON changes (incident_id, created_at);
   CREATE INDEX IF NOT EXISTS approvals_settled ON approvals (coalesce(decided_at, expires_at));
   `,
+  // 24: a person's confirmation that a resolved incident's fix was right (validated fixes):
+  // search_incidents ranks these first. One standing validation per incident, as columns; each
+  // validation and withdrawal is an audit entry (incident.validate, incident.unvalidate), which is
+  // the history. The three are set together or cleared together.
+  `
+  ALTER TABLE incidents ADD COLUMN validated_by TEXT;
+  ALTER TABLE incidents ADD COLUMN validated_at TEXT;
+  ALTER TABLE incidents ADD COLUMN validated_note TEXT;
+  `,
+  // 25: two levels of model. Each model call says which level made it (1: the first-level model
+  // behind an OpenAI-compatible API, 2: Claude; every call before this was Claude's). The first
+  // level's principal is the loop's too: its stop_container is no person's stop, so 18's triggers
+  // are made again leaving out both (no row was written for loop-n1 before this version).
+  `
+  ALTER TABLE model_calls ADD COLUMN level INTEGER NOT NULL DEFAULT 2 CHECK (level IN (1, 2));
+  DROP TRIGGER audit_stop_intent;
+  CREATE TRIGGER audit_stop_intent AFTER INSERT ON audit
+    WHEN new.phase = 'completed' AND new.dry_run = 0 AND new.tool = 'stop_container' AND new.principal NOT IN ('loop', 'loop-n1') AND new.target IS NOT NULL
+    BEGIN
+      INSERT INTO stop_intents (target, principal, time, call_id) VALUES (new.target, new.principal, new.time, new.call_id)
+        ON CONFLICT (target) DO UPDATE SET principal = excluded.principal, time = excluded.time, call_id = excluded.call_id;
+    END;
+  `,
 ];

@@ -29,6 +29,8 @@ const ARGS: Record<string, string[]> = {
   'approvals approve': ['apr_x', '--by', 'alice'],
   'approvals deny': ['apr_x', '--by', 'alice'],
   'incidents show': ['inc_0123456789'],
+  'incidents validate': ['inc_0123456789', '--note', 'right fix', '--by', 'alice'],
+  'incidents unvalidate': ['inc_0123456789', '--reason', 'wrong fix', '--by', 'alice'],
   'changes show': ['chg_0123456789abcdef'],
   'changes rollback': ['chg_0123456789abcdef', '--by', 'alice'],
   'silence remove': ['sil_x', '--by', 'alice'],

@@ -198,3 +198,55 @@ describe('console under server.tls', () => {
     expect(plain.status).toBe(303);
   });
 });
+
+describe('every console change needs the session\'s CSRF token', () => {
+  // Every POST route the console mounts (grep app.post in src/server/console): refused without the
+  // token, with a wrong one, and cross-site, for an admin who could otherwise make each change.
+  const ROUTES = [
+    '/console/admin/killswitch/on', '/console/admin/killswitch/off', '/console/admin/loop/pause', '/console/admin/loop/resume',
+    '/console/admin/tokens/1/revoke', '/console/approvals/apr_x/decide', '/console/audit/verify', '/console/incidents/inc_x/validate', '/console/logout',
+  ];
+  it('refuses each without the token, with a wrong one and from another site; nothing changes', async () => {
+    const g = await gateway();
+    const { client } = await signIn(g.url, g.token('ada', 'admin'));
+    await client.get('/console/admin');
+    const before = g.rt.audit.list({ limit: 1_000 }).filter((e) => e.tool !== 'http.auth').length;
+    for (const route of ROUTES) {
+      const form = { reason: 'x', verdict: 'approved', note: 'x' };
+      expect((await client.post(route, { ...form, _csrf: '' })).status, route).toBe(403);
+      expect((await client.post(route, { ...form, _csrf: 'A'.repeat(43) })).status, route).toBe(403);
+      expect((await client.post(route, form, { 'sec-fetch-site': 'cross-site' })).status, route).toBe(403);
+    }
+    expect(g.rt.killSwitch.isOn()).toBe(false);
+    expect(g.rt.safeMode.isOn()).toBe(false);
+    expect(g.rt.audit.list({ limit: 1_000 }).filter((e) => e.tool !== 'http.auth')).toHaveLength(before);
+    expect((await client.get('/console/admin')).status).toBe(200);
+  });
+
+  it('answers a form over 64 KiB with 413, and decides nothing', async () => {
+    const g = await gateway();
+    const { client } = await signIn(g.url, g.token('ada', 'admin'));
+    await client.get('/console/admin');
+    const res = await client.post('/console/admin/killswitch/on', { reason: 'x'.repeat(70 * 1024) });
+    expect(res.status).toBe(413);
+    expect(g.rt.killSwitch.isOn()).toBe(false);
+  });
+
+  it('holds sign-in attempts from one address to the rate, refused 429 and audited', async () => {
+    const g = await gateway({ rateLimit: { perMinute: 60, burst: 3 } });
+    const statuses: number[] = [];
+    for (let i = 0; i < 6; i++) statuses.push((await signIn(g.url, 'wdn_notarealtoken')).res.status);
+    expect(statuses).toContain(429);
+    expect(g.rt.audit.list({ limit: 100 }).some((e) => e.tool === 'http.auth' && e.target === '/console' && /too many sign-in attempts/.test(e.result ?? ''))).toBe(true);
+  });
+
+  it('shows no decision outcome a ?decided= query claims, and answers an unknown approval\'s fragment 404', async () => {
+    const g = await gateway();
+    const { client } = await signIn(g.url, g.token('ada', 'operator'));
+    const a = g.rt.approvals.create({ principal: 'bob', tool: 'restart_container', target: 'local/web', args: '{"container":"web"}', argsHash: 'h', risk: 'low', rule: 'r', reason: 'held', ttlMs: 600_000 });
+    const page = await client.get(`/console/approvals/${a.id}?decided=approved`);
+    expect(page.status).toBe(200);
+    expect(page.body).not.toMatch(/Approved by you/);
+    expect((await client.get('/console/approvals/apr_nope/fragment')).status).toBe(404);
+  });
+});

@@ -16,6 +16,7 @@ import { mountAuditPage } from './audit-page.js';
 import { mountFleetPage } from './fleet-page.js';
 import { mountAdminPage } from './admin-page.js';
 import { mountHealthPage } from './health-page.js';
+import { mountReportPage } from './report-page.js';
 
 /** Form posts to the console are small: a reason, a few fields. */
 const MAX_FORM_BYTES = 64 * 1024;
@@ -64,6 +65,7 @@ export function createConsole(deps: ConsoleDeps, hooks: ConsoleHooks): ConsoleAp
   mountFleetPage(app, deps, ctx);
   mountAdminPage(app, deps, ctx);
   mountHealthPage(app, deps, ctx);
+  mountReportPage(app, deps, ctx);
   return {
     app,
     sessions,

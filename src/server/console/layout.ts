@@ -13,6 +13,7 @@ export const NAV = [
   ['incidents', 'Incidents'],
   ['approvals', 'Approvals'],
   ['audit', 'Audit'],
+  ['report', 'Report'],
   ['fleet', 'Fleet'],
   ['admin', 'Admin'],
   ['health', 'Health'],
@@ -94,7 +95,7 @@ ${body}
 </html>`, status);
 }
 
-/** An ISO time as a <time> element a reader sees in UTC; console.js shows it in the browser's zone too. */
+/** An ISO time as a <time> element, shown in UTC (the audit's and the CLI's zone) whatever the browser's. */
 export function when(iso: string | null | undefined): Html {
   return iso ? html`<time datetime="${iso}">${iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z')}</time>` : html`<span class="muted">-</span>`;
 }
