@@ -64,7 +64,11 @@ async function inject(rt: Runtime, p: PlannedFault): Promise<FaultRecord> {
   const o = await rt.guard.call(CHAOS_READER, 'inject_fault', { host: p.host, container: p.container, fault: p.fault }, signalOf(CALL_TIMEOUT_MS));
   r.callId = o.callId;
   r.injectedAt = rt.audit.list({ callId: o.callId }).find((e) => e.phase === 'requested')?.time ?? null;
-  if (o.ok) {
+  if (o.ok && (o.output as { dryRun?: boolean }).dryRun === true) {
+    // The policy file's dryRun: decided and audited, never sent to Docker; nothing to watch or undo.
+    r.outcome = 'refused';
+    r.error = 'dry run: the policy file has dryRun: true, so nothing was injected';
+  } else if (o.ok) {
     r.outcome = 'injected';
     r.startedAtBefore = (o.output as { before: { startedAt: string } }).before.startedAt;
   } else {
@@ -176,7 +180,9 @@ async function runRounds(rt: Runtime, plan: PlannedFault[][], report: Report, op
   const store = new IncidentStore(rt.db);
   for (const [i, round] of plan.entries()) {
     if (stop.aborted) return;
-    const records = await Promise.all(round.map((p) => inject(rt, p)));
+    // Settled, not all: one injection that throws must not leave the others of its round un-undone.
+    const records = (await Promise.allSettled(round.map((p) => inject(rt, p)))).map((s, k) => s.status === 'fulfilled' ? s.value
+      : { ...blank(round[k]!), outcome: 'failed' as const, error: s.reason instanceof Error ? s.reason.message : String(s.reason) });
     report.records.push(...records);
     const refused = records.find((r) => r.outcome === 'refused');
     if (!refused) await watchRound(rt, store, records, { timeoutS: opts.timeout, pollMs: POLL_MS, stop });

@@ -16,7 +16,7 @@ import { DatabaseBusy, whenFree } from '../store/busy.js';
 import { ADMIT_WAIT_MS, CallAudit, callerFields, databaseFailure, entryBase } from './call-audit.js';
 import { decide, limitsFor, type DecisionRequest, type GateDecision } from './decide.js';
 import type { TargetInfo } from '../shared/targets.js';
-import { isLoopPrincipal } from '../shared/roles.js';
+import { LOOP_N1_PRINCIPAL, LOOP_PRINCIPAL, LOOP_PRINCIPALS, isLoopPrincipal } from '../shared/roles.js';
 import type { CompiledLimit, Policy } from './policy-file.js';
 import { redactOutput, redactText } from '../shared/redact.js';
 import { ApprovalFlow } from './approval-flow.js';
@@ -140,11 +140,19 @@ export class Guard {
     const { infoKey, ...rest } = req;
     const safeMode = isLoopPrincipal(rest.principal) && (this.deps.safeMode?.() ?? false);
     const full: DecisionRequest = { ...rest, info: this.info(infoKey ?? req.target), killSwitch: this.deps.killSwitch(), ...(safeMode ? { safeMode } : {}) };
+    // The first level is also decided as the loop (decide.ts): the limits written for `loop` are
+    // counted for its calls too, and the two levels share a per-principal allowance, never double it.
+    const loop = isLoopPrincipal(req.principal);
+    const limits = new Map(limitsFor(policy, full).map((l) => [l.name, l]));
+    if (req.principal === LOOP_N1_PRINCIPAL) for (const l of limitsFor(policy, { ...full, principal: LOOP_PRINCIPAL })) limits.set(l.name, l);
     const counts = new Map<string, number>();
-    for (const limit of limitsFor(policy, full)) {
+    for (const limit of limits.values()) {
       const since = new Date(Date.now() - limit.windowMs);
-      const key = limit.per === 'target' ? { target: req.target } : limit.per === 'principal' ? { principal: req.principal } : {};
-      counts.set(limit.name, this.deps.audit.countExecuted(this.limitTools(limit), since, key, limit.max));
+      const tools = this.limitTools(limit);
+      const count = (key: { target?: string; principal?: string }): number => this.deps.audit.countExecuted(tools, since, key, limit.max);
+      counts.set(limit.name, limit.per === 'target' ? count({ target: req.target })
+        : limit.per === 'principal' ? (loop ? LOOP_PRINCIPALS : [req.principal]).reduce((n, principal) => n + count({ principal }), 0)
+        : count({}));
     }
     return decide(policy, full, counts);
   }

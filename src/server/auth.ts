@@ -53,6 +53,10 @@ export function authenticate(tokens: TokenStore, authorization: string | undefin
   if (token === undefined) return { ok: false, reason: 'missing bearer token: send Authorization: Bearer <token>' };
   const checked = tokens.check(token);
   if (!checked.ok) return { ok: false, reason: WHY[checked.why]!, ...('name' in checked ? { principal: checked.name } : {}) };
+  // A token made before its name was reserved (chaos, loop-n1 came later) must not speak as warden.
+  if (RESERVED_PRINCIPALS.includes(checked.token.name)) {
+    return { ok: false, reason: `token of principal "${checked.token.name}", a name reserved for warden itself: revoke it (warden tokens revoke --id ${checked.token.id})`, principal: checked.token.name };
+  }
   return { ok: true, who: { tokenId: checked.token.id, bindKey: `token:${checked.token.id}`, principal: checked.token.name, role: checked.token.role } };
 }
 
@@ -135,6 +139,8 @@ export function rotateToken(
   req: { principal: string; overlapMs: number; expiresInMs?: number | null; by: string },
   now = new Date(),
 ): { token: string; record: TokenRecord; old: TokenRecord[] } {
+  // A reserved name (a token made before it was reserved) is never renewed.
+  checkPrincipalName(req.principal, 'principal');
   // Read, decided and written in one transaction: a rotation racing another sees its result.
   return audit.atomically(() => {
     const current = tokens.active(req.principal, now);

@@ -7,6 +7,7 @@ import type { Context, Hono } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { html } from 'hono/html';
 import { canonicalJson, sha256 } from '../../store/canonical.js';
+import { isReservedPrincipal } from '../../shared/roles.js';
 import { bearerToken } from '../auth.js';
 import { CONSOLE_ROLES, type ConsoleDeps, type ConsoleEnv } from './console-env.js';
 import { SessionsFull, sameSecret, type ConsoleSessions } from './console-sessions.js';
@@ -62,6 +63,10 @@ export function mountLogin(
       const principal = checked && 'name' in checked ? checked.name : undefined;
       refuse(c, 401, `console sign-in refused: ${checked ? checked.why : 'malformed'} token`, principal);
       return loginForm(c, next, 'Sign-in refused: that token is not a valid warden token.', 401);
+    }
+    if (isReservedPrincipal(checked.token.name)) {
+      refuse(c, 403, `token of principal ${checked.token.name}, a name reserved for warden itself`, checked.token.name);
+      return loginForm(c, next, 'That token names one of warden\'s own principals and cannot sign in: revoke it.', 403);
     }
     if (!CONSOLE_ROLES.includes(checked.token.role)) {
       refuse(c, 403, `role ${checked.token.role} may not sign in to the console`, checked.token.name);
