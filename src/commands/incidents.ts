@@ -12,7 +12,7 @@ Examples:
   warden incidents show inc_0123456789                  one incident and its timeline
   warden incidents list --json --limit 200             for scripts
   warden incidents validate inc_0123456789 --note "right fix: the OOM was the nightly batch"
-                                                        a person confirms the fix; search_incidents ranks it first
+                                                        a person confirms the fix; search_incidents boosts it
   warden incidents unvalidate inc_0123456789 --reason "it came back: the limit was not the cause"
 `;
 
@@ -32,7 +32,7 @@ export function registerIncidentCommands(program: Command, loadConfig: ConfigLoa
     .action(async (id: string, opts: { json?: boolean }) => (await import('./incidents-run.js')).showIncident(loadConfig, id, opts));
   incidents
     .command('validate <id>')
-    .description("confirm a resolved incident's fix was right: search_incidents ranks it first and says a person confirmed it (audited as incident.validate)")
+    .description("confirm a resolved incident's fix was right: search_incidents ranks it above equal matches and says a person confirmed it (audited as incident.validate)")
     .requiredOption('--note <text>', 'what you checked, for the audit and the model (at most 1000 characters)')
     .addOption(byOption('who validates, for the audit'))
     .option('--json', 'machine-readable output: the incident')

@@ -11,9 +11,14 @@ import { printJson, printLines, table } from './output.js';
 /** `2026-11-23T10:00:00.000Z` -> `2026-11-23 10:00:00` */
 const shortTime = (iso: string): string => iso.replace('T', ' ').replace(/\.\d+Z$|Z$/, '');
 
+/** As the console's Report page: no duration or time is longer. */
+const MAX_SINCE_CHARS = 200;
+
 /** The stored time --since names: a duration back from `now` or an ISO time with a zone, not in the future. */
 export function sinceOf(text: string, now: Date): string {
-  const since = parseTimeFilter(text.slice(0, 200), now);
+  // Refused, not cut: a cut value would be read as whatever its first characters spell.
+  if (text.length > MAX_SINCE_CHARS) throw new InputError(`--since: over ${MAX_SINCE_CHARS} characters (a duration such as 30d, or an ISO time with a zone)`);
+  const since = parseTimeFilter(text, now);
   if (since === undefined) throw new InputError(`--since "${text.slice(0, 60)}": expected a duration back from now (30d, 12h, 2w) or an ISO time with a zone (2026-11-01T00:00Z)`);
   if (since > now.toISOString()) throw new InputError(`--since "${text.slice(0, 60)}": that is in the future`);
   return since;

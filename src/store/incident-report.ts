@@ -3,6 +3,7 @@
 // Read-only: it never writes. One bounded read of the incidents through incidents_opened, each
 // with its first alert and first passing verification (incident_events_incident) and whether a
 // person decided for it or a write ran for it (audit_incident); model spend through model_calls_time.
+import { isAlertStart } from '../shared/alerts.js';
 import { RESERVED_PRINCIPALS } from '../shared/roles.js';
 import { TERMINAL_STATUSES, type IncidentStatus } from '../shared/incident-machine.js';
 import type { Db } from './db.js';
@@ -73,12 +74,15 @@ const PEOPLE = `a.principal NOT IN (${quoted(RESERVED_PRINCIPALS)})`;
 const WRITES = `a.risk IN ('low', 'medium', 'high') AND a.phase = 'completed' AND a.dry_run = 0 AND a.principal != 'chaos'`;
 // Each subquery reads one incident's own rows through its index: (incident_id, id) for the
 // timeline, (incident_id, seq) for the audit. A storm's timeline is kept short by the store.
+// A passing verification counts only up to the close: one under way when the source resolved the
+// incident lands after closed_at, and the target was not "running" later than it was resolved.
 const ROWS = `SELECT i.id, i.fingerprint, i.opened_at AS openedAt, i.closed_at AS closedAt, i.status, i.target, i.service, i.host, i.title,
   (SELECT CASE WHEN json_valid(e.data) THEN json_extract(e.data, '$.status') END FROM incident_events e
     WHERE e.incident_id = i.id AND e.kind = 'alert' ORDER BY e.id LIMIT 1) AS firstAlertStatus,
   (SELECT CASE WHEN json_valid(e.data) THEN json_extract(e.data, '$.startsAt') END FROM incident_events e
     WHERE e.incident_id = i.id AND e.kind = 'alert' ORDER BY e.id LIMIT 1) AS startsAt,
   (SELECT e.time FROM incident_events e WHERE e.incident_id = i.id AND e.kind = 'verify'
+    AND (i.closed_at IS NULL OR e.time <= i.closed_at)
     AND json_valid(e.data) AND json_extract(e.data, '$.ok') = 1 ORDER BY e.id LIMIT 1) AS runningAt,
   EXISTS (SELECT 1 FROM audit a WHERE a.incident_id = i.id AND a.phase IN ('approved', 'rejected') AND ${PEOPLE}) AS human,
   EXISTS (SELECT 1 FROM audit a WHERE a.incident_id = i.id AND ${WRITES}) AS acted
@@ -99,7 +103,9 @@ const causeRow = (r: Pick<Row, 'id' | 'fingerprint' | 'openedAt' | 'target' | 's
 
 /** opened - the first alert's own start; undefined when there is no usable start (see docs/report.md). */
 function detectionMs(r: Row): number | undefined {
-  if (r.firstAlertStatus !== 'firing' || typeof r.startsAt !== 'string') return undefined;
+  // Only an ISO time with a zone is a start: Date.parse alone reads "0" as 2000-01-01. Parsers now
+  // replace a junk start with the intake time, but rows stored before that keep theirs.
+  if (r.firstAlertStatus !== 'firing' || typeof r.startsAt !== 'string' || !isAlertStart(r.startsAt)) return undefined;
   const start = Date.parse(r.startsAt);
   const opened = Date.parse(r.openedAt);
   if (Number.isNaN(start) || Number.isNaN(opened) || start < EARLIEST_START) return undefined;

@@ -1,5 +1,5 @@
 // The rules of a validated fix: a person confirms that a resolved incident's resolution was right,
-// so search_incidents can rank it first. Pure: IncidentStore.validate and unvalidate apply them in
+// so search_incidents can boost it. Pure: IncidentStore.validate and unvalidate apply them in
 // the audit's transaction. Only a person validates: never the loop, its first level, chaos or warden.
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';

@@ -27,6 +27,12 @@ const TITLE_CHARS = 200;
 /** The timeline keeps an incident's first alerts and then every Nth; alert_count stays exact. */
 const TIMELINE_FIRST_ALERTS = 20;
 const TIMELINE_EVERY_NTH_ALERT = 100;
+/**
+ * How much more a validated fix's relevance counts in search_incidents (bm25 is negative, lower is
+ * better, so its rank is multiplied). 1.5: ahead of an equal or slightly better match, behind one
+ * matching clearly more of the words.
+ */
+export const VALIDATED_BOOST = 1.5;
 const SEVERITY_RANK: Record<string, number> = { info: 0, warning: 1, critical: 2 };
 
 /** FTS5 query syntax is a language of its own; user text is matched as plain words, never parsed as it. */
@@ -91,8 +97,10 @@ export class IncidentStore implements IncidentLog, IncidentReader {
 
 
   /**
-   * Fixes a person validated come first, then relevance: the model should lean on what people
-   * confirmed. Without words it is "the latest", so newest first, validated or not.
+   * By relevance (FTS5's bm25), a fix a person validated counting VALIDATED_BOOST times its own: it
+   * outranks one that matches about as well, never one that matches clearly better (the loop's
+   * query holds the target, so every validated fix on the host shares a word with it). Without
+   * words it is "the latest", so newest first, validated or not.
    */
   search(text: string, limit: number): IncidentSummary[] {
     const query = ftsQuery(text);
@@ -101,8 +109,8 @@ export class IncidentStore implements IncidentLog, IncidentReader {
     }
     return (this.db
       .prepare(`SELECT ${SUMMARY} FROM incidents_fts f JOIN incidents i ON i.rowid = f.rowid
-        WHERE incidents_fts MATCH ? ORDER BY i.validated_at IS NULL, f.rank, i.opened_at DESC LIMIT ?`)
-      .all(query, limit) as SummaryRow[]).map(summary);
+        WHERE incidents_fts MATCH ? ORDER BY bm25(incidents_fts) * (CASE WHEN i.validated_at IS NULL THEN 1 ELSE ? END), i.opened_at DESC LIMIT ?`)
+      .all(query, VALIDATED_BOOST, limit) as SummaryRow[]).map(summary);
   }
 
   /**
@@ -128,7 +136,7 @@ export class IncidentStore implements IncidentLog, IncidentReader {
     });
   }
 
-  /** Withdraws the standing validation (it no longer ranks first), with a reason; audited as incident.unvalidate. */
+  /** Withdraws the standing validation (it loses its boost in search), with a reason; audited as incident.unvalidate. */
   unvalidate(id: string, req: { by: string; reason: string; transport: ValidationTransport }, audit: Pick<AuditLog, 'atomically' | 'append'>): Incident {
     const by = validator(req.by);
     const reason = cleanText('reason', req.reason);

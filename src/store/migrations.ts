@@ -469,7 +469,7 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX IF NOT EXISTS approvals_settled ON approvals (coalesce(decided_at, expires_at));
   `,
   // 24: a person's confirmation that a resolved incident's fix was right (validated fixes):
-  // search_incidents ranks these first. One standing validation per incident, as columns; each
+  // search_incidents boosts these. One standing validation per incident, as columns; each
   // validation and withdrawal is an audit entry (incident.validate, incident.unvalidate), which is
   // the history. The three are set together or cleared together.
   `

@@ -97,12 +97,12 @@ export interface IncidentSummary {
   target: string | null;
   title: string;
   resolution: string | null;
-  /** A person confirmed the resolution: ranked first, with who, when and their (untrusted) note. */
+  /** A person confirmed the resolution: boosted in search, with who, when and their (untrusted) note. */
   validated: boolean;
   validation?: { by: string; at: string; note: string };
 }
 
 export interface IncidentReader {
-  /** Full-text search over past incidents: validated fixes first, then by relevance (no words: the newest). */
+  /** Full-text search over past incidents by relevance, validated fixes boosted (no words: the newest). */
   search(text: string, limit: number): IncidentSummary[];
 }

@@ -63,8 +63,17 @@ const CAUSE_CHARS = 120;
 const TITLE_READ_CHARS = 500;
 const TIMESTAMP = /\d{4}-\d{2}-\d{2}(?:[t ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:z|[+-]\d{2}:?\d{2})?)?|\b\d{1,2}:\d{2}:\d{2}(?:[.,]\d+)?\b/g;
 const UUID = /\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/g;
-/** Container ids (12 or 64 hex), digests, hashes: 7+ hex characters with a digit among them ("deadbeef" alone is a word). */
-const HEX_ID = /\b(?:0x)?[0-9a-f]{7,}\b/g;
+/** A run of 7+ hex characters: container ids (12 or 64), digests, hashes, 0x addresses, but also plain numbers. */
+const HEX_RUN = /\b(?:0x)?[0-9a-f]{7,}\b/g;
+/** Hash lengths (MD5, SHA-1, SHA-256): an id even when every character happens to be a digit or a letter. */
+const HASH_LENGTHS = new Set([32, 40, 64]);
+/**
+ * An id is a hex run with both a letter and a digit, a 0x one, or one of a hash's length. Only
+ * letters is a word ("deadbeef"); only digits is a number, left to NUMBER (1000000 ms is the same
+ * cause as 999999 ms).
+ */
+const hexId = (run: string): string =>
+  run.startsWith('0x') || HASH_LENGTHS.has(run.length) || (/\d/.test(run) && /[a-f]/.test(run)) ? '<id>' : run;
 /** Quoted values; a single quote only where it opens after a non-word character, so "can't" and "web-1's" stay. */
 const QUOTED = /"[^"]*"|`[^`]*`|(?<!\w)'[^']*'(?!\w)/g;
 /** A number; one of 1-3 digits right after code, status, signal or exit is kept: exit 137 and exit 1 are different causes. */
@@ -72,14 +81,14 @@ const NUMBER = /(\b(?:code|status|signal|exit)[ :=]+)?\d+(?:[.,]\d+)*/g;
 
 /**
  * What an incident is about, without what changes from one occurrence to the next: lower case;
- * timestamps -> <time>, UUIDs and hex ids -> <id>, quoted values -> <value>, numbers -> # (but an
+ * timestamps -> <time>, UUIDs and hex ids (letters and digits) -> <id>, quoted values -> <value>, numbers -> # (but an
  * exit code or status of 1-3 digits stays), whitespace collapsed, at most 120 characters.
  */
 export function normaliseCause(title: string): string {
   const text = title.slice(0, TITLE_READ_CHARS).toLowerCase()
     .replace(TIMESTAMP, '<time>')
     .replace(UUID, '<id>')
-    .replace(HEX_ID, (m) => (/\d/.test(m) ? '<id>' : m))
+    .replace(HEX_RUN, hexId)
     .replace(QUOTED, '<value>')
     .replace(NUMBER, (m, label: string | undefined) => {
       if (!label) return '#';

@@ -1,5 +1,5 @@
-// Past incidents, for learning from how similar failures ended; fixes a person validated come first
-// and say so. Read-only: validating is a person's act (CLI, console), never a tool's.
+// Past incidents, for learning from how similar failures ended; fixes a person validated rank a
+// little higher and say so. Read-only: validating is a person's act (CLI, console), never a tool's.
 import { z } from 'zod';
 import { defineTool } from './spec.js';
 
@@ -10,7 +10,7 @@ export const searchIncidents = defineTool({
   title: 'Search past incidents',
   description:
     'Full-text search of past incidents: what failed, where, how it was fixed. Use it early with service and symptom ("db oom"); empty query: the latest. ' +
-    `validated: true means a person confirmed the fix; a query ranks those first. Read-only; at most ${MAX_RESULTS}.`,
+    `validated: true means a person confirmed the fix; it outranks equal matches. Read-only; at most ${MAX_RESULTS}.`,
   family: 'incidents',
   risk: 'read',
   input: z.strictObject({

@@ -69,6 +69,8 @@ describe('warden report', () => {
     ['-3d', /--since "-3d": expected a duration/],
     ['99999999d', /--since "99999999d": expected a duration/],
     ['2999-01-01T00:00Z', /--since "2999-01-01T00:00Z": that is in the future/],
+    // A duration in its first 200 characters only: refused, never cut to what they spell.
+    [`${'1d'.repeat(100)}garbage`, /--since: over 200 characters/],
   ])('refuses --since %s with exit 2 naming the flag', (since, message) => {
     const { env } = seeded();
     const r = warden(['report', '--since', since], env);

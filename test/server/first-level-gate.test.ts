@@ -64,7 +64,7 @@ describe('loop-n1 is held to the limits an operator wrote for the loop', () => {
   });
 });
 
-const INCIDENT_ALERT = alert({ title: 'web-1 is down', summary: 'probe failed' });
+const INCIDENT_ALERT = alert({ summary: 'web-1 is down: probe failed' });
 
 describe("the first level's tool calls in Claude's prompt", () => {
   it('never lets a tool name the local model invented write lines of its own into the system prompt', async () => {

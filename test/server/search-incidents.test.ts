@@ -45,7 +45,7 @@ describe('search_incidents', () => {
     expect(ids(r)).toContain('inc_3');
   });
 
-  it('ranks a fix a person validated first, even below on the words, and says who, when and their note', async () => {
+  it('ranks a fix a person validated above one matching about as well, and says who, when and their note', async () => {
     const { rt, client } = await setup();
     addIncident(rt, 'inc_4', '2026-11-04T10:00:00Z', 'local/db', 'db exited with code 137 (OOMKilled), OOMKilled again', 'raised the memory limit to 3g');
     expect(ids(await client.callTool({ name: 'search_incidents', arguments: { query: 'db OOMKilled' } }))).toEqual(['inc_4', 'inc_1']);
@@ -57,6 +57,13 @@ describe('search_incidents', () => {
     expect(found[1]).toMatchObject({ validated: false });
     expect(found[1]).not.toHaveProperty('validation');
     expect((r.content as Array<{ text: string }>)[0]!.text).toMatch(/2 incidents, 2 with a resolution, 1 validated by a person;/);
+  });
+
+  it('keeps a clearly better match above a validated fix sharing only one word', async () => {
+    const { rt, client } = await setup();
+    new IncidentStore(rt.db).validate('inc_2', { by: 'alice', note: 'restart was right', transport: 'cli' }, rt.audit);
+    // inc_1 matches four of the words (db, code, 137, OOMKilled); the validated inc_2 only "restarted".
+    expect(ids(await client.callTool({ name: 'search_incidents', arguments: { query: 'db code 137 OOMKilled restarted' } }))).toEqual(['inc_1', 'inc_2']);
   });
 
   it('answers "no matching incidents" when nothing matches', async () => {

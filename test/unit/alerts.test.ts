@@ -69,6 +69,43 @@ describe('alert payloads', () => {
     expect(up.ok && up.result).toEqual([expect.objectContaining({ fingerprint: 'uptime-kuma:7', status: 'resolved' })]);
   });
 
+  // Date.parse is lenient ("0" is 2000-01-01): a start that is not an ISO time with a zone would put
+  // the failure years back (a late repeat of a long-closed incident, years of MTTD). The intake time it is.
+  it.each(['0', '1', 'tuesday 5', '2026-11-23', '2026-11-23T01:00:00', '2026-02-30T00:00:00Z'])(
+    'replaces an Alertmanager or Grafana startsAt %j by the time it was received', (startsAt) => {
+      const before = Date.now();
+      for (const [format, body] of [
+        ['alertmanager', { ...alertmanager, alerts: [{ ...alertmanager.alerts[0]!, startsAt }] }],
+        ['grafana', { status: 'firing', alerts: [{ status: 'firing', labels: { alertname: 'A' }, annotations: {}, startsAt }] }],
+      ] as const) {
+        const r = parseAlertPayload(format, body);
+        const got = r.ok && Array.isArray(r.result) ? r.result[0]!.startsAt : 'none';
+        expect(got).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
+        expect(Date.parse(got)).toBeGreaterThanOrEqual(before);
+        expect(Date.parse(got)).toBeLessThanOrEqual(Date.now());
+      }
+    });
+
+  it('keeps an ISO start with an offset as sent', () => {
+    const r = parseAlertPayload('alertmanager', { ...alertmanager, alerts: [{ ...alertmanager.alerts[0]!, startsAt: '2026-11-23T03:00:00.123456789+02:00' }] });
+    expect(r.ok && Array.isArray(r.result) && r.result[0]!.startsAt).toBe('2026-11-23T03:00:00.123456789+02:00');
+  });
+
+  it.each([
+    ['no zone, as Uptime Kuma sends it (UTC)', '2026-11-23 01:02:03.456', '2026-11-23T01:02:03.456Z'],
+    ['a zone', '2026-11-23T03:02:03+02:00', '2026-11-23T01:02:03.000Z'],
+  ])('reads an Uptime Kuma heartbeat time with %s', (_what, time, startsAt) => {
+    const r = parseAlertPayload('uptime-kuma', { msg: 'down', heartbeat: { monitorID: 7, status: 0, msg: 'timeout', time }, monitor: { id: 7, name: 'web-1' } });
+    expect(r.ok && Array.isArray(r.result) && r.result[0]!.startsAt).toBe(startsAt);
+  });
+
+  it('takes the intake time for an Uptime Kuma heartbeat time it cannot read (it used to throw)', () => {
+    const before = Date.now();
+    const r = parseAlertPayload('uptime-kuma', { msg: 'down', heartbeat: { monitorID: 7, status: 0, msg: 'timeout', time: 'soon' }, monitor: { id: 7, name: 'web-1' } });
+    const got = r.ok && Array.isArray(r.result) ? Date.parse(r.result[0]!.startsAt) : NaN;
+    expect(got).toBeGreaterThanOrEqual(before);
+  });
+
   it('accepts the generic shape, one alert or a list, and refuses unknown keys', () => {
     expect(parseAlertPayload('generic', { summary: 'disk full', host: 'local', container: 'db' })).toEqual({
       ok: true, result: [expect.objectContaining({ fingerprint: 'generic:local/db:disk full', status: 'firing', hints: expect.objectContaining({ host: 'local', container: 'db' }) })],

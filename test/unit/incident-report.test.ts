@@ -5,7 +5,9 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openDb, type Db } from '../../src/store/db.js';
 import { incidentReport } from '../../src/store/incident-report.js';
+import { IncidentStore } from '../../src/store/incidents.js';
 import { durationFigure, normaliseCause, quantile, rateFigure, recurringIds, recurringPatterns, type CauseRow } from '../../src/store/report-figures.js';
+import { alert } from '../support/incidents.js';
 import { REPORT_EXPECTED, seedReportHistory } from '../support/report-history.js';
 import { tempDir } from '../support/processes.js';
 
@@ -122,6 +124,54 @@ describe('incidentReport on a seeded history', () => {
   });
 });
 
+describe('incidentReport on odd timelines', () => {
+  const world = () => {
+    const db = fresh();
+    let clock = new Date('2026-11-29T10:00:00.000Z');
+    const store = new IncidentStore(db, () => clock);
+    return { db, store, at: (iso: string): void => { clock = new Date(iso); } };
+  };
+  const WHERE = (container: string) => ({ target: `local/${container}`, host: 'local', container, service: container });
+
+  // Date.parse reads "0" as 2000-01-01 and "1" as 2001-01-01: ~26 years of MTTD from one junk start.
+  // The parsers now replace such a start with the intake time; rows stored before keep theirs.
+  it.each(['0', '1', 'tuesday 5', '2026-11-29', '2026-11-29T09:58:00', '2026-11-29 09:58:00Z'])(
+    'leaves a stored start %j, not an ISO time with a zone, out of MTTD', (startsAt) => {
+      const { db, store } = world();
+      store.create(alert({ fingerprint: 'junk', startsAt, summary: 'web-1 down' }), WHERE('web-1'));
+      store.create(alert({ fingerprint: 'good', startsAt: '2026-11-29T11:59:00+02:00', summary: 'web-2 down' }), WHERE('web-2'));
+      // Only the good one: 60 s before the opening at 10:00Z.
+      expect(incidentReport(db, { since: SINCE, now: NOW }).mttd).toEqual({ count: 1, meanSeconds: 60, medianSeconds: 60, p90Seconds: 60 });
+    });
+
+  it('does not count a passing verification recorded after the close as the time to running', () => {
+    const { db, store, at } = world();
+    const late = store.create(alert({ fingerprint: 'late', summary: 'web-1 down' }), WHERE('web-1'));
+    const inTime = store.create(alert({ fingerprint: 'in-time', summary: 'web-2 down' }), WHERE('web-2'));
+    at('2026-11-29T10:00:10.000Z');
+    store.transition(late.id, 'verify', 'verifying after restart');
+    store.addEvent(inTime.id, 'verify', 'verified: running', { ok: true, reason: 'running' });
+    at('2026-11-29T10:00:20.000Z');
+    store.transition(late.id, 'resolve', 'the source said resolved', { resolution: 'the source said resolved' });
+    store.transition(inTime.id, 'resolve', 'verified', { resolution: 'restarted' });
+    at('2026-11-29T10:05:00.000Z'); // the verification under way finishes after the source resolved it
+    store.addEvent(late.id, 'verify', 'verified: running', { ok: true, reason: 'running' });
+    const r = incidentReport(db, { since: SINCE, now: NOW });
+    expect(r.mttrResolved).toEqual({ count: 2, meanSeconds: 20, medianSeconds: 20, p90Seconds: 20 });
+    expect(r.mttrRunning).toEqual({ count: 1, meanSeconds: 10, medianSeconds: 10, p90Seconds: 10 });
+  });
+
+  it('counts open incidents in the patterns: a storm still open is a pattern', () => {
+    const { db, store, at } = world();
+    store.create(alert({ fingerprint: 'a', summary: 'web-1 exited with code 137' }), WHERE('web-1'));
+    at('2026-11-29T10:01:00.000Z');
+    const open = store.create(alert({ fingerprint: 'b', summary: 'web-1 exited with code 137' }), WHERE('web-1'));
+    expect(incidentReport(db, { since: SINCE, now: NOW }).patterns).toEqual([
+      { service: 'web-1', cause: 'web-# exited with code 137', count: 2, lastSeen: '2026-11-29T10:01:00.000Z', example: open.id },
+    ]);
+  });
+});
+
 describe('report figures', () => {
   it.each([
     [[10], 0.5, 10],
@@ -147,9 +197,20 @@ describe('report figures', () => {
     ["can't reach 'db:5432' from web-1's proxy", "can't reach <value> from web-#'s proxy"],
     ['exit code 100000 from job', 'exit code # from job'],
     ['deadbeef   is   a word', 'deadbeef is a word'],
+    // Only digits is a number, whatever its length; an id has a letter too, or 0x, or a hash's length.
+    ['query took 1000000 ms on job 1234567', 'query took # ms on job #'],
+    ['pointer 0x7ffd1234 and sha ' + '1'.repeat(40), 'pointer <id> and sha <id>'],
     ['', '(no title)'],
   ])('normalises %j', (title, cause) => {
     expect(normaliseCause(title)).toBe(cause);
+  });
+
+  it.each([
+    ['db slow: query took 999999 ms', 'db slow: query took 1000000 ms'],
+    ['backup job 123456 failed', 'backup job 1234567 failed'],
+    ['disk usage 9876543 bytes over quota', 'disk usage 98765 bytes over quota'],
+  ])('gives %j and %j one cause: a number of 7+ digits is no id', (a, b) => {
+    expect(normaliseCause(a)).toBe(normaliseCause(b));
   });
 
   it('caps a cause at 120 characters whatever the title', () => {

@@ -1,10 +1,12 @@
 // Validated fixes in the store: only a resolved incident with a resolution can be validated, by a
 // person (never a reserved principal, in any letter case), once; the validation and its audit entry
-// commit together or not at all; a withdrawal clears it; retention keeps validated incidents.
+// commit together or not at all; a withdrawal clears it; retention keeps validated incidents; search
+// boosts a validated fix among equally relevant ones, never above a clearly better match.
 import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { AuditLog } from '../../src/store/audit.js';
 import { ValidationRefused } from '../../src/store/incident-validation.js';
+import { VALIDATED_BOOST } from '../../src/store/incidents.js';
 import { pruneBatch } from '../../src/store/retention.js';
 import { alert, useIncidentWorld } from '../support/incidents.js';
 import { tempDir } from '../support/processes.js';
@@ -136,17 +138,58 @@ describe('IncidentStore.validate', () => {
 });
 
 describe('search and retention of validated fixes', () => {
-  it('ranks a validated fix first even when another matches the words better, and says so', () => {
+  it('ranks a validated fix above an otherwise equal one, and says so', () => {
+    const { store, audit, resolved } = setup();
+    const older = resolved('web', 'raised the memory limit');
+    const newer = resolved('web', 'raised the memory limit');
+    // Equal relevance: the newest first, until a person validates the older.
+    expect(store.search('web 137 memory', 10).map((i) => i.id)).toEqual([newer.id, older.id]);
+    store.validate(older.id, { by: 'alice', note: 'right fix', transport: 'cli' }, audit);
+    const found = store.search('web 137 memory', 10);
+    expect(found.map((i) => i.id)).toEqual([older.id, newer.id]);
+    expect(found[0]).toMatchObject({ validated: true, validation: { by: 'alice', at: expect.any(String), note: 'right fix' } });
+    expect(found[1]).toEqual(expect.objectContaining({ validated: false }));
+    expect(found[1]).not.toHaveProperty('validation');
+  });
+
+  it(`never ranks a validated fix above one that matches the words clearly better (boost ${VALIDATED_BOOST})`, () => {
     const { store, audit, resolved } = setup();
     const weak = resolved('db', 'restarted it');
     const strong = resolved('db oom exit 137 oom', 'raised the memory limit; oom exit 137 gone');
-    expect(store.search('db oom 137', 10).map((i) => i.id)).toEqual([strong.id, weak.id]);
     store.validate(weak.id, { by: 'alice', note: 'restart was enough', transport: 'cli' }, audit);
-    const found = store.search('db oom 137', 10);
-    expect(found.map((i) => i.id)).toEqual([weak.id, strong.id]);
-    expect(found[0]).toMatchObject({ validated: true, validation: { by: 'alice', at: expect.any(String), note: 'restart was enough' } });
-    expect(found[1]).toEqual(expect.objectContaining({ validated: false }));
-    expect(found[1]).not.toHaveProperty('validation');
+    expect(store.search('db oom 137', 10).map((i) => [i.id, i.validated])).toEqual([[strong.id, false], [weak.id, true]]);
+  });
+
+  it('does not rank a validated fix sharing one common word above one matching every word', () => {
+    const { store, audit } = setup();
+    const exact = store.transition(store.create(alert({ fingerprint: 'a', summary: 'web-1 exited with code 137' }), WHERE).id,
+      'resolve', 'raised the memory limit', { resolution: 'raised the memory limit' });
+    const nowhere = { target: null, host: null, container: null, service: null };
+    const other = store.transition(store.create(alert({ fingerprint: 'b', summary: 'backup finished with warnings' }), nowhere).id,
+      'resolve', 'nothing to do', { resolution: 'nothing to do' });
+    store.validate(other.id, { by: 'alice', note: 'fine', transport: 'cli' }, audit);
+    expect(store.search('web-1 exited with code 137', 10).map((i) => i.id)).toEqual([exact.id, other.id]);
+  });
+
+  // The loop asks search(`${title} ${target}`, 6) for similar past incidents (src/loop/loop-service.ts).
+  // Every incident on host "local" shares the word "local" with that query: validated fixes of
+  // unrelated failures there must not push the exact earlier match out of the prompt.
+  it("keeps the exact earlier match in the loop's similar incidents when unrelated fixes on the host are validated", () => {
+    const { store, audit } = setup();
+    const on = (container: string) => ({ target: `local/${container}`, host: 'local', container, service: container });
+    const fixed = (container: string, summary: string, resolution: string): string =>
+      store.transition(store.create(alert({ fingerprint: `fp:${container}`, summary }), on(container)).id, 'resolve', resolution, { resolution }).id;
+    const exact = fixed('web-1', 'web-1 exited with code 137', 'raised web-1 memory limit to 1g');
+    const unrelated = [
+      fixed('db', 'db disk full on /var/lib/postgresql', 'pruned WAL archives'),
+      fixed('cache', 'cache evictions above threshold', 'raised maxmemory'),
+      fixed('lb', 'nginx config test failed', 'reverted the upstream edit'),
+      fixed('queue', 'queue backlog growing', 'scaled consumers'),
+      fixed('cron', 'cron job missed its schedule', 'restarted crond'),
+      fixed('dns', 'dns resolution slow', 'restarted resolver'),
+    ];
+    for (const id of unrelated) store.validate(id, { by: 'alice', note: 'right fix', transport: 'cli' }, audit);
+    expect(store.search('web-1 exited with code 137 local/web-1', 6)[0]!.id).toBe(exact);
   });
 
   it('keeps a validated incident past the retention cutoff; a withdrawn one goes', () => {

@@ -1,6 +1,6 @@
 // Alertmanager's webhook payload (version 4), and Grafana's, which extends it.
 import { z } from 'zod';
-import { hintsFromLabels, severityOf, type NormalizedAlert } from '../../shared/alerts.js';
+import { hintsFromLabels, severityOf, startOrReceived, type NormalizedAlert } from '../../shared/alerts.js';
 import { sha256 } from '../../store/canonical.js';
 import { canonicalJson } from '../../store/canonical.js';
 
@@ -40,7 +40,8 @@ function normalise(source: 'alertmanager' | 'grafana', a: z.infer<typeof Alert>)
     status: a.status,
     severity: severityOf(a.labels.severity),
     summary: a.annotations.summary ?? a.annotations.description ?? name,
-    startsAt: a.startsAt,
+    // Kept only when it is an ISO time with a zone; a sender's junk start is replaced by the intake time.
+    startsAt: startOrReceived(a.startsAt),
     labels: a.labels,
     annotations: a.annotations,
     hints: hintsFromLabels(a.labels),

@@ -1,7 +1,7 @@
 // Uptime Kuma's webhook: { heartbeat, monitor, msg }. Its "test notification" sends null for
 // both, and maintenance (status 3) is planned work: neither opens an incident.
 import { z } from 'zod';
-import type { NormalizedAlert, ParseResult } from '../../shared/alerts.js';
+import { isAlertStart, startOrReceived, type NormalizedAlert, type ParseResult } from '../../shared/alerts.js';
 
 const DOWN = 0;
 const UP = 1;
@@ -28,6 +28,16 @@ export const UptimeKumaPayload = z.looseObject({
     .nullable(),
 });
 
+/**
+ * Uptime Kuma sends its heartbeat time in UTC without a zone ("2026-11-23 01:02:03.456"); one with a
+ * zone is taken as it is. Any other spelling, or none, is the intake time (before, a junk time threw).
+ */
+function heartbeatStart(time: string | undefined): string {
+  if (time !== undefined && isAlertStart(time)) return new Date(time).toISOString();
+  const utc = time && /^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(?:\.\d+)?$/.test(time) ? `${time.replace(' ', 'T')}Z` : undefined;
+  return new Date(startOrReceived(utc)).toISOString();
+}
+
 export function fromUptimeKuma(p: z.infer<typeof UptimeKumaPayload>): ParseResult {
   if (p.heartbeat === null || p.monitor === null) return { ignored: 'test notification (no heartbeat)' };
   if (p.heartbeat.status === MAINTENANCE) return { ignored: 'monitor is in maintenance' };
@@ -43,7 +53,7 @@ export function fromUptimeKuma(p: z.infer<typeof UptimeKumaPayload>): ParseResul
     status: p.heartbeat.status === DOWN ? 'firing' : 'resolved',
     severity: 'critical',
     summary: p.heartbeat.msg ? `${p.monitor.name}: ${p.heartbeat.msg}` : p.msg,
-    startsAt: p.heartbeat.time ? new Date(`${p.heartbeat.time.replace(' ', 'T')}Z`).toISOString() : new Date().toISOString(),
+    startsAt: heartbeatStart(p.heartbeat.time),
     labels,
     annotations: { msg: p.msg },
     hints: { service: p.monitor.name },

@@ -16,7 +16,7 @@ export type ValidationOutcome = 'validated' | 'unvalidated';
 
 /** What the page says after an action; only these keys are read from the query, never its text. */
 export const VALIDATION_DONE: Record<ValidationOutcome, string> = {
-  validated: 'Fix validated: search_incidents now ranks it first and says a person confirmed it.',
+  validated: 'Fix validated: search_incidents now ranks it above equal matches and says a person confirmed it.',
   unvalidated: 'Validation withdrawn: the fix ranks as any other again.',
 };
 
@@ -57,13 +57,13 @@ export function validationCard(i: Incident, viewer: Viewer): Html | string {
   const action = `${CONSOLE_PREFIX}/incidents/${encodeURIComponent(i.id)}/${i.validatedAt ? 'unvalidate' : 'validate'}`;
   if (i.validatedAt) {
     return html`<section class="card" id="validation"><h2>Validated fix</h2>
-<p class="muted">Withdraw it if the fix turned out wrong: search_incidents stops ranking it first. Audited under your name.</p>
+<p class="muted">Withdraw it if the fix turned out wrong: search_incidents stops boosting it. Audited under your name.</p>
 <form id="unvalidate" method="post" action="${action}">${csrfField(viewer)}
 <label>Why withdraw it<textarea name="reason" required maxlength="${MAX_NOTE_CHARS}"></textarea></label>
 <div class="actions"><button type="submit">Withdraw validation</button></div></form></section>`;
   }
   return html`<section class="card" id="validation"><h2>Validate this fix</h2>
-<p class="muted">Confirm the resolution was the right fix: search_incidents ranks validated fixes first, so the model learns from them. Your note is shown to the model as untrusted text. Audited under your name.</p>
+<p class="muted">Confirm the resolution was the right fix: search_incidents ranks validated fixes above equal matches, so the model leans on them. Your note is shown to the model as untrusted text. Audited under your name.</p>
 <form id="validate" method="post" action="${action}">${csrfField(viewer)}
 <label>What you checked<textarea name="note" required maxlength="${MAX_NOTE_CHARS}" placeholder="e.g. right fix: the OOM came from the nightly batch"></textarea></label>
 <div class="actions"><button type="submit">Validate this fix</button></div></form></section>`;
