@@ -2,6 +2,7 @@
 // each round's faults through the guard as principal chaos (decided by policy, audited), watches
 // what warden does (chaos-watch.ts), undoes what is still broken after each round, and reports.
 // Ctrl-C or SIGTERM ends the watch, undoes the round's faults the same way, and prints what it has.
+import { setTimeout as delay } from 'node:timers/promises';
 import { randomInt } from 'node:crypto';
 import type { Config, ConfigLoader } from '../config.js';
 import { InputError } from '../errors.js';
@@ -91,17 +92,9 @@ async function restore(rt: Runtime, records: FaultRecord[]): Promise<void> {
   }));
 }
 
+/** Waits `ms`, or less when `stop` aborts; never rejects. */
 function sleep(ms: number, stop: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (stop.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(t);
-      stop.removeEventListener('abort', done);
-      resolve();
-    }
-    stop.addEventListener('abort', done, { once: true });
-  });
+  return delay(ms, undefined, { signal: stop }).catch(() => undefined);
 }
 
 function checkEnabled(config: Config): void {

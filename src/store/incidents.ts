@@ -123,8 +123,7 @@ export class IncidentStore implements IncidentLog, IncidentReader {
     const by = validator(req.by);
     const note = cleanText('note', req.note);
     return audit.atomically(() => {
-      const before = this.get(id);
-      if (!before) throw new ValidationRefused(`no incident ${id}; \`warden incidents list\` shows the ids`, 'unknown');
+      const before = this.existing(id);
       const why = cannotValidate(before);
       if (why) throw new ValidationRefused(why, 'state');
       const at = this.now().toISOString();
@@ -136,13 +135,19 @@ export class IncidentStore implements IncidentLog, IncidentReader {
     });
   }
 
+  /** The incident to validate or withdraw, or the refusal that names how to find the ids. */
+  private existing(id: string): Incident {
+    const found = this.get(id);
+    if (!found) throw new ValidationRefused(`no incident ${id}; \`warden incidents list\` shows the ids`, 'unknown');
+    return found;
+  }
+
   /** Withdraws the standing validation (it loses its boost in search), with a reason; audited as incident.unvalidate. */
   unvalidate(id: string, req: { by: string; reason: string; transport: ValidationTransport }, audit: Pick<AuditLog, 'atomically' | 'append'>): Incident {
     const by = validator(req.by);
     const reason = cleanText('reason', req.reason);
     return audit.atomically(() => {
-      const before = this.get(id);
-      if (!before) throw new ValidationRefused(`no incident ${id}; \`warden incidents list\` shows the ids`, 'unknown');
+      const before = this.existing(id);
       const was = validationOf(before);
       if (!was) throw new ValidationRefused(`incident ${id} is not validated: nothing to withdraw`, 'state');
       this.stmt('UPDATE incidents SET validated_by = NULL, validated_at = NULL, validated_note = NULL WHERE id = ?').run(id);

@@ -1,17 +1,15 @@
 // The operator console's security promises beyond sign-in (docs/console.md): live streams end with
 // their session, one token cannot push others out, viewers are held to their principal's rate,
 // every console response carries the headers, refusals are audited, and the TLS cookie is __Host-.
-import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { revokeToken } from '../../src/server/auth.js';
 import { TokenStore } from '../../src/store/tokens.js';
 import { ConsoleSessions, MAX_SESSIONS_PER_TOKEN, SessionsFull } from '../../src/server/console/console-sessions.js';
 import { consoleClient, signIn } from '../support/console-client.js';
 import { useGateways } from '../support/http-gateway.js';
-import { tempDir } from '../support/processes.js';
+import { selfSignedCert } from '../support/tls.js';
 
 const gateway = useGateways();
 
@@ -144,18 +142,6 @@ describe('console refusals are audited', () => {
     expect(refusals.length).toBeGreaterThan(0);
   });
 });
-
-function selfSignedCert(): { certPath: string; keyPath: string } {
-  if (spawnSync('openssl', ['version']).status !== 0) throw new Error('openssl not found (Debian package openssl)');
-  const dir = tempDir('console-tls');
-  const certPath = join(dir, 'cert.pem');
-  const keyPath = join(dir, 'key.pem');
-  execFileSync('openssl', [
-    'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost',
-    '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1', '-keyout', keyPath, '-out', certPath,
-  ], { stdio: 'ignore' });
-  return { certPath, keyPath };
-}
 
 function tlsRequest(url: string, ca: Buffer, opts: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
   return new Promise((resolve, reject) => {

@@ -1,26 +1,10 @@
 // Built-in TLS: `server.tls` with a self-signed certificate that openssl makes for this test.
 import { describe, expect, it } from 'vitest';
-import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
-import { join } from 'node:path';
 import { fakeAdapters } from '../support/fake-docker.js';
 import { startTestGateway } from '../support/http-gateway.js';
-import { tempDir } from '../support/processes.js';
-
-function selfSignedCert(): { certPath: string; keyPath: string } {
-  if (spawnSync('openssl', ['version']).status !== 0) {
-    throw new Error('openssl not found: install the Debian package openssl (this test makes its certificate with it)');
-  }
-  const dir = tempDir('tls');
-  const certPath = join(dir, 'cert.pem');
-  const keyPath = join(dir, 'key.pem');
-  execFileSync('openssl', [
-    'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost',
-    '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1', '-keyout', keyPath, '-out', certPath,
-  ], { stdio: 'ignore' });
-  return { certPath, keyPath };
-}
+import { selfSignedCert } from '../support/tls.js';
 
 /** GET over HTTPS trusting only `ca`, so the test proves the served certificate is the configured one. */
 function get(url: string, ca: Buffer | undefined, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
